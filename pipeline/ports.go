@@ -1,0 +1,63 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"github.com/ivsbatch/ivsbatch/ivs"
+)
+
+// RecordStore is what the worker needs from the record of truth.
+type RecordStore interface {
+	// Claim marks the record in_flight for generation gen and returns it.
+	// It fails with ErrNotFound, ErrTerminal or ErrStaleGeneration. An attempt
+	// left open by a crashed worker is closed as abandoned (possibly billed if
+	// it was sent) and counts against the record's attempts.
+	Claim(ctx context.Context, ref TaskRef) (*Record, error)
+	// StartAttempt writes an in-flight attempt row and returns its id.
+	StartAttempt(ctx context.Context, a AttemptStart) (int64, error)
+	// Finish applies o in one transaction; see Outcome. It returns ErrTerminal
+	// (and changes nothing on the record) when the record already had a final outcome.
+	Finish(ctx context.Context, o Outcome) error
+}
+
+// FeedStore is what the feeder needs: claiming pending records for the queue
+// and listing queued ones to re-deliver after the queue lost them.
+type FeedStore interface {
+	// ClaimPending moves up to n pending records, oldest first, to queued
+	// (FOR UPDATE SKIP LOCKED) and returns their task refs.
+	ClaimPending(ctx context.Context, n int) ([]TaskRef, error)
+	// ListQueued returns up to n records in queued or in_flight status with id > afterID,
+	// in id order, whose status changed before olderThan.
+	ListQueued(ctx context.Context, afterID int64, olderThan time.Time, n int) ([]TaskRef, error)
+}
+
+// AccountState is the account-wide pause switch stored in Postgres, so that
+// an account-wide stop survives restarts and is visible to operators.
+type AccountState interface {
+	SetPaused(ctx context.Context, code, reason string) error
+	ClearPaused(ctx context.Context) error
+	// Paused returns the code and reason of the current pause, or ok=false.
+	Paused(ctx context.Context) (code, reason string, ok bool, err error)
+}
+
+// Verifier sends one request to IVS. *ivs.Client satisfies it.
+type Verifier interface {
+	Do(ctx context.Context, req ivs.Request) (*ivs.Response, error)
+	// RefreshAuth discards cached credentials and fetches fresh ones (a no-op for AK/SK).
+	RefreshAuth(ctx context.Context) error
+}
+
+// Fetcher reads an object reference (s3://bucket/key or file:///path), at
+// most limit bytes; a larger object is an error, not a truncation.
+type Fetcher interface {
+	Fetch(ctx context.Context, ref string, limit int64) ([]byte, error)
+}
+
+// Limiter paces calls to one IVS endpoint across every worker process.
+type Limiter interface {
+	// Wait blocks until a call to endpoint may go out, or ctx ends.
+	Wait(ctx context.Context, endpoint ivs.Endpoint) error
+	// Throttled tells the limiter IVS answered 429, so every process slows down.
+	Throttled(ctx context.Context, endpoint ivs.Endpoint)
+}

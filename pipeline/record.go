@@ -1,0 +1,110 @@
+// Package pipeline is the domain of ivsbatch: batches, records, attempts,
+// their statuses and outcomes, and the small interfaces the worker and the
+// feeder consume (a record store, a verifier, a media fetcher, a limiter).
+// It owns the decision of what an IVS outcome means for a record (policy.go);
+// it does not own SQL, Redis, S3 or HTTP.
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ivsbatch/ivsbatch/ivs"
+)
+
+// Status is where a record stands.
+type Status string
+
+// Record statuses. Done, Rejected, Failed and Review are terminal.
+const (
+	StatusPending  Status = "pending"   // stored, waiting for the feeder
+	StatusQueued   Status = "queued"    // handed to the queue, or waiting there for a retry
+	StatusInFlight Status = "in_flight" // a worker holds it; an attempt may be open
+	StatusDone     Status = "done"      // a verdict (valid/invalid/nonexistent) is stored
+	StatusRejected Status = "rejected"  // known to fail before any call; the reason is stored; nothing was sent
+	StatusFailed   Status = "failed"    // IVS refused the input, or retries ran out; last code stored
+	StatusReview   Status = "review"    // set aside for a human; nothing was sent
+)
+
+// Terminal reports whether a record in status s has its final outcome.
+func (s Status) Terminal() bool {
+	return s == StatusDone || s == StatusRejected || s == StatusFailed || s == StatusReview
+}
+
+// Sentinel conditions, tested with errors.Is.
+var (
+	ErrNotFound        = errors.New("not found")
+	ErrTerminal        = errors.New("record already has its final outcome")
+	ErrStaleGeneration = errors.New("task is for an older generation of the record")
+	ErrPaused          = errors.New("account traffic is paused")
+)
+
+// Batch is one submitted manifest.
+type Batch struct {
+	ID             int64
+	Name           string
+	Source         string // where the manifest came from (path or s3:// URL)
+	ManifestSHA256 string // identifies the manifest: re-submitting it finds this batch
+	CreatedAt      time.Time
+}
+
+// Input is what a manifest row asks for, after validation and normalisation.
+// Media fields are object references: s3://bucket/key or file:///abs/path.
+type Input struct {
+	Ref          string // the caller's key for the row, unique in its batch (manifest "ref", else the line number)
+	Line         int    // line in the manifest, for messages
+	Shape        ivs.Shape
+	Name         string // verification_name (text shapes)
+	IDNumber     string // verification_id, 18 characters (text shapes)
+	IDCard1      string
+	IDCard2      string
+	FaceImage    string
+	Video        string
+	Actions      string // comma-separated action codes 1–5 (video shapes)
+	NodThreshold *float64
+	Detail       *bool
+	Crop         *bool
+}
+
+// Record is a stored input with its current status and outcome.
+type Record struct {
+	ID      int64
+	BatchID int64
+	Input
+	Status     Status
+	Generation int // bumped when an operator re-runs the record on purpose
+	Attempts   int // counted attempts (throttled calls are not counted)
+	Verdict
+	LastErrorCode    string
+	LastErrorMessage string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	FinishedAt       *time.Time
+}
+
+// Task returns the queue reference for the record's current generation.
+func (r *Record) Task() TaskRef { return TaskRef{RecordID: r.ID, Generation: r.Generation} }
+
+// Verdict is what IVS concluded, stored on the record.
+type Verdict struct {
+	Result       string   // valid, invalid, nonexistent; empty until there is a verdict
+	Code         *int     // verification_code
+	Message      string   // verification_message
+	Similarity   *float64 // as sent (0–100, or 0–1000 with detail=true)
+	IDCardResult *ivs.IDCardResult
+	VideoAlive   *bool
+	VideoActions []ivs.ActionResult
+}
+
+// TaskRef is what a queued task carries: the record id and its generation.
+type TaskRef struct {
+	RecordID   int64 `json:"record_id"`
+	Generation int   `json:"generation"`
+}
+
+// UUID is the meta.uuid sent to IVS for this record generation (≤ 64 chars).
+func (t TaskRef) UUID() string { return fmt.Sprintf("rec-%d-g%d", t.RecordID, t.Generation) }
+
+// TaskID is the queue's task id, so enqueuing the same generation twice is harmless.
+func (t TaskRef) TaskID() string { return fmt.Sprintf("record:%d:g%d", t.RecordID, t.Generation) }
