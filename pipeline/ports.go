@@ -61,3 +61,34 @@ type Limiter interface {
 	// Throttled tells the limiter IVS answered 429, so every process slows down.
 	Throttled(ctx context.Context, endpoint ivs.Endpoint)
 }
+
+// MediaKind says what a piece of media is for; limits differ by kind.
+type MediaKind string
+
+// Media kinds.
+const (
+	MediaFaceImage   MediaKind = "face_image"
+	MediaIDCardImage MediaKind = "idcard_image"
+	MediaVideo       MediaKind = "video"
+)
+
+// Prepared is media made ready for IVS, with a note of what was done to it
+// ("passed through", "recompressed 5.1 MB → 610 KB at 2000×1500", …).
+type Prepared struct {
+	Data []byte
+	Note string
+}
+
+// Preparer turns fetched media into what IVS accepts. Media that cannot be
+// made acceptable fails with an error satisfying Rejection.
+type Preparer interface {
+	Prepare(ctx context.Context, kind MediaKind, data []byte) (Prepared, error)
+}
+
+// Rejection is an error that says a record's input is known to fail before
+// calling IVS. RejectCode is a stable machine-readable reason, such as
+// "media.not_image" or "media.too_small"; Error() is the human sentence.
+type Rejection interface {
+	error
+	RejectCode() string
+}
