@@ -1,0 +1,38 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestConfigFromFlagsAndEnv(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pwFile, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"IVS_AK": "AK1", "IVS_SK": "SK1", "IVS_IAM_DOMAIN": "d", "IVS_IAM_USER": "u", "IVS_IAM_PASSWORD_FILE": pwFile}
+	o, err := parseFlags([]string{"-quota", "5", "-token-ttl", "1m", "-rate-500", "0.25", "-slow-delay", "3s", "-latency", "10ms"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := o.config(func(k string) string { return env[k] }, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Quota != 5 || cfg.TokenTTL != time.Minute || cfg.Faults.Rate500 != 0.25 || cfg.Faults.SlowDelay != 3*time.Second ||
+		cfg.Latency.Fixed != 10*time.Millisecond || cfg.Credentials[0].AK != "AK1" || cfg.IAMUsers[0].Password != "s3cret" {
+		t.Errorf("config %+v", cfg)
+	}
+	cfg, err = o.config(func(string) string { return "" }, slog.New(slog.DiscardHandler))
+	if err != nil || cfg.Credentials[0].AK != demoAK || len(cfg.IAMUsers) != 0 {
+		t.Errorf("demo fallback: %+v %v", cfg.Credentials, err)
+	}
+	if _, err := parseFlags([]string{"extra"}); err == nil {
+		t.Error("extra argument accepted")
+	}
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine with Go lacks: ffmpeg/ffprobe,
+# libturbojpeg (cgo JPEG path), Postgres and Redis servers (only when no
+# server binary is present), and versitygw (the S3-compatible store) at a
+# pinned version. Idempotent and quiet when everything is there.
+set -euo pipefail
+
+VERSITYGW_VERSION=v1.8.0
+GOBIN=$(go env GOPATH)/bin
+
+need=()
+command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need+=(ffmpeg)
+[ -e /usr/include/turbojpeg.h ] || need+=(libturbojpeg0-dev)
+command -v redis-server >/dev/null || need+=(redis-server)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v postgres >/dev/null || need+=(postgresql)
+command -v pg_isready >/dev/null || need+=(postgresql-client)
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "deps: installing ${need[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y -q "${need[@]}" >/dev/null ||
+    { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q "${need[@]}" >/dev/null; }
+fi
+
+if ! go version -m "$GOBIN/versitygw" 2>/dev/null | grep -q "mod.*versitygw.*$VERSITYGW_VERSION"; then
+  echo "deps: go install versitygw@$VERSITYGW_VERSION" >&2
+  go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+fi

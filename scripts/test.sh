@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# make test: installs what is missing, makes sure Postgres answers, then vets
+# and runs every test with the race detector. Tests start their own Redis
+# servers, S3 stores (versitygw), IVS simulators and Postgres databases and
+# remove them when done; nothing already on the machine is touched.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+eval "$(scripts/services.sh)"
+export PATH="$(go env GOPATH)/bin:$PATH"
+go vet ./...
+go test -race -count=1 -timeout 40m "$@" ./...
