@@ -66,6 +66,9 @@ func errorClass(e *Error) Class {
 	if e.Status == http.StatusOK {
 		return ClassBilledOdd
 	}
+	if e.Status == http.StatusRequestEntityTooLarge {
+		return ClassInputError // the same body would be refused again, whatever the code says
+	}
 	if c, ok := codeClasses[NormalizeCode(e.Code)]; ok {
 		return c
 	}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ivsbatch/ivsbatch/store"
+)
+
+// ensureDB creates the database named in IVSBATCH_DATABASE_URL when it is
+// missing (connecting to the server's "postgres" database to do so) and
+// applies the migrations. Other databases on the server are left alone.
+func ensureDB(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("ensure-db", flag.ContinueOnError)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dbURL := getenv("IVSBATCH_DATABASE_URL", defaultDatabaseURL)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return fmt.Errorf("ensure-db: database url: %w", err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	if name == "" {
+		return fmt.Errorf("ensure-db: database url names no database")
+	}
+	admin := *u
+	admin.Path = "/postgres"
+	conn, err := pgx.Connect(ctx, admin.String())
+	if err != nil {
+		return fmt.Errorf("ensure-db: connect to %s: %w", u.Host, err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return fmt.Errorf("ensure-db: look up %s: %w", name, err)
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+			return fmt.Errorf("ensure-db: create %s: %w", name, err)
+		}
+		fmt.Fprintf(out, "created database %s\n", name)
+	}
+	st, err := store.Open(ctx, dbURL) // applies the migrations
+	if err != nil {
+		return fmt.Errorf("ensure-db: migrate %s: %w", name, err)
+	}
+	st.Close()
+	fmt.Fprintf(out, "database %s is ready\n", name)
+	return nil
+}

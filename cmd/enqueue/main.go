@@ -1,0 +1,142 @@
+// Command enqueue submits manifests as batches and reports on them.
+//
+//	enqueue submit [-name NAME] [-format csv|jsonl] MANIFEST   (a local path, s3://bucket/key or file:///path)
+//	enqueue status -batch ID [-wait]
+//
+// submit validates every row before storing anything, reports bad rows with
+// their line numbers and reasons (personal data masked), stores the batch
+// (bad rows too, as rejected with their reason) and prints batch_id=ID. The
+// workers' feeder queues the pending records. Submitting the same manifest
+// again changes nothing and prints the same batch id.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/ivsbatch/ivsbatch/ingest"
+	"github.com/ivsbatch/ivsbatch/objstore"
+	"github.com/ivsbatch/ivsbatch/store"
+)
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	slog.SetDefault(log)
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "submit":
+		err = submit(ctx, log, args)
+	case "status":
+		err = status(ctx, args)
+	case "-h", "-help", "--help", "help":
+		usage()
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "enqueue: unknown command %q\n", cmd)
+		usage()
+		os.Exit(2)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	var exit exitCode
+	if errors.As(err, &exit) {
+		os.Exit(int(exit))
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "enqueue:", err)
+		os.Exit(1)
+	}
+}
+
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage: enqueue <command> [flags]
+
+commands:
+  submit MANIFEST   validate and store a manifest (CSV with a header, or JSON Lines) as a batch
+  status -batch ID  counts by status, verdict and error code, rate and ETA (-wait: until every record is final)
+
+Manifest columns / keys: ref, shape, name, id_number, idcard_image1, idcard_image2,
+face_image, video, actions, nod_threshold, detail, crop. Media are s3://bucket/key
+or file:///abs/path references. Shapes: name_face_image, card_face_image,
+name_video, card_video, name, card (inferred from the fields when empty).
+
+Settings come from the environment: IVSBATCH_DATABASE_URL, IVSBATCH_S3_ENDPOINT,
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION.
+`)
+}
+
+func submit(ctx context.Context, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("enqueue submit", flag.ContinueOnError)
+	name := fs.String("name", "", "batch name (default: the manifest's path)")
+	format := fs.String("format", "", "csv or jsonl (default: from the extension or content)")
+	showBad := fs.Int("show-bad", 20, "how many refused rows to list")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: enqueue submit [flags] MANIFEST")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitCode(2)
+	}
+	src := fs.Arg(0)
+	st, err := store.Open(ctx, store.URLFromEnv())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	objs, err := objstore.New(ctx, objstore.ConfigFromEnv(os.Getenv))
+	if err != nil {
+		return err
+	}
+	open := func(ctx context.Context, src string) (io.ReadCloser, error) {
+		if strings.HasPrefix(src, "s3://") || strings.HasPrefix(src, "file://") {
+			return objs.Open(ctx, src)
+		}
+		return os.Open(src)
+	}
+	opts := ingest.SubmitOptions{Name: *name, Format: ingest.Format(*format), MaxBad: *showBad, Logger: log}
+	if !*quiet {
+		opts.Progress = os.Stderr
+	}
+	sum, err := ingest.Submit(ctx, st, open, src, opts)
+	if err != nil {
+		return err
+	}
+	for _, b := range sum.Bad {
+		fmt.Printf("refused: %s [%s]\n", b.Error(), b.Code)
+	}
+	if n := sum.Rejected + sum.Review - len(sum.Bad); n > 0 {
+		fmt.Printf("… and %d more refused rows (enqueue status -batch %d lists them by code)\n", n, sum.BatchID)
+	}
+	state := "new batch"
+	if !sum.Created {
+		state = "manifest already submitted"
+	}
+	fmt.Printf("%s: %d rows, %d valid, %d refused, %d for review, %d records added\n",
+		state, sum.Rows, sum.Valid, sum.Rejected, sum.Review, sum.Inserted)
+	fmt.Printf("batch_id=%d\n", sum.BatchID)
+	return nil
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/objstore"
+	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/ratelimit"
+	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/worker"
+)
+
+func run(ctx context.Context, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("worker run", flag.ContinueOnError)
+	concurrency := fs.Int("concurrency", envInt("IVSBATCH_CONCURRENCY", 64), "records handled at once (≈ quota × call latency in seconds, with margin)")
+	quota := fs.Float64("quota", envFloat("IVSBATCH_QUOTA", 10), "the account's IVS quota in requests/s per endpoint, shared by all worker processes; ≤ 0 disables limiting")
+	window := fs.Int("window", envInt("IVSBATCH_QUEUE_WINDOW", 200), "tasks the feeder keeps in the Redis queue ahead of the workers")
+	feed := fs.Bool("feed", true, "run the feeder (Postgres → queue) in this process")
+	taskTimeout := fs.Duration("task-timeout", worker.DefaultTaskTimeout, "upper bound for one record's task")
+	shutdown := fs.Duration("shutdown-timeout", 45*time.Second, "time in-flight records get to finish on SIGTERM (longer than IVS_TIMEOUT)")
+	metricsAddr := fs.String("metrics-addr", envStr("IVSBATCH_METRICS_ADDR", "127.0.0.1:9090"), "address for /metrics and /healthz; empty to disable")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	st, err := store.Open(ctx, store.URLFromEnv())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ropts, err := worker.RedisOptionsFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	rdb := redis.NewClient(ropts)
+	defer rdb.Close()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis at %s: %w", ropts.Addr, err)
+	}
+	objs, err := objstore.New(ctx, objstore.ConfigFromEnv(os.Getenv))
+	if err != nil {
+		return err
+	}
+	ivsOpts, err := ivs.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	client, err := ivs.New(append(ivsOpts, ivs.WithLogger(log))...)
+	if err != nil {
+		return err
+	}
+	policy, err := pipeline.PolicyFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	metrics := worker.NewMetrics(prometheus.DefaultRegisterer)
+	proc := &pipeline.Processor{
+		Records: st, Account: st, Verifier: metrics.Verifier(client),
+		Fetcher:  worker.RejectingFetcher{Store: objs},
+		Preparer: newPreparer(),
+		Limiter:  metrics.Limiter(ratelimit.New(rdb, ratelimit.Config{PerSecond: *quota})),
+		Policy:   policy, Log: log,
+	}
+	w := worker.New(worker.Config{Concurrency: *concurrency, TaskTimeout: *taskTimeout, ShutdownTimeout: *shutdown,
+		Window: *window, Feed: *feed, Log: log}, rdb, proc, st)
+	if *metricsAddr != "" {
+		srv := &http.Server{Addr: *metricsAddr, Handler: worker.MetricsHandler(st, rdb), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+				log.Warn("metrics server", "err", err)
+			}
+		}()
+		defer srv.Close()
+	}
+	log.Info("worker running", "ivs", client.Endpoint(), "quota", *quota, "concurrency", *concurrency, "window", *window)
+	return w.Run(ctx)
+}

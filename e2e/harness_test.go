@@ -1,0 +1,259 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ivsbatch/ivsbatch/e2e"
+	"github.com/ivsbatch/ivsbatch/ingest"
+	"github.com/ivsbatch/ivsbatch/internal/testenv"
+	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/ivssim"
+	"github.com/ivsbatch/ivsbatch/objstore"
+	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/ratelimit"
+	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/worker"
+)
+
+// Credentials the in-process simulator accepts (not secrets).
+const (
+	simAK       = "SIMAK0000000000000000"
+	simSK       = "sim-secret-key"
+	simDomain   = "ivsbatch-e2e"
+	simUser     = "batch"
+	simPassword = "e2e-password"
+	bucket      = "media"
+)
+
+var (
+	popOnce sync.Once
+	popVal  *e2e.Population
+	popErr  error
+)
+
+// population is built once per test binary: videos take ffmpeg time.
+func population(t *testing.T) *e2e.Population {
+	t.Helper()
+	popOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		popVal, popErr = e2e.Build(ctx, e2e.Options{Seed: 7})
+	})
+	if popErr != nil {
+		t.Fatalf("build population: %v", popErr)
+	}
+	return popVal
+}
+
+// harness is one scenario's private world: a database, a Redis, an S3 store
+// holding the population's media, and a simulator on loopback.
+type harness struct {
+	t      *testing.T
+	ctx    context.Context
+	pop    *e2e.Population
+	redis  string
+	st     *store.Store
+	objs   *objstore.Store
+	sim    *ivssim.Server
+	simURL string
+	log    *slog.Logger
+	logBuf *syncBuffer
+}
+
+func newHarness(t *testing.T, simCfg ivssim.Config) *harness {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	buf := &syncBuffer{}
+	h := &harness{t: t, ctx: ctx, pop: population(t), logBuf: buf,
+		log: slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("logs:\n%s", buf.tail(6000))
+		}
+	})
+	st, err := store.Open(ctx, testenv.PostgresURL(t))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(st.Close)
+	h.st = st
+	h.redis = testenv.Redis(t)
+	s3 := testenv.S3(t)
+	h.objs, err = objstore.New(ctx, objstore.Config{Endpoint: s3.Endpoint, Region: s3.Region,
+		AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, PathStyle: true})
+	if err != nil {
+		t.Fatalf("objstore: %v", err)
+	}
+	if err := h.objs.EnsureBucket(ctx, bucket); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.pop.Upload(ctx, func(ctx context.Context, key string, data []byte) error {
+		return h.objs.Put(ctx, h.ref(key), data, "")
+	}); err != nil {
+		t.Fatalf("upload media: %v", err)
+	}
+	simCfg.Registry = h.pop.Registry
+	simCfg.Credentials = []ivssim.Credential{{AK: simAK, SK: simSK}}
+	simCfg.IAMUsers = []ivssim.IAMUser{{Domain: simDomain, User: simUser, Password: simPassword}}
+	sim, err := ivssim.New(simCfg)
+	if err != nil {
+		t.Fatalf("simulator: %v", err)
+	}
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	t.Cleanup(sim.Close) // runs first: ends simulated waits
+	h.sim, h.simURL = sim, srv.URL
+	return h
+}
+
+func (h *harness) ref(key string) string { return "s3://" + bucket + "/" + key }
+
+// client returns an IVS client for the simulator: AK/SK, or IAM password tokens.
+func (h *harness) client(password bool) *ivs.Client {
+	h.t.Helper()
+	opts := []ivs.Option{ivs.WithEndpoint(h.simURL), ivs.WithTimeout(20 * time.Second), ivs.WithLogger(h.log)}
+	if password {
+		opts = append(opts, ivs.WithPassword(ivs.PasswordAuth{Domain: simDomain, User: simUser, Password: simPassword}))
+	} else {
+		opts = append(opts, ivs.WithAKSK(simAK, simSK))
+	}
+	c, err := ivs.New(opts...)
+	if err != nil {
+		h.t.Fatalf("ivs client: %v", err)
+	}
+	return c
+}
+
+// submit uploads the manifest and enqueues it; the invalid row must be
+// reported with its line, and every row stored.
+func (h *harness) submit() int64 {
+	h.t.Helper()
+	sum := h.submitSummary()
+	if sum.Inserted != len(h.pop.Rows)+1 {
+		h.t.Errorf("submit inserted %d records, want %d", sum.Inserted, len(h.pop.Rows)+1)
+	}
+	return sum.BatchID
+}
+
+func (h *harness) submitSummary() ingest.Summary {
+	h.t.Helper()
+	src := h.ref("manifests/batch.csv")
+	if err := h.objs.Put(h.ctx, src, h.pop.ManifestCSV("s3://"+bucket+"/"), "text/csv"); err != nil {
+		h.t.Fatalf("upload manifest: %v", err)
+	}
+	sum, err := ingest.Submit(h.ctx, h.st, h.objs.Open, src, ingest.SubmitOptions{Name: h.t.Name(), Logger: h.log})
+	if err != nil {
+		h.t.Fatalf("submit: %v", err)
+	}
+	if sum.Valid != len(h.pop.Rows) || sum.Rejected != 1 {
+		h.t.Errorf("submit: %+v; want %d valid rows and 1 rejected", sum, len(h.pop.Rows))
+	}
+	if len(sum.Bad) != 1 || sum.Bad[0].Line != h.pop.BadLine() || sum.Bad[0].Code != "id.check" {
+		h.t.Errorf("submit reported bad rows %+v, want one id.check at line %d", sum.Bad, h.pop.BadLine())
+	}
+	return sum
+}
+
+// workerOpts tune startWorkers.
+type workerOpts struct {
+	n        int
+	password bool
+	quota    float64 // limiter quota; default 10
+	policy   func(*pipeline.Policy)
+}
+
+// startWorkers runs n worker instances sharing Postgres and Redis, as n
+// processes would; they stop when the test ends.
+func (h *harness) startWorkers(o workerOpts) []*worker.Worker {
+	h.t.Helper()
+	ctx, cancel := context.WithCancel(h.ctx)
+	var wg sync.WaitGroup
+	var out []*worker.Worker
+	for range max(o.n, 1) {
+		rdb := redis.NewClient(&redis.Options{Addr: h.redis})
+		pol := pipeline.DefaultPolicy()
+		pol.BackoffBase, pol.BackoffMax, pol.ThrottleWait, pol.PauseWait = 50*time.Millisecond, time.Second, 200*time.Millisecond, 300*time.Millisecond
+		if o.policy != nil {
+			o.policy(&pol)
+		}
+		proc := &pipeline.Processor{
+			Records: h.st, Account: h.st, Verifier: h.client(o.password),
+			Fetcher: worker.RejectingFetcher{Store: h.objs}, Preparer: worker.BasicPreparer{},
+			Limiter: ratelimit.New(rdb, ratelimit.Config{PerSecond: cmpOr(o.quota, 10), Backoff: 300 * time.Millisecond}),
+			Policy:  pol, Log: h.log,
+		}
+		w := worker.New(worker.Config{Concurrency: 8, Window: 20, Feed: true, ShutdownTimeout: 10 * time.Second, Log: h.log},
+			rdb, proc, h.st)
+		out = append(out, w)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer rdb.Close()
+			if err := w.Run(ctx); err != nil && ctx.Err() == nil {
+				h.t.Errorf("worker run: %v", err)
+			}
+		}()
+	}
+	h.t.Cleanup(func() { cancel(); wg.Wait() })
+	return out
+}
+
+// wait blocks until every record of batch has its final outcome.
+func (h *harness) wait(batch int64, limit time.Duration) {
+	h.t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		c, err := h.st.BatchCounts(h.ctx, batch)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if c.Open() == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("batch %d not finished after %s: %v", batch, limit, c.ByStatus)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func cmpOr(a, b float64) float64 {
+	if a != 0 {
+		return a
+	}
+	return b
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) tail(n int) string {
+	str := s.String()
+	if len(str) > n {
+		return str[len(str)-n:]
+	}
+	return str
+}

@@ -1,0 +1,143 @@
+package e2e_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ivsbatch/ivsbatch/ivssim"
+	"github.com/ivsbatch/ivsbatch/pipeline"
+)
+
+// Every shape, every verdict, a row refused at enqueue and a record whose
+// media is rejected before calling; two workers share the 10/s quota.
+func TestEndToEndAllShapes(t *testing.T) {
+	h := newHarness(t, ivssim.Config{Quota: 10})
+	batch := h.submit()
+	again := h.submitSummary() // re-submitting the same manifest adds nothing
+	if again.BatchID != batch || again.Created || again.Inserted != 0 {
+		t.Fatalf("re-submit: %+v; want batch %d, nothing inserted", again, batch)
+	}
+	h.startWorkers(workerOpts{n: 2})
+	h.wait(batch, 3*time.Minute)
+	recs := h.checkOutcomes(batch)
+	h.checkBilling(batch, 10)
+	// The bad-media record was rejected without a call.
+	for _, r := range recs {
+		if r.Status == pipeline.StatusRejected && r.LastErrorCode != "id.check" {
+			if n := h.sim.Ledger().BilledByUUID[r.Task().UUID()]; n != 0 {
+				t.Errorf("%s: rejected locally but billed %d times", r.Ref, n)
+			}
+		}
+	}
+	if got := h.sim.Ledger().TotalBilled; got != len(h.pop.Rows)-1 {
+		t.Errorf("billed %d calls, want one per sendable record (%d)", got, len(h.pop.Rows)-1)
+	}
+}
+
+// 500s and 504s are retried with backoff until the verdict comes; none is billed.
+func TestTransientErrorsRecover(t *testing.T) {
+	h := newHarness(t, ivssim.Config{Quota: 10, Faults: ivssim.Faults{Rate500: 0.25, Rate504: 0.15}, Seed: 3})
+	batch := h.submit()
+	h.startWorkers(workerOpts{n: 1, policy: func(p *pipeline.Policy) { p.MaxAttempts = 12 }})
+	h.wait(batch, 3*time.Minute)
+	h.checkOutcomes(batch)
+	h.checkBilling(batch, 10)
+	l := h.sim.Ledger()
+	if l.ByCode["IVS.0101"]+l.ByCode["APIG.0201"] == 0 {
+		t.Fatal("no transient error was injected; the scenario tested nothing")
+	}
+}
+
+// The limiter believes the quota is 10/s but the account allows 3/s: the
+// burst is throttled (429), the shared limiter slows down, throttled calls
+// do not use up attempts, and every record still ends correctly.
+func TestThrottledBurst(t *testing.T) {
+	h := newHarness(t, ivssim.Config{Quota: 3})
+	batch := h.submit()
+	h.startWorkers(workerOpts{n: 2, quota: 10, policy: func(p *pipeline.Policy) { p.MaxAttempts = 2 }})
+	h.wait(batch, 3*time.Minute)
+	recs := h.checkOutcomes(batch)
+	h.checkBilling(batch, 3)
+	if h.sim.Ledger().ByCode["APIG.0308"] == 0 {
+		t.Fatal("no request was throttled; the scenario tested nothing")
+	}
+	for _, r := range recs {
+		if r.Status == pipeline.StatusDone && r.Attempts != 1 {
+			t.Errorf("%s: %d attempts counted; throttled calls must not count", r.Ref, r.Attempts)
+		}
+	}
+}
+
+// IAM tokens expire mid-batch (short lifetime plus forced expiry): the
+// client refreshes and resends, nothing is lost or billed twice.
+func TestTokenExpiryMidBatch(t *testing.T) {
+	h := newHarness(t, ivssim.Config{Quota: 10, TokenTTL: 24 * time.Hour, Latency: ivssim.Latency{Fixed: 50 * time.Millisecond}})
+	batch := h.submit()
+	h.startWorkers(workerOpts{n: 2, password: true})
+	deadline := time.Now().Add(time.Minute)
+	for h.sim.Ledger().TotalBilled < 5 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	h.sim.ExpireTokens()
+	h.wait(batch, 3*time.Minute)
+	h.checkOutcomes(batch)
+	h.checkBilling(batch, 10)
+	l := h.sim.Ledger()
+	if l.ByCode["APIG.0307"] == 0 || l.TokensIssued < 2 {
+		t.Fatalf("expired-token answers %d, tokens issued %d: the expiry was not exercised", l.ByCode["APIG.0307"], l.TokensIssued)
+	}
+}
+
+// IVS.0014 (account frozen) pauses all traffic: the pause is stored with its
+// reason, no call goes out while paused, every record stays resumable, and
+// after the operator resumes, the batch completes.
+func TestAccountFrozenPausesThenResumes(t *testing.T) {
+	h := newHarness(t, ivssim.Config{Quota: 10, Latency: ivssim.Latency{Fixed: 30 * time.Millisecond}})
+	batch := h.submit()
+	workers := h.startWorkers(workerOpts{n: 2})
+	deadline := time.Now().Add(time.Minute)
+	for h.sim.Ledger().TotalBilled < 4 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.sim.SetAccountState(ivssim.CodeFrozen)
+	deadline = time.Now().Add(time.Minute)
+	for {
+		code, reason, paused, err := h.st.Paused(h.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if paused {
+			if code != "IVS.0014" || reason == "" {
+				t.Fatalf("paused with code %q reason %q", code, reason)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("IVS.0014 did not pause the account")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // calls already on the wire settle
+	before := h.sim.Ledger().Requests
+	time.Sleep(2 * time.Second)
+	if after := h.sim.Ledger().Requests; after != before {
+		t.Errorf("%d requests reached IVS while the account was paused", after-before)
+	}
+	counts, err := h.st.BatchCounts(h.ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts.ByStatus[pipeline.StatusFailed] != 0 || counts.Open() == 0 {
+		t.Fatalf("while paused: %v; want open records and none failed", counts.ByStatus)
+	}
+	h.sim.SetAccountState("")
+	if err := workers[0].Resume(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.wait(batch, 3*time.Minute)
+	h.checkOutcomes(batch)
+	h.checkBilling(batch, 10)
+	if h.sim.Ledger().ByCode["IVS.0014"] == 0 {
+		t.Fatal("no IVS.0014 answer was seen")
+	}
+}

@@ -1,0 +1,28 @@
+package ingest
+
+import (
+	"io"
+	"strconv"
+)
+
+// Parse streams a manifest's rows, each validated (see Validate), to fn, in
+// manifest order. A row that cannot be read is passed with an
+// input.malformed error and parsing goes on. A ref already used by an
+// earlier row (valid or not) gives the later row input.duplicate_ref, and
+// that row's Input.Ref becomes "<ref>#line-<n>" so it can still be stored
+// under a key of its own. Parse returns an error only when the whole
+// manifest is unreadable (bad CSV header, unknown column, read failure) or
+// fn returns one.
+func Parse(r io.Reader, format Format, fn func(Row) error) error {
+	seen := map[string]int{}
+	return ReadFields(r, format, func(fl Fields) error {
+		row := Validate(fl)
+		if first, dup := seen[row.Input.Ref]; dup {
+			row.Err = &RowError{Line: fl.Line, Field: "ref", Code: CodeDuplicateRef,
+				Reason: "already used on line " + strconv.Itoa(first)}
+			row.Input.Ref += "#" + defaultRef(fl.Line)
+		}
+		seen[row.Input.Ref] = fl.Line
+		return fn(row)
+	})
+}

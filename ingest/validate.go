@@ -1,0 +1,220 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ivsbatch/ivsbatch/identity"
+	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/objstore"
+	"github.com/ivsbatch/ivsbatch/pipeline"
+)
+
+// MaxRefLen bounds a row's ref, in bytes.
+const MaxRefLen = 200
+
+// Validate checks one raw row fully: shape known (or inferred) with its
+// required fields and no foreign ones, id number and name normalised by
+// identity, media references well-formed, actions, nod_threshold, detail and
+// crop well-formed. Duplicate refs are Parse's concern.
+func Validate(fl Fields) Row {
+	get := func(k string) string { return strings.TrimSpace(fl.Values[k]) }
+	in := pipeline.Input{Line: fl.Line, Ref: get("ref"), Shape: ivs.Shape(strings.ToLower(get("shape"))),
+		Name: get("name"), IDNumber: get("id_number"), IDCard1: get("idcard_image1"), IDCard2: get("idcard_image2"),
+		FaceImage: get("face_image"), Video: get("video"), Actions: get("actions")}
+	var refErr *RowError
+	if !validRef(in.Ref) {
+		// A ref that cannot be a key is replaced, so the row can still be stored.
+		in.Ref, refErr = "", &RowError{Field: "ref", Code: CodeRef,
+			Reason: fmt.Sprintf("longer than %d bytes, or not UTF-8 text without control characters", MaxRefLen)}
+	}
+	if in.Ref == "" {
+		in.Ref = defaultRef(fl.Line)
+	}
+	row := Row{Line: fl.Line, Input: in}
+	err := validate(&row, fl, get)
+	if err == nil || fl.Err == nil && refErr != nil {
+		err = refErr
+	}
+	if err != nil {
+		err.Line = fl.Line
+		row.Err = err
+	}
+	return row
+}
+
+func defaultRef(line int) string { return "line-" + strconv.Itoa(line) }
+
+// validate normalises row.Input in place and returns the first fault.
+func validate(row *Row, fl Fields, get func(string) string) *RowError {
+	in := &row.Input
+	if fl.Err != nil {
+		return &RowError{Code: CodeMalformed, Reason: fl.Err.Error()}
+	}
+	if in.Shape == "" {
+		s, err := inferShape(*in)
+		if err != nil {
+			return err
+		}
+		in.Shape = s
+	}
+	s := in.Shape
+	if !s.Valid() {
+		return &RowError{Field: "shape", Code: CodeShape, Reason: fmt.Sprintf("unknown shape %q (one of %s)", truncate(string(s), 40), shapeList())}
+	}
+	for _, f := range []struct {
+		name         string
+		set          bool
+		used, needed bool
+	}{
+		{"name", in.Name != "", s.UsesText(), s.UsesText()},
+		{"id_number", in.IDNumber != "", s.UsesText(), s.UsesText()},
+		{"idcard_image1", in.IDCard1 != "", s.UsesCard(), s.UsesCard()},
+		{"idcard_image2", in.IDCard2 != "", s.UsesCard(), false},
+		{"face_image", in.FaceImage != "", s.UsesFaceImage(), s.UsesFaceImage()},
+		{"video", in.Video != "", s.UsesVideo(), s.UsesVideo()},
+		{"actions", in.Actions != "", s.UsesVideo(), s.UsesVideo()},
+		{"nod_threshold", get("nod_threshold") != "", s.UsesVideo(), false},
+		{"detail", get("detail") != "", s.Endpoint() == ivs.EndpointStandard, false},
+		{"crop", get("crop") != "", s.UsesFaceImage(), false},
+	} {
+		switch {
+		case f.needed && !f.set:
+			return &RowError{Field: f.name, Code: CodeShape, Reason: "required by shape " + string(s)}
+		case f.set && !f.used:
+			return &RowError{Field: f.name, Code: CodeShape, Reason: "not part of shape " + string(s)}
+		}
+	}
+	if s.UsesText() {
+		id, err := identity.NormalizeIDNumber(in.IDNumber)
+		if err != nil {
+			return identityError("id_number", err)
+		}
+		name, err := identity.NormalizeName(in.Name)
+		if err != nil {
+			return identityError("name", err)
+		}
+		in.IDNumber, in.Name = id, name
+	}
+	for _, m := range []struct{ field, ref string }{
+		{"idcard_image1", in.IDCard1}, {"idcard_image2", in.IDCard2}, {"face_image", in.FaceImage}, {"video", in.Video},
+	} {
+		if m.ref == "" {
+			continue
+		}
+		if _, _, _, err := objstore.ParseRef(m.ref); err != nil || !utf8.ValidString(m.ref) {
+			// The reference itself is not repeated: paths may carry names.
+			return &RowError{Field: m.field, Code: CodeMediaRef, Reason: "not s3://bucket/key or file:///absolute/path"}
+		}
+	}
+	if s.UsesVideo() {
+		if err := normaliseVideo(in, get("nod_threshold")); err != nil {
+			return err
+		}
+	}
+	var err *RowError
+	if in.Detail, err = parseBool("detail", get("detail")); err != nil {
+		return err
+	}
+	if in.Crop, err = parseBool("crop", get("crop")); err != nil {
+		return err
+	}
+	return nil
+}
+
+func normaliseVideo(in *pipeline.Input, nod string) *RowError {
+	acts, err := ivs.ParseActions(in.Actions)
+	if err != nil {
+		reason := err.Error()
+		if re, ok := errors.AsType[*ivs.RequestError](err); ok {
+			reason = re.Reason
+		}
+		return &RowError{Field: "actions", Code: CodeActions, Reason: reason}
+	}
+	parts := make([]string, len(acts))
+	for i, a := range acts {
+		parts[i] = strconv.Itoa(a)
+	}
+	in.Actions = strings.Join(parts, ",")
+	if nod != "" {
+		f, err := strconv.ParseFloat(nod, 64)
+		if err != nil || math.IsNaN(f) || f < 1 || f > 90 {
+			return &RowError{Field: "nod_threshold", Code: CodeNodThreshold,
+				Reason: fmt.Sprintf("%q is not a number of degrees in 1–90", truncate(nod, 20))}
+		}
+		in.NodThreshold = &f
+	}
+	return nil
+}
+
+// identityError keeps identity's code and message (which masks the value).
+func identityError(field string, err error) *RowError {
+	code, reason := identity.ErrorCode(err), err.Error()
+	if e, ok := errors.AsType[*identity.Error](err); ok {
+		reason = e.Message
+	}
+	if code == "" {
+		code = "input." + field
+	}
+	return &RowError{Field: field, Code: code, Reason: reason}
+}
+
+func parseBool(field, s string) (*bool, *RowError) {
+	var b bool
+	switch strings.ToLower(s) {
+	case "":
+		return nil, nil
+	case "true", "1":
+		b = true
+	case "false", "0":
+		b = false
+	default:
+		return nil, &RowError{Field: field, Code: CodeBool, Reason: fmt.Sprintf("%q is not true, false, 1 or 0", truncate(s, 20))}
+	}
+	return &b, nil
+}
+
+// inferShape picks the shape from which fields are present.
+func inferShape(in pipeline.Input) (ivs.Shape, *RowError) {
+	text, card := in.Name != "" || in.IDNumber != "", in.IDCard1 != "" || in.IDCard2 != ""
+	face, video := in.FaceImage != "", in.Video != "" || in.Actions != ""
+	switch {
+	case text && card:
+		return "", &RowError{Field: "shape", Code: CodeShape, Reason: "empty, and both name/id_number and idcard images are set: say which shape"}
+	case face && video:
+		return "", &RowError{Field: "shape", Code: CodeShape, Reason: "empty, and both face_image and video are set: say which shape"}
+	case !text && !card:
+		return "", &RowError{Field: "shape", Code: CodeShape, Reason: "empty, and neither name/id_number nor idcard images are set"}
+	}
+	switch {
+	case text && face:
+		return ivs.ShapeNameFaceImage, nil
+	case text && video:
+		return ivs.ShapeNameVideo, nil
+	case text:
+		return ivs.ShapeName, nil
+	case face:
+		return ivs.ShapeCardFaceImage, nil
+	case video:
+		return ivs.ShapeCardVideo, nil
+	}
+	return ivs.ShapeCard, nil
+}
+
+func shapeList() string {
+	s := make([]string, len(ivs.Shapes))
+	for i, sh := range ivs.Shapes {
+		s[i] = string(sh)
+	}
+	return strings.Join(s, ", ")
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+func validRef(ref string) bool {
+	return len(ref) <= MaxRefLen && utf8.ValidString(ref) && strings.IndexFunc(ref, isControl) < 0
+}

@@ -1,0 +1,228 @@
+package objstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ivsbatch/ivsbatch/internal/testenv"
+	"github.com/ivsbatch/ivsbatch/objstore"
+	"github.com/ivsbatch/ivsbatch/pipeline"
+)
+
+var _ pipeline.Fetcher = (*objstore.Store)(nil)
+
+func newS3(t *testing.T) *objstore.Store {
+	t.Helper()
+	srv := testenv.S3(t)
+	st, err := objstore.New(t.Context(), objstore.Config{Endpoint: srv.Endpoint, Region: srv.Region,
+		AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second call finds the bucket
+		if err := st.EnsureBucket(t.Context(), "media"); err != nil {
+			t.Fatalf("EnsureBucket: %v", err)
+		}
+	}
+	return st
+}
+
+func TestS3(t *testing.T) {
+	st := newS3(t)
+	data := bytes.Repeat([]byte("face"), 5000)
+	ref := "s3://media/people/p1/face.jpg"
+	if err := st.Put(t.Context(), ref, data, "image/jpeg"); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("fetch round trip", func(t *testing.T) {
+		got, err := st.Fetch(t.Context(), ref, int64(len(data)))
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("fetch: %v, %d bytes, want %d", err, len(got), len(data))
+		}
+	})
+	t.Run("open streams", func(t *testing.T) {
+		rc, err := st.Open(t.Context(), ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		if got, err := io.ReadAll(rc); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("open: %v, content differs", err)
+		}
+	})
+	t.Run("put replaces", func(t *testing.T) {
+		r := "s3://media/replace.txt"
+		for _, v := range []string{"one", "two"} {
+			if err := st.Put(t.Context(), r, []byte(v), ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := st.Fetch(t.Context(), r, 10); err != nil || string(got) != "two" {
+			t.Fatalf("got %q %v", got, err)
+		}
+	})
+	t.Run("empty object", func(t *testing.T) {
+		r := "s3://media/empty"
+		if err := st.Put(t.Context(), r, nil, ""); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.Fetch(t.Context(), r, 1); err != nil || len(got) != 0 {
+			t.Fatalf("got %q %v", got, err)
+		}
+	})
+
+	for _, c := range []struct {
+		name  string
+		ref   string
+		limit int64
+		want  error
+	}{
+		{"over the limit", ref, int64(len(data) - 1), objstore.ErrTooLarge},
+		{"missing key", "s3://media/missing.jpg", 1 << 20, objstore.ErrNotFound},
+		{"missing bucket", "s3://no-such-bucket/x.jpg", 1 << 20, objstore.ErrNotFound},
+		{"bad ref", "s3://media/", 1 << 20, objstore.ErrBadRef},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := st.Fetch(t.Context(), c.ref, c.limit)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("Fetch(%s) = %v, want %v", c.ref, err, c.want)
+			}
+			if c.want == objstore.ErrNotFound {
+				if _, err := st.Open(t.Context(), c.ref); !errors.Is(err, objstore.ErrNotFound) {
+					t.Fatalf("Open(%s) = %v, want ErrNotFound", c.ref, err)
+				}
+			}
+		})
+	}
+}
+
+func TestS3Unreachable(t *testing.T) {
+	st, err := objstore.New(t.Context(), objstore.Config{Endpoint: "http://127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)),
+		AccessKey: "ak-test", SecretKey: "sk-secret-xyz"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	_, err = st.Fetch(ctx, "s3://media/x", 10)
+	if err == nil || errors.Is(err, objstore.ErrNotFound) || errors.Is(err, objstore.ErrTooLarge) ||
+		errors.Is(err, objstore.ErrBadRef) {
+		t.Fatalf("connection refused: %v, want an ordinary (transient) error", err)
+	}
+	if strings.Contains(err.Error(), "sk-secret-xyz") {
+		t.Fatalf("error mentions credentials: %v", err)
+	}
+}
+
+func TestFileRefs(t *testing.T) {
+	st, err := objstore.New(t.Context(), objstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ref := "file://" + filepath.Join(dir, "sub", "card.jpg")
+	if err := st.Put(t.Context(), ref, []byte("card"), "image/jpeg"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.Fetch(t.Context(), ref, 4); err != nil || string(got) != "card" {
+		t.Fatalf("fetch file: %q %v", got, err)
+	}
+	rc, err := st.Open(t.Context(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(got) != "card" {
+		t.Fatalf("open file: %q", got)
+	}
+	if _, err := st.Fetch(t.Context(), ref, 3); !errors.Is(err, objstore.ErrTooLarge) {
+		t.Fatalf("file over limit: %v", err)
+	}
+	if _, err := st.Fetch(t.Context(), ref+".missing", 10); !errors.Is(err, objstore.ErrNotFound) {
+		t.Fatalf("missing file: %v", err)
+	}
+	if _, err := st.Fetch(t.Context(), "file://"+dir+"/no/such/dir/x", 10); !errors.Is(err, objstore.ErrNotFound) {
+		t.Fatalf("missing dir: %v", err)
+	}
+	if _, err := st.Fetch(t.Context(), "file://"+dir, 10); !errors.Is(err, objstore.ErrNotFound) {
+		t.Fatalf("directory: %v", err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "sub"))
+	if len(entries) != 1 {
+		t.Fatalf("put left temporary files: %v", entries)
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	env := map[string]string{"AWS_ACCESS_KEY_ID": "ak", "AWS_SECRET_ACCESS_KEY": "sk-secret"}
+	c := objstore.ConfigFromEnv(func(k string) string { return env[k] })
+	want := objstore.Config{Endpoint: objstore.DefaultEndpoint, Region: "us-east-1", AccessKey: "ak",
+		SecretKey: "sk-secret", PathStyle: true}
+	if c != want {
+		t.Fatalf("got %+v", c)
+	}
+	if strings.Contains(c.String(), "sk-secret") || strings.Contains(c.String(), `"ak"`) {
+		t.Fatalf("String() leaks credentials: %s", c)
+	}
+	env["IVSBATCH_S3_ENDPOINT"], env["AWS_REGION"] = "http://s3.example:9000", "cn-north-4"
+	c = objstore.ConfigFromEnv(func(k string) string { return env[k] })
+	if c.Endpoint != "http://s3.example:9000" || c.Region != "cn-north-4" {
+		t.Fatalf("got %+v", c)
+	}
+	if _, err := objstore.New(t.Context(), objstore.Config{AccessKey: "only"}); err == nil {
+		t.Fatal("New accepted an access key without a secret")
+	}
+}
+
+func TestParseRef(t *testing.T) {
+	for _, c := range []struct {
+		ref                 string
+		scheme, bucket, key string // empty scheme: want ErrBadRef
+	}{
+		{"s3://b/k.jpg", "s3", "b", "k.jpg"},
+		{"s3://media/dir/k 1%.jpg", "s3", "media", "dir/k 1%.jpg"},
+		{"s3://my.bucket-1/a/b/c?x#y", "s3", "my.bucket-1", "a/b/c?x#y"},
+		{"file:///tmp/a.jpg", "file", "", "/tmp/a.jpg"},
+		{"file:///a", "file", "", "/a"},
+		{"s3://b/", "", "", ""},
+		{"s3://b", "", "", ""},
+		{"s3:///k", "", "", ""},
+		{"s3://B/k", "", "", ""},
+		{"s3://b/dir/", "", "", ""},
+		{"s3://b/k\n", "", "", ""},
+		{"S3://b/k", "", "", ""},
+		{"file://host/tmp/a", "", "", ""},
+		{"file://relative", "", "", ""},
+		{"file:///tmp/../etc/passwd", "", "", ""},
+		{"file:///tmp//a", "", "", ""},
+		{"file:///tmp/dir/", "", "", ""},
+		{"file:///", "", "", ""},
+		{"/tmp/a.jpg", "", "", ""},
+		{"tmp/a.jpg", "", "", ""},
+		{"http://x/y", "", "", ""},
+		{"https://b.s3.amazonaws.com/k", "", "", ""},
+		{"", "", "", ""},
+		{"s3:/b/k", "", "", ""},
+	} {
+		scheme, bucket, key, err := objstore.ParseRef(c.ref)
+		if c.scheme == "" {
+			if !errors.Is(err, objstore.ErrBadRef) {
+				t.Errorf("ParseRef(%q) = %q %q %q %v, want ErrBadRef", c.ref, scheme, bucket, key, err)
+			}
+			continue
+		}
+		if err != nil || scheme != c.scheme || bucket != c.bucket || key != c.key {
+			t.Errorf("ParseRef(%q) = %q %q %q %v, want %q %q %q", c.ref, scheme, bucket, key, err, c.scheme, c.bucket, c.key)
+		}
+	}
+}

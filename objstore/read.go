@@ -1,0 +1,91 @@
+package objstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Fetch reads the object at ref, at most limit bytes. An object larger than
+// limit is ErrTooLarge, never a truncation: the size is checked before
+// reading (Content-Length, or the file's size) and again while reading.
+// A missing object, bucket or file is ErrNotFound; a malformed ref is
+// ErrBadRef. Fetch satisfies pipeline.Fetcher.
+func (s *Store) Fetch(ctx context.Context, ref string, limit int64) ([]byte, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("objstore: fetch %s: limit %d must be positive", ref, limit)
+	}
+	rc, size, err := s.open(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	if size > limit {
+		return nil, fmt.Errorf("objstore: fetch %s: %d bytes, limit %d: %w", ref, size, limit, ErrTooLarge)
+	}
+	var buf bytes.Buffer
+	if size > 0 {
+		buf.Grow(int(size))
+	}
+	n, err := io.Copy(&buf, io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("objstore: read %s: %w", ref, err)
+	}
+	if n > limit {
+		return nil, fmt.Errorf("objstore: fetch %s: more than %d bytes: %w", ref, limit, ErrTooLarge)
+	}
+	return buf.Bytes(), nil
+}
+
+// Open streams the object at ref (for manifests). The caller closes it.
+// Errors are as for Fetch.
+func (s *Store) Open(ctx context.Context, ref string) (io.ReadCloser, error) {
+	rc, _, err := s.open(ctx, ref)
+	return rc, err
+}
+
+// open returns the object's body and its size (-1 when unknown).
+func (s *Store) open(ctx context.Context, ref string) (io.ReadCloser, int64, error) {
+	scheme, bucket, key, err := ParseRef(ref)
+	if err != nil {
+		return nil, 0, err
+	}
+	if scheme == SchemeFile {
+		return openFile(ref, key)
+	}
+	out, err := s.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		return nil, 0, wrapS3("get", ref, err)
+	}
+	size := int64(-1)
+	if out.ContentLength != nil {
+		size = aws.ToInt64(out.ContentLength)
+	}
+	return out.Body, size, nil
+}
+
+func openFile(ref, path string) (io.ReadCloser, int64, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, 0, fmt.Errorf("objstore: open %s: %w", ref, ErrNotFound)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("objstore: open %s: %w", ref, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("objstore: stat %s: %w", ref, err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, 0, fmt.Errorf("objstore: open %s: not a regular file: %w", ref, ErrNotFound)
+	}
+	return f, st.Size(), nil
+}

@@ -1,0 +1,113 @@
+package objstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+)
+
+// Put writes data at ref, replacing what is there. For file references the
+// parent directories are created and the file is replaced atomically.
+func (s *Store) Put(ctx context.Context, ref string, data []byte, contentType string) error {
+	scheme, bucket, key, err := ParseRef(ref)
+	if err != nil {
+		return err
+	}
+	if scheme == SchemeFile {
+		return putFile(ref, key, data)
+	}
+	in := &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(data),
+		ContentLength: aws.Int64(int64(len(data)))}
+	if contentType != "" {
+		in.ContentType = &contentType
+	}
+	if _, err := s.s3.PutObject(ctx, in); err != nil {
+		return wrapS3("put", ref, err)
+	}
+	return nil
+}
+
+func putFile(ref, path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("objstore: put %s: %w", ref, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("objstore: put %s: %w", ref, err)
+	}
+	_, werr := tmp.Write(data)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("objstore: put %s: %w", ref, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("objstore: put %s: %w", ref, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("objstore: put %s: %w", ref, err)
+	}
+	return nil
+}
+
+// EnsureBucket creates bucket unless it exists (and is ours).
+func (s *Store) EnsureBucket(ctx context.Context, bucket string) error {
+	if !validBucket(bucket) {
+		return fmt.Errorf("objstore: bucket %q: %w", bucket, ErrBadRef)
+	}
+	if _, err := s.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &bucket}); err == nil {
+		return nil
+	}
+	_, err := s.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &bucket})
+	var owned *types.BucketAlreadyOwnedByYou
+	var exists *types.BucketAlreadyExists
+	switch {
+	case err == nil, errors.As(err, &owned):
+		return nil
+	case errors.As(err, &exists):
+		// Created concurrently, or owned by someone else: only the former is fine.
+		if _, herr := s.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &bucket}); herr == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("objstore: create bucket %s: %w", bucket, err)
+}
+
+// wrapS3 maps a missing key or bucket to ErrNotFound and wraps the rest.
+func wrapS3(op, ref string, err error) error {
+	if isNotFound(err) {
+		return fmt.Errorf("objstore: %s %s: %w", op, ref, ErrNotFound)
+	}
+	return fmt.Errorf("objstore: %s %s: %w", op, ref, err)
+}
+
+func isNotFound(err error) bool {
+	var nsk *types.NoSuchKey
+	var nsb *types.NoSuchBucket
+	var nf *types.NotFound
+	if errors.As(err, &nsk) || errors.As(err, &nsb) || errors.As(err, &nf) {
+		return true
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "NoSuchKey", "NoSuchBucket", "NotFound":
+			return true
+		}
+	}
+	var re *awshttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotFound
+}

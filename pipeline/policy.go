@@ -1,0 +1,128 @@
+package pipeline
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ivsbatch/ivsbatch/ivs"
+)
+
+// Action is what the processor does with a record after an IVS outcome.
+type Action string
+
+// Actions, as named in configuration.
+const (
+	ActFinal   Action = "final"   // store the outcome; the record is finished (done for a verdict, else failed)
+	ActRetry   Action = "retry"   // retry with exponential backoff and jitter; counts as an attempt; failed when attempts run out
+	ActSlow    Action = "slow"    // tell the shared limiter to slow down and retry soon; not an attempt, not a failure
+	ActRefresh Action = "refresh" // refresh credentials and resend once; if that fails too, pause
+	ActPause   Action = "pause"   // pause all traffic for the account; the record waits, resumable
+)
+
+// Policy is the retry table: one action per outcome class, plus the limits.
+// Operators override rules with IVSBATCH_RETRY_RULES (see ParseRules).
+type Policy struct {
+	Rules        map[ivs.Class]Action
+	MaxAttempts  int           // counted attempts before a record is failed (default 5)
+	BackoffBase  time.Duration // first retry delay (default 2 s); doubles per attempt, full jitter
+	BackoffMax   time.Duration // cap on a retry delay (default 2 min)
+	ThrottleWait time.Duration // delay after a 429 (default 2 s, plus up to 3 s jitter, as the digest advises)
+	PauseWait    time.Duration // how long a task waits before looking again while the account is paused (default 30 s)
+}
+
+// DefaultRules is the documented table. A verdict and a billed 200 are never
+// retried: they were paid for. Ambiguous timeouts are retried but their
+// attempt rows say "possibly billed".
+func DefaultRules() map[ivs.Class]Action {
+	return map[ivs.Class]Action{
+		ivs.ClassVerdict:     ActFinal,
+		ivs.ClassBilledOdd:   ActFinal,
+		ivs.ClassInputError:  ActFinal,
+		ivs.ClassTransient:   ActRetry,
+		ivs.ClassThrottled:   ActSlow,
+		ivs.ClassAuthRefresh: ActRefresh,
+		ivs.ClassAccountStop: ActPause,
+		ivs.ClassAmbiguous:   ActRetry,
+		ivs.ClassUnknown:     ActRetry,
+	}
+}
+
+// DefaultPolicy returns the default table and limits.
+func DefaultPolicy() Policy {
+	return Policy{Rules: DefaultRules(), MaxAttempts: 5, BackoffBase: 2 * time.Second, BackoffMax: 2 * time.Minute,
+		ThrottleWait: 2 * time.Second, PauseWait: 30 * time.Second}
+}
+
+// ParseRules applies overrides like "transient=retry,ambiguous=final" to p.
+// Verdicts and billed 200s cannot be overridden: retrying them pays twice.
+func (p *Policy) ParseRules(s string) error {
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, act, ok := strings.Cut(part, "=")
+		if !ok {
+			return fmt.Errorf("retry rule %q: want class=action", part)
+		}
+		c, ok := ivs.ParseClass(strings.TrimSpace(name))
+		if !ok {
+			return fmt.Errorf("retry rule %q: unknown class %q", part, name)
+		}
+		a := Action(strings.TrimSpace(act))
+		switch a {
+		case ActFinal, ActRetry, ActSlow, ActRefresh, ActPause:
+		default:
+			return fmt.Errorf("retry rule %q: unknown action %q", part, act)
+		}
+		if (c == ivs.ClassVerdict || c == ivs.ClassBilledOdd) && a != ActFinal {
+			return fmt.Errorf("retry rule %q: a billed answer is always final", part)
+		}
+		p.Rules[c] = a
+	}
+	return nil
+}
+
+// PolicyFromEnv is DefaultPolicy with IVSBATCH_RETRY_RULES and
+// IVSBATCH_MAX_ATTEMPTS applied.
+func PolicyFromEnv(getenv func(string) string) (Policy, error) {
+	p := DefaultPolicy()
+	if err := p.ParseRules(getenv("IVSBATCH_RETRY_RULES")); err != nil {
+		return p, fmt.Errorf("IVSBATCH_RETRY_RULES: %w", err)
+	}
+	if v := getenv("IVSBATCH_MAX_ATTEMPTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return p, fmt.Errorf("IVSBATCH_MAX_ATTEMPTS %q: want a positive integer", v)
+		}
+		p.MaxAttempts = n
+	}
+	return p, nil
+}
+
+// Action returns the rule for class c.
+func (p Policy) Action(c ivs.Class) Action {
+	if a, ok := p.Rules[c]; ok {
+		return a
+	}
+	return ActRetry
+}
+
+// Backoff is the delay before retry number attempt (1-based): exponential
+// from BackoffBase, capped at BackoffMax, with "equal jitter" (half fixed, half random) so that workers
+// recovering from an outage do not all call at once.
+func (p Policy) Backoff(attempt int) time.Duration {
+	d := p.BackoffBase << min(max(attempt-1, 0), 20)
+	if d <= 0 || d > p.BackoffMax {
+		d = p.BackoffMax
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// Throttle is the delay after a 429: ThrottleWait plus up to 3 s of jitter.
+func (p Policy) Throttle() time.Duration {
+	return p.ThrottleWait + rand.N(3*time.Second)
+}

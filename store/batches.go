@@ -1,0 +1,123 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ivsbatch/ivsbatch/pipeline"
+)
+
+// CreateBatch stores a batch for a manifest, or returns the batch that
+// already holds the manifest with the same sha256 (created = false).
+func (s *Store) CreateBatch(ctx context.Context, b pipeline.Batch) (batch pipeline.Batch, created bool, err error) {
+	row := s.pool.QueryRow(ctx, `
+		INSERT INTO batches (name, source, manifest_sha256) VALUES ($1, $2, $3)
+		ON CONFLICT (manifest_sha256) DO NOTHING
+		RETURNING id, name, source, manifest_sha256, created_at`, b.Name, b.Source, b.ManifestSHA256)
+	err = row.Scan(&batch.ID, &batch.Name, &batch.Source, &batch.ManifestSHA256, &batch.CreatedAt)
+	if err == nil {
+		return batch, true, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return batch, false, fmt.Errorf("store: create batch: %w", err)
+	}
+	err = s.pool.QueryRow(ctx, `SELECT id, name, source, manifest_sha256, created_at FROM batches WHERE manifest_sha256 = $1`,
+		b.ManifestSHA256).Scan(&batch.ID, &batch.Name, &batch.Source, &batch.ManifestSHA256, &batch.CreatedAt)
+	if err != nil {
+		return batch, false, fmt.Errorf("store: find batch by manifest: %w", err)
+	}
+	return batch, false, nil
+}
+
+// GetBatch returns batch id.
+func (s *Store) GetBatch(ctx context.Context, id int64) (pipeline.Batch, error) {
+	var b pipeline.Batch
+	err := s.pool.QueryRow(ctx, `SELECT id, name, source, manifest_sha256, created_at FROM batches WHERE id = $1`, id).
+		Scan(&b.ID, &b.Name, &b.Source, &b.ManifestSHA256, &b.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return b, fmt.Errorf("store: batch %d: %w", id, pipeline.ErrNotFound)
+	}
+	if err != nil {
+		return b, fmt.Errorf("store: get batch %d: %w", id, err)
+	}
+	return b, nil
+}
+
+// SetBatchRowCounts records how many manifest rows there were and how many
+// were rejected at enqueue.
+func (s *Store) SetBatchRowCounts(ctx context.Context, id int64, total, rejected int) error {
+	_, err := s.pool.Exec(ctx, `UPDATE batches SET rows_total = $2, rows_rejected = $3 WHERE id = $1`, id, total, rejected)
+	if err != nil {
+		return fmt.Errorf("store: batch %d row counts: %w", id, err)
+	}
+	return nil
+}
+
+var inputColumns = []string{"batch_id", "ref", "line", "shape", "name", "id_number", "idcard_image1", "idcard_image2",
+	"face_image", "video", "actions", "nod_threshold", "detail", "crop", "status", "last_error_code", "last_error_message",
+	"finished_at"}
+
+// NewRecord is a manifest row to store: a valid input goes in as pending; a
+// row refused at enqueue goes in as rejected (or review) with its reason, so
+// nothing is lost and every row has a stored outcome.
+type NewRecord struct {
+	pipeline.Input
+	Status       pipeline.Status // "" means pending
+	ErrorCode    string
+	ErrorMessage string
+}
+
+// InsertInputs stores rows of a batch with COPY into a staging table, then
+// inserts those whose ref the batch does not have yet, so re-submitting a
+// manifest adds nothing. It returns how many records were added.
+func (s *Store) InsertInputs(ctx context.Context, batchID int64, inputs []NewRecord) (int64, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("store: insert inputs: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE staging_records (LIKE records INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
+		return 0, fmt.Errorf("store: staging table: %w", err)
+	}
+	rows := make([][]any, len(inputs))
+	now := time.Now()
+	for i, in := range inputs {
+		status, finished := pipeline.StatusPending, (*time.Time)(nil)
+		if in.Status != "" && in.Status != pipeline.StatusPending {
+			status, finished = in.Status, &now
+		}
+		rows[i] = []any{batchID, in.Ref, in.Line, string(in.Shape), in.Name, in.IDNumber, in.IDCard1, in.IDCard2,
+			in.FaceImage, in.Video, in.Actions, in.NodThreshold, in.Detail, in.Crop, string(status),
+			nullIfEmpty(in.ErrorCode), nullIfEmpty(in.ErrorMessage), finished}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"staging_records"}, inputColumns, pgx.CopyFromRows(rows)); err != nil {
+		return 0, fmt.Errorf("store: copy inputs: %w", err)
+	}
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO records (batch_id, ref, line, shape, name, id_number, idcard_image1, idcard_image2,
+		                     face_image, video, actions, nod_threshold, detail, crop, status,
+		                     last_error_code, last_error_message, finished_at)
+		SELECT batch_id, ref, line, shape, name, id_number, idcard_image1, idcard_image2,
+		       face_image, video, actions, nod_threshold, detail, crop, status,
+		       last_error_code, last_error_message, finished_at
+		FROM staging_records ORDER BY line
+		ON CONFLICT (batch_id, ref) DO NOTHING`)
+	if err != nil {
+		return 0, fmt.Errorf("store: insert inputs: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("store: commit inputs: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+func nullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -1,0 +1,232 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pipeline"
+)
+
+const recordColumns = `id, batch_id, ref, line, shape, name, id_number, idcard_image1, idcard_image2, face_image,
+	video, actions, nod_threshold, detail, crop, status, generation, attempts, coalesce(verdict, ''),
+	verification_code, coalesce(verification_message, ''), similarity, idcard_result, video_alive, video_actions,
+	coalesce(last_error_code, ''), coalesce(last_error_message, ''), created_at, updated_at, finished_at`
+
+func scanRecord(row pgx.Row) (*pipeline.Record, error) {
+	var (
+		r                    pipeline.Record
+		shape, status        string
+		idcard, videoActions []byte
+	)
+	err := row.Scan(&r.ID, &r.BatchID, &r.Ref, &r.Line, &shape, &r.Name, &r.IDNumber, &r.IDCard1, &r.IDCard2,
+		&r.FaceImage, &r.Video, &r.Actions, &r.NodThreshold, &r.Detail, &r.Crop, &status, &r.Generation, &r.Attempts,
+		&r.Result, &r.Code, &r.Message, &r.Similarity, &idcard, &r.VideoAlive, &videoActions,
+		&r.LastErrorCode, &r.LastErrorMessage, &r.CreatedAt, &r.UpdatedAt, &r.FinishedAt)
+	if err != nil {
+		return nil, err
+	}
+	r.Shape, r.Status = ivs.Shape(shape), pipeline.Status(status)
+	if len(idcard) > 0 {
+		r.IDCardResult = new(ivs.IDCardResult)
+		if err := json.Unmarshal(idcard, r.IDCardResult); err != nil {
+			return nil, fmt.Errorf("decode idcard_result: %w", err)
+		}
+	}
+	if len(videoActions) > 0 {
+		if err := json.Unmarshal(videoActions, &r.VideoActions); err != nil {
+			return nil, fmt.Errorf("decode video_actions: %w", err)
+		}
+	}
+	return &r, nil
+}
+
+// GetRecord returns record id.
+func (s *Store) GetRecord(ctx context.Context, id int64) (*pipeline.Record, error) {
+	r, err := scanRecord(s.pool.QueryRow(ctx, `SELECT `+recordColumns+` FROM records WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("store: record %d: %w", id, pipeline.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get record %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// ListRecords returns the records of a batch in id order.
+func (s *Store) ListRecords(ctx context.Context, batchID int64) ([]*pipeline.Record, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+recordColumns+` FROM records WHERE batch_id = $1 ORDER BY id`, batchID)
+	if err != nil {
+		return nil, fmt.Errorf("store: list records of batch %d: %w", batchID, err)
+	}
+	defer rows.Close()
+	var out []*pipeline.Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list records of batch %d: %w", batchID, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Claim marks the record in_flight for ref's generation and returns it. An
+// attempt a crashed worker left open is closed as abandoned: marked possibly
+// billed (it may have reached IVS) and counted against the record's attempts.
+func (s *Store) Claim(ctx context.Context, ref pipeline.TaskRef) (*pipeline.Record, error) {
+	var rec *pipeline.Record
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		r, err := scanRecord(tx.QueryRow(ctx, `SELECT `+recordColumns+` FROM records WHERE id = $1 FOR UPDATE`, ref.RecordID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("record %d: %w", ref.RecordID, pipeline.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case r.Status.Terminal():
+			return fmt.Errorf("record %d is %s: %w", r.ID, r.Status, pipeline.ErrTerminal)
+		case r.Generation != ref.Generation:
+			return fmt.Errorf("record %d is at generation %d, task has %d: %w", r.ID, r.Generation, ref.Generation, pipeline.ErrStaleGeneration)
+		}
+		tag, err := tx.Exec(ctx, `
+			UPDATE attempts SET state = 'abandoned', finished_at = now(), possibly_billed = true,
+			       message = 'abandoned: the worker stopped before storing the outcome'
+			WHERE record_id = $1 AND state = 'in_flight'`, r.ID)
+		if err != nil {
+			return fmt.Errorf("close abandoned attempts: %w", err)
+		}
+		r.Attempts += int(tag.RowsAffected())
+		r.Status = pipeline.StatusInFlight
+		err = tx.QueryRow(ctx, `UPDATE records SET status = 'in_flight', attempts = $2, updated_at = now()
+			WHERE id = $1 RETURNING updated_at`, r.ID, r.Attempts).Scan(&r.UpdatedAt)
+		if err != nil {
+			return fmt.Errorf("mark in flight: %w", err)
+		}
+		rec = r
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: claim: %w", err)
+	}
+	return rec, nil
+}
+
+// StartAttempt writes an in-flight attempt row before the call.
+func (s *Store) StartAttempt(ctx context.Context, a pipeline.AttemptStart) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, `
+		INSERT INTO attempts (record_id, generation, uuid, endpoint, media_note, started_at)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		a.RecordID, a.Generation, a.UUID, string(a.Endpoint), a.MediaNote, a.StartedAt).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: start attempt for record %d: %w", a.RecordID, err)
+	}
+	return id, nil
+}
+
+// Finish completes the attempt (if any) and applies the outcome to the record
+// in one transaction. The record changes only if it is not terminal and is
+// still at o.Generation; otherwise the attempt is still completed and
+// ErrTerminal (or ErrStaleGeneration) is returned.
+func (s *Store) Finish(ctx context.Context, o pipeline.Outcome) error {
+	var idcard, videoActions []byte
+	var err error
+	if o.Verdict.IDCardResult != nil {
+		if idcard, err = json.Marshal(o.Verdict.IDCardResult); err != nil {
+			return fmt.Errorf("store: encode idcard_result: %w", err)
+		}
+	}
+	if o.Verdict.VideoActions != nil {
+		if videoActions, err = json.Marshal(o.Verdict.VideoActions); err != nil {
+			return fmt.Errorf("store: encode video_actions: %w", err)
+		}
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if o.AttemptID != 0 {
+			a := o.Attempt
+			_, err := tx.Exec(ctx, `
+				UPDATE attempts SET state = 'finished', finished_at = $2,
+				       duration_ms = GREATEST(0, (extract(epoch FROM ($2 - started_at)) * 1000)::int),
+				       http_status = $3, code = $4, message = $5, request_id = $6, class = $7,
+				       billed = $8, possibly_billed = $9
+				WHERE id = $1`, o.AttemptID, a.FinishedAt, nullIfZero(a.HTTPStatus), nullIfEmpty(a.Code),
+				nullIfEmpty(a.Message), nullIfEmpty(a.RequestID), a.Class.String(), a.Billed, a.PossiblyBilled)
+			if err != nil {
+				return fmt.Errorf("complete attempt %d: %w", o.AttemptID, err)
+			}
+		}
+		count := 0
+		if o.CountAttempt {
+			count = 1
+		}
+		v := o.Verdict
+		tag, err := tx.Exec(ctx, `
+			UPDATE records SET status = $3, attempts = attempts + $4,
+			       verdict = coalesce($5, verdict), verification_code = coalesce($6, verification_code),
+			       verification_message = coalesce($7, verification_message), similarity = coalesce($8, similarity),
+			       idcard_result = coalesce($9, idcard_result), video_alive = coalesce($10, video_alive),
+			       video_actions = coalesce($11, video_actions),
+			       last_error_code = $12, last_error_message = $13,
+			       updated_at = now(), finished_at = CASE WHEN $3 IN ('done', 'rejected', 'failed', 'review') THEN now() END
+			WHERE id = $1 AND generation = $2 AND status NOT IN ('done', 'rejected', 'failed', 'review')`,
+			o.RecordID, o.Generation, string(o.Status), count, nullIfEmpty(v.Result), v.Code, nullIfEmpty(v.Message),
+			v.Similarity, idcard, v.VideoAlive, videoActions, nullIfEmpty(o.ErrorCode), nullIfEmpty(o.ErrorMessage))
+		if err != nil {
+			return fmt.Errorf("update record %d: %w", o.RecordID, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return errNoChange
+		}
+		return nil
+	})
+	if errors.Is(err, errNoChange) {
+		// The transaction rolled back; complete the attempt on its own so the call stays accounted for.
+		return s.finishOrphanAttempt(ctx, o)
+	}
+	if err != nil {
+		return fmt.Errorf("store: finish record %d: %w", o.RecordID, err)
+	}
+	return nil
+}
+
+var errNoChange = errors.New("record not changed")
+
+func (s *Store) finishOrphanAttempt(ctx context.Context, o pipeline.Outcome) error {
+	if o.AttemptID != 0 {
+		a := o.Attempt
+		_, err := s.pool.Exec(ctx, `
+			UPDATE attempts SET state = 'finished', finished_at = $2, http_status = $3, code = $4, message = $5,
+			       request_id = $6, class = $7, billed = $8, possibly_billed = $9,
+			       duration_ms = GREATEST(0, (extract(epoch FROM ($2 - started_at)) * 1000)::int)
+			WHERE id = $1`, o.AttemptID, a.FinishedAt, nullIfZero(a.HTTPStatus), nullIfEmpty(a.Code),
+			nullIfEmpty(a.Message), nullIfEmpty(a.RequestID), a.Class.String(), a.Billed, a.PossiblyBilled)
+		if err != nil {
+			return fmt.Errorf("store: complete attempt %d: %w", o.AttemptID, err)
+		}
+	}
+	var status string
+	var gen int
+	err := s.pool.QueryRow(ctx, `SELECT status, generation FROM records WHERE id = $1`, o.RecordID).Scan(&status, &gen)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("store: record %d: %w", o.RecordID, pipeline.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("store: record %d: %w", o.RecordID, err)
+	case gen != o.Generation:
+		return fmt.Errorf("store: record %d at generation %d: %w", o.RecordID, gen, pipeline.ErrStaleGeneration)
+	}
+	return fmt.Errorf("store: record %d is %s: %w", o.RecordID, status, pipeline.ErrTerminal)
+}
+
+func nullIfZero(n int) *int {
+	if n == 0 {
+		return nil
+	}
+	return &n
+}

@@ -1,0 +1,67 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ivsbatch/ivsbatch/pipeline"
+)
+
+// BatchStatus is what an operator sees of a batch: counts by status, by
+// verdict code and by last error code, and how many records finished in the
+// last minute (the current rate).
+type BatchStatus struct {
+	Batch          pipeline.Batch
+	Counts         Counts
+	ByVerdict      map[string]int // "1000 valid" → n
+	ByError        map[string]int // last_error_code → n, for records without a verdict
+	FinishedRecent int            // finished within the last minute
+}
+
+// Rate is records finished per second over the last minute.
+func (b BatchStatus) Rate() float64 { return float64(b.FinishedRecent) / 60 }
+
+// ETA is the time left at the current rate (0 when done or unknown).
+func (b BatchStatus) ETA() time.Duration {
+	open := b.Counts.Open()
+	if open == 0 || b.FinishedRecent == 0 {
+		return 0
+	}
+	return time.Duration(float64(open) / b.Rate() * float64(time.Second))
+}
+
+// GetBatchStatus gathers a batch's status.
+func (s *Store) GetBatchStatus(ctx context.Context, batchID int64) (BatchStatus, error) {
+	b := BatchStatus{ByVerdict: map[string]int{}, ByError: map[string]int{}}
+	var err error
+	if b.Batch, err = s.GetBatch(ctx, batchID); err != nil {
+		return b, err
+	}
+	if b.Counts, err = s.BatchCounts(ctx, batchID); err != nil {
+		return b, err
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT coalesce(verification_code::text || ' ' || verdict, ''), coalesce(last_error_code, ''), count(*),
+		       count(*) FILTER (WHERE finished_at > now() - interval '1 minute')
+		FROM records WHERE batch_id = $1 AND status IN ('done', 'rejected', 'failed', 'review')
+		GROUP BY 1, 2`, batchID)
+	if err != nil {
+		return b, fmt.Errorf("store: batch %d status: %w", batchID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var verdict, code string
+		var n, recent int
+		if err := rows.Scan(&verdict, &code, &n, &recent); err != nil {
+			return b, fmt.Errorf("store: batch %d status: %w", batchID, err)
+		}
+		if verdict != "" {
+			b.ByVerdict[verdict] += n
+		} else if code != "" {
+			b.ByError[code] += n
+		}
+		b.FinishedRecent += recent
+	}
+	return b, rows.Err()
+}

@@ -1,0 +1,40 @@
+package worker
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ivsbatch/ivsbatch/objstore"
+	"github.com/ivsbatch/ivsbatch/pipeline"
+)
+
+// RejectingFetcher turns the object store's input errors (missing object,
+// object too large, malformed reference) into rejections, so the record is
+// finished with a stored reason instead of being retried; other errors
+// (the store is down) stay retryable.
+type RejectingFetcher struct{ Store pipeline.Fetcher }
+
+// Fetch implements pipeline.Fetcher.
+func (f RejectingFetcher) Fetch(ctx context.Context, ref string, limit int64) ([]byte, error) {
+	b, err := f.Store.Fetch(ctx, ref, limit)
+	switch {
+	case err == nil:
+		return b, nil
+	case errors.Is(err, objstore.ErrNotFound):
+		return nil, &mediaRejection{code: "media.missing", err: err}
+	case errors.Is(err, objstore.ErrTooLarge):
+		return nil, &mediaRejection{code: "media.too_large", err: err}
+	case errors.Is(err, objstore.ErrBadRef):
+		return nil, &mediaRejection{code: "media.bad_ref", err: err}
+	}
+	return nil, err
+}
+
+type mediaRejection struct {
+	code string
+	err  error
+}
+
+func (m *mediaRejection) Error() string      { return m.err.Error() }
+func (m *mediaRejection) RejectCode() string { return m.code }
+func (m *mediaRejection) Unwrap() error      { return m.err }

@@ -1,0 +1,145 @@
+package worker
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/store"
+)
+
+// Metrics are the worker's Prometheus instruments.
+type Metrics struct {
+	Calls       *prometheus.CounterVec // by endpoint and code
+	Billed      prometheus.Counter
+	CallSeconds *prometheus.HistogramVec
+	LimiterWait *prometheus.HistogramVec
+}
+
+// NewMetrics registers the worker's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Calls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ivsbatch_ivs_calls_total",
+			Help: "IVS calls by endpoint and outcome code (verification code or error code)."}, []string{"endpoint", "code"}),
+		Billed: prometheus.NewCounter(prometheus.CounterOpts{Name: "ivsbatch_ivs_billed_calls_total",
+			Help: "IVS calls answered 200 (billed)."}),
+		CallSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ivsbatch_ivs_call_seconds",
+			Help: "IVS call latency.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 12)}, []string{"endpoint"}),
+		LimiterWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ivsbatch_limiter_wait_seconds",
+			Help: "Time spent waiting for the shared rate limiter.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"endpoint"}),
+	}
+	reg.MustRegister(m.Calls, m.Billed, m.CallSeconds, m.LimiterWait)
+	return m
+}
+
+// Verifier wraps v so that every call is counted and timed.
+func (m *Metrics) Verifier(v pipeline.Verifier) pipeline.Verifier { return &meteredVerifier{v, m} }
+
+// Limiter wraps l so that waits are timed.
+func (m *Metrics) Limiter(l pipeline.Limiter) pipeline.Limiter { return &meteredLimiter{l, m} }
+
+type meteredVerifier struct {
+	pipeline.Verifier
+	m *Metrics
+}
+
+func (v *meteredVerifier) Do(ctx context.Context, req ivs.Request) (*ivs.Response, error) {
+	start := time.Now()
+	resp, err := v.Verifier.Do(ctx, req)
+	ep := string(req.Shape.Endpoint())
+	v.m.CallSeconds.WithLabelValues(ep).Observe(time.Since(start).Seconds())
+	code := ivs.ErrorCode(err)
+	if err == nil && resp != nil {
+		code = strconv.Itoa(resp.Result.VerificationCode)
+		v.m.Billed.Inc()
+	} else if ivs.Classify(err) == ivs.ClassBilledOdd {
+		v.m.Billed.Inc()
+	}
+	v.m.Calls.WithLabelValues(ep, code).Inc()
+	return resp, err
+}
+
+type meteredLimiter struct {
+	pipeline.Limiter
+	m *Metrics
+}
+
+func (l *meteredLimiter) Wait(ctx context.Context, ep ivs.Endpoint) error {
+	start := time.Now()
+	err := l.Limiter.Wait(ctx, ep)
+	l.m.LimiterWait.WithLabelValues(string(ep)).Observe(time.Since(start).Seconds())
+	return err
+}
+
+// stateCollector reports records by status (from Postgres) and the queue
+// depth (from asynq) at scrape time.
+type stateCollector struct {
+	st        *store.Store
+	inspector *asynq.Inspector
+	records   *prometheus.Desc
+	queue     *prometheus.Desc
+	paused    *prometheus.Desc
+}
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.records
+	ch <- c.queue
+	ch <- c.paused
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if counts, err := c.st.StatusCounts(ctx); err == nil {
+		for st, n := range counts {
+			ch <- prometheus.MustNewConstMetric(c.records, prometheus.GaugeValue, float64(n), string(st))
+		}
+	}
+	if _, _, paused, err := c.st.Paused(ctx); err == nil {
+		v := 0.0
+		if paused {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.paused, prometheus.GaugeValue, v)
+	}
+	if info, err := c.inspector.GetQueueInfo(Queue); err == nil {
+		for state, n := range map[string]int{"pending": info.Pending, "active": info.Active, "scheduled": info.Scheduled,
+			"retry": info.Retry, "archived": info.Archived} {
+			ch <- prometheus.MustNewConstMetric(c.queue, prometheus.GaugeValue, float64(n), state)
+		}
+	}
+}
+
+// MetricsHandler serves /metrics (the default registry plus records by
+// status, queue depth and the pause flag) and /healthz (Postgres and Redis answer).
+func MetricsHandler(st *store.Store, rdb redis.UniversalClient) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(&stateCollector{st: st, inspector: asynq.NewInspectorFromRedisClient(rdb),
+		records: prometheus.NewDesc("ivsbatch_records", "Records by status.", []string{"status"}, nil),
+		queue:   prometheus.NewDesc("ivsbatch_queue_tasks", "Tasks in the asynq queue by state.", []string{"state"}, nil),
+		paused:  prometheus.NewDesc("ivsbatch_account_paused", "1 when all IVS traffic is paused.", nil, nil)})
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{prometheus.DefaultGatherer, reg}, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if err := st.Pool().Ping(ctx); err != nil {
+			http.Error(w, "postgres: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			http.Error(w, "redis: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	return mux
+}

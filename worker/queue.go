@@ -1,0 +1,109 @@
+// Package worker runs the pipeline on asynq: the task type and its payload,
+// the feeder that moves records from Postgres into the queue a bounded
+// window ahead of the quota, and the worker process (asynq server, shared
+// rate limiter, metrics, graceful shutdown).
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/ivsbatch/ivsbatch/pipeline"
+)
+
+// The queue and the task type. A task's payload is a pipeline.TaskRef and
+// its id is derived from it, so enqueuing the same record generation twice
+// is harmless.
+const (
+	Queue    = "ivs"
+	TaskType = "ivs:verify"
+)
+
+// Task defaults: a task never runs longer than TaskTimeout (asynq's default
+// is 30 minutes); MaxRetry counts only failures (throttling and pauses are
+// not failures), and attempts at IVS are capped in Postgres well before it.
+const (
+	DefaultTaskTimeout = 3 * time.Minute
+	DefaultMaxRetry    = 25
+)
+
+// NewTask returns the asynq task for ref.
+func NewTask(ref pipeline.TaskRef, timeout time.Duration) (*asynq.Task, error) {
+	payload, err := json.Marshal(ref)
+	if err != nil {
+		return nil, fmt.Errorf("worker: encode task: %w", err)
+	}
+	if timeout == 0 {
+		timeout = DefaultTaskTimeout
+	}
+	return asynq.NewTask(TaskType, payload, asynq.TaskID(ref.TaskID()), asynq.Queue(Queue),
+		asynq.MaxRetry(DefaultMaxRetry), asynq.Timeout(timeout)), nil
+}
+
+// ParseTask reads the TaskRef of t.
+func ParseTask(t *asynq.Task) (pipeline.TaskRef, error) {
+	var ref pipeline.TaskRef
+	if err := json.Unmarshal(t.Payload(), &ref); err != nil {
+		return ref, fmt.Errorf("worker: decode task payload: %w", err)
+	}
+	if ref.RecordID <= 0 || ref.Generation <= 0 {
+		return ref, fmt.Errorf("worker: task payload without record id or generation")
+	}
+	return ref, nil
+}
+
+// Enqueuer puts task refs on the queue.
+type Enqueuer struct {
+	Client      *asynq.Client
+	Inspector   *asynq.Inspector
+	TaskTimeout time.Duration
+}
+
+// Enqueue adds ref's task. A task with the same id already in the queue is
+// left alone (added = false), except an archived one (asynq gave up on it):
+// that one is replaced, because Postgres says the record still needs it.
+func (e *Enqueuer) Enqueue(ctx context.Context, ref pipeline.TaskRef) (added bool, err error) {
+	task, err := NewTask(ref, e.TaskTimeout)
+	if err != nil {
+		return false, err
+	}
+	_, err = e.Client.EnqueueContext(ctx, task)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		info, ierr := e.Inspector.GetTaskInfo(Queue, ref.TaskID())
+		if ierr != nil || info.State != asynq.TaskStateArchived {
+			return false, nil
+		}
+		if derr := e.Inspector.DeleteTask(Queue, ref.TaskID()); derr != nil {
+			return false, fmt.Errorf("worker: replace archived task %s: %w", ref.TaskID(), derr)
+		}
+		_, err = e.Client.EnqueueContext(ctx, task)
+	}
+	if err != nil {
+		return false, fmt.Errorf("worker: enqueue %s: %w", ref.TaskID(), err)
+	}
+	return true, nil
+}
+
+// QueueSize is the number of tasks waiting or running in the queue.
+func (e *Enqueuer) QueueSize() (int, error) {
+	// asynq reports an unknown queue (nothing enqueued yet) as an error
+	// without a sentinel; ask for the list of queues first.
+	queues, err := e.Inspector.Queues()
+	if err != nil {
+		return 0, fmt.Errorf("worker: list queues: %w", err)
+	}
+	if !slices.Contains(queues, Queue) {
+		return 0, nil
+	}
+	info, err := e.Inspector.GetQueueInfo(Queue)
+	if err != nil {
+		return 0, fmt.Errorf("worker: queue info: %w", err)
+	}
+	return info.Pending + info.Active + info.Scheduled + info.Retry, nil
+}

@@ -1,0 +1,189 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ivsbatch/ivsbatch/pipeline"
+)
+
+// Config sets up a worker process. Zero values take defaults.
+type Config struct {
+	// Concurrency is how many records are handled at once (default 64: enough
+	// to fill a 10/s quota when a call takes seconds; concurrency ≈ quota × latency).
+	Concurrency int
+	// TaskTimeout bounds one task (default 3 min); it must exceed the IVS
+	// call timeout plus media preparation.
+	TaskTimeout time.Duration
+	// ShutdownTimeout is how long in-flight records get to finish on SIGTERM
+	// (default 45 s, longer than the IVS timeout); unfinished tasks go back
+	// to the queue.
+	ShutdownTimeout time.Duration
+	// Window is how many tasks the feeder keeps in the queue (default 200).
+	Window int
+	// Feed runs the feeder in this process (default true via NewConfig; every
+	// process may run one: claiming uses SKIP LOCKED).
+	Feed bool
+	Log  *slog.Logger
+}
+
+// Worker is one worker process: an asynq server running the processor, and
+// a feeder.
+type Worker struct {
+	cfg       Config
+	rdb       redis.UniversalClient
+	proc      *pipeline.Processor
+	srv       *asynq.Server
+	feeder    *Feeder
+	enqueuer  *Enqueuer
+	inspector *asynq.Inspector
+	client    *asynq.Client
+}
+
+// New wires a worker. proc's PauseQueue is set to pause the asynq queue.
+// The caller owns rdb (shared by asynq and the rate limiter).
+func New(cfg Config, rdb redis.UniversalClient, proc *pipeline.Processor, feed pipeline.FeedStore) *Worker {
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = 64
+	}
+	if cfg.TaskTimeout == 0 {
+		cfg.TaskTimeout = DefaultTaskTimeout
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 45 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	w := &Worker{cfg: cfg, rdb: rdb, proc: proc}
+	w.inspector = asynq.NewInspectorFromRedisClient(rdb)
+	w.client = asynq.NewClientFromRedisClient(rdb)
+	w.enqueuer = &Enqueuer{Client: w.client, Inspector: w.inspector, TaskTimeout: cfg.TaskTimeout}
+	w.feeder = &Feeder{Store: feed, Enqueuer: w.enqueuer, Window: cfg.Window, Log: cfg.Log,
+		RecoverAfter: 2 * cfg.TaskTimeout}
+	proc.PauseQueue = func(context.Context) error { return w.PauseQueue() }
+	w.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency:     cfg.Concurrency,
+		Queues:          map[string]int{Queue: 1},
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
+			if r, ok := pipeline.AsRetryLater(err); ok {
+				return r.Delay
+			}
+			return proc.Policy.Backoff(n + 1)
+		},
+		// Throttling and pauses are not failures: asynq does not count them
+		// against MaxRetry.
+		IsFailure: func(err error) bool {
+			r, ok := pipeline.AsRetryLater(err)
+			return !ok || r.Failure
+		},
+		Logger:   asynqLogger{cfg.Log},
+		LogLevel: asynq.WarnLevel,
+	})
+	return w
+}
+
+// Handler is the asynq handler: it decodes the task and runs the processor.
+func (w *Worker) Handler() asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		ref, err := ParseTask(t)
+		if err != nil {
+			w.cfg.Log.Error("dropping malformed task", "err", err)
+			return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+		}
+		return w.proc.Process(ctx, ref)
+	})
+}
+
+// Enqueuer returns the worker's enqueuer (for reconcile and tests).
+func (w *Worker) Enqueuer() *Enqueuer { return w.enqueuer }
+
+// Feeder returns the worker's feeder.
+func (w *Worker) Feeder() *Feeder { return w.feeder }
+
+// Run serves tasks (and feeds, when configured) until ctx ends, then shuts
+// down gracefully: no new tasks; in-flight ones get ShutdownTimeout, then
+// go back to the queue.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.syncPause(ctx); err != nil {
+		return err
+	}
+	if err := w.srv.Start(w.Handler()); err != nil {
+		return fmt.Errorf("worker: start asynq server: %w", err)
+	}
+	feedDone := make(chan struct{})
+	go func() {
+		defer close(feedDone)
+		if w.cfg.Feed {
+			_ = w.feeder.Run(ctx)
+		}
+	}()
+	<-ctx.Done()
+	w.cfg.Log.Info("worker stopping: finishing in-flight records", "timeout", w.cfg.ShutdownTimeout)
+	w.srv.Shutdown()
+	<-feedDone
+	_ = w.client.Close()
+	return nil
+}
+
+// syncPause pauses the queue if Postgres says the account is paused (the
+// stop survives restarts and Redis losing its data).
+func (w *Worker) syncPause(ctx context.Context) error {
+	code, _, paused, err := w.proc.Account.Paused(ctx)
+	if err != nil {
+		return err
+	}
+	if paused {
+		w.cfg.Log.Warn("account is paused; not taking tasks until resumed", "code", code)
+		return w.PauseQueue()
+	}
+	return nil
+}
+
+// PauseQueue pauses the asynq queue in every process. Pausing a paused
+// queue is not an error.
+func (w *Worker) PauseQueue() error {
+	if err := w.inspector.PauseQueue(Queue); err != nil && !alreadyInState(err) {
+		return fmt.Errorf("worker: pause queue: %w", err)
+	}
+	return nil
+}
+
+// Resume lifts the account-wide pause (see the package function Resume).
+func (w *Worker) Resume(ctx context.Context) error { return Resume(ctx, w.proc.Account, w.rdb) }
+
+// Resume lifts an account-wide pause: Postgres first, then the queue.
+func Resume(ctx context.Context, acct pipeline.AccountState, rdb redis.UniversalClient) error {
+	if err := acct.ClearPaused(ctx); err != nil {
+		return err
+	}
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	if err := insp.UnpauseQueue(Queue); err != nil && !alreadyInState(err) {
+		return fmt.Errorf("worker: unpause queue: %w", err)
+	}
+	return nil
+}
+
+// Pause stores an operator's pause and pauses the queue.
+func Pause(ctx context.Context, acct pipeline.AccountState, rdb redis.UniversalClient, reason string) error {
+	if err := acct.SetPaused(ctx, "operator", reason); err != nil {
+		return err
+	}
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	if err := insp.PauseQueue(Queue); err != nil && !alreadyInState(err) {
+		return fmt.Errorf("worker: pause queue: %w", err)
+	}
+	return nil
+}
+
+func alreadyInState(err error) bool {
+	// asynq reports pausing a paused queue (or unpausing a running one) as a
+	// plain error whose text says so; there is no sentinel for it.
+	return containsAny(err.Error(), "already paused", "not paused")
+}
