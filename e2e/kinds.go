@@ -52,7 +52,7 @@ func (p *Population) row(i int, k kind) (Row, error) {
 	if k.shape.UsesText() {
 		row.Name, row.IDNumber = person.Name, person.IDNumber
 		if k.wrongName {
-			row.Name = other.Name
+			row.Name = p.otherName(person)
 		}
 	}
 	var err error
@@ -143,4 +143,14 @@ func (p *Population) card(i int, side synth.Side) (string, error) {
 	}
 	p.Objects[key] = data
 	return key, nil
+}
+
+// otherName is a name that is not person's (generated names can repeat).
+func (p *Population) otherName(person synth.Person) string {
+	for j := 1; j < len(p.people); j++ {
+		if n := p.people[(person.Index+j)%len(p.people)].Name; n != person.Name {
+			return n
+		}
+	}
+	return person.Name + "某"
 }

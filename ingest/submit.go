@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/schollz/progressbar/v3"
 
@@ -142,4 +143,17 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// ObjectOrFile opens s3:// and file:// references with objs and anything
+// else as a local path.
+func ObjectOrFile(objs interface {
+	Open(ctx context.Context, ref string) (io.ReadCloser, error)
+}) Opener {
+	return func(ctx context.Context, src string) (io.ReadCloser, error) {
+		if strings.HasPrefix(src, "s3://") || strings.HasPrefix(src, "file://") {
+			return objs.Open(ctx, src)
+		}
+		return os.Open(src)
+	}
 }

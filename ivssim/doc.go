@@ -118,7 +118,7 @@
 // # Registry
 //
 // The authority is a *synth.Registry, read from JSON Lines (synth.LoadRegistry),
-// one synth.Person per line, as cmd/ivs-fixtures writes it:
+// one synth.Person per line, as `demo prepare` (cmd/demo) writes it:
 //
 //	{"index":0,"name":"张伟","id_number":"110101196001011002","sex":"男","birth":"1960-01-01",
 //	 "ethnicity":"汉","address":"…","issue":"…","valid_from":"2020-01-01","valid_to":"2040-01-01"}

@@ -69,7 +69,7 @@ say "Redis"
 if [ -z "${IVSBATCH_REDIS_ADDR:-}" ]; then
   port=$("$BIN/demo" freeport)
   mkdir -p "$RUN/redis"
-  start redis redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --maxmemory-policy noeviction --dir "$RUN/redis"
+  start redis redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly yes --maxmemory-policy noeviction --dir "$RUN/redis"
   wait_port "$port" redis-server
   export IVSBATCH_REDIS_ADDR=127.0.0.1:$port
   echo "started a private redis-server on :$port"

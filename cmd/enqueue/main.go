@@ -15,11 +15,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/ivsbatch/ivsbatch/ingest"
@@ -111,12 +109,7 @@ func submit(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	open := func(ctx context.Context, src string) (io.ReadCloser, error) {
-		if strings.HasPrefix(src, "s3://") || strings.HasPrefix(src, "file://") {
-			return objs.Open(ctx, src)
-		}
-		return os.Open(src)
-	}
+	open := ingest.ObjectOrFile(objs)
 	opts := ingest.SubmitOptions{Name: *name, Format: ingest.Format(*format), MaxBad: *showBad, Logger: log}
 	if !*quiet {
 		opts.Progress = os.Stderr

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ivsbatch/ivsbatch/e2e"
+	"github.com/ivsbatch/ivsbatch/ingest"
+	"github.com/ivsbatch/ivsbatch/ivssim"
+	"github.com/ivsbatch/ivsbatch/objstore"
+	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/store"
+)
+
+// Simulator credentials (not secrets).
+const (
+	simAK = "SIMAK0000000000000000"
+	simSK = "sim-secret-key"
+)
+
+// result is what one run measured.
+type result struct {
+	records  int
+	elapsed  time.Duration
+	counts   map[pipeline.Status]int
+	ledger   ivssim.Ledger
+	wrong    int
+	setupDur time.Duration
+	// endpoints: per endpoint, billed calls per second between its first and last call
+	endpoints map[string]string
+}
+
+// endpointRates measures, from the attempts table, each endpoint's achieved
+// rate: calls divided by the span from its first to its last call.
+func endpointRates(ctx context.Context, st *store.Store) (map[string]string, error) {
+	rows, err := st.Pool().Query(ctx, `
+		SELECT endpoint, count(*), extract(epoch FROM max(started_at) - min(started_at))
+		FROM attempts WHERE billed GROUP BY endpoint`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var ep string
+		var n int
+		var span float64
+		if err := rows.Scan(&ep, &n, &span); err != nil {
+			return nil, err
+		}
+		if span > 0 {
+			out[ep] = fmt.Sprintf("%d calls in %.1fs = %.2f/s", n, span, float64(n-1)/span)
+		}
+	}
+	return out, rows.Err()
+}
+
+func (r result) print(w io.Writer, o options) {
+	mode := "in-process instances"
+	if o.procs {
+		mode = "processes"
+	}
+	fmt.Fprintf(w, "records=%d workers=%d (%s) concurrency=%d quota=%g latency=%s\n",
+		r.records, o.workers, mode, o.concurrencyFor(), o.quota, o.latency)
+	fmt.Fprintf(w, "elapsed=%s rate=%.1f records/s (setup %s, not counted)\n",
+		r.elapsed.Round(time.Millisecond), float64(r.records)/r.elapsed.Seconds(), r.setupDur.Round(time.Second))
+	fmt.Fprintf(w, "statuses=%v wrong_outcomes=%d\n", r.counts, r.wrong)
+	for ep, rate := range r.endpoints {
+		fmt.Fprintf(w, "achieved %s: %s\n", ep, rate)
+	}
+	fmt.Fprintf(w, "ledger: billed=%d requests=%d duplicates=%d by_status=%v max_per_second=%v\n",
+		r.ledger.TotalBilled, r.ledger.Requests, len(r.ledger.Duplicates), r.ledger.ByStatus, r.ledger.MaxPerSecond)
+}
+
+// run sets up a private world, runs the batch and measures it.
+func run(ctx context.Context, o options) (result, error) {
+	setup := time.Now()
+	dir, err := os.MkdirTemp("", "ivsbatch-bench-")
+	if err != nil {
+		return result{}, err
+	}
+	defer os.RemoveAll(dir)
+	dbURL, dropDB, err := createDatabase(ctx)
+	if err != nil {
+		return result{}, err
+	}
+	defer dropDB()
+	redisAddr, stopRedis, err := startRedis(ctx, dir)
+	if err != nil {
+		return result{}, err
+	}
+	defer stopRedis()
+	pop, err := e2e.Build(ctx, e2e.Options{Seed: o.seed, Records: o.records, Videos: -1, Plain: true})
+	if err != nil {
+		return result{}, err
+	}
+	if err := pop.WriteFiles(dir); err != nil {
+		return result{}, err
+	}
+	sim, err := ivssim.New(ivssim.Config{
+		Credentials: []ivssim.Credential{{AK: simAK, SK: simSK}}, Registry: pop.Registry,
+		Quota: o.quota, Latency: ivssim.Latency{Fixed: o.latency}, Logger: o.logger(),
+	})
+	if err != nil {
+		return result{}, err
+	}
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	defer sim.Close()
+	st, batch, err := submit(ctx, dbURL, pop, dir)
+	if err != nil {
+		return result{}, err
+	}
+	defer st.Close()
+	w := world{dbURL: dbURL, redis: redisAddr, simURL: srv.URL, dir: dir}
+	res := result{records: len(pop.Rows), setupDur: time.Since(setup)}
+	start := time.Now()
+	stopWorkers, err := startWorkers(ctx, o, w)
+	if err != nil {
+		return result{}, err
+	}
+	defer stopWorkers()
+	recs, err := waitTerminal(ctx, st, batch, len(pop.Rows))
+	if err != nil {
+		return result{}, err
+	}
+	res.elapsed = time.Since(start)
+	if res.endpoints, err = endpointRates(ctx, st); err != nil {
+		return result{}, err
+	}
+	res.counts, res.ledger = map[pipeline.Status]int{}, sim.Ledger()
+	want := pop.Expected()
+	for _, r := range recs {
+		res.counts[r.Status]++
+		if e := want[r.Ref]; r.Status != e.Status || r.Code == nil || *r.Code != e.Code {
+			res.wrong++
+			if res.wrong <= 5 {
+				fmt.Fprintf(os.Stderr, "wrong outcome: %s: %s %v %s %s; want %s %d\n", r.Ref, r.Status, r.Code,
+					r.LastErrorCode, r.LastErrorMessage, e.Status, e.Code)
+			}
+		}
+	}
+	return res, nil
+}
+
+// world is where the workers find their servers.
+type world struct{ dbURL, redis, simURL, dir string }
+
+func submit(ctx context.Context, dbURL string, pop *e2e.Population, dir string) (*store.Store, int64, error) {
+	st, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return nil, 0, err
+	}
+	path := filepath.Join(dir, "manifest.csv")
+	if err := os.WriteFile(path, pop.ManifestCSV("file://"+filepath.ToSlash(dir)+"/"), 0o644); err != nil {
+		st.Close()
+		return nil, 0, err
+	}
+	objs, err := objstore.New(ctx, objstore.Config{})
+	if err != nil {
+		st.Close()
+		return nil, 0, err
+	}
+	sum, err := ingest.Submit(ctx, st, ingest.ObjectOrFile(objs), path, ingest.SubmitOptions{Name: "bench"})
+	if err != nil {
+		st.Close()
+		return nil, 0, err
+	}
+	if sum.Inserted != len(pop.Rows) {
+		st.Close()
+		return nil, 0, fmt.Errorf("submit stored %d of %d records (bad rows %v)", sum.Inserted, len(pop.Rows), sum.Bad)
+	}
+	return st, sum.BatchID, nil
+}
+
+func waitTerminal(ctx context.Context, st *store.Store, batch int64, n int) ([]*pipeline.Record, error) {
+	for {
+		c, err := st.BatchCounts(ctx, batch)
+		if err != nil {
+			return nil, err
+		}
+		if c.Total == n && c.Open() == 0 {
+			return st.ListRecords(ctx, batch)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for the batch (%v): %w", c, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
