@@ -58,7 +58,7 @@ func (p *Processor) Process(ctx context.Context, ref TaskRef) error {
 	}
 	if rec.Attempts >= p.Policy.MaxAttempts {
 		return p.finish(ctx, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: StatusFailed,
-			ErrorCode: cmpOr(rec.LastErrorCode, "attempts.exhausted"),
+			ErrorCode:    cmpOr(rec.LastErrorCode, "attempts.exhausted"),
 			ErrorMessage: fmt.Sprintf("gave up after %d attempts: %s", rec.Attempts, rec.LastErrorMessage)})
 	}
 	req, note, err := p.buildRequest(ctx, rec)
@@ -216,9 +216,6 @@ func (p *Processor) finish(ctx context.Context, o Outcome) error {
 	}, backoff.WithContext(b, ctx))
 	switch {
 	case err == nil:
-		if o.Status.Terminal() {
-			return nil
-		}
 		return nil
 	case errors.Is(err, ErrTerminal), errors.Is(err, ErrStaleGeneration), errors.Is(err, ErrNotFound):
 		p.log().Info("outcome not applied", "record", o.RecordID, "reason", err.Error())
