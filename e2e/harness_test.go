@@ -80,7 +80,7 @@ func newHarness(t *testing.T, simCfg ivssim.Config) *harness {
 			t.Logf("logs:\n%s", buf.tail(6000))
 		}
 	})
-	st, err := store.Open(ctx, testenv.PostgresURL(t))
+	st, err := store.Open(ctx, testenv.PostgresURL(t), store.WithKeyring(testenv.Keyring(t)))
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -190,6 +190,7 @@ func (h *harness) startWorkers(o workerOpts) []*worker.Worker {
 			Fetcher: worker.RejectingFetcher{Store: h.objs}, Preparer: worker.BasicPreparer{},
 			Limiter: ratelimit.New(rdb, ratelimit.Config{PerSecond: cmpOr(o.quota, 10), Backoff: 300 * time.Millisecond}),
 			Policy:  pol, Log: h.log,
+			Dedup: h.st, DedupWindow: pipeline.DefaultDedupWindow,
 		}
 		w := worker.New(worker.Config{Concurrency: 8, Window: 20, Feed: true, ShutdownTimeout: 10 * time.Second, Log: h.log},
 			rdb, proc, h.st)

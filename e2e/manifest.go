@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/ivsbatch/ivsbatch/synth"
 )
 
 // ManifestColumns is the manifest header, as ingest reads it.
@@ -93,4 +95,26 @@ func (p *Population) WriteFiles(dir string) error {
 		}
 	}
 	return nil
+}
+
+// People returns the population's people (for tests that look for leaks).
+func (p *Population) People() []synth.Person { return p.Registry.People() }
+
+// CSV renders rows as a manifest with media keys prefixed by prefix.
+func CSV(rows []Row, prefix string) []byte {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write(ManifestColumns)
+	ref := func(key string) string {
+		if key == "" {
+			return ""
+		}
+		return prefix + key
+	}
+	for _, r := range rows {
+		_ = w.Write([]string{r.Ref, string(r.Shape), r.Name, r.IDNumber, ref(r.IDCard1), ref(r.IDCard2),
+			ref(r.FaceImage), ref(r.Video), r.Actions, "", "", ""})
+	}
+	w.Flush()
+	return buf.Bytes()
 }

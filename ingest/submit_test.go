@@ -13,7 +13,7 @@ import (
 
 func TestSubmit(t *testing.T) {
 	ctx := t.Context()
-	st, err := store.Open(ctx, testenv.PostgresURL(t))
+	st, err := store.Open(ctx, testenv.PostgresURL(t), store.WithKeyring(testenv.Keyring(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

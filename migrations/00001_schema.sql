@@ -15,9 +15,12 @@ CREATE TABLE records (
     ref                  text        NOT NULL,
     line                 integer     NOT NULL,
     shape                text        NOT NULL,
-    -- inputs: text and object-storage references (s3://bucket/key, file:///path)
-    name                 text        NOT NULL DEFAULT '',
-    id_number            text        NOT NULL DEFAULT '',
+    -- inputs: personal data sealed with AES-256-GCM ("kid:base64", record id as
+    -- associated data, see package pii), object-storage references in clear
+    name_enc             text        NOT NULL DEFAULT '',
+    id_number_enc        text        NOT NULL DEFAULT '',
+    id_hmac              bytea,      -- blind index of the normalised id number (lookups, dedup)
+    input_hmac           bytea,      -- blind index of shape, id, name and media refs (same-input dedup)
     idcard_image1        text        NOT NULL DEFAULT '',
     idcard_image2        text        NOT NULL DEFAULT '',
     face_image           text        NOT NULL DEFAULT '',
@@ -30,13 +33,15 @@ CREATE TABLE records (
     status               text        NOT NULL DEFAULT 'pending'
         CHECK (status IN ('pending', 'queued', 'in_flight', 'done', 'rejected', 'failed', 'review')),
     generation           integer     NOT NULL DEFAULT 1,
+    reverify             boolean     NOT NULL DEFAULT false, -- operator forced a paid re-verification (no dedup)
+    linked_record_id     bigint      REFERENCES records (id), -- outcome reused from this record (dedup)
     attempts             integer     NOT NULL DEFAULT 0,
     -- outcome
     verdict              text,
     verification_code    integer,
     verification_message text,
     similarity           double precision,
-    idcard_result        jsonb,
+    idcard_result        jsonb,      -- OCR; name, number and address sealed like the inputs
     video_alive          boolean,
     video_actions        jsonb,
     last_error_code      text,
@@ -50,6 +55,8 @@ CREATE INDEX records_batch_status ON records (batch_id, status);
 CREATE INDEX records_error_code ON records (last_error_code) WHERE last_error_code IS NOT NULL;
 CREATE INDEX records_pending ON records (id) WHERE status = 'pending';
 CREATE INDEX records_open ON records (updated_at) WHERE status IN ('queued', 'in_flight');
+CREATE INDEX records_id_hmac ON records (id_hmac, shape) WHERE id_hmac IS NOT NULL;
+CREATE INDEX records_input_hmac ON records (batch_id, input_hmac) WHERE input_hmac IS NOT NULL;
 
 CREATE TABLE attempts (
     id              bigserial PRIMARY KEY,

@@ -42,4 +42,7 @@ type Outcome struct {
 	Verdict      Verdict
 	ErrorCode    string // stored as last_error_code (a local reason code like "media.not_jpeg", or an IVS code)
 	ErrorMessage string
+	// LinkedRecordID is set when the verdict is reused from an earlier
+	// record of the same person (dedup): nothing was sent.
+	LinkedRecordID *int64
 }

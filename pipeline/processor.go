@@ -37,6 +37,11 @@ type Processor struct {
 	// StoreRetry is how long a failing outcome write is retried before the
 	// task is given up (default 2 min): the call was already paid for.
 	StoreRetry time.Duration
+	// Dedup, when set, links a record to an earlier outcome of the same
+	// person instead of paying again (unless the record is forced to
+	// re-verify). DedupWindow bounds how old a reused valid verdict may be.
+	Dedup       Deduper
+	DedupWindow time.Duration
 }
 
 // Process runs the task for ref. It returns nil when the task is finished
@@ -60,6 +65,20 @@ func (p *Processor) Process(ctx context.Context, ref TaskRef) error {
 		return p.finish(ctx, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: StatusFailed,
 			ErrorCode:    cmpOr(rec.LastErrorCode, "attempts.exhausted"),
 			ErrorMessage: fmt.Sprintf("gave up after %d attempts: %s", rec.Attempts, rec.LastErrorMessage)})
+	}
+	if p.Dedup != nil && !rec.Reverify {
+		prior, wait, err := p.Dedup.Earlier(ctx, rec, p.DedupWindow)
+		switch {
+		case err != nil:
+			return &RetryLater{Delay: p.Policy.Backoff(1), Failure: true, Reason: "look up earlier outcomes", Err: err}
+		case wait:
+			if err := p.requeue(ctx, rec, false, rec.LastErrorCode, rec.LastErrorMessage); err != nil {
+				return err
+			}
+			return &RetryLater{Delay: time.Second, Reason: "the same input is being verified by an earlier record"}
+		case prior != nil:
+			return p.reuse(ctx, rec, prior)
+		}
 	}
 	req, note, err := p.buildRequest(ctx, rec)
 	if err != nil {

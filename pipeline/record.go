@@ -75,6 +75,11 @@ type Record struct {
 	Status     Status
 	Generation int // bumped when an operator re-runs the record on purpose
 	Attempts   int // counted attempts (throttled calls are not counted)
+	// Reverify is set when an operator forced a paid re-verification: the
+	// record is not linked to an earlier outcome of the same person.
+	Reverify bool
+	// LinkedRecordID is the record whose outcome this one reuses (dedup).
+	LinkedRecordID *int64
 	Verdict
 	LastErrorCode    string
 	LastErrorMessage string

@@ -52,6 +52,16 @@ export IVS_AK=${IVS_AK:-SIMAK0000000000000000}
 export IVS_SK=${IVS_SK:-sim-secret-key}
 export IVSBATCH_DATABASE_URL=${IVSBATCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ivsbatch?sslmode=disable}
 
+# Keys for personal data at rest: made once for this checkout's demo
+# database, kept in files (never on a command line).
+if [ -z "${IVSBATCH_PII_KEYS:-}${IVSBATCH_PII_KEYS_FILE:-}" ]; then
+  umask 077
+  [ -s "$ROOT/.run/pii.keys" ] || echo "demo1:$(head -c 32 /dev/urandom | base64 -w0)" >"$ROOT/.run/pii.keys"
+  [ -s "$ROOT/.run/pii.index" ] || head -c 32 /dev/urandom | base64 -w0 >"$ROOT/.run/pii.index"
+  umask 022
+  export IVSBATCH_PII_KEYS_FILE=$ROOT/.run/pii.keys IVSBATCH_PII_INDEX_KEY_FILE=$ROOT/.run/pii.index
+fi
+
 say "S3 store"
 if [ -z "${IVSBATCH_S3_ENDPOINT:-}" ]; then
   s3port=7070

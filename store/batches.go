@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,9 +58,9 @@ func (s *Store) SetBatchRowCounts(ctx context.Context, id int64, total, rejected
 	return nil
 }
 
-var inputColumns = []string{"batch_id", "ref", "line", "shape", "name", "id_number", "idcard_image1", "idcard_image2",
-	"face_image", "video", "actions", "nod_threshold", "detail", "crop", "status", "last_error_code", "last_error_message",
-	"finished_at"}
+var inputColumns = []string{"id", "batch_id", "ref", "line", "shape", "name_enc", "id_number_enc", "id_hmac", "input_hmac",
+	"idcard_image1", "idcard_image2", "face_image", "video", "actions", "nod_threshold", "detail", "crop", "status",
+	"last_error_code", "last_error_message", "finished_at"}
 
 // NewRecord is a manifest row to store: a valid input goes in as pending; a
 // row refused at enqueue goes in as rejected (or review) with its reason, so
@@ -83,6 +84,16 @@ func (s *Store) InsertInputs(ctx context.Context, batchID int64, inputs []NewRec
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE staging_records (LIKE records INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
 		return 0, fmt.Errorf("store: staging table: %w", err)
 	}
+	// Ids are drawn first: the record id is the associated data of its
+	// sealed personal fields. Ids of rows already stored are simply unused.
+	idRows, err := tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence('records', 'id')) FROM generate_series(1, $1)`, len(inputs))
+	if err != nil {
+		return 0, fmt.Errorf("store: allocate record ids: %w", err)
+	}
+	ids, err := pgx.CollectRows(idRows, pgx.RowTo[int64])
+	if err != nil {
+		return 0, fmt.Errorf("store: allocate record ids: %w", err)
+	}
 	rows := make([][]any, len(inputs))
 	now := time.Now()
 	for i, in := range inputs {
@@ -90,20 +101,32 @@ func (s *Store) InsertInputs(ctx context.Context, batchID int64, inputs []NewRec
 		if in.Status != "" && in.Status != pipeline.StatusPending {
 			status, finished = in.Status, &now
 		}
-		rows[i] = []any{batchID, in.Ref, in.Line, string(in.Shape), in.Name, in.IDNumber, in.IDCard1, in.IDCard2,
-			in.FaceImage, in.Video, in.Actions, in.NodThreshold, in.Detail, in.Crop, string(status),
-			nullIfEmpty(in.ErrorCode), nullIfEmpty(in.ErrorMessage), finished}
+		name, err := s.keys.Seal(in.Name, ids[i])
+		if err != nil {
+			return 0, fmt.Errorf("store: seal name of line %d: %w", in.Line, err)
+		}
+		idNumber, err := s.keys.Seal(in.IDNumber, ids[i])
+		if err != nil {
+			return 0, fmt.Errorf("store: seal id number of line %d: %w", in.Line, err)
+		}
+		var idHMAC, inputHMAC []byte
+		if status == pipeline.StatusPending && in.Shape.UsesText() {
+			idHMAC = s.keys.Index(in.IDNumber)
+		}
+		if status == pipeline.StatusPending {
+			inputHMAC = s.keys.Index(string(in.Shape), in.IDNumber, in.Name, in.IDCard1, in.IDCard2, in.FaceImage,
+				in.Video, in.Actions)
+		}
+		rows[i] = []any{ids[i], batchID, in.Ref, in.Line, string(in.Shape), name, idNumber, idHMAC, inputHMAC,
+			in.IDCard1, in.IDCard2, in.FaceImage, in.Video, in.Actions, in.NodThreshold, in.Detail, in.Crop,
+			string(status), nullIfEmpty(in.ErrorCode), nullIfEmpty(in.ErrorMessage), finished}
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"staging_records"}, inputColumns, pgx.CopyFromRows(rows)); err != nil {
 		return 0, fmt.Errorf("store: copy inputs: %w", err)
 	}
 	tag, err := tx.Exec(ctx, `
-		INSERT INTO records (batch_id, ref, line, shape, name, id_number, idcard_image1, idcard_image2,
-		                     face_image, video, actions, nod_threshold, detail, crop, status,
-		                     last_error_code, last_error_message, finished_at)
-		SELECT batch_id, ref, line, shape, name, id_number, idcard_image1, idcard_image2,
-		       face_image, video, actions, nod_threshold, detail, crop, status,
-		       last_error_code, last_error_message, finished_at
+		INSERT INTO records (`+strings.Join(inputColumns, ", ")+`)
+		SELECT `+strings.Join(inputColumns, ", ")+`
 		FROM staging_records ORDER BY line
 		ON CONFLICT (batch_id, ref) DO NOTHING`)
 	if err != nil {

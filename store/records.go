@@ -12,12 +12,13 @@ import (
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
-const recordColumns = `id, batch_id, ref, line, shape, name, id_number, idcard_image1, idcard_image2, face_image,
-	video, actions, nod_threshold, detail, crop, status, generation, attempts, coalesce(verdict, ''),
+const recordColumns = `id, batch_id, ref, line, shape, name_enc, id_number_enc, idcard_image1, idcard_image2, face_image,
+	video, actions, nod_threshold, detail, crop, status, generation, attempts, reverify, linked_record_id, coalesce(verdict, ''),
 	verification_code, coalesce(verification_message, ''), similarity, idcard_result, video_alive, video_actions,
 	coalesce(last_error_code, ''), coalesce(last_error_message, ''), created_at, updated_at, finished_at`
 
-func scanRecord(row pgx.Row) (*pipeline.Record, error) {
+// scanRecord reads one row of recordColumns and opens its personal fields.
+func (s *Store) scanRecord(row pgx.Row) (*pipeline.Record, error) {
 	var (
 		r                    pipeline.Record
 		shape, status        string
@@ -25,16 +26,25 @@ func scanRecord(row pgx.Row) (*pipeline.Record, error) {
 	)
 	err := row.Scan(&r.ID, &r.BatchID, &r.Ref, &r.Line, &shape, &r.Name, &r.IDNumber, &r.IDCard1, &r.IDCard2,
 		&r.FaceImage, &r.Video, &r.Actions, &r.NodThreshold, &r.Detail, &r.Crop, &status, &r.Generation, &r.Attempts,
-		&r.Result, &r.Code, &r.Message, &r.Similarity, &idcard, &r.VideoAlive, &videoActions,
+		&r.Reverify, &r.LinkedRecordID, &r.Result, &r.Code, &r.Message, &r.Similarity, &idcard, &r.VideoAlive, &videoActions,
 		&r.LastErrorCode, &r.LastErrorMessage, &r.CreatedAt, &r.UpdatedAt, &r.FinishedAt)
 	if err != nil {
 		return nil, err
 	}
 	r.Shape, r.Status = ivs.Shape(shape), pipeline.Status(status)
+	if r.Name, err = s.keys.Open(r.Name, r.ID); err != nil {
+		return nil, fmt.Errorf("record %d: name: %w", r.ID, err)
+	}
+	if r.IDNumber, err = s.keys.Open(r.IDNumber, r.ID); err != nil {
+		return nil, fmt.Errorf("record %d: id number: %w", r.ID, err)
+	}
 	if len(idcard) > 0 {
 		r.IDCardResult = new(ivs.IDCardResult)
 		if err := json.Unmarshal(idcard, r.IDCardResult); err != nil {
 			return nil, fmt.Errorf("decode idcard_result: %w", err)
+		}
+		if err := s.openOCR(r.IDCardResult, r.ID); err != nil {
+			return nil, fmt.Errorf("record %d: %w", r.ID, err)
 		}
 	}
 	if len(videoActions) > 0 {
@@ -47,7 +57,7 @@ func scanRecord(row pgx.Row) (*pipeline.Record, error) {
 
 // GetRecord returns record id.
 func (s *Store) GetRecord(ctx context.Context, id int64) (*pipeline.Record, error) {
-	r, err := scanRecord(s.pool.QueryRow(ctx, `SELECT `+recordColumns+` FROM records WHERE id = $1`, id))
+	r, err := s.scanRecord(s.pool.QueryRow(ctx, `SELECT `+recordColumns+` FROM records WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("store: record %d: %w", id, pipeline.ErrNotFound)
 	}
@@ -66,7 +76,7 @@ func (s *Store) ListRecords(ctx context.Context, batchID int64) ([]*pipeline.Rec
 	defer rows.Close()
 	var out []*pipeline.Record
 	for rows.Next() {
-		r, err := scanRecord(rows)
+		r, err := s.scanRecord(rows)
 		if err != nil {
 			return nil, fmt.Errorf("store: list records of batch %d: %w", batchID, err)
 		}
@@ -81,7 +91,7 @@ func (s *Store) ListRecords(ctx context.Context, batchID int64) ([]*pipeline.Rec
 func (s *Store) Claim(ctx context.Context, ref pipeline.TaskRef) (*pipeline.Record, error) {
 	var rec *pipeline.Record
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		r, err := scanRecord(tx.QueryRow(ctx, `SELECT `+recordColumns+` FROM records WHERE id = $1 FOR UPDATE`, ref.RecordID))
+		r, err := s.scanRecord(tx.QueryRow(ctx, `SELECT `+recordColumns+` FROM records WHERE id = $1 FOR UPDATE`, ref.RecordID))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("record %d: %w", ref.RecordID, pipeline.ErrNotFound)
 		}
@@ -138,7 +148,11 @@ func (s *Store) Finish(ctx context.Context, o pipeline.Outcome) error {
 	var idcard, videoActions []byte
 	var err error
 	if o.Verdict.IDCardResult != nil {
-		if idcard, err = json.Marshal(o.Verdict.IDCardResult); err != nil {
+		sealed := *o.Verdict.IDCardResult
+		if err := s.sealOCR(&sealed, o.RecordID); err != nil {
+			return fmt.Errorf("store: record %d: %w", o.RecordID, err)
+		}
+		if idcard, err = json.Marshal(sealed); err != nil {
 			return fmt.Errorf("store: encode idcard_result: %w", err)
 		}
 	}
@@ -172,11 +186,12 @@ func (s *Store) Finish(ctx context.Context, o pipeline.Outcome) error {
 			       verification_message = coalesce($7, verification_message), similarity = coalesce($8, similarity),
 			       idcard_result = coalesce($9, idcard_result), video_alive = coalesce($10, video_alive),
 			       video_actions = coalesce($11, video_actions),
-			       last_error_code = $12, last_error_message = $13,
+			       last_error_code = $12, last_error_message = $13, linked_record_id = coalesce($14, linked_record_id),
 			       updated_at = now(), finished_at = CASE WHEN $3 IN ('done', 'rejected', 'failed', 'review') THEN now() END
 			WHERE id = $1 AND generation = $2 AND status NOT IN ('done', 'rejected', 'failed', 'review')`,
 			o.RecordID, o.Generation, string(o.Status), count, nullIfEmpty(v.Result), v.Code, nullIfEmpty(v.Message),
-			v.Similarity, idcard, v.VideoAlive, videoActions, nullIfEmpty(o.ErrorCode), nullIfEmpty(o.ErrorMessage))
+			v.Similarity, idcard, v.VideoAlive, videoActions, nullIfEmpty(o.ErrorCode), nullIfEmpty(o.ErrorMessage),
+			o.LinkedRecordID)
 		if err != nil {
 			return fmt.Errorf("update record %d: %w", o.RecordID, err)
 		}
@@ -229,4 +244,28 @@ func nullIfZero(n int) *int {
 		return nil
 	}
 	return &n
+}
+
+// sealOCR seals the OCR result's personal fields (name, number, address).
+func (s *Store) sealOCR(r *ivs.IDCardResult, recordID int64) error {
+	for _, f := range []*string{&r.Name, &r.Number, &r.Address} {
+		sealed, err := s.keys.Seal(*f, recordID)
+		if err != nil {
+			return fmt.Errorf("seal OCR result: %w", err)
+		}
+		*f = sealed
+	}
+	return nil
+}
+
+// openOCR is the inverse of sealOCR.
+func (s *Store) openOCR(r *ivs.IDCardResult, recordID int64) error {
+	for _, f := range []*string{&r.Name, &r.Number, &r.Address} {
+		plain, err := s.keys.Open(*f, recordID)
+		if err != nil {
+			return fmt.Errorf("open OCR result: %w", err)
+		}
+		*f = plain
+	}
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/ivsbatch/ivsbatch/migrations"
+	"github.com/ivsbatch/ivsbatch/pii"
 )
 
 // DefaultDatabaseURL is used when IVSBATCH_DATABASE_URL is not set.
@@ -29,13 +30,26 @@ func URLFromEnv() string {
 	return DefaultDatabaseURL
 }
 
-// Store is a pgx pool with the pipeline's queries.
+// Store is a pgx pool with the pipeline's queries. Personal data (names, id
+// numbers, the OCR's name, number and address) is sealed and opened with its
+// keyring; without one, storing or reading personal data fails.
 type Store struct {
 	pool *pgxpool.Pool
+	keys *pii.Keyring
 }
 
+// Option configures Open.
+type Option func(*Store)
+
+// WithKeyring sets the keyring for personal data (default: pii.KeyringFromEnv).
+func WithKeyring(k *pii.Keyring) Option { return func(s *Store) { s.keys = k } }
+
 // Open connects to url and applies any pending migrations.
-func Open(ctx context.Context, url string) (*Store, error) {
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	keys, err := pii.KeyringFromEnv(os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("store: parse database url: %w", err)
@@ -48,7 +62,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("store: connect to %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, keys: keys}
+	for _, o := range opts {
+		o(s)
+	}
 	if err := s.Migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -84,3 +101,6 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Close closes the pool.
 func (s *Store) Close() { s.pool.Close() }
+
+// Keyring returns the store's keyring (nil when none is configured).
+func (s *Store) Keyring() *pii.Keyring { return s.keys }

@@ -2,17 +2,21 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/e2e"
 	"github.com/ivsbatch/ivsbatch/ingest"
 	"github.com/ivsbatch/ivsbatch/ivssim"
 	"github.com/ivsbatch/ivsbatch/objstore"
+	"github.com/ivsbatch/ivsbatch/pii"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 )
@@ -148,11 +152,34 @@ func run(ctx context.Context, o options) (result, error) {
 	return res, nil
 }
 
+// benchKeyEnv holds random keys for this run's personal data, in the form
+// worker processes read from their environment.
+var benchKeyEnv = func() []string {
+	key, index := make([]byte, 32), make([]byte, 32)
+	_, _ = rand.Read(key)
+	_, _ = rand.Read(index)
+	return []string{"IVSBATCH_PII_KEYS=bench:" + base64.StdEncoding.EncodeToString(key),
+		"IVSBATCH_PII_INDEX_KEY=" + base64.StdEncoding.EncodeToString(index)}
+}()
+
+var benchKeys = func() *pii.Keyring {
+	env := map[string]string{}
+	for _, kv := range benchKeyEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	k, err := pii.KeyringFromEnv(func(s string) string { return env[s] })
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
 // world is where the workers find their servers.
 type world struct{ dbURL, redis, simURL, dir string }
 
 func submit(ctx context.Context, dbURL string, pop *e2e.Population, dir string) (*store.Store, int64, error) {
-	st, err := store.Open(ctx, dbURL)
+	st, err := store.Open(ctx, dbURL, store.WithKeyring(benchKeys))
 	if err != nil {
 		return nil, 0, err
 	}

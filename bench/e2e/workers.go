@@ -67,7 +67,7 @@ func newWorker(ctx context.Context, o options, w world) (*worker.Worker, func(),
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := store.Open(ctx, w.dbURL)
+	st, err := store.Open(ctx, w.dbURL, store.WithKeyring(benchKeys))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -97,6 +97,7 @@ func startProcesses(ctx context.Context, o options, w world) (func(), error) {
 		"IVSBATCH_QUOTA="+strconv.FormatFloat(o.workerQuota(), 'f', -1, 64),
 		"IVSBATCH_CONCURRENCY="+strconv.Itoa(o.concurrencyFor()),
 		"IVSBATCH_METRICS_ADDR=")
+	env = append(env, benchKeyEnv...)
 	var cmds []*exec.Cmd
 	stop := func() {
 		for _, c := range cmds {

@@ -40,6 +40,8 @@ func main() {
 		err = submit(ctx, log, args)
 	case "status":
 		err = status(ctx, args)
+	case "rekey":
+		err = rekey(ctx, args)
 	case "-h", "-help", "--help", "help":
 		usage()
 		return
@@ -71,6 +73,7 @@ func usage() {
 commands:
   submit MANIFEST   validate and store a manifest (CSV with a header, or JSON Lines) as a batch
   status -batch ID  counts by status, verdict and error code, rate and ETA (-wait: until every record is final)
+  rekey             re-encrypt stored personal data under the active key (IVSBATCH_PII_KEY_ID)
 
 Manifest columns / keys: ref, shape, name, id_number, idcard_image1, idcard_image2,
 face_image, video, actions, nod_threshold, detail, crop. Media are s3://bucket/key
@@ -78,7 +81,8 @@ or file:///abs/path references. Shapes: name_face_image, card_face_image,
 name_video, card_video, name, card (inferred from the fields when empty).
 
 Settings come from the environment: IVSBATCH_DATABASE_URL, IVSBATCH_S3_ENDPOINT,
-AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION.
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, and the keys for personal
+data at rest: IVSBATCH_PII_KEYS (or _FILE), IVSBATCH_PII_KEY_ID, IVSBATCH_PII_INDEX_KEY (or _FILE).
 `)
 }
 
@@ -131,5 +135,35 @@ func submit(ctx context.Context, log *slog.Logger, args []string) error {
 	fmt.Printf("%s: %d rows, %d valid, %d refused, %d for review, %d records added\n",
 		state, sum.Rows, sum.Valid, sum.Rejected, sum.Review, sum.Inserted)
 	fmt.Printf("batch_id=%d\n", sum.BatchID)
+	return nil
+}
+
+func rekey(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("enqueue rekey", flag.ContinueOnError)
+	chunk := fs.Int("chunk", 500, "records per transaction")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `usage: enqueue rekey [-chunk N]
+
+Key rotation: add the new key to IVSBATCH_PII_KEYS (keep the old one), make it
+active with IVSBATCH_PII_KEY_ID, restart workers, run rekey, then remove the
+old key. Safe to run while workers run, and to re-run after an interruption.`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, store.URLFromEnv())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if st.Keyring() == nil {
+		return fmt.Errorf("rekey: no keys configured (IVSBATCH_PII_KEYS, IVSBATCH_PII_INDEX_KEY)")
+	}
+	n, err := st.Rekey(ctx, *chunk)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("re-encrypted %d records under key %q\n", n, st.Keyring().ActiveKeyID())
 	return nil
 }

@@ -38,6 +38,9 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	defer st.Close()
+	if st.Keyring() == nil {
+		return fmt.Errorf("no keys for personal data: set IVSBATCH_PII_KEYS (or _FILE) and IVSBATCH_PII_INDEX_KEY (see README)")
+	}
 	ropts, err := worker.RedisOptionsFromEnv(os.Getenv)
 	if err != nil {
 		return err
@@ -70,6 +73,7 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		Preparer: newPreparer(),
 		Limiter:  metrics.Limiter(ratelimit.New(rdb, ratelimit.Config{PerSecond: *quota})),
 		Policy:   policy, Log: log,
+		Dedup: st, DedupWindow: dedupWindow(),
 	}
 	w := worker.New(worker.Config{Concurrency: *concurrency, TaskTimeout: *taskTimeout, ShutdownTimeout: *shutdown,
 		Window: *window, Feed: *feed, Log: log}, rdb, proc, st)
@@ -84,4 +88,13 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	log.Info("worker running", "ivs", client.Endpoint(), "quota", *quota, "concurrency", *concurrency, "window", *window)
 	return w.Run(ctx)
+}
+
+// dedupWindow reads IVSBATCH_DEDUP_WINDOW (a Go duration; 0 turns reuse of
+// earlier valid verdicts off; same-input repeats in a batch are always linked).
+func dedupWindow() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("IVSBATCH_DEDUP_WINDOW")); err == nil {
+		return d
+	}
+	return pipeline.DefaultDedupWindow
 }

@@ -1,0 +1,160 @@
+package store_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ivsbatch/ivsbatch/internal/testenv"
+	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pii"
+	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/store"
+)
+
+func keyring(t *testing.T, keys map[string][]byte, active string, index []byte) *pii.Keyring {
+	t.Helper()
+	k, err := pii.NewKeyring(keys, active, index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func randomKey() []byte {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return b
+}
+
+func newBatch(t *testing.T, st *store.Store, inputs ...store.NewRecord) int64 {
+	t.Helper()
+	ctx := context.Background()
+	b, created, err := st.CreateBatch(ctx, pipeline.Batch{Name: "t", Source: "t.csv", ManifestSHA256: t.Name()})
+	if err != nil || !created {
+		t.Fatalf("create batch: %v %v", created, err)
+	}
+	n, err := st.InsertInputs(ctx, b.ID, inputs)
+	if err != nil || int(n) != len(inputs) {
+		t.Fatalf("insert: %d %v", n, err)
+	}
+	if again, err := st.InsertInputs(ctx, b.ID, inputs); err != nil || again != 0 {
+		t.Fatalf("re-insert added %d (%v); want 0", again, err)
+	}
+	return b.ID
+}
+
+func nameInput(ref string) store.NewRecord {
+	return store.NewRecord{Input: pipeline.Input{Ref: ref, Line: 2, Shape: ivs.ShapeName, Name: "张伟",
+		IDNumber: "11010119900307803X"}}
+}
+
+// A record's outcome is written once: a redelivered task's Finish changes
+// nothing, and a crashed worker's open attempt is closed as abandoned,
+// possibly billed, and counted.
+func TestClaimFinishConditional(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, testenv.PostgresURL(t), store.WithKeyring(testenv.Keyring(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	batch := newBatch(t, st, nameInput("a"))
+	refs, err := st.ClaimPending(ctx, 10)
+	if err != nil || len(refs) != 1 {
+		t.Fatalf("claim pending: %v %v", refs, err)
+	}
+	ref := refs[0]
+	rec, err := st.Claim(ctx, ref)
+	if err != nil || rec.Status != pipeline.StatusInFlight || rec.Name != "张伟" {
+		t.Fatalf("claim: %+v %v", rec, err)
+	}
+	// A worker starts a call and dies.
+	if _, err := st.StartAttempt(ctx, pipeline.AttemptStart{RecordID: rec.ID, Generation: 1, UUID: ref.UUID(),
+		Endpoint: ivs.EndpointExtention, StartedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err = st.Claim(ctx, ref) // redelivery after the lease expired
+	if err != nil || rec.Attempts != 1 {
+		t.Fatalf("reclaim: attempts %d, %v; want the abandoned call counted", rec.Attempts, err)
+	}
+	atts, _ := st.ListAttempts(ctx, batch)
+	if len(atts) != 1 || atts[0].State != "abandoned" || !atts[0].PossiblyBilled {
+		t.Fatalf("abandoned attempt: %+v", atts)
+	}
+	id, _ := st.StartAttempt(ctx, pipeline.AttemptStart{RecordID: rec.ID, Generation: 1, UUID: ref.UUID(),
+		Endpoint: ivs.EndpointExtention, StartedAt: time.Now()})
+	code := 1000
+	done := pipeline.Outcome{RecordID: rec.ID, Generation: 1, AttemptID: id, Status: pipeline.StatusDone, CountAttempt: true,
+		Attempt: pipeline.AttemptResult{FinishedAt: time.Now(), HTTPStatus: 200, Code: "1000", Billed: true},
+		Verdict: pipeline.Verdict{Result: "valid", Code: &code, IDCardResult: &ivs.IDCardResult{Name: "张伟", Number: "11010119900307803X", Address: "北京"}}}
+	if err := st.Finish(ctx, done); err != nil {
+		t.Fatal(err)
+	}
+	failed := done
+	failed.Status, failed.Verdict, failed.AttemptID = pipeline.StatusFailed, pipeline.Verdict{}, 0
+	if err := st.Finish(ctx, failed); !errors.Is(err, pipeline.ErrTerminal) {
+		t.Fatalf("second Finish: %v, want ErrTerminal", err)
+	}
+	if _, err := st.Claim(ctx, ref); !errors.Is(err, pipeline.ErrTerminal) {
+		t.Fatalf("claim of a done record: %v", err)
+	}
+	got, err := st.GetRecord(ctx, rec.ID)
+	if err != nil || got.Status != pipeline.StatusDone || got.Attempts != 2 || got.IDCardResult.Address != "北京" {
+		t.Fatalf("stored: %+v %v", got, err)
+	}
+	if _, err := st.Claim(ctx, pipeline.TaskRef{RecordID: rec.ID, Generation: 7}); !errors.Is(err, pipeline.ErrTerminal) {
+		t.Fatalf("claim with another generation of a final record: %v", err)
+	}
+}
+
+// Personal fields are sealed at rest, and Rekey moves them to a new key.
+func TestSealedAtRestAndRekey(t *testing.T) {
+	ctx := context.Background()
+	url := testenv.PostgresURL(t)
+	k1, k2, index := randomKey(), randomKey(), randomKey()
+	st, err := store.Open(ctx, url, store.WithKeyring(keyring(t, map[string][]byte{"k1": k1}, "k1", index)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newBatch(t, st, nameInput("a"), nameInput("b"))
+	st.Close()
+
+	raw := func(st *store.Store) string {
+		var s string
+		if err := st.Pool().QueryRow(ctx, `SELECT string_agg(name_enc || id_number_enc, ',') FROM records`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	rotated, err := store.Open(ctx, url, store.WithKeyring(keyring(t, map[string][]byte{"k1": k1, "k2": k2}, "k2", index)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rotated.Close()
+	if s := raw(rotated); strings.Contains(s, "张伟") || strings.Contains(s, "803X") || !strings.Contains(s, "k1:") {
+		t.Fatalf("stored values are not sealed under k1: %q", s)
+	}
+	n, err := rotated.Rekey(ctx, 1)
+	if err != nil || n != 2 {
+		t.Fatalf("rekey: %d %v", n, err)
+	}
+	if s := raw(rotated); strings.Contains(s, "k1:") {
+		t.Fatalf("values still under k1 after rekey: %q", s)
+	}
+	onlyNew, err := store.Open(ctx, url, store.WithKeyring(keyring(t, map[string][]byte{"k2": k2}, "k2", index)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer onlyNew.Close()
+	rec, err := onlyNew.GetRecord(ctx, 1)
+	if err != nil || rec.Name != "张伟" || rec.IDNumber != "11010119900307803X" {
+		t.Fatalf("read with only the new key: %+v %v", rec, err)
+	}
+	if n, err := onlyNew.Rekey(ctx, 10); err != nil || n != 0 {
+		t.Fatalf("second rekey changed %d (%v)", n, err)
+	}
+}
