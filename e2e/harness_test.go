@@ -16,6 +16,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/ivssim"
+	"github.com/ivsbatch/ivsbatch/media"
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/ratelimit"
@@ -187,7 +188,7 @@ func (h *harness) startWorkers(o workerOpts) []*worker.Worker {
 		}
 		proc := &pipeline.Processor{
 			Records: h.st, Account: h.st, Verifier: h.client(o.password),
-			Fetcher: worker.RejectingFetcher{Store: h.objs}, Preparer: worker.BasicPreparer{},
+			Fetcher: worker.RejectingFetcher{Store: h.objs}, Preparer: media.New(media.Config{}),
 			Limiter: ratelimit.New(rdb, ratelimit.Config{PerSecond: cmpOr(o.quota, 10), Backoff: 300 * time.Millisecond}),
 			Policy:  pol, Log: h.log,
 			Dedup: h.st, DedupWindow: pipeline.DefaultDedupWindow,

@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ivsbatch/ivsbatch/ivssim"
+	"github.com/ivsbatch/ivsbatch/media"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/ratelimit"
 	"github.com/ivsbatch/ivsbatch/worker"
@@ -23,7 +24,7 @@ func TestGracefulShutdownLeavesNothingInFlight(t *testing.T) {
 	run := func(ctx context.Context) chan struct{} {
 		rdb := redis.NewClient(&redis.Options{Addr: h.redis})
 		proc := &pipeline.Processor{Records: h.st, Account: h.st, Verifier: h.client(false),
-			Fetcher: worker.RejectingFetcher{Store: h.objs}, Preparer: worker.BasicPreparer{},
+			Fetcher: worker.RejectingFetcher{Store: h.objs}, Preparer: media.New(media.Config{}),
 			Limiter: ratelimit.New(rdb, ratelimit.Config{PerSecond: -1}), Policy: pipeline.DefaultPolicy(), Log: h.log}
 		w := worker.New(worker.Config{Concurrency: 4, Window: 8, Feed: true, ShutdownTimeout: 10 * time.Second, Log: h.log},
 			rdb, proc, h.st)

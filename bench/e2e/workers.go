@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/media"
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/ratelimit"
@@ -75,7 +76,7 @@ func newWorker(ctx context.Context, o options, w world) (*worker.Worker, func(),
 	closeAll := func() { _ = rdb.Close(); st.Close() }
 	proc := &pipeline.Processor{
 		Records: st, Account: st, Verifier: client,
-		Fetcher: worker.RejectingFetcher{Store: fetcher}, Preparer: worker.BasicPreparer{},
+		Fetcher: worker.RejectingFetcher{Store: fetcher}, Preparer: media.New(media.Config{}),
 		Limiter: ratelimit.New(rdb, ratelimit.Config{PerSecond: o.workerQuota()}),
 		Policy:  pipeline.DefaultPolicy(), Log: o.logger(),
 	}

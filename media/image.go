@@ -1,0 +1,216 @@
+package media
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/gif" // register GIF (first frame)
+	"image/jpeg"
+	_ "image/png" // register PNG
+	"strings"
+
+	_ "golang.org/x/image/bmp"  // register BMP
+	_ "golang.org/x/image/tiff" // register TIFF
+	_ "golang.org/x/image/webp" // register WebP
+
+	"github.com/ivsbatch/ivsbatch/pipeline"
+)
+
+// IVS image limits, shared by every kind.
+const (
+	MinSide   = 300             // px, each side after orientation
+	MaxSide   = 4000            // px, each side
+	MinBase64 = 10 * 1024       // standard base64 length, lower bound
+	MaxBase64 = 4 * 1024 * 1024 // standard base64 length, upper bound
+
+	// maxPixels bounds memory: larger images are rejected before decoding
+	// (an RGBA copy of 100 MP is 400 MB).
+	maxPixels = 100_000_000
+)
+
+// imageSpec is the target for one image kind.
+type imageSpec struct {
+	kind      pipeline.MediaKind
+	maxLong   int  // long side of a re-encoded image
+	maxBase64 int  // target base64 length of a re-encoded (or passed-through) image
+	landscape bool // width must be ≥ height after orientation
+}
+
+var (
+	// faceSpec: IVS crops faces whose base64 exceeds ~90 KB and may fail,
+	// so faces are kept at base64 ≤ 88 KB and at most 1024 px long.
+	faceSpec = imageSpec{kind: pipeline.MediaFaceImage, maxLong: 1024, maxBase64: 88 * 1024}
+	// cardSpec: ID cards keep detail (2048 px is ~600 dpi across a card
+	// filling the frame) within ~1 MB of base64; a compliant card JPEG up
+	// to the 4 MB IVS limit passes through unchanged.
+	cardSpec = imageSpec{kind: pipeline.MediaIDCardImage, maxLong: 2048, maxBase64: 1 << 20, landscape: true}
+)
+
+// b64len is the standard (padded) base64 length of n bytes.
+func b64len(n int) int { return base64.StdEncoding.EncodedLen(n) }
+
+// sniffImage names the format of data from its magic bytes: a format
+// image.Decode knows, "heic"/"avif" (known but unsupported), or "".
+func sniffImage(data []byte) string {
+	switch {
+	case bytes.HasPrefix(data, []byte{0xFF, 0xD8, 0xFF}):
+		return "jpeg"
+	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
+		return "png"
+	case len(data) >= 12 && string(data[:4]) == "RIFF" && string(data[8:12]) == "WEBP":
+		return "webp"
+	case bytes.HasPrefix(data, []byte("GIF87a")), bytes.HasPrefix(data, []byte("GIF89a")):
+		return "gif"
+	case bytes.HasPrefix(data, []byte("BM")) && len(data) > 26:
+		return "bmp"
+	case bytes.HasPrefix(data, []byte("II*\x00")), bytes.HasPrefix(data, []byte("MM\x00*")):
+		return "tiff"
+	case len(data) >= 12 && string(data[4:8]) == "ftyp":
+		switch brand := string(data[8:12]); brand {
+		case "heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1":
+			return "heic"
+		case "avif", "avis":
+			return "avif"
+		}
+	}
+	return ""
+}
+
+// prepareImage makes data a JPEG that meets spec and the IVS limits.
+func prepareImage(ctx context.Context, spec imageSpec, data []byte) (pipeline.Prepared, error) {
+	format := sniffImage(data)
+	switch format {
+	case "":
+		return pipeline.Prepared{}, reject(CodeNotImage, "not a JPEG, PNG, WebP, GIF, BMP or TIFF image")
+	case "heic", "avif":
+		return pipeline.Prepared{}, reject(CodeUnsupportedFormat,
+			fmt.Sprintf("%s images are not supported (no decoder available); upload JPEG, PNG or WebP", strings.ToUpper(format)))
+	}
+
+	// Size and orientation from the header alone.
+	orientation := 1
+	var w, h int
+	var jinfo jpegInfo
+	if format == "jpeg" {
+		var ok bool
+		if jinfo, ok = scanJPEG(data); !ok {
+			return pipeline.Prepared{}, reject(CodeCorruptImage, "damaged JPEG header")
+		}
+		w, h = jinfo.width, jinfo.height
+		if jinfo.orientation > 1 {
+			orientation = jinfo.orientation
+		}
+	} else {
+		cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+		if err != nil {
+			return pipeline.Prepared{}, reject(CodeCorruptImage, fmt.Sprintf("damaged %s header: %v", format, err))
+		}
+		w, h = cfg.Width, cfg.Height
+	}
+	ow, oh := w, h
+	if orientation >= 5 {
+		ow, oh = h, w
+	}
+	if err := checkGeometry(spec, ow, oh); err != nil {
+		return pipeline.Prepared{}, err
+	}
+	if format == "jpeg" && passThrough(spec, jinfo, len(data)) {
+		return pipeline.Prepared{Data: data, Note: "passed through"}, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return pipeline.Prepared{}, fmt.Errorf("media: prepare image: %w", err)
+	}
+
+	var img image.Image
+	if format == "jpeg" && fastDecode != nil {
+		uw, uh, err := firstTarget(spec, w, h, orientation)
+		if err != nil {
+			return pipeline.Prepared{}, err
+		}
+		if img, err = fastDecode(data, uw, uh); err != nil {
+			return pipeline.Prepared{}, reject(CodeCorruptImage, fmt.Sprintf("jpeg does not decode: %v", err))
+		}
+	}
+	if img == nil {
+		var err error
+		if img, _, err = image.Decode(bytes.NewReader(data)); err != nil {
+			var unsupported jpeg.UnsupportedError
+			if errors.As(err, &unsupported) {
+				return pipeline.Prepared{}, reject(CodeUnsupportedFormat, fmt.Sprintf("%s variant not supported: %v", format, err))
+			}
+			return pipeline.Prepared{}, reject(CodeCorruptImage, fmt.Sprintf("%s does not decode: %v", format, err))
+		}
+	}
+	out, err := fitImage(ctx, spec, img, orientation)
+	if err != nil {
+		return pipeline.Prepared{}, err
+	}
+	var did []string
+	if format != "jpeg" {
+		did = append(did, "converted "+format+" to jpeg")
+	}
+	if orientation > 1 {
+		did = append(did, fmt.Sprintf("applied EXIF orientation %d", orientation))
+	}
+	did = append(did, fmt.Sprintf("recompressed %s → %s at %d×%d (q%d)",
+		formatBytes(len(data)), formatBytes(len(out.data)), out.w, out.h, out.quality))
+	return pipeline.Prepared{Data: out.data, Note: strings.Join(did, ", ")}, nil
+}
+
+// fastDecode, when set (by the default cgo build, turbo.go), decodes a JPEG to at least
+// uw×uh pixels in stored orientation, possibly scaled down while decoding.
+// It returns nil, nil for JPEGs it does not handle.
+var fastDecode func(data []byte, uw, uh int) (image.Image, error)
+
+// firstTarget is the size, in stored orientation, that fitImage first tries
+// for a w×h image with orientation o.
+func firstTarget(spec imageSpec, w, h, o int) (uw, uh int, err error) {
+	ow, oh := w, h
+	if o >= 5 {
+		ow, oh = h, w
+	}
+	scale, err := initialScale(spec, ow, oh)
+	if err != nil {
+		return 0, 0, err
+	}
+	tw, th := targetSize(ow, oh, scale)
+	if o >= 5 {
+		return th, tw, nil
+	}
+	return tw, th, nil
+}
+
+// checkGeometry rejects an image whose oriented size w×h can never be sent.
+func checkGeometry(spec imageSpec, w, h int) error {
+	if w <= 0 || h <= 0 {
+		return reject(CodeCorruptImage, "image has no pixels")
+	}
+	if w < MinSide || h < MinSide {
+		return reject(CodeTooSmall, fmt.Sprintf("image is %d×%d; IVS needs at least %d px a side", w, h, MinSide))
+	}
+	if spec.landscape && w < h {
+		return reject(CodeCardPortrait, fmt.Sprintf("ID card image is portrait (%d×%d after orientation); it must be landscape", w, h))
+	}
+	if w*h > maxPixels {
+		return reject(CodeCannotFit, fmt.Sprintf("image is %d×%d, more than %d MP", w, h, maxPixels/1_000_000))
+	}
+	return nil
+}
+
+// passThrough reports whether a JPEG already meets every limit and can be
+// sent byte for byte.
+func passThrough(spec imageSpec, j jpegInfo, size int) bool {
+	b := b64len(size)
+	maxB := MaxBase64
+	if spec.kind == pipeline.MediaFaceImage {
+		maxB = spec.maxBase64
+	}
+	colour := j.components == 1 || (j.components == 3 && j.adobeTransform != 0)
+	return (j.sof == 0xC0 || j.sof == 0xC1 || j.sof == 0xC2) && j.precision == 8 && colour &&
+		j.orientation <= 1 && j.complete &&
+		j.width <= MaxSide && j.height <= MaxSide &&
+		b >= MinBase64 && b <= maxB
+}

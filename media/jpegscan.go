@@ -1,0 +1,122 @@
+package media
+
+import (
+	"bytes"
+	"encoding/binary"
+)
+
+// jpegInfo is what a marker walk learns about a JPEG without decoding it.
+type jpegInfo struct {
+	sof            byte // SOFn marker: 0xC0 baseline, 0xC1 extended, 0xC2 progressive, …
+	precision      int  // bits per sample (8, or 12 for extended JPEGs)
+	width, height  int  // stored (unoriented) size
+	components     int  // 1 grey, 3 YCbCr (or RGB), 4 CMYK/YCCK
+	adobeTransform int  // APP14 Adobe transform flag, -1 if no Adobe segment
+	orientation    int  // EXIF orientation 1–8, 0 if absent or invalid
+	complete       bool // an EOI marker follows the first scan's start
+}
+
+// scanJPEG walks the markers of a JPEG up to its first scan. ok is false when
+// data is not a well-formed JPEG header.
+func scanJPEG(data []byte) (info jpegInfo, ok bool) {
+	info.adobeTransform = -1
+	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+		return info, false
+	}
+	i := 2
+	for i+4 <= len(data) {
+		if data[i] != 0xFF {
+			return info, false
+		}
+		m := data[i+1]
+		if m == 0xFF { // fill byte
+			i++
+			continue
+		}
+		if m == 0x01 || (m >= 0xD0 && m <= 0xD7) { // markers without a length
+			i += 2
+			continue
+		}
+		if m == 0xD9 {
+			return info, false // EOI before any scan
+		}
+		n := int(binary.BigEndian.Uint16(data[i+2:]))
+		if n < 2 || i+2+n > len(data) {
+			return info, false
+		}
+		seg := data[i+4 : i+2+n]
+		switch {
+		case m == 0xE1 && info.orientation == 0 && bytes.HasPrefix(seg, []byte("Exif\x00\x00")):
+			info.orientation = exifOrientation(seg[6:])
+		case m == 0xEE && bytes.HasPrefix(seg, []byte("Adobe")) && len(seg) >= 12:
+			info.adobeTransform = int(seg[11])
+		case m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC:
+			if len(seg) < 6 || info.sof != 0 {
+				return info, false
+			}
+			info.sof = m
+			info.precision = int(seg[0])
+			info.height = int(binary.BigEndian.Uint16(seg[1:]))
+			info.width = int(binary.BigEndian.Uint16(seg[3:]))
+			info.components = int(seg[5])
+		case m == 0xDA:
+			if info.sof == 0 {
+				return info, false
+			}
+			// 0xFF 0xD9 cannot occur inside entropy-coded data (0xFF is stuffed).
+			// Search from the end: EOI is normally the last marker.
+			info.complete = bytes.LastIndex(data, []byte{0xFF, 0xD9}) > i
+			return info, true
+		}
+		i += 2 + n
+	}
+	return info, false
+}
+
+// exifOrientation reads tag 0x0112 from IFD0 of a TIFF-structured EXIF
+// block. It returns 0 when the tag is absent or out of range.
+func exifOrientation(tiff []byte) int {
+	if len(tiff) < 8 {
+		return 0
+	}
+	var bo binary.ByteOrder
+	switch string(tiff[:2]) {
+	case "II":
+		bo = binary.LittleEndian
+	case "MM":
+		bo = binary.BigEndian
+	default:
+		return 0
+	}
+	if bo.Uint16(tiff[2:]) != 42 {
+		return 0
+	}
+	off := int(bo.Uint32(tiff[4:]))
+	if off < 8 || off+2 > len(tiff) {
+		return 0
+	}
+	count := int(bo.Uint16(tiff[off:]))
+	for k := 0; k < count; k++ {
+		e := off + 2 + 12*k
+		if e+12 > len(tiff) {
+			return 0
+		}
+		if bo.Uint16(tiff[e:]) != 0x0112 {
+			continue
+		}
+		var v int
+		switch bo.Uint16(tiff[e+2:]) {
+		case 3: // SHORT
+			v = int(bo.Uint16(tiff[e+8:]))
+		case 4: // LONG
+			v = int(bo.Uint32(tiff[e+8:]))
+		default:
+			return 0
+		}
+		if v < 1 || v > 8 {
+			return 0
+		}
+		return v
+	}
+	return 0
+}
