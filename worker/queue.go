@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
@@ -62,6 +63,7 @@ func ParseTask(t *asynq.Task) (pipeline.TaskRef, error) {
 type Enqueuer struct {
 	Client      *asynq.Client
 	Inspector   *asynq.Inspector
+	Redis       redis.UniversalClient // the client asynq uses; lets QueueSize re-register the queue
 	TaskTimeout time.Duration
 }
 
@@ -99,7 +101,17 @@ func (e *Enqueuer) QueueSize() (int, error) {
 		return 0, fmt.Errorf("worker: list queues: %w", err)
 	}
 	if !slices.Contains(queues, Queue) {
-		return 0, nil
+		if e.Redis == nil {
+			return 0, nil
+		}
+		// The queue may hold tasks without being registered: asynq's client
+		// registers a queue once per process, so after Redis lost its data
+		// (FLUSHALL, a restart without persistence) tasks enqueued since are
+		// invisible to the inspector and to asynqmon. Register it again in
+		// asynq's set of queues ("asynq:queues").
+		if err := e.Redis.SAdd(context.Background(), "asynq:queues", Queue).Err(); err != nil {
+			return 0, fmt.Errorf("worker: register queue: %w", err)
+		}
 	}
 	info, err := e.Inspector.GetQueueInfo(Queue)
 	if err != nil {

@@ -63,7 +63,7 @@ func New(cfg Config, rdb redis.UniversalClient, proc *pipeline.Processor, feed p
 	w := &Worker{cfg: cfg, rdb: rdb, proc: proc}
 	w.inspector = asynq.NewInspectorFromRedisClient(rdb)
 	w.client = asynq.NewClientFromRedisClient(rdb)
-	w.enqueuer = &Enqueuer{Client: w.client, Inspector: w.inspector, TaskTimeout: cfg.TaskTimeout}
+	w.enqueuer = &Enqueuer{Client: w.client, Inspector: w.inspector, Redis: rdb, TaskTimeout: cfg.TaskTimeout}
 	w.feeder = &Feeder{Store: feed, Enqueuer: w.enqueuer, Window: cfg.Window, Log: cfg.Log,
 		RecoverAfter: 2 * cfg.TaskTimeout}
 	proc.PauseQueue = func(context.Context) error { return w.PauseQueue() }
@@ -122,6 +122,22 @@ func (w *Worker) Run(ctx context.Context) error {
 		defer close(feedDone)
 		if w.cfg.Feed {
 			_ = w.feeder.Run(ctx)
+		}
+	}()
+	// The pause lives in Postgres; the queue's pause flag in Redis is lost
+	// with Redis's data, so it is put back regularly.
+	go func() {
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := w.syncPause(ctx); err != nil && ctx.Err() == nil {
+					w.cfg.Log.Warn("re-apply account pause", "err", err)
+				}
+			}
 		}
 	}()
 	<-ctx.Done()

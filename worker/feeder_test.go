@@ -1,0 +1,83 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ivsbatch/ivsbatch/internal/testenv"
+	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/worker"
+)
+
+// The feeder keeps the queue a bounded window ahead (a big batch never sits
+// in Redis whole), enqueuing is idempotent, and after Redis loses its data
+// Recover re-queues exactly what Postgres says is queued.
+func TestFeederWindowAndRecovery(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, testenv.PostgresURL(t), store.WithKeyring(testenv.Keyring(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b, _, err := st.CreateBatch(ctx, pipeline.Batch{Name: "feed", ManifestSHA256: "feed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []store.NewRecord
+	for i := range 300 {
+		rows = append(rows, store.NewRecord{Input: pipeline.Input{Ref: fmt.Sprint(i), Line: i + 2, Shape: ivs.ShapeName,
+			Name: "张伟", IDNumber: "11010119900307803X"}})
+	}
+	if _, err := st.InsertInputs(ctx, b.ID, rows); err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: testenv.Redis(t)})
+	defer rdb.Close()
+	enq := &worker.Enqueuer{Client: asynq.NewClientFromRedisClient(rdb), Inspector: asynq.NewInspectorFromRedisClient(rdb),
+		Redis: rdb}
+	f := &worker.Feeder{Store: st, Enqueuer: enq, Window: 40}
+	total := 0
+	for range 5 {
+		n, err := f.FeedOnce(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += n
+	}
+	size, err := enq.QueueSize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size != 40 || total != 40 {
+		t.Fatalf("queue holds %d tasks after %d enqueued; want the window (40)", size, total)
+	}
+	counts, _ := st.BatchCounts(ctx, b.ID)
+	if counts.ByStatus[pipeline.StatusQueued] != 40 || counts.ByStatus[pipeline.StatusPending] != 260 {
+		t.Fatalf("statuses %v", counts.ByStatus)
+	}
+	// Enqueuing a task already in the queue changes nothing.
+	if added, err := enq.Enqueue(ctx, pipeline.TaskRef{RecordID: 1, Generation: 1}); err != nil || added {
+		t.Fatalf("re-enqueue: added=%v err=%v", added, err)
+	}
+	// Redis loses everything.
+	if err := rdb.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	added, err := f.Recover(ctx, time.Now().Add(time.Second))
+	if err != nil || added != 40 {
+		t.Fatalf("recover added %d (%v), want the 40 queued records", added, err)
+	}
+	if again, err := f.Recover(ctx, time.Now().Add(time.Second)); err != nil || again != 0 {
+		t.Fatalf("second recover added %d (%v)", again, err)
+	}
+	if size, _ := enq.QueueSize(); size != 40 {
+		t.Fatalf("queue holds %d after recovery", size)
+	}
+}
