@@ -111,7 +111,7 @@ func (w *Worker) Feeder() *Feeder { return w.feeder }
 // down gracefully: no new tasks; in-flight ones get ShutdownTimeout, then
 // go back to the queue.
 func (w *Worker) Run(ctx context.Context) error {
-	if err := w.syncPause(ctx); err != nil {
+	if err := w.syncPause(ctx, true); err != nil {
 		return err
 	}
 	if err := w.srv.Start(w.Handler()); err != nil {
@@ -134,7 +134,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := w.syncPause(ctx); err != nil && ctx.Err() == nil {
+				if err := w.syncPause(ctx, false); err != nil && ctx.Err() == nil {
 					w.cfg.Log.Warn("re-apply account pause", "err", err)
 				}
 			}
@@ -150,13 +150,15 @@ func (w *Worker) Run(ctx context.Context) error {
 
 // syncPause pauses the queue if Postgres says the account is paused (the
 // stop survives restarts and Redis losing its data).
-func (w *Worker) syncPause(ctx context.Context) error {
+func (w *Worker) syncPause(ctx context.Context, announce bool) error {
 	code, _, paused, err := w.proc.Account.Paused(ctx)
 	if err != nil {
 		return err
 	}
 	if paused {
-		w.cfg.Log.Warn("account is paused; not taking tasks until resumed", "code", code)
+		if announce {
+			w.cfg.Log.Warn("account is paused; not taking tasks until resumed", "code", code)
+		}
 		return w.PauseQueue()
 	}
 	return nil
