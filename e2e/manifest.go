@@ -24,24 +24,11 @@ const badRowAfter = 3
 // invalid row (an id number with a wrong check character) is placed after the
 // third good row, at BadLine.
 func (p *Population) ManifestCSV(prefix string) []byte {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	_ = w.Write(ManifestColumns)
-	ref := func(key string) string {
-		if key == "" {
-			return ""
-		}
-		return prefix + key
-	}
-	for i, r := range p.Rows {
+	return writeCSV(p.Rows, prefix, func(i int, w *csv.Writer) {
 		if i == badRowAfter && len(p.BadRefs) > 0 {
 			_ = w.Write(p.badRow())
 		}
-		_ = w.Write([]string{r.Ref, string(r.Shape), r.Name, r.IDNumber, ref(r.IDCard1), ref(r.IDCard2),
-			ref(r.FaceImage), ref(r.Video), r.Actions, "", "", ""})
-	}
-	w.Flush()
-	return buf.Bytes()
+	})
 }
 
 // BadLine is the manifest line (header = 1) of the invalid row, or 0.
@@ -101,7 +88,10 @@ func (p *Population) WriteFiles(dir string) error {
 func (p *Population) People() []synth.Person { return p.Registry.People() }
 
 // CSV renders rows as a manifest with media keys prefixed by prefix.
-func CSV(rows []Row, prefix string) []byte {
+func CSV(rows []Row, prefix string) []byte { return writeCSV(rows, prefix, nil) }
+
+// writeCSV writes the header and rows; before(i, w) may add a row before row i.
+func writeCSV(rows []Row, prefix string, before func(i int, w *csv.Writer)) []byte {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	_ = w.Write(ManifestColumns)
@@ -111,7 +101,10 @@ func CSV(rows []Row, prefix string) []byte {
 		}
 		return prefix + key
 	}
-	for _, r := range rows {
+	for i, r := range rows {
+		if before != nil {
+			before(i, w)
+		}
 		_ = w.Write([]string{r.Ref, string(r.Shape), r.Name, r.IDNumber, ref(r.IDCard1), ref(r.IDCard2),
 			ref(r.FaceImage), ref(r.Video), r.Actions, "", "", ""})
 	}
