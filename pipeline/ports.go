@@ -92,3 +92,20 @@ type Rejection interface {
 	error
 	RejectCode() string
 }
+
+// Budget caps the billed calls of a batch (ops budget). A slot is reserved
+// before every call and given back when the call was not billed, so that
+// concurrent workers stop at exactly the cap.
+type Budget interface {
+	// Allow reserves one call slot of the batch's budget; ok is false when
+	// the budget is used up (nothing is reserved then).
+	Allow(ctx context.Context, batchID int64) (ok bool, err error)
+	// Release gives back a slot reserved by Allow for a call that was not
+	// billed (or not made).
+	Release(ctx context.Context, batchID int64) error
+}
+
+// ErrorBudgetExhausted is the last_error_code of a record finished as failed
+// because its batch's budget of billed calls was used up: after raising the
+// budget, `ops requeue -batch ID -code budget.exhausted` resumes those records.
+const ErrorBudgetExhausted = "budget.exhausted"

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -42,6 +43,10 @@ type Processor struct {
 	// re-verify). DedupWindow bounds how old a reused valid verdict may be.
 	Dedup       Deduper
 	DedupWindow time.Duration
+	// Budget, when set, caps the billed calls per batch (nil: no caps). A
+	// record whose batch's budget is used up is finished as failed with
+	// ErrorBudgetExhausted, resumable with ops requeue.
+	Budget Budget
 }
 
 // Process runs the task for ref. It returns nil when the task is finished
@@ -102,7 +107,11 @@ func (p *Processor) Process(ctx context.Context, ref TaskRef) error {
 func (p *Processor) call(ctx context.Context, log *slog.Logger, rec *Record, req ivs.Request, note string) error {
 	refreshed := false
 	for {
+		if done, err := p.reserveBudget(ctx, log, rec); done {
+			return err
+		}
 		if err := p.Limiter.Wait(ctx, req.Shape.Endpoint()); err != nil {
+			p.releaseBudget(ctx, rec, false)
 			_ = p.requeue(context.WithoutCancel(ctx), rec, false, "limiter", err.Error())
 			return &RetryLater{Delay: p.Policy.Backoff(1), Reason: "wait for the rate limiter", Err: err}
 		}
@@ -110,6 +119,7 @@ func (p *Processor) call(ctx context.Context, log *slog.Logger, rec *Record, req
 		attemptID, err := p.Records.StartAttempt(ctx, AttemptStart{RecordID: rec.ID, Generation: rec.Generation,
 			UUID: req.UUID, Endpoint: req.Shape.Endpoint(), StartedAt: start, MediaNote: note})
 		if err != nil {
+			p.releaseBudget(ctx, rec, false)
 			_ = p.requeue(context.WithoutCancel(ctx), rec, false, "store", err.Error())
 			return &RetryLater{Delay: p.Policy.Backoff(1), Failure: true, Reason: "write attempt", Err: err}
 		}
@@ -120,6 +130,7 @@ func (p *Processor) call(ctx context.Context, log *slog.Logger, rec *Record, req
 		class := ivs.Classify(callErr)
 		o := Outcome{RecordID: rec.ID, Generation: rec.Generation, AttemptID: attemptID,
 			Attempt: attemptResult(resp, callErr, class)}
+		p.releaseBudget(sctx, rec, o.Attempt.Billed || o.Attempt.PossiblyBilled)
 		action := p.Policy.Action(class)
 		if action == ActRefresh && refreshed {
 			action = ActPause // credentials refused even with a fresh token
@@ -378,4 +389,51 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// budgetLogged remembers the batches whose "budget reached" was logged by this process.
+var budgetLogged sync.Map
+
+// reserveBudget takes a call slot of rec's batch when p.Budget is set. When
+// the budget is used up it finishes rec as failed with ErrorBudgetExhausted
+// and returns done = true with the task's result.
+func (p *Processor) reserveBudget(ctx context.Context, log *slog.Logger, rec *Record) (done bool, err error) {
+	if p.Budget == nil {
+		return false, nil
+	}
+	ok, err := p.Budget.Allow(ctx, rec.BatchID)
+	if err != nil {
+		_ = p.requeue(context.WithoutCancel(ctx), rec, false, "store", err.Error())
+		return true, &RetryLater{Delay: p.Policy.Backoff(1), Failure: true, Reason: "reserve budget", Err: err}
+	}
+	if ok {
+		return false, nil
+	}
+	if _, seen := budgetLogged.LoadOrStore(rec.BatchID, true); !seen {
+		p.log().Warn("budget reached: no more IVS calls for this batch", "batch", rec.BatchID)
+	}
+	log.Info("record not sent: batch budget reached", "batch", rec.BatchID)
+	return true, p.finish(ctx, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: StatusFailed,
+		ErrorCode: ErrorBudgetExhausted, ErrorMessage: "the batch's budget of billed calls is used up; " +
+			"raise it (ops budget) and run ops requeue -code " + ErrorBudgetExhausted})
+}
+
+// releaseBudget gives back the slot reserveBudget took, unless the call was
+// (possibly) billed.
+func (p *Processor) releaseBudget(ctx context.Context, rec *Record, billed bool) {
+	if p.Budget == nil || billed {
+		return
+	}
+	if err := p.Budget.Release(context.WithoutCancel(ctx), rec.BatchID); err != nil {
+		p.log().Warn("release budget slot", "batch", rec.BatchID, "err", err)
+	}
+}
+
+// Prevalidate fetches and prepares rec's media and checks the request IVS
+// would get, without calling IVS: what Process does before the call. Input
+// problems come back as a Rejection; other errors are storage or tooling
+// trouble. note says what was done to the media.
+func (p *Processor) Prevalidate(ctx context.Context, rec *Record) (note string, err error) {
+	_, note, err = p.buildRequest(ctx, rec)
+	return note, err
 }

@@ -10,6 +10,7 @@ GOBIN=$(go env GOPATH)/bin
 
 need=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need+=(ffmpeg)
+command -v chromium >/dev/null || command -v chromium-browser >/dev/null || need+=(chromium)
 [ -e /usr/include/turbojpeg.h ] || need+=(libturbojpeg0-dev)
 command -v redis-server >/dev/null || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v postgres >/dev/null || need+=(postgresql)

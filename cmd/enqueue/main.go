@@ -141,6 +141,7 @@ func submit(ctx context.Context, log *slog.Logger, args []string) error {
 func rekey(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("enqueue rekey", flag.ContinueOnError)
 	chunk := fs.Int("chunk", 500, "records per transaction")
+	operator := fs.String("operator", cmpOr(os.Getenv("USER"), "unknown"), "who runs this, for the audit log")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: enqueue rekey [-chunk N]
 
@@ -161,9 +162,24 @@ old key. Safe to run while workers run, and to re-run after an interruption.`)
 		return fmt.Errorf("rekey: no keys configured (IVSBATCH_PII_KEYS, IVSBATCH_PII_INDEX_KEY)")
 	}
 	n, err := st.Rekey(ctx, *chunk)
+	result := map[string]any{"records": n, "active_key_id": st.Keyring().ActiveKeyID()}
+	if err != nil {
+		result["error"] = err.Error()
+	}
+	if aerr := st.Audit(ctx, store.AuditEntry{Operator: *operator, Command: "rotate-keys",
+		Args: map[string]any{"chunk": *chunk}, Result: result}); aerr != nil && err == nil {
+		err = aerr
+	}
 	if err != nil {
 		return err
 	}
 	fmt.Printf("re-encrypted %d records under key %q\n", n, st.Keyring().ActiveKeyID())
 	return nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

@@ -1,0 +1,388 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ivsbatch/ivsbatch/objstore"
+	"github.com/ivsbatch/ivsbatch/ops"
+	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/worker"
+)
+
+func defaultOperator() string { return ops.DefaultOperator() }
+
+func openStore(ctx context.Context) (*store.Store, error) {
+	return store.Open(ctx, store.URLFromEnv())
+}
+
+func openRedis(ctx context.Context) (*redis.Client, error) {
+	ropts, err := worker.RedisOptionsFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	rdb := redis.NewClient(ropts)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("redis at %s: %w", ropts.Addr, err)
+	}
+	return rdb, nil
+}
+
+func requeue(ctx context.Context, args []string) error {
+	fs := newFlags("requeue", "[selection flags] [-dry-run] [-force -reason TEXT]",
+		`Re-queues finished records so they are verified again: each gets a new
+generation (the feeder enqueues it as record:ID:gN+1), status pending,
+attempts 0, its last error cleared. Selection flags combine (AND); at least one
+is required. Records pending, queued or in_flight are skipped (already on
+their way). Records with a verdict (done, or review with a verification code)
+are NEVER re-queued unless -force -reason "…": that is a new, paid
+verification, recorded with the record ids in the audit log.
+Records stopped by a batch budget (failed budget.exhausted) resume with
+-code budget.exhausted once the budget is raised (ops budget).
+-dry-run prints the count and the first rows (id, ref, status, code) and
+changes nothing. Personal data is never printed.`,
+		`  ops requeue -batch 12 -code IVS.0101,APIG.0201 -dry-run
+  ops requeue -batch 12 -code IVS.0101,APIG.0201
+  ops requeue -batch 12 -code budget.exhausted
+  ops requeue -status failed -since 12h
+  ops requeue -ids-file redo.txt -force -reason "ticket 4711: customer disputes verdict"
+`)
+	batch := fs.Int64("batch", 0, "only records of this batch")
+	statuses := fs.String("status", "", "only records in these statuses, comma-separated (failed,rejected,done,review; default all)")
+	codes := fs.String("code", "", "only records whose last error code is one of these, comma-separated (IVS.0101,APIG.0201)")
+	since := fs.String("since", "", "only records updated since: an RFC 3339 time or a duration back from now (12h)")
+	ids := fs.String("ids", "", "only these record ids, comma-separated")
+	idsFile := fs.String("ids-file", "", "only the record ids in this file, one per line")
+	dry := fs.Bool("dry-run", false, "print what would be re-queued; change nothing")
+	force := fs.Bool("force", false, "also re-queue records that have a verdict (paid re-verification; needs -reason)")
+	reason := fs.String("reason", "", "why (required with -force; stored in the audit log)")
+	sample := fs.Int("show", 20, "rows to print")
+	operator := operatorFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	f := store.RequeueFilter{BatchID: *batch, Codes: ops.SplitList(*codes)}
+	for _, s := range ops.SplitList(*statuses) {
+		f.Statuses = append(f.Statuses, pipeline.Status(s))
+	}
+	var err error
+	if f.Since, err = ops.ParseSince(*since, time.Now()); err != nil {
+		return usageError(fs, "%v", err)
+	}
+	if f.IDs, err = ops.ParseIDs(*ids); err != nil {
+		return usageError(fs, "-ids: %v", err)
+	}
+	if *idsFile != "" {
+		more, err := ops.ReadIDsFile(*idsFile)
+		if err != nil {
+			return usageError(fs, "-ids-file: %v", err)
+		}
+		if len(more) == 0 {
+			return usageError(fs, "-ids-file %s holds no ids", *idsFile)
+		}
+		f.IDs = append(f.IDs, more...)
+	}
+	if f.BatchID == 0 && len(f.Statuses) == 0 && len(f.Codes) == 0 && f.Since.IsZero() && len(f.IDs) == 0 {
+		return usageError(fs, "give at least one of -batch, -status, -code, -since, -ids, -ids-file")
+	}
+	if *force && *reason == "" {
+		return usageError(fs, "-force needs -reason \"why this paid re-verification is needed\"")
+	}
+	st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	res, err := ops.Requeue(ctx, st, ops.RequeueOptions{Filter: f, DryRun: *dry, Force: *force, Reason: *reason,
+		Operator: *operator, Sample: *sample, Args: map[string]any{"argv": args}})
+	if err != nil {
+		return err
+	}
+	ops.PrintRequeue(os.Stdout, res, *dry)
+	if *dry {
+		fmt.Println("dry run: nothing changed")
+	}
+	return nil
+}
+
+func reconcile(ctx context.Context, args []string) error {
+	fs := newFlags("reconcile", "[-stale 10m] [-lease 10m] [-since TIME]",
+		`For the nightly job; idempotent and safe while workers run. It repairs:
+  (a) queued records unchanged for -stale whose task the Redis queue lost:
+      re-enqueued (task ids make this harmless when the task is there);
+  (b) in_flight records unchanged for -lease (their worker is gone): their
+      task is re-enqueued the same way;
+  (c) attempts in flight for longer than -lease (a worker died between the
+      call and storing it): reported as possibly billed, and closed as
+      abandoned + possibly billed when their record is no longer in_flight
+      (otherwise the record's next claim does it and counts it);
+and reports (d) an account pause with the batches whose open records it holds.
+The summary is printed and stored in reconcile_runs (and the audit log).
+
+Exit codes: 0 nothing needs a human; 1 error; 3 something needs a human:
+the account is paused, stale in-flight attempts were found, attempts were
+marked possibly billed since the previous run (check the invoice), or records
+failed since the previous run (including budget.exhausted).
+-lease must be at least the workers' task timeout (3m), or a record a live
+worker holds could be sent twice.`,
+		`  ops reconcile
+  ops reconcile -stale 30m -lease 15m
+  ops reconcile -since 2025-06-01T00:00:00+08:00   # look further back for failures
+`)
+	stale := fs.Duration("stale", ops.DefaultStale, "check queued records unchanged this long against the queue")
+	lease := fs.Duration("lease", ops.DefaultLease, "in_flight records/attempts unchanged this long have lost their worker")
+	taskTimeout := fs.Duration("task-timeout", worker.DefaultTaskTimeout, "the workers' -task-timeout (for re-enqueued tasks)")
+	since := fs.String("since", "", "count failures and possibly billed attempts since (default: the previous run, or 24h)")
+	operator := operatorFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *lease < *taskTimeout {
+		return usageError(fs, "-lease %s is shorter than the task timeout %s: a live worker's record could be sent twice", *lease, *taskTimeout)
+	}
+	sinceT, err := ops.ParseSince(*since, time.Now())
+	if err != nil {
+		return usageError(fs, "%v", err)
+	}
+	st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rdb, err := openRedis(ctx)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	sum, err := ops.Reconcile(ctx, st, rdb, ops.ReconcileOptions{Stale: *stale, Lease: *lease, Since: sinceT,
+		TaskTimeout: *taskTimeout, Operator: *operator})
+	if err != nil {
+		return err
+	}
+	ops.PrintReconcile(os.Stdout, sum)
+	if sum.NeedsHuman {
+		return exitCode(3)
+	}
+	return nil
+}
+
+func status(ctx context.Context, args []string) error {
+	fs := newFlags("status", "[-batch ID]",
+		`Shows the queue (asynq: pending, active, scheduled, retry, archived tasks of
+queue "ivs", paused or not), the account-wide pause and its reason, and per
+batch (-batch, or every batch with open records): counts by status, verdict
+and error code, the current rate (records finished in the last minute), the
+ETA, and the budget of billed calls. Changes nothing.`,
+		`  ops status
+  ops status -batch 12
+`)
+	batch := fs.Int64("batch", 0, "only this batch (default: every batch with open records)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rdb, err := openRedis(ctx)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	r, err := ops.Status(ctx, st, rdb, *batch)
+	if err != nil {
+		return err
+	}
+	ops.PrintStatus(os.Stdout, r)
+	return nil
+}
+
+func budget(ctx context.Context, args []string) error {
+	fs := newFlags("budget", "-batch ID [-max N]",
+		`Caps the billed IVS calls of a batch. Workers reserve a slot before every
+call and give it back when the call was not billed, so concurrent workers stop
+at exactly the cap; past it they finish the batch's records as failed with
+code budget.exhausted (logging "budget reached" once). After raising the cap,
+resume them with: ops requeue -batch ID -code budget.exhausted.
+-max 0 removes the cap. Without -max, prints the budget and changes nothing.
+Workers enforce caps when their processor has the budget check
+(pipeline.Processor.Budget).`,
+		`  ops budget -batch 12              # show
+  ops budget -batch 12 -max 5000
+  ops budget -batch 12 -max 0       # no cap
+`)
+	batch := fs.Int64("batch", 0, "batch id (required)")
+	maxN := fs.Int("max", -1, "most billed calls for the batch; 0 = no cap; omit to only show")
+	operator := operatorFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *batch <= 0 {
+		return usageError(fs, "-batch is required")
+	}
+	st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var b store.Budget
+	if *maxN < 0 {
+		b, err = st.GetBudget(ctx, *batch)
+	} else {
+		b, err = ops.SetBudget(ctx, st, *batch, *maxN, *operator)
+	}
+	if err != nil {
+		return err
+	}
+	ops.PrintBudget(os.Stdout, b)
+	return nil
+}
+
+func prevalidate(ctx context.Context, args []string) error {
+	fs := newFlags("prevalidate", "-batch ID",
+		`Runs what a worker does before calling IVS — fetch the media (S3 or file://),
+check and prepare it, validate the request — for every pending or queued
+record of the batch, and reports which would be rejected and why: counts by
+reject code and the first rows. IVS is never called; nothing is stored.
+"error" counts records that could not be checked (storage down …).`,
+		`  ops prevalidate -batch 12
+  ops prevalidate -batch 12 -show 100
+`)
+	batch := fs.Int64("batch", 0, "batch id (required)")
+	sample := fs.Int("show", 20, "rejected rows to print")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *batch <= 0 {
+		return usageError(fs, "-batch is required")
+	}
+	st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	objs, err := objstore.New(ctx, objstore.ConfigFromEnv(os.Getenv))
+	if err != nil {
+		return err
+	}
+	proc := &pipeline.Processor{Fetcher: worker.RejectingFetcher{Store: objs}, Preparer: newPreparer()}
+	r, err := ops.Prevalidate(ctx, st, proc, *batch, *sample)
+	if err != nil {
+		return err
+	}
+	ops.PrintPrevalidate(os.Stdout, *batch, r)
+	return nil
+}
+
+func export(ctx context.Context, args []string) error {
+	fs := newFlags("export", "-batch ID -o FILE.csv",
+		`Writes every record of a batch as CSV: id, ref, line, shape, status, verdict,
+verification_code, similarity, last_error_code, last_error_message, attempts,
+finished_at, and the name and id number MASKED (张*, 44**************07) —
+never in full. "-o -" writes to stdout. Writes an audit_log row.`,
+		`  ops export -batch 12 -o batch-12.csv
+  ops export -batch 12 -o - | head
+`)
+	batch := fs.Int64("batch", 0, "batch id (required)")
+	out := fs.String("o", "", "output file (- for stdout; required)")
+	operator := operatorFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *batch <= 0 || *out == "" {
+		return usageError(fs, "-batch and -o are required")
+	}
+	st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return writeOutput(*out, func(w *bufio.Writer, path string) error {
+		n, err := ops.ExportAudited(ctx, st, *batch, w, path, *operator)
+		if err == nil && *out != "-" {
+			fmt.Fprintf(os.Stderr, "wrote %d records to %s\n", n, *out)
+		}
+		return err
+	})
+}
+
+func report(ctx context.Context, args []string) error {
+	fs := newFlags("report", "-batch ID -o FILE.html [-quota 10]",
+		`Writes a self-contained HTML report of a batch (inline CSS and SVG; no
+scripts, nothing loaded from the network): status table, the verdict mix, a
+similarity histogram, error codes of the attempts over time (per minute,
+stacked by code), and IVS calls per second per endpoint against the quota
+line. Charts show axes and "no data" when there is nothing to draw. No personal
+data. Writes an audit_log row. scripts/report-screenshot.sh turns it into a PNG.`,
+		`  ops report -batch 12 -o batch-12.html
+  ops report -batch 12 -o batch-12.html -quota 20
+`)
+	batch := fs.Int64("batch", 0, "batch id (required)")
+	out := fs.String("o", "", "output file (- for stdout; required)")
+	quota := fs.Float64("quota", 10, "the account's quota in requests/s per endpoint (the line on the calls chart)")
+	operator := operatorFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *batch <= 0 || *out == "" {
+		return usageError(fs, "-batch and -o are required")
+	}
+	st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return writeOutput(*out, func(w *bufio.Writer, path string) error {
+		err := ops.ReportAudited(ctx, st, *batch, w, ops.ReportOptions{Quota: *quota}, path, *operator)
+		if err == nil && *out != "-" {
+			fmt.Fprintf(os.Stderr, "wrote %s\n", *out)
+		}
+		return err
+	})
+}
+
+// writeOutput runs write into path ("-": stdout) through a temporary file
+// renamed into place, so a failed run leaves no half-written file.
+func writeOutput(path string, write func(w *bufio.Writer, path string) error) error {
+	if path == "-" {
+		w := bufio.NewWriter(os.Stdout)
+		if err := write(w, "-"); err != nil {
+			return err
+		}
+		return w.Flush()
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(abs), ".ops-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	w := bufio.NewWriter(tmp)
+	if err := write(w, abs); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o640); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), abs)
+}

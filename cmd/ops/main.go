@@ -1,0 +1,139 @@
+// Command ops is the operator's tool for ivsbatch, beside enqueue and worker:
+//
+//	ops requeue      re-queue records by batch, status, error code, time or ids (-dry-run first)
+//	ops reconcile    nightly: repair Postgres ↔ queue drift, report what needs a human (exit 3)
+//	ops status       queue state, account pause, per-batch counts, rate, ETA and budget
+//	ops budget       cap a batch's billed IVS calls
+//	ops prevalidate  which open records would be rejected, without calling IVS
+//	ops export       a batch as CSV, personal data masked
+//	ops report       a batch as a self-contained HTML report with charts
+//
+// Settings come from the environment like enqueue and worker (see README.md).
+// Every command that changes something writes an audit_log row, with the
+// operator from -operator (default $USER).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// exitCode ends the process with that code (after printing what was to print).
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, args []string) error
+}
+
+var commands = []command{
+	{"requeue", "re-queue records by batch, status, error code, time or ids (-dry-run shows what)", requeue},
+	{"reconcile", "repair Postgres/queue drift; exit 3 when something needs a human (nightly job)", reconcile},
+	{"status", "queue state, account pause, per-batch counts, rate, ETA and budget", status},
+	{"budget", "cap a batch's billed IVS calls (-max N, 0 = no cap)", budget},
+	{"prevalidate", "report which pending/queued records would be rejected, without calling IVS", prevalidate},
+	{"export", "write a batch as CSV (personal data masked)", export},
+	{"report", "write a batch as a self-contained HTML report with charts", report},
+}
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	slog.SetDefault(log)
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	name, args := os.Args[1], os.Args[2:]
+	if name == "-h" || name == "-help" || name == "--help" || name == "help" {
+		usage()
+		return
+	}
+	var err error
+	found := false
+	for _, c := range commands {
+		if c.name == name {
+			found = true
+			err = c.run(ctx, args)
+		}
+	}
+	if !found {
+		fmt.Fprintf(os.Stderr, "ops: unknown command %q\n", name)
+		usage()
+		os.Exit(2)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	var exit exitCode
+	if errors.As(err, &exit) {
+		os.Exit(int(exit))
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ops:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, "usage: ops <command> [flags]\n\ncommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(os.Stderr, "  %-12s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(os.Stderr, `
+Run "ops <command> -h" for what a command does, its flags and examples.
+Settings come from the environment: IVSBATCH_DATABASE_URL, IVSBATCH_REDIS_ADDR
+(IVSBATCH_REDIS_DB, IVSBATCH_REDIS_PASSWORD[_FILE]), IVSBATCH_S3_ENDPOINT and
+AWS_* (prevalidate), IVSBATCH_PII_KEYS / IVSBATCH_PII_INDEX_KEY (export,
+prevalidate: personal data is opened to mask or check it).
+Commands that change something write an audit_log row (-operator, default $USER).
+`)
+}
+
+// newFlags returns a flag set whose -h prints about (what the command does),
+// the flags, and examples.
+func newFlags(name, synopsis, about, examples string) *flag.FlagSet {
+	fs := flag.NewFlagSet("ops "+name, flag.ContinueOnError)
+	fs.Usage = func() {
+		out := fs.Output()
+		fmt.Fprintf(out, "usage: ops %s %s\n\n%s\n\nflags:\n", name, synopsis, about)
+		fs.PrintDefaults()
+		fmt.Fprintf(out, "\nexamples:\n%s", examples)
+	}
+	return fs
+}
+
+func operatorFlag(fs *flag.FlagSet) *string {
+	return fs.String("operator", defaultOperator(), "who runs this, for the audit log")
+}
+
+// parse parses args; a stray positional argument is a usage error.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return exitCode(2)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "ops: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return exitCode(2)
+	}
+	return nil
+}
+
+func usageError(fs *flag.FlagSet, format string, a ...any) error {
+	fmt.Fprintf(fs.Output(), "ops %s: %s\n\n", fs.Name()[len("ops "):], fmt.Sprintf(format, a...))
+	fs.Usage()
+	return exitCode(2)
+}

@@ -1,0 +1,118 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/store"
+)
+
+// RequeueOptions select and re-queue records (see store.Requeue).
+type RequeueOptions struct {
+	Filter   store.RequeueFilter
+	DryRun   bool
+	Force    bool   // re-queue records with a verdict too: a new paid verification
+	Reason   string // required with Force; stored in the audit log
+	Operator string
+	Sample   int            // rows to show (default 20)
+	Args     map[string]any // the command line as given, for the audit log
+}
+
+// Requeue re-queues the selected records (or, dry run, only reports what it
+// would do) and writes the audit row in the same transaction.
+func Requeue(ctx context.Context, st *store.Store, o RequeueOptions) (store.RequeueResult, error) {
+	if o.Force && strings.TrimSpace(o.Reason) == "" {
+		return store.RequeueResult{}, errors.New("requeue: -force needs -reason \"why this paid re-verification is needed\"")
+	}
+	for _, s := range o.Filter.Statuses {
+		switch s {
+		case pipeline.StatusPending, pipeline.StatusQueued, pipeline.StatusInFlight, pipeline.StatusDone,
+			pipeline.StatusRejected, pipeline.StatusFailed, pipeline.StatusReview:
+		default:
+			return store.RequeueResult{}, fmt.Errorf("requeue: unknown status %q", s)
+		}
+	}
+	args := o.Args
+	if args == nil {
+		args = requeueArgs(o)
+	}
+	a := &store.AuditEntry{Operator: o.Operator, Command: "requeue", Args: args, BatchID: o.Filter.BatchID}
+	return st.Requeue(ctx, o.Filter, store.RequeueOptions{DryRun: o.DryRun, Force: o.Force, Reason: o.Reason,
+		Sample: o.Sample}, a)
+}
+
+func requeueArgs(o RequeueOptions) map[string]any {
+	f := o.Filter
+	m := map[string]any{"force": o.Force}
+	if f.BatchID != 0 {
+		m["batch"] = f.BatchID
+	}
+	if len(f.Statuses) > 0 {
+		m["status"] = f.Statuses
+	}
+	if len(f.Codes) > 0 {
+		m["code"] = f.Codes
+	}
+	if !f.Since.IsZero() {
+		m["since"] = f.Since
+	}
+	if len(f.IDs) > 0 {
+		m["ids"] = len(f.IDs)
+	}
+	return m
+}
+
+// PrintRequeue writes what a requeue did (or would do): counts and the first
+// rows (id, ref, status, code — never personal data).
+func PrintRequeue(w io.Writer, r store.RequeueResult, dryRun bool) {
+	verb := "re-queued"
+	if dryRun {
+		verb = "would re-queue"
+	}
+	fmt.Fprintf(w, "selected %d records; %s %d", r.Selected, verb, r.Requeued)
+	if r.SkippedOpen > 0 {
+		fmt.Fprintf(w, "; skipped %d already on their way (pending/queued/in_flight)", r.SkippedOpen)
+	}
+	if r.SkippedVerdict > 0 {
+		fmt.Fprintf(w, "; skipped %d with a verdict (-force -reason to re-verify, paid)", r.SkippedVerdict)
+	}
+	fmt.Fprintln(w)
+	if len(r.ForcedIDs) > 0 {
+		fmt.Fprintf(w, "forced re-verification of %d records with a verdict (recorded in the audit log)\n", len(r.ForcedIDs))
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.ByCode)) {
+		code := k
+		if code == "" {
+			code = "(no code)"
+		}
+		fmt.Fprintf(w, "  %-24s %d\n", code, r.ByCode[k])
+	}
+	if len(r.Sample) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "%-10s %-28s %-10s %-20s %s\n", "id", "ref", "status", "code", "")
+	for _, s := range r.Sample {
+		action := verb
+		if !s.Requeued {
+			action = "skipped: " + s.SkipCause
+		}
+		fmt.Fprintf(w, "%-10d %-28s %-10s %-20s %s\n", s.ID, trunc(s.Ref, 28), s.Status, s.Code, action)
+	}
+	if r.Selected > len(r.Sample) {
+		fmt.Fprintf(w, "… %d more\n", r.Selected-len(r.Sample))
+	}
+}
+
+func trunc(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,153 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/worker"
+)
+
+// QueueState is the asynq queue's task counts by state.
+type QueueState struct {
+	Exists                                      bool // false until something was enqueued
+	Pending, Active, Scheduled, Retry, Archived int
+	Paused                                      bool
+}
+
+// BatchReport is one batch's status and budget.
+type BatchReport struct {
+	store.BatchStatus
+	Budget store.Budget
+}
+
+// StatusReport is what ops status shows.
+type StatusReport struct {
+	Queue       QueueState
+	Paused      bool // account-wide pause stored in Postgres
+	PauseCode   string
+	PauseReason string
+	Batches     []BatchReport
+}
+
+// Status gathers the queue state, the account pause and, for batchID (0: every
+// batch with open records), each batch's status and budget.
+func Status(ctx context.Context, st *store.Store, rdb redis.UniversalClient, batchID int64) (StatusReport, error) {
+	var r StatusReport
+	var err error
+	if r.Queue, err = queueState(rdb); err != nil {
+		return r, err
+	}
+	if r.PauseCode, r.PauseReason, r.Paused, err = st.Paused(ctx); err != nil {
+		return r, err
+	}
+	var ids []int64
+	if batchID != 0 {
+		ids = []int64{batchID}
+	} else {
+		open, err := st.OpenBatches(ctx)
+		if err != nil {
+			return r, err
+		}
+		for _, b := range open {
+			ids = append(ids, b.BatchID)
+		}
+	}
+	for _, id := range ids {
+		bs, err := st.GetBatchStatus(ctx, id)
+		if err != nil {
+			return r, err
+		}
+		bud, err := st.GetBudget(ctx, id)
+		if err != nil {
+			return r, err
+		}
+		r.Batches = append(r.Batches, BatchReport{BatchStatus: bs, Budget: bud})
+	}
+	return r, nil
+}
+
+func queueState(rdb redis.UniversalClient) (QueueState, error) {
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	queues, err := insp.Queues()
+	if err != nil {
+		return QueueState{}, fmt.Errorf("queue: %w", err)
+	}
+	if !slices.Contains(queues, worker.Queue) {
+		return QueueState{}, nil
+	}
+	info, err := insp.GetQueueInfo(worker.Queue)
+	if err != nil {
+		return QueueState{}, fmt.Errorf("queue: %w", err)
+	}
+	return QueueState{Exists: true, Pending: info.Pending, Active: info.Active, Scheduled: info.Scheduled,
+		Retry: info.Retry, Archived: info.Archived, Paused: info.Paused}, nil
+}
+
+// PrintStatus writes r for an operator.
+func PrintStatus(w io.Writer, r StatusReport) {
+	q := r.Queue
+	state := "running"
+	if q.Paused {
+		state = "PAUSED"
+	}
+	if !q.Exists {
+		fmt.Fprintf(w, "queue %q: empty (nothing enqueued yet)\n", worker.Queue)
+	} else {
+		fmt.Fprintf(w, "queue %q %s: pending %d, active %d, scheduled %d, retry %d, archived %d\n", worker.Queue, state,
+			q.Pending, q.Active, q.Scheduled, q.Retry, q.Archived)
+	}
+	if r.Paused {
+		fmt.Fprintf(w, "account PAUSED: %s: %s (`worker resume` when resolved)\n", r.PauseCode, r.PauseReason)
+	} else {
+		fmt.Fprintln(w, "account: not paused")
+	}
+	if len(r.Batches) == 0 {
+		fmt.Fprintln(w, "no open batches")
+	}
+	for _, b := range r.Batches {
+		fmt.Fprintf(w, "\nbatch %d %q (%s), %d records, %d open\n", b.Batch.ID, b.Batch.Name,
+			b.Batch.CreatedAt.Format(time.RFC3339), b.Counts.Total, b.Counts.Open())
+		fmt.Fprint(w, "  by status:")
+		for _, s := range []pipeline.Status{pipeline.StatusPending, pipeline.StatusQueued, pipeline.StatusInFlight,
+			pipeline.StatusDone, pipeline.StatusReview, pipeline.StatusRejected, pipeline.StatusFailed} {
+			if n := b.Counts.ByStatus[s]; n > 0 {
+				fmt.Fprintf(w, " %s %d", s, n)
+			}
+		}
+		fmt.Fprintln(w)
+		printCounts(w, "by verdict:", b.ByVerdict)
+		printCounts(w, "by error code (no verdict):", b.ByError)
+		fmt.Fprintf(w, "  rate: %.2f records/s over the last minute", b.Rate())
+		if eta := b.ETA(); eta > 0 {
+			fmt.Fprintf(w, ", ETA %s", eta.Round(time.Second))
+		} else if b.Counts.Open() > 0 {
+			fmt.Fprint(w, ", ETA unknown (nothing finished in the last minute)")
+		}
+		fmt.Fprintln(w)
+		cap := "no cap"
+		if b.Budget.MaxBilled > 0 {
+			cap = fmt.Sprintf("cap %d", b.Budget.MaxBilled)
+		}
+		fmt.Fprintf(w, "  budget: %s, %d slots used; %d billed, %d possibly billed attempts\n", cap, b.Budget.Used,
+			b.Budget.Billed, b.Budget.Possibly)
+	}
+}
+
+func printCounts(w io.Writer, title string, m map[string]int) {
+	if len(m) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "  "+title)
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		fmt.Fprintf(w, "    %-24s %d\n", k, m[k])
+	}
+}
