@@ -191,7 +191,7 @@ func (h *harness) startWorkers(o workerOpts) []*worker.Worker {
 			Fetcher: worker.RejectingFetcher{Store: h.objs}, Preparer: media.New(media.Config{}),
 			Limiter: ratelimit.New(rdb, ratelimit.Config{PerSecond: cmpOr(o.quota, 10), Backoff: 300 * time.Millisecond}),
 			Policy:  pol, Log: h.log,
-			Dedup: h.st, DedupWindow: pipeline.DefaultDedupWindow,
+			Dedup: h.st, DedupWindow: pipeline.DefaultDedupWindow, Budget: h.st,
 		}
 		w := worker.New(worker.Config{Concurrency: 8, Window: 20, Feed: true, ShutdownTimeout: 10 * time.Second, Log: h.log},
 			rdb, proc, h.st)

@@ -79,6 +79,7 @@ func newWorker(ctx context.Context, o options, w world) (*worker.Worker, func(),
 		Fetcher: worker.RejectingFetcher{Store: fetcher}, Preparer: media.New(media.Config{}),
 		Limiter: ratelimit.New(rdb, ratelimit.Config{PerSecond: o.workerQuota()}),
 		Policy:  pipeline.DefaultPolicy(), Log: o.logger(),
+		Dedup: st, DedupWindow: pipeline.DefaultDedupWindow, Budget: st,
 	}
 	return worker.New(worker.Config{Concurrency: o.concurrencyFor(), Window: max(200, 4*o.concurrencyFor()), Feed: true,
 		Log: o.logger()}, rdb, proc, st), closeAll, nil

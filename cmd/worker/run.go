@@ -73,7 +73,7 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		Preparer: newPreparer(),
 		Limiter:  metrics.Limiter(ratelimit.New(rdb, ratelimit.Config{PerSecond: *quota})),
 		Policy:   policy, Log: log,
-		Dedup: st, DedupWindow: dedupWindow(),
+		Dedup: st, DedupWindow: dedupWindow(), Budget: st,
 	}
 	w := worker.New(worker.Config{Concurrency: *concurrency, TaskTimeout: *taskTimeout, ShutdownTimeout: *shutdown,
 		Window: *window, Feed: *feed, Log: log}, rdb, proc, st)
