@@ -61,6 +61,8 @@ type harness struct {
 	ctx    context.Context
 	pop    *e2e.Population
 	redis  string
+	dbURL  string
+	s3     testenv.S3Server
 	st     *store.Store
 	objs   *objstore.Store
 	sim    *ivssim.Server
@@ -81,7 +83,8 @@ func newHarness(t *testing.T, simCfg ivssim.Config) *harness {
 			t.Logf("logs:\n%s", buf.tail(6000))
 		}
 	})
-	st, err := store.Open(ctx, testenv.PostgresURL(t), store.WithKeyring(testenv.Keyring(t)))
+	h.dbURL = testenv.PostgresURL(t)
+	st, err := store.Open(ctx, h.dbURL, store.WithKeyring(testenv.Keyring(t)))
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -89,6 +92,7 @@ func newHarness(t *testing.T, simCfg ivssim.Config) *harness {
 	h.st = st
 	h.redis = testenv.Redis(t)
 	s3 := testenv.S3(t)
+	h.s3 = s3
 	h.objs, err = objstore.New(ctx, objstore.Config{Endpoint: s3.Endpoint, Region: s3.Region,
 		AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, PathStyle: true})
 	if err != nil {
