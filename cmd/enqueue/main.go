@@ -12,69 +12,28 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/ivsbatch/ivsbatch/ingest"
+	"github.com/ivsbatch/ivsbatch/internal/cli"
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/store"
 )
 
+type exitCode = cli.ExitCode
+
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	slog.SetDefault(log)
-	if len(os.Args) < 2 {
-		usage()
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	var err error
-	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
-	case "submit":
-		err = submit(ctx, log, args)
-	case "status":
-		err = status(ctx, args)
-	case "rekey":
-		err = rekey(ctx, args)
-	case "-h", "-help", "--help", "help":
-		usage()
-		return
-	default:
-		fmt.Fprintf(os.Stderr, "enqueue: unknown command %q\n", cmd)
-		usage()
-		os.Exit(2)
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		return
-	}
-	var exit exitCode
-	if errors.As(err, &exit) {
-		os.Exit(int(exit))
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "enqueue:", err)
-		os.Exit(1)
-	}
-}
-
-type exitCode int
-
-func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
-
-func usage() {
-	fmt.Fprint(os.Stderr, `usage: enqueue <command> [flags]
-
-commands:
-  submit MANIFEST   validate and store a manifest (CSV with a header, or JSON Lines) as a batch
-  status -batch ID  counts by status, verdict and error code, rate and ETA (-wait: until every record is final)
-  rekey             re-encrypt stored personal data under the active key (IVSBATCH_PII_KEY_ID)
-
+	cli.Main("enqueue", []cli.Command{
+		{Name: "submit", Summary: "MANIFEST: validate and store a manifest (CSV with a header, or JSON Lines) as a batch",
+			Run: func(ctx context.Context, args []string) error { return submit(ctx, log, args) }},
+		{Name: "status", Summary: "-batch ID: counts by status, verdict and error code, rate and ETA (-wait: until all final)", Run: status},
+		{Name: "rekey", Summary: "re-encrypt stored personal data under the active key (IVSBATCH_PII_KEY_ID)", Run: rekey},
+	}, `
 Manifest columns / keys: ref, shape, name, id_number, idcard_image1, idcard_image2,
 face_image, video, actions, nod_threshold, detail, crop. Media are s3://bucket/key
 or file:///abs/path references. Shapes: name_face_image, card_face_image,

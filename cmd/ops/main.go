@@ -14,84 +14,31 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/ivsbatch/ivsbatch/internal/cli"
 )
 
 // exitCode ends the process with that code (after printing what was to print).
-type exitCode int
+type exitCode = cli.ExitCode
 
-func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
-
-type command struct {
-	name, summary string
-	run           func(ctx context.Context, args []string) error
-}
-
-var commands = []command{
-	{"requeue", "re-queue records by batch, status, error code, time or ids (-dry-run shows what)", requeue},
-	{"reconcile", "repair Postgres/queue drift; exit 3 when something needs a human (nightly job)", reconcile},
-	{"status", "queue state, account pause, per-batch counts, rate, ETA and budget", status},
-	{"budget", "cap a batch's billed IVS calls (-max N, 0 = no cap)", budget},
-	{"prevalidate", "report which pending/queued records would be rejected, without calling IVS", prevalidate},
-	{"export", "write a batch as CSV (personal data masked)", export},
-	{"report", "write a batch as a self-contained HTML report with charts", report},
+var commands = []cli.Command{
+	{Name: "requeue", Summary: "re-queue records by batch, status, error code, time or ids (-dry-run shows what)", Run: requeue},
+	{Name: "reconcile", Summary: "repair Postgres/queue drift; exit 3 when something needs a human (nightly job)", Run: reconcile},
+	{Name: "status", Summary: "queue state, account pause, per-batch counts, rate, ETA and budget", Run: status},
+	{Name: "budget", Summary: "cap a batch's billed IVS calls (-max N, 0 = no cap)", Run: budget},
+	{Name: "prevalidate", Summary: "report which pending/queued records would be rejected, without calling IVS", Run: prevalidate},
+	{Name: "export", Summary: "write a batch as CSV (personal data masked)", Run: export},
+	{Name: "report", Summary: "write a batch as a self-contained HTML report with charts", Run: report},
 }
 
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	slog.SetDefault(log)
-	if len(os.Args) < 2 {
-		usage()
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	name, args := os.Args[1], os.Args[2:]
-	if name == "-h" || name == "-help" || name == "--help" || name == "help" {
-		usage()
-		return
-	}
-	var err error
-	found := false
-	for _, c := range commands {
-		if c.name == name {
-			found = true
-			err = c.run(ctx, args)
-		}
-	}
-	if !found {
-		fmt.Fprintf(os.Stderr, "ops: unknown command %q\n", name)
-		usage()
-		os.Exit(2)
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		return
-	}
-	var exit exitCode
-	if errors.As(err, &exit) {
-		os.Exit(int(exit))
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ops:", err)
-		os.Exit(1)
-	}
-}
-
-func usage() {
-	fmt.Fprint(os.Stderr, "usage: ops <command> [flags]\n\ncommands:\n")
-	for _, c := range commands {
-		fmt.Fprintf(os.Stderr, "  %-12s %s\n", c.name, c.summary)
-	}
-	fmt.Fprint(os.Stderr, `
-Run "ops <command> -h" for what a command does, its flags and examples.
-Settings come from the environment: IVSBATCH_DATABASE_URL, IVSBATCH_REDIS_ADDR
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	cli.Main("ops", commands, `Settings come from the environment: IVSBATCH_DATABASE_URL, IVSBATCH_REDIS_ADDR
 (IVSBATCH_REDIS_DB, IVSBATCH_REDIS_PASSWORD[_FILE]), IVSBATCH_S3_ENDPOINT and
 AWS_* (prevalidate), IVSBATCH_PII_KEYS / IVSBATCH_PII_INDEX_KEY (export,
 prevalidate: personal data is opened to mask or check it).

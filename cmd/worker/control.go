@@ -26,14 +26,10 @@ func connect(ctx context.Context) (*store.Store, *redis.Client, error) {
 	return st, redis.NewClient(ropts), nil
 }
 
-func pause(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("worker pause", flag.ContinueOnError)
-	reason := fs.String("reason", "", "why traffic is paused (stored and shown by status); required")
+// withServers parses fs, connects to Postgres and Redis, and runs fn.
+func withServers(ctx context.Context, fs *flag.FlagSet, args []string, fn func(*store.Store, *redis.Client) error) error {
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	if *reason == "" {
-		return fmt.Errorf("pause: -reason is required")
 	}
 	st, rdb, err := connect(ctx)
 	if err != nil {
@@ -41,52 +37,49 @@ func pause(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 	defer rdb.Close()
-	if err := worker.Pause(ctx, st, rdb, *reason); err != nil {
-		return err
-	}
-	fmt.Println("paused: no IVS call goes out until `worker resume`")
-	return nil
+	return fn(st, rdb)
+}
+
+func pause(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("worker pause", flag.ContinueOnError)
+	reason := fs.String("reason", "", "why traffic is paused (stored and shown by status); required")
+	return withServers(ctx, fs, args, func(st *store.Store, rdb *redis.Client) error {
+		if *reason == "" {
+			return fmt.Errorf("pause: -reason is required")
+		}
+		if err := worker.Pause(ctx, st, rdb, *reason); err != nil {
+			return err
+		}
+		fmt.Println("paused: no IVS call goes out until `worker resume`")
+		return nil
+	})
 }
 
 func resume(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("worker resume", flag.ContinueOnError)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	st, rdb, err := connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	defer rdb.Close()
-	if err := worker.Resume(ctx, st, rdb); err != nil {
-		return err
-	}
-	fmt.Println("resumed")
-	return nil
+	return withServers(ctx, fs, args, func(st *store.Store, rdb *redis.Client) error {
+		if err := worker.Resume(ctx, st, rdb); err != nil {
+			return err
+		}
+		fmt.Println("resumed")
+		return nil
+	})
 }
 
 func status(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("worker status", flag.ContinueOnError)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	st, rdb, err := connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	defer rdb.Close()
-	code, reason, paused, err := st.Paused(ctx)
-	if err != nil {
-		return err
-	}
-	if paused {
-		fmt.Printf("paused: %s: %s\n", code, reason)
-	} else {
-		fmt.Println("running")
-	}
-	return nil
+	return withServers(ctx, fs, args, func(st *store.Store, _ *redis.Client) error {
+		code, reason, paused, err := st.Paused(ctx)
+		if err != nil {
+			return err
+		}
+		if paused {
+			fmt.Printf("paused: %s: %s\n", code, reason)
+		} else {
+			fmt.Println("running")
+		}
+		return nil
+	})
 }
 
 func envStr(name, def string) string {

@@ -11,64 +11,25 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/ivsbatch/ivsbatch/internal/cli"
 )
 
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: levelFromEnv()}))
 	slog.SetDefault(log)
-	if len(os.Args) < 2 {
-		usage()
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	var err error
-	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
-	case "run":
-		err = run(ctx, log, args)
-	case "pause":
-		err = pause(ctx, args)
-	case "resume":
-		err = resume(ctx, args)
-	case "status":
-		err = status(ctx, args)
-	case "-h", "-help", "--help", "help":
-		usage()
-		return
-	default:
-		fmt.Fprintf(os.Stderr, "worker: unknown command %q\n", cmd)
-		usage()
-		os.Exit(2)
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		return
-	}
-	if err != nil {
-		log.Error("worker failed", "err", err)
-		os.Exit(1)
-	}
-}
-
-func usage() {
-	fmt.Fprint(os.Stderr, `usage: worker <command> [flags]
-
-commands:
-  run      serve the queue until SIGTERM (in-flight records finish or go back to the queue)
-  pause    stop all IVS traffic: -reason "why"
-  resume   lift the account-wide pause
-  status   print whether traffic is paused and why
-
-Run "worker <command> -h" for the flags of a command. Settings and
-credentials come from the environment: IVSBATCH_DATABASE_URL,
+	cli.Main("worker", []cli.Command{
+		{Name: "run", Summary: "serve the queue until SIGTERM (in-flight records finish or go back to the queue)",
+			Run: func(ctx context.Context, args []string) error { return run(ctx, log, args) }},
+		{Name: "pause", Summary: `stop all IVS traffic: -reason "why"`, Run: pause},
+		{Name: "resume", Summary: "lift the account-wide pause", Run: resume},
+		{Name: "status", Summary: "print whether traffic is paused and why", Run: status},
+	}, `Settings and credentials come from the environment: IVSBATCH_DATABASE_URL,
 IVSBATCH_REDIS_ADDR, IVSBATCH_S3_ENDPOINT, AWS_ACCESS_KEY_ID,
-AWS_SECRET_ACCESS_KEY, IVS_ENDPOINT, IVS_AK/IVS_SK (or *_FILE), IVS_IAM_*.
+AWS_SECRET_ACCESS_KEY, IVS_ENDPOINT, IVS_AK/IVS_SK (or *_FILE), IVS_IAM_*,
+IVSBATCH_PII_KEYS / IVSBATCH_PII_INDEX_KEY (see README.md).
 `)
 }
 
