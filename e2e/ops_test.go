@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,9 +17,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/ivssim"
 	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/pipeline"
-	"github.com/ivsbatch/ivsbatch/ratelimit"
 	"github.com/ivsbatch/ivsbatch/store"
-	"github.com/ivsbatch/ivsbatch/worker"
 )
 
 // The queue's Redis loses everything mid-batch (FLUSHALL): reconcile puts
@@ -193,7 +190,7 @@ func TestOpsBudgetStopsAtLimit(t *testing.T) {
 	if _, err := ops.SetBudget(h.ctx, h.st, batch, 7, "e2e"); err != nil {
 		t.Fatal(err)
 	}
-	startBudgetWorkers(h, 2)
+	h.startWorkers(workerOpts{n: 2}) // the harness wires Processor.Budget
 	h.wait(batch, 2*time.Minute)
 	sendable := len(h.pop.Rows) - 1
 	if got := h.sim.Ledger().TotalBilled; got != 7 {
@@ -399,36 +396,4 @@ func failedByCode(t *testing.T, h *harness, batch int64) map[string]int {
 		}
 	}
 	return out
-}
-
-// startBudgetWorkers is startWorkers with the processor's budget check
-// (Processor.Budget = the store).
-func startBudgetWorkers(h *harness, n int) {
-	h.t.Helper()
-	ctx, cancel := context.WithCancel(h.ctx)
-	var wg sync.WaitGroup
-	for range n {
-		rdb := redis.NewClient(&redis.Options{Addr: h.redis})
-		pol := pipeline.DefaultPolicy()
-		pol.BackoffBase, pol.BackoffMax, pol.ThrottleWait, pol.PauseWait = 50*time.Millisecond, time.Second, 200*time.Millisecond, 300*time.Millisecond
-		proc := &pipeline.Processor{
-			Records: h.st, Account: h.st, Verifier: h.client(false),
-			Fetcher: worker.RejectingFetcher{Store: h.objs}, Preparer: worker.BasicPreparer{},
-			Limiter: ratelimit.New(rdb, ratelimit.Config{PerSecond: 10, Backoff: 300 * time.Millisecond}),
-			Policy:  pol, Log: h.log,
-			Dedup: h.st, DedupWindow: pipeline.DefaultDedupWindow,
-			Budget: h.st,
-		}
-		w := worker.New(worker.Config{Concurrency: 8, Window: 20, Feed: true, ShutdownTimeout: 10 * time.Second, Log: h.log},
-			rdb, proc, h.st)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer rdb.Close()
-			if err := w.Run(ctx); err != nil && ctx.Err() == nil {
-				h.t.Errorf("worker run: %v", err)
-			}
-		}()
-	}
-	h.t.Cleanup(func() { cancel(); wg.Wait() })
 }
