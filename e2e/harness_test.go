@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http/httptest"
@@ -123,9 +124,11 @@ func newHarness(t *testing.T, simCfg ivssim.Config) *harness {
 func (h *harness) ref(key string) string { return "s3://" + bucket + "/" + key }
 
 // client returns an IVS client for the simulator: AK/SK, or IAM password tokens.
-func (h *harness) client(password bool) *ivs.Client {
+func (h *harness) client(password bool) *ivs.Client { return h.clientWithTimeout(password, 20*time.Second) }
+
+func (h *harness) clientWithTimeout(password bool, timeout time.Duration) *ivs.Client {
 	h.t.Helper()
-	opts := []ivs.Option{ivs.WithEndpoint(h.simURL), ivs.WithTimeout(20 * time.Second), ivs.WithLogger(h.log)}
+	opts := []ivs.Option{ivs.WithEndpoint(h.simURL), ivs.WithTimeout(timeout), ivs.WithLogger(h.log)}
 	if password {
 		opts = append(opts, ivs.WithPassword(ivs.PasswordAuth{Domain: simDomain, User: simUser, Password: simPassword}))
 	} else {
@@ -174,6 +177,7 @@ type workerOpts struct {
 	password bool
 	quota    float64 // limiter quota; default 10
 	policy   func(*pipeline.Policy)
+	timeout  time.Duration // IVS call timeout; default 20 s
 }
 
 // startWorkers runs n worker instances sharing Postgres and Redis, as n
@@ -191,7 +195,7 @@ func (h *harness) startWorkers(o workerOpts) []*worker.Worker {
 			o.policy(&pol)
 		}
 		proc := &pipeline.Processor{
-			Records: h.st, Account: h.st, Verifier: h.client(o.password),
+			Records: h.st, Account: h.st, Verifier: h.clientWithTimeout(o.password, cmp.Or(o.timeout, 20*time.Second)),
 			Fetcher: worker.RejectingFetcher{Store: h.objs}, Preparer: media.New(media.Config{}),
 			Limiter: ratelimit.New(rdb, ratelimit.Config{PerSecond: cmpOr(o.quota, 10), Backoff: 300 * time.Millisecond}),
 			Policy:  pol, Log: h.log,

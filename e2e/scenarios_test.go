@@ -141,3 +141,37 @@ func TestAccountFrozenPausesThenResumes(t *testing.T) {
 		t.Fatal("no IVS.0014 answer was seen")
 	}
 }
+
+// Answers slower than the client's timeout: the call timed out after the
+// request was written, so it may have been billed. The attempt says
+// "possibly billed", the record is retried and ends with its verdict, and
+// every uuid the ledger billed twice is one Postgres marked possibly billed.
+func TestAmbiguousTimeoutsMarkedPossiblyBilled(t *testing.T) {
+	h := newHarness(t, ivssim.Config{Quota: 10, Faults: ivssim.Faults{RateSlow: 0.3, SlowDelay: 1500 * time.Millisecond}, Seed: 5})
+	batch := h.submit()
+	h.startWorkers(workerOpts{n: 1, timeout: 700 * time.Millisecond, policy: func(p *pipeline.Policy) { p.MaxAttempts = 12 }})
+	h.wait(batch, 3*time.Minute)
+	h.checkOutcomes(batch)
+	attempts, err := h.st.ListAttempts(h.ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	possibly := map[string]bool{}
+	for _, a := range attempts {
+		if a.Class == "ambiguous" {
+			if !a.PossiblyBilled || a.Billed {
+				t.Errorf("attempt %d timed out after sending but is stored billed=%v possibly_billed=%v", a.ID, a.Billed, a.PossiblyBilled)
+			}
+			possibly[a.UUID] = true
+		}
+	}
+	if len(possibly) == 0 {
+		t.Fatal("no call timed out; the scenario tested nothing")
+	}
+	time.Sleep(2 * time.Second) // the slow answers finish (and are billed) after the client gave up
+	for uuid, n := range h.sim.Ledger().Duplicates {
+		if !possibly[uuid] {
+			t.Errorf("%s billed %d times without a possibly-billed attempt in Postgres", uuid, n)
+		}
+	}
+}
