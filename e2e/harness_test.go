@@ -124,7 +124,9 @@ func newHarness(t *testing.T, simCfg ivssim.Config) *harness {
 func (h *harness) ref(key string) string { return "s3://" + bucket + "/" + key }
 
 // client returns an IVS client for the simulator: AK/SK, or IAM password tokens.
-func (h *harness) client(password bool) *ivs.Client { return h.clientWithTimeout(password, 20*time.Second) }
+func (h *harness) client(password bool) *ivs.Client {
+	return h.clientWithTimeout(password, 20*time.Second)
+}
 
 func (h *harness) clientWithTimeout(password bool, timeout time.Duration) *ivs.Client {
 	h.t.Helper()
