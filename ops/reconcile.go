@@ -130,7 +130,7 @@ func Reconcile(ctx context.Context, st *store.Store, rdb redis.UniversalClient, 
 
 	client := asynq.NewClientFromRedisClient(rdb)
 	defer client.Close()
-	enq := &worker.Enqueuer{Client: client, Inspector: asynq.NewInspectorFromRedisClient(rdb), TaskTimeout: o.TaskTimeout}
+	enq := &worker.Enqueuer{Client: client, Inspector: asynq.NewInspectorFromRedisClient(rdb), Redis: rdb, TaskTimeout: o.TaskTimeout}
 	var err error
 	if s.QueuedOld, s.QueuedReenqueued, err = reenqueue(ctx, st, enq, pipeline.StatusQueued, now.Add(-o.Stale)); err != nil {
 		return s, err

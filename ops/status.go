@@ -16,8 +16,9 @@ import (
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
-// QueueState is the asynq queue's task counts by state.
+// QueueState is one asynq queue's task counts by state.
 type QueueState struct {
+	Name                                        string
 	Exists                                      bool // false until something was enqueued
 	Pending, Active, Scheduled, Retry, Archived int
 	Paused                                      bool
@@ -31,8 +32,8 @@ type BatchReport struct {
 
 // StatusReport is what ops status shows.
 type StatusReport struct {
-	Queue       QueueState
-	Paused      bool // account-wide pause stored in Postgres
+	Queues      []QueueState // one per IVS endpoint
+	Paused      bool         // account-wide pause stored in Postgres
 	PauseCode   string
 	PauseReason string
 	Batches     []BatchReport
@@ -43,8 +44,12 @@ type StatusReport struct {
 func Status(ctx context.Context, st *store.Store, rdb redis.UniversalClient, batchID int64) (StatusReport, error) {
 	var r StatusReport
 	var err error
-	if r.Queue, err = queueState(rdb); err != nil {
-		return r, err
+	for _, q := range worker.Queues {
+		qs, err := queueState(rdb, q)
+		if err != nil {
+			return r, err
+		}
+		r.Queues = append(r.Queues, qs)
 	}
 	if r.PauseCode, r.PauseReason, r.Paused, err = st.Paused(ctx); err != nil {
 		return r, err
@@ -75,35 +80,36 @@ func Status(ctx context.Context, st *store.Store, rdb redis.UniversalClient, bat
 	return r, nil
 }
 
-func queueState(rdb redis.UniversalClient) (QueueState, error) {
+func queueState(rdb redis.UniversalClient, name string) (QueueState, error) {
 	insp := asynq.NewInspectorFromRedisClient(rdb)
 	queues, err := insp.Queues()
 	if err != nil {
 		return QueueState{}, fmt.Errorf("queue: %w", err)
 	}
-	if !slices.Contains(queues, worker.Queue) {
-		return QueueState{}, nil
+	if !slices.Contains(queues, name) {
+		return QueueState{Name: name}, nil
 	}
-	info, err := insp.GetQueueInfo(worker.Queue)
+	info, err := insp.GetQueueInfo(name)
 	if err != nil {
-		return QueueState{}, fmt.Errorf("queue: %w", err)
+		return QueueState{}, fmt.Errorf("queue %s: %w", name, err)
 	}
-	return QueueState{Exists: true, Pending: info.Pending, Active: info.Active, Scheduled: info.Scheduled,
+	return QueueState{Name: name, Exists: true, Pending: info.Pending, Active: info.Active, Scheduled: info.Scheduled,
 		Retry: info.Retry, Archived: info.Archived, Paused: info.Paused}, nil
 }
 
 // PrintStatus writes r for an operator.
 func PrintStatus(w io.Writer, r StatusReport) {
-	q := r.Queue
-	state := "running"
-	if q.Paused {
-		state = "PAUSED"
-	}
-	if !q.Exists {
-		fmt.Fprintf(w, "queue %q: empty (nothing enqueued yet)\n", worker.Queue)
-	} else {
-		fmt.Fprintf(w, "queue %q %s: pending %d, active %d, scheduled %d, retry %d, archived %d\n", worker.Queue, state,
-			q.Pending, q.Active, q.Scheduled, q.Retry, q.Archived)
+	for _, q := range r.Queues {
+		state := "running"
+		if q.Paused {
+			state = "PAUSED"
+		}
+		if !q.Exists {
+			fmt.Fprintf(w, "queue %q: empty (nothing enqueued yet)\n", q.Name)
+		} else {
+			fmt.Fprintf(w, "queue %q %s: pending %d, active %d, scheduled %d, retry %d, archived %d\n", q.Name, state,
+				q.Pending, q.Active, q.Scheduled, q.Retry, q.Archived)
+		}
 	}
 	if r.Paused {
 		fmt.Fprintf(w, "account PAUSED: %s: %s (`worker resume` when resolved)\n", r.PauseCode, r.PauseReason)

@@ -115,6 +115,18 @@ func (p *Processor) call(ctx context.Context, log *slog.Logger, rec *Record, req
 			_ = p.requeue(context.WithoutCancel(ctx), rec, false, "limiter", err.Error())
 			return &RetryLater{Delay: p.Policy.Backoff(1), Reason: "wait for the rate limiter", Err: err}
 		}
+		// The wait may have been long: look at the account once more, so
+		// that no call goes out after another worker paused traffic.
+		if code, _, paused, err := p.Account.Paused(ctx); err != nil || paused {
+			p.releaseBudget(ctx, rec, false)
+			if rerr := p.requeue(context.WithoutCancel(ctx), rec, false, rec.LastErrorCode, rec.LastErrorMessage); rerr != nil {
+				return rerr
+			}
+			if err != nil {
+				return &RetryLater{Delay: p.Policy.Backoff(1), Failure: true, Reason: "read account state", Err: err}
+			}
+			return &RetryLater{Delay: p.Policy.PauseWait, Reason: "account paused (" + code + ")", Err: ErrPaused}
+		}
 		start := time.Now()
 		attemptID, err := p.Records.StartAttempt(ctx, AttemptStart{RecordID: rec.ID, Generation: rec.Generation,
 			UUID: req.UUID, Endpoint: req.Shape.Endpoint(), StartedAt: start, MediaNote: note})

@@ -89,7 +89,9 @@ type Record struct {
 }
 
 // Task returns the queue reference for the record's current generation.
-func (r *Record) Task() TaskRef { return TaskRef{RecordID: r.ID, Generation: r.Generation} }
+func (r *Record) Task() TaskRef {
+	return TaskRef{RecordID: r.ID, Generation: r.Generation, Shape: r.Shape}
+}
 
 // Verdict is what IVS concluded, stored on the record.
 type Verdict struct {
@@ -102,10 +104,12 @@ type Verdict struct {
 	VideoActions []ivs.ActionResult
 }
 
-// TaskRef is what a queued task carries: the record id and its generation.
+// TaskRef is what a queued task carries: the record id and its generation,
+// and the record's shape, which decides the queue (one per IVS endpoint).
 type TaskRef struct {
-	RecordID   int64 `json:"record_id"`
-	Generation int   `json:"generation"`
+	RecordID   int64     `json:"record_id"`
+	Generation int       `json:"generation"`
+	Shape      ivs.Shape `json:"shape,omitempty"`
 }
 
 // UUID is the meta.uuid sent to IVS for this record generation (≤ 64 chars).

@@ -5,20 +5,34 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
-// ClaimPending moves up to n pending records, oldest first, to queued and
-// returns their task refs. FOR UPDATE SKIP LOCKED lets several feeders run.
-func (s *Store) ClaimPending(ctx context.Context, n int) ([]pipeline.TaskRef, error) {
+// ClaimPending moves up to n pending records of endpoint ep, oldest first,
+// to queued and returns their task refs. FOR UPDATE SKIP LOCKED lets several
+// feeders run.
+func (s *Store) ClaimPending(ctx context.Context, ep ivs.Endpoint, n int) ([]pipeline.TaskRef, error) {
 	rows, err := s.pool.Query(ctx, `
 		UPDATE records SET status = 'queued', updated_at = now()
-		WHERE id IN (SELECT id FROM records WHERE status = 'pending' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-		RETURNING id, generation`, n)
+		WHERE id IN (SELECT id FROM records WHERE status = 'pending' AND shape = ANY($2)
+		             ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+		RETURNING id, generation, shape`, n, shapesOf(ep))
 	if err != nil {
 		return nil, fmt.Errorf("store: claim pending: %w", err)
 	}
 	return collectRefs(rows)
+}
+
+// shapesOf lists the shapes served by endpoint ep.
+func shapesOf(ep ivs.Endpoint) []string {
+	var out []string
+	for _, sh := range ivs.Shapes {
+		if sh.Endpoint() == ep {
+			out = append(out, string(sh))
+		}
+	}
+	return out
 }
 
 // ListQueued returns up to n queued or in-flight records with id > afterID,
@@ -26,7 +40,7 @@ func (s *Store) ClaimPending(ctx context.Context, n int) ([]pipeline.TaskRef, er
 // may have lost.
 func (s *Store) ListQueued(ctx context.Context, afterID int64, olderThan time.Time, n int) ([]pipeline.TaskRef, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT id, generation FROM records
+		SELECT id, generation, shape FROM records
 		WHERE status IN ('queued', 'in_flight') AND id > $1 AND updated_at < $2
 		ORDER BY id LIMIT $3`, afterID, olderThan, n)
 	if err != nil {
@@ -47,7 +61,7 @@ func collectRefs(rows refRows) ([]pipeline.TaskRef, error) {
 	var out []pipeline.TaskRef
 	for rows.Next() {
 		var r pipeline.TaskRef
-		if err := rows.Scan(&r.RecordID, &r.Generation); err != nil {
+		if err := rows.Scan(&r.RecordID, &r.Generation, &r.Shape); err != nil {
 			return nil, fmt.Errorf("store: scan task ref: %w", err)
 		}
 		out = append(out, r)

@@ -371,7 +371,7 @@ func (s *Store) Release(ctx context.Context, batchID int64) error {
 // id > afterID whose status has not changed since olderThan, in id order.
 func (s *Store) ListOpenOlder(ctx context.Context, status pipeline.Status, afterID int64, olderThan time.Time, n int) ([]pipeline.TaskRef, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT id, generation FROM records
+		SELECT id, generation, shape FROM records
 		WHERE status = $1 AND id > $2 AND updated_at < $3
 		ORDER BY id LIMIT $4`, string(status), afterID, olderThan, n)
 	if err != nil {

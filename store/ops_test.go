@@ -49,7 +49,7 @@ func opsBatch(t *testing.T, st *store.Store, n int) int64 {
 func finishAs(t *testing.T, st *store.Store, status pipeline.Status, code string) *pipeline.Record {
 	t.Helper()
 	ctx := context.Background()
-	refs, err := st.ClaimPending(ctx, 1)
+	refs, err := st.ClaimPending(ctx, ivs.EndpointExtention, 1)
 	if err != nil || len(refs) != 1 {
 		t.Fatalf("claim pending: %v %v", refs, err)
 	}

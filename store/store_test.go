@@ -63,7 +63,7 @@ func TestClaimFinishConditional(t *testing.T) {
 	}
 	defer st.Close()
 	batch := newBatch(t, st, nameInput("a"))
-	refs, err := st.ClaimPending(ctx, 10)
+	refs, err := st.ClaimPending(ctx, ivs.EndpointExtention, 10)
 	if err != nil || len(refs) != 1 {
 		t.Fatalf("claim pending: %v %v", refs, err)
 	}

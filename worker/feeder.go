@@ -16,7 +16,7 @@ import (
 type Feeder struct {
 	Store    pipeline.FeedStore
 	Enqueuer *Enqueuer
-	Window   int           // tasks to keep in the queue (default 200)
+	Window   int           // tasks to keep in each endpoint's queue (default 200)
 	Interval time.Duration // between rounds (default 500 ms)
 	// RecoverAfter: a queued or in-flight record unchanged for this long is
 	// checked against the queue (default 2 × the task timeout).
@@ -63,29 +63,31 @@ func (f *Feeder) Run(ctx context.Context) error {
 	}
 }
 
-// FeedOnce tops the queue up to Window and returns how many it enqueued.
-// Records it claimed but could not enqueue stay queued in Postgres and are
-// picked up by Recover.
+// FeedOnce tops each endpoint's queue up to Window and returns how many
+// tasks it enqueued. Records it claimed but could not enqueue stay queued in
+// Postgres and are picked up by Recover.
 func (f *Feeder) FeedOnce(ctx context.Context) (int, error) {
 	f.defaults()
-	size, err := f.Enqueuer.QueueSize()
-	if err != nil {
-		return 0, err
-	}
-	room := f.Window - size
-	if room <= 0 {
-		return 0, nil
-	}
-	refs, err := f.Store.ClaimPending(ctx, room)
-	if err != nil {
-		return 0, err
-	}
 	n := 0
-	for _, ref := range refs {
-		if _, err := f.Enqueuer.Enqueue(ctx, ref); err != nil {
-			return n, fmt.Errorf("feed: %w", err)
+	for i, ep := range Endpoints {
+		size, err := f.Enqueuer.QueueSize(Queues[i])
+		if err != nil {
+			return n, err
 		}
-		n++
+		room := f.Window - size
+		if room <= 0 {
+			continue
+		}
+		refs, err := f.Store.ClaimPending(ctx, ep, room)
+		if err != nil {
+			return n, err
+		}
+		for _, ref := range refs {
+			if _, err := f.Enqueuer.Enqueue(ctx, ref); err != nil {
+				return n, fmt.Errorf("feed: %w", err)
+			}
+			n++
+		}
 	}
 	return n, nil
 }

@@ -32,8 +32,11 @@ func TestFeederWindowAndRecovery(t *testing.T) {
 	}
 	var rows []store.NewRecord
 	for i := range 300 {
-		rows = append(rows, store.NewRecord{Input: pipeline.Input{Ref: fmt.Sprint(i), Line: i + 2, Shape: ivs.ShapeName,
-			Name: "张伟", IDNumber: "11010119900307803X"}})
+		in := pipeline.Input{Ref: fmt.Sprint(i), Line: i + 2, Shape: ivs.ShapeName, Name: "张伟", IDNumber: "11010119900307803X"}
+		if i%3 == 0 { // a third goes to the standard endpoint
+			in.Shape, in.FaceImage = ivs.ShapeNameFaceImage, "s3://media/face.jpg"
+		}
+		rows = append(rows, store.NewRecord{Input: in})
 	}
 	if _, err := st.InsertInputs(ctx, b.ID, rows); err != nil {
 		t.Fatal(err)
@@ -51,19 +54,24 @@ func TestFeederWindowAndRecovery(t *testing.T) {
 		}
 		total += n
 	}
-	size, err := enq.QueueSize()
-	if err != nil {
-		t.Fatal(err)
+	for _, q := range worker.Queues {
+		size, err := enq.QueueSize(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if size != 40 {
+			t.Fatalf("queue %s holds %d tasks; want the window (40)", q, size)
+		}
 	}
-	if size != 40 || total != 40 {
-		t.Fatalf("queue holds %d tasks after %d enqueued; want the window (40)", size, total)
+	if total != 80 {
+		t.Fatalf("%d tasks enqueued; want a window of 40 per endpoint", total)
 	}
 	counts, _ := st.BatchCounts(ctx, b.ID)
-	if counts.ByStatus[pipeline.StatusQueued] != 40 || counts.ByStatus[pipeline.StatusPending] != 260 {
+	if counts.ByStatus[pipeline.StatusQueued] != 80 || counts.ByStatus[pipeline.StatusPending] != 220 {
 		t.Fatalf("statuses %v", counts.ByStatus)
 	}
 	// Enqueuing a task already in the queue changes nothing.
-	if added, err := enq.Enqueue(ctx, pipeline.TaskRef{RecordID: 1, Generation: 1}); err != nil || added {
+	if added, err := enq.Enqueue(ctx, pipeline.TaskRef{RecordID: 1, Generation: 1, Shape: ivs.ShapeNameFaceImage}); err != nil || added {
 		t.Fatalf("re-enqueue: added=%v err=%v", added, err)
 	}
 	// Redis loses everything.
@@ -71,13 +79,15 @@ func TestFeederWindowAndRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	added, err := f.Recover(ctx, time.Now().Add(time.Second))
-	if err != nil || added != 40 {
-		t.Fatalf("recover added %d (%v), want the 40 queued records", added, err)
+	if err != nil || added != 80 {
+		t.Fatalf("recover added %d (%v), want the 80 queued records", added, err)
 	}
 	if again, err := f.Recover(ctx, time.Now().Add(time.Second)); err != nil || again != 0 {
 		t.Fatalf("second recover added %d (%v)", again, err)
 	}
-	if size, _ := enq.QueueSize(); size != 40 {
-		t.Fatalf("queue holds %d after recovery", size)
+	for _, q := range worker.Queues {
+		if size, _ := enq.QueueSize(q); size != 40 {
+			t.Fatalf("queue %s holds %d after recovery", q, size)
+		}
 	}
 }

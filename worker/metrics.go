@@ -110,10 +110,14 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(c.paused, prometheus.GaugeValue, v)
 	}
-	if info, err := c.inspector.GetQueueInfo(Queue); err == nil {
+	for _, q := range Queues {
+		info, err := c.inspector.GetQueueInfo(q)
+		if err != nil {
+			continue // not created yet
+		}
 		for state, n := range map[string]int{"pending": info.Pending, "active": info.Active, "scheduled": info.Scheduled,
 			"retry": info.Retry, "archived": info.Archived} {
-			ch <- prometheus.MustNewConstMetric(c.queue, prometheus.GaugeValue, float64(n), state)
+			ch <- prometheus.MustNewConstMetric(c.queue, prometheus.GaugeValue, float64(n), q, state)
 		}
 	}
 }
@@ -124,7 +128,7 @@ func MetricsHandler(st *store.Store, rdb redis.UniversalClient) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(&stateCollector{st: st, inspector: asynq.NewInspectorFromRedisClient(rdb),
 		records: prometheus.NewDesc("ivsbatch_records", "Records by status.", []string{"status"}, nil),
-		queue:   prometheus.NewDesc("ivsbatch_queue_tasks", "Tasks in the asynq queue by state.", []string{"state"}, nil),
+		queue:   prometheus.NewDesc("ivsbatch_queue_tasks", "Tasks in the asynq queues by queue and state.", []string{"queue", "state"}, nil),
 		paused:  prometheus.NewDesc("ivsbatch_account_paused", "1 when all IVS traffic is paused.", nil, nil)})
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{prometheus.DefaultGatherer, reg}, promhttp.HandlerOpts{}))

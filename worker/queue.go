@@ -15,16 +15,37 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
-// The queue and the task type. A task's payload is a pipeline.TaskRef and
-// its id is derived from it, so enqueuing the same record generation twice
-// is harmless.
+// The queues and the task type. There is one queue per IVS endpoint, each
+// served by its own pool of handlers, so that records waiting for one
+// endpoint's quota never hold up the other's. A task's payload is a
+// pipeline.TaskRef and its id is derived from it, so enqueuing the same
+// record generation twice is harmless.
 const (
-	Queue    = "ivs"
-	TaskType = "ivs:verify"
+	QueueStandard  = "ivs-standard"
+	QueueExtention = "ivs-extention"
+	TaskType       = "ivs:verify"
 )
+
+// Queues lists the queues, standard first.
+var Queues = []string{QueueStandard, QueueExtention}
+
+// Endpoints lists the endpoints in the order of Queues.
+var Endpoints = []ivs.Endpoint{ivs.EndpointStandard, ivs.EndpointExtention}
+
+// QueueOf returns the queue of endpoint ep.
+func QueueOf(ep ivs.Endpoint) string {
+	if ep == ivs.EndpointExtention {
+		return QueueExtention
+	}
+	return QueueStandard
+}
+
+// QueueFor returns the queue of ref's record (its shape's endpoint).
+func QueueFor(ref pipeline.TaskRef) string { return QueueOf(ref.Shape.Endpoint()) }
 
 // Task defaults: a task never runs longer than TaskTimeout (asynq's default
 // is 30 minutes); MaxRetry counts only failures (throttling and pauses are
@@ -43,7 +64,7 @@ func NewTask(ref pipeline.TaskRef, timeout time.Duration) (*asynq.Task, error) {
 	if timeout == 0 {
 		timeout = DefaultTaskTimeout
 	}
-	return asynq.NewTask(TaskType, payload, asynq.TaskID(ref.TaskID()), asynq.Queue(Queue),
+	return asynq.NewTask(TaskType, payload, asynq.TaskID(ref.TaskID()), asynq.Queue(QueueFor(ref)),
 		asynq.MaxRetry(DefaultMaxRetry), asynq.Timeout(timeout)), nil
 }
 
@@ -77,11 +98,11 @@ func (e *Enqueuer) Enqueue(ctx context.Context, ref pipeline.TaskRef) (added boo
 	}
 	_, err = e.Client.EnqueueContext(ctx, task)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		info, ierr := e.Inspector.GetTaskInfo(Queue, ref.TaskID())
+		info, ierr := e.Inspector.GetTaskInfo(QueueFor(ref), ref.TaskID())
 		if ierr != nil || info.State != asynq.TaskStateArchived {
 			return false, nil
 		}
-		if derr := e.Inspector.DeleteTask(Queue, ref.TaskID()); derr != nil {
+		if derr := e.Inspector.DeleteTask(QueueFor(ref), ref.TaskID()); derr != nil {
 			return false, fmt.Errorf("worker: replace archived task %s: %w", ref.TaskID(), derr)
 		}
 		_, err = e.Client.EnqueueContext(ctx, task)
@@ -92,15 +113,15 @@ func (e *Enqueuer) Enqueue(ctx context.Context, ref pipeline.TaskRef) (added boo
 	return true, nil
 }
 
-// QueueSize is the number of tasks waiting or running in the queue.
-func (e *Enqueuer) QueueSize() (int, error) {
+// QueueSize is the number of tasks waiting or running in queue.
+func (e *Enqueuer) QueueSize(queue string) (int, error) {
 	// asynq reports an unknown queue (nothing enqueued yet) as an error
 	// without a sentinel; ask for the list of queues first.
 	queues, err := e.Inspector.Queues()
 	if err != nil {
 		return 0, fmt.Errorf("worker: list queues: %w", err)
 	}
-	if !slices.Contains(queues, Queue) {
+	if !slices.Contains(queues, queue) {
 		if e.Redis == nil {
 			return 0, nil
 		}
@@ -109,11 +130,11 @@ func (e *Enqueuer) QueueSize() (int, error) {
 		// (FLUSHALL, a restart without persistence) tasks enqueued since are
 		// invisible to the inspector and to asynqmon. Register it again in
 		// asynq's set of queues ("asynq:queues").
-		if err := e.Redis.SAdd(context.Background(), "asynq:queues", Queue).Err(); err != nil {
+		if err := e.Redis.SAdd(context.Background(), "asynq:queues", queue).Err(); err != nil {
 			return 0, fmt.Errorf("worker: register queue: %w", err)
 		}
 	}
-	info, err := e.Inspector.GetQueueInfo(Queue)
+	info, err := e.Inspector.GetQueueInfo(queue)
 	if err != nil {
 		return 0, fmt.Errorf("worker: queue info: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -14,8 +15,10 @@ import (
 
 // Config sets up a worker process. Zero values take defaults.
 type Config struct {
-	// Concurrency is how many records are handled at once (default 64: enough
-	// to fill a 10/s quota when a call takes seconds; concurrency ≈ quota × latency).
+	// Concurrency is how many records of each endpoint are handled at once
+	// (default 64: enough to fill a 10/s quota when a call takes seconds;
+	// concurrency ≈ quota × latency). Each endpoint has its own queue and
+	// handlers, so a saturated endpoint never holds the other one's.
 	Concurrency int
 	// TaskTimeout bounds one task (default 3 min); it must exceed the IVS
 	// call timeout plus media preparation.
@@ -24,7 +27,7 @@ type Config struct {
 	// (default 45 s, longer than the IVS timeout); unfinished tasks go back
 	// to the queue.
 	ShutdownTimeout time.Duration
-	// Window is how many tasks the feeder keeps in the queue (default 200).
+	// Window is how many tasks the feeder keeps in each queue (default 200).
 	Window int
 	// Feed runs the feeder in this process (default true via NewConfig; every
 	// process may run one: claiming uses SKIP LOCKED).
@@ -32,13 +35,13 @@ type Config struct {
 	Log  *slog.Logger
 }
 
-// Worker is one worker process: an asynq server running the processor, and
-// a feeder.
+// Worker is one worker process: an asynq server per endpoint queue running
+// the processor, and a feeder.
 type Worker struct {
 	cfg       Config
 	rdb       redis.UniversalClient
 	proc      *pipeline.Processor
-	srv       *asynq.Server
+	servers   []*asynq.Server
 	feeder    *Feeder
 	enqueuer  *Enqueuer
 	inspector *asynq.Inspector
@@ -67,25 +70,27 @@ func New(cfg Config, rdb redis.UniversalClient, proc *pipeline.Processor, feed p
 	w.feeder = &Feeder{Store: feed, Enqueuer: w.enqueuer, Window: cfg.Window, Log: cfg.Log,
 		RecoverAfter: 2 * cfg.TaskTimeout}
 	proc.PauseQueue = func(context.Context) error { return w.PauseQueue() }
-	w.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
-		Concurrency:     cfg.Concurrency,
-		Queues:          map[string]int{Queue: 1},
-		ShutdownTimeout: cfg.ShutdownTimeout,
-		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
-			if r, ok := pipeline.AsRetryLater(err); ok {
-				return r.Delay
-			}
-			return proc.Policy.Backoff(n + 1)
-		},
-		// Throttling and pauses are not failures: asynq does not count them
-		// against MaxRetry.
-		IsFailure: func(err error) bool {
-			r, ok := pipeline.AsRetryLater(err)
-			return !ok || r.Failure
-		},
-		Logger:   asynqLogger{cfg.Log},
-		LogLevel: asynq.WarnLevel,
-	})
+	for _, q := range Queues {
+		w.servers = append(w.servers, asynq.NewServerFromRedisClient(rdb, asynq.Config{
+			Concurrency:     cfg.Concurrency,
+			Queues:          map[string]int{q: 1},
+			ShutdownTimeout: cfg.ShutdownTimeout,
+			RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
+				if r, ok := pipeline.AsRetryLater(err); ok {
+					return r.Delay
+				}
+				return proc.Policy.Backoff(n + 1)
+			},
+			// Throttling and pauses are not failures: asynq does not count
+			// them against MaxRetry.
+			IsFailure: func(err error) bool {
+				r, ok := pipeline.AsRetryLater(err)
+				return !ok || r.Failure
+			},
+			Logger:   asynqLogger{cfg.Log},
+			LogLevel: asynq.WarnLevel,
+		}))
+	}
 	return w
 }
 
@@ -114,8 +119,13 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err := w.syncPause(ctx, true); err != nil {
 		return err
 	}
-	if err := w.srv.Start(w.Handler()); err != nil {
-		return fmt.Errorf("worker: start asynq server: %w", err)
+	for i, srv := range w.servers {
+		if err := srv.Start(w.Handler()); err != nil {
+			for _, started := range w.servers[:i] {
+				started.Shutdown()
+			}
+			return fmt.Errorf("worker: start asynq server for %s: %w", Queues[i], err)
+		}
 	}
 	feedDone := make(chan struct{})
 	go func() {
@@ -142,7 +152,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	}()
 	<-ctx.Done()
 	w.cfg.Log.Info("worker stopping: finishing in-flight records", "timeout", w.cfg.ShutdownTimeout)
-	w.srv.Shutdown()
+	var wg sync.WaitGroup
+	for _, srv := range w.servers {
+		wg.Add(1)
+		go func() { defer wg.Done(); srv.Shutdown() }()
+	}
+	wg.Wait()
 	<-feedDone
 	_ = w.client.Close()
 	return nil
@@ -166,9 +181,13 @@ func (w *Worker) syncPause(ctx context.Context, announce bool) error {
 
 // PauseQueue pauses the asynq queue in every process. Pausing a paused
 // queue is not an error.
-func (w *Worker) PauseQueue() error {
-	if err := w.inspector.PauseQueue(Queue); err != nil && !alreadyInState(err) {
-		return fmt.Errorf("worker: pause queue: %w", err)
+func (w *Worker) PauseQueue() error { return pauseQueues(w.inspector) }
+
+func pauseQueues(insp *asynq.Inspector) error {
+	for _, q := range Queues {
+		if err := insp.PauseQueue(q); err != nil && !alreadyInState(err) {
+			return fmt.Errorf("worker: pause queue %s: %w", q, err)
+		}
 	}
 	return nil
 }
@@ -182,8 +201,10 @@ func Resume(ctx context.Context, acct pipeline.AccountState, rdb redis.Universal
 		return err
 	}
 	insp := asynq.NewInspectorFromRedisClient(rdb)
-	if err := insp.UnpauseQueue(Queue); err != nil && !alreadyInState(err) {
-		return fmt.Errorf("worker: unpause queue: %w", err)
+	for _, q := range Queues {
+		if err := insp.UnpauseQueue(q); err != nil && !alreadyInState(err) {
+			return fmt.Errorf("worker: unpause queue %s: %w", q, err)
+		}
 	}
 	return nil
 }
@@ -193,11 +214,7 @@ func Pause(ctx context.Context, acct pipeline.AccountState, rdb redis.UniversalC
 	if err := acct.SetPaused(ctx, "operator", reason); err != nil {
 		return err
 	}
-	insp := asynq.NewInspectorFromRedisClient(rdb)
-	if err := insp.PauseQueue(Queue); err != nil && !alreadyInState(err) {
-		return fmt.Errorf("worker: pause queue: %w", err)
-	}
-	return nil
+	return pauseQueues(asynq.NewInspectorFromRedisClient(rdb))
 }
 
 func alreadyInState(err error) bool {

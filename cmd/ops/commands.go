@@ -176,8 +176,8 @@ worker holds could be sent twice.`,
 
 func status(ctx context.Context, args []string) error {
 	fs := newFlags("status", "[-batch ID]",
-		`Shows the queue (asynq: pending, active, scheduled, retry, archived tasks of
-queue "ivs", paused or not), the account-wide pause and its reason, and per
+		`Shows the queues (asynq: pending, active, scheduled, retry, archived tasks of
+the queues ivs-standard and ivs-extention, one per IVS endpoint, paused or not), the account-wide pause and its reason, and per
 batch (-batch, or every batch with open records): counts by status, verdict
 and error code, the current rate (records finished in the last minute), the
 ETA, and the budget of billed calls. Changes nothing.`,
