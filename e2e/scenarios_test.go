@@ -117,7 +117,7 @@ func TestAccountFrozenPausesThenResumes(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(500 * time.Millisecond) // calls already on the wire settle
+	time.Sleep(1500 * time.Millisecond) // calls that passed the last pause check before it was stored settle
 	before := h.sim.Ledger().Requests
 	time.Sleep(2 * time.Second)
 	if after := h.sim.Ledger().Requests; after != before {
