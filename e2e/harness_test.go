@@ -70,6 +70,15 @@ type harness struct {
 	simURL string
 	log    *slog.Logger
 	logBuf *syncBuffer
+	stops  []func() // stop the workers started so far (graceful)
+}
+
+// stopWorkers shuts every running worker down gracefully and waits.
+func (h *harness) stopWorkers() {
+	for _, stop := range h.stops {
+		stop()
+	}
+	h.stops = nil
 }
 
 func newHarness(t *testing.T, simCfg ivssim.Config) *harness {
@@ -180,6 +189,7 @@ type workerOpts struct {
 	quota    float64 // limiter quota; default 10
 	policy   func(*pipeline.Policy)
 	timeout  time.Duration // IVS call timeout; default 20 s
+	handlers int           // handlers per endpoint and worker; default 8
 }
 
 // startWorkers runs n worker instances sharing Postgres and Redis, as n
@@ -203,7 +213,7 @@ func (h *harness) startWorkers(o workerOpts) []*worker.Worker {
 			Policy:  pol, Log: h.log,
 			Dedup: h.st, DedupWindow: pipeline.DefaultDedupWindow, Budget: h.st,
 		}
-		w := worker.New(worker.Config{Concurrency: 8, Window: 20, Feed: true, ShutdownTimeout: 10 * time.Second, Log: h.log},
+		w := worker.New(worker.Config{Concurrency: cmp.Or(o.handlers, 8), Window: 20, Feed: true, ShutdownTimeout: 10 * time.Second, Log: h.log},
 			rdb, proc, h.st)
 		out = append(out, w)
 		wg.Add(1)
@@ -215,7 +225,9 @@ func (h *harness) startWorkers(o workerOpts) []*worker.Worker {
 			}
 		}()
 	}
-	h.t.Cleanup(func() { cancel(); wg.Wait() })
+	stop := sync.OnceFunc(func() { cancel(); wg.Wait() })
+	h.stops = append(h.stops, stop)
+	h.t.Cleanup(stop)
 	return out
 }
 

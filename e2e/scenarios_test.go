@@ -147,9 +147,11 @@ func TestAccountFrozenPausesThenResumes(t *testing.T) {
 // "possibly billed", the record is retried and ends with its verdict, and
 // every uuid the ledger billed twice is one Postgres marked possibly billed.
 func TestAmbiguousTimeoutsMarkedPossiblyBilled(t *testing.T) {
-	h := newHarness(t, ivssim.Config{Quota: 10, Faults: ivssim.Faults{RateSlow: 0.3, SlowDelay: 1500 * time.Millisecond}, Seed: 5})
+	// The slow answers come after 6 s; the client gives up after 3 s, which
+	// leaves normal calls plenty of time even on a loaded machine.
+	h := newHarness(t, ivssim.Config{Quota: 10, Faults: ivssim.Faults{RateSlow: 0.25, SlowDelay: 6 * time.Second}, Seed: 5})
 	batch := h.submit()
-	h.startWorkers(workerOpts{n: 1, timeout: 700 * time.Millisecond, policy: func(p *pipeline.Policy) { p.MaxAttempts = 12 }})
+	h.startWorkers(workerOpts{n: 1, timeout: 3 * time.Second, policy: func(p *pipeline.Policy) { p.MaxAttempts = 12 }})
 	h.wait(batch, 3*time.Minute)
 	h.checkOutcomes(batch)
 	attempts, err := h.st.ListAttempts(h.ctx, batch)
@@ -168,7 +170,7 @@ func TestAmbiguousTimeoutsMarkedPossiblyBilled(t *testing.T) {
 	if len(possibly) == 0 {
 		t.Fatal("no call timed out; the scenario tested nothing")
 	}
-	time.Sleep(2 * time.Second) // the slow answers finish (and are billed) after the client gave up
+	time.Sleep(4 * time.Second) // the slow answers finish (and are billed) after the client gave up
 	for uuid, n := range h.sim.Ledger().Duplicates {
 		if !possibly[uuid] {
 			t.Errorf("%s billed %d times without a possibly-billed attempt in Postgres", uuid, n)
