@@ -7,7 +7,9 @@
 # IVSBATCH_S3_ENDPOINT, IVSBATCH_REDIS_ADDR) and starts what is missing; it
 # stops only what it started. Postgres: database "ivsbatch" (created if
 # missing, nothing else touched). Redis: a private redis-server unless
-# IVSBATCH_REDIS_ADDR is set. Everything it writes is under .run/demo.
+# IVSBATCH_REDIS_ADDR is set. Everything it writes is under .run/demo. Each
+# run is a new batch of new people (DEMO_SEED=N repeats a population; the
+# same manifest submitted again is recognised and adds nothing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -89,7 +91,7 @@ say "Postgres database"
 "$BIN/demo" ensure-db
 
 say "sample population and media"
-"$BIN/demo" prepare -out "$RUN" -bucket ivsbatch-demo | tee "$RUN/prepare.out"
+"$BIN/demo" prepare -out "$RUN" -bucket ivsbatch-demo -seed "${DEMO_SEED:-$(date +%s)}" | tee "$RUN/prepare.out"
 manifest=$(sed -n 's/^manifest=//p' "$RUN/prepare.out")
 
 say "IVS simulator"
