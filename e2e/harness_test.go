@@ -190,6 +190,7 @@ type workerOpts struct {
 	policy   func(*pipeline.Policy)
 	timeout  time.Duration // IVS call timeout; default 20 s
 	handlers int           // handlers per endpoint and worker; default 8
+	pictures string        // keep liveness pictures under this prefix; "" drops them
 }
 
 // startWorkers runs n worker instances sharing Postgres and Redis, as n
@@ -212,6 +213,9 @@ func (h *harness) startWorkers(o workerOpts) []*worker.Worker {
 			Limiter: ratelimit.New(rdb, ratelimit.Config{PerSecond: cmpOr(o.quota, 10), Backoff: 300 * time.Millisecond}),
 			Policy:  pol, Log: h.log,
 			Dedup: h.st, DedupWindow: pipeline.DefaultDedupWindow, Budget: h.st,
+		}
+		if o.pictures != "" {
+			proc.Pictures = worker.PictureBucket{Store: h.objs, Prefix: o.pictures}
 		}
 		w := worker.New(worker.Config{Concurrency: cmp.Or(o.handlers, 8), Window: 20, Feed: true, ShutdownTimeout: 10 * time.Second, Log: h.log},
 			rdb, proc, h.st)

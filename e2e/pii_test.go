@@ -79,6 +79,12 @@ func TestNoPlaintextPersonalData(t *testing.T) {
 	if opened == 0 {
 		t.Fatal("no text record to open")
 	}
+	// The liveness picture (a face) is not kept unless configured.
+	for _, r := range recs {
+		if r.PictureRef != "" {
+			t.Errorf("record %d kept a liveness picture without IVSBATCH_KEEP_PICTURES", r.ID)
+		}
+	}
 }
 
 // A manifest that repeats people pays one call per person: repeats of the

@@ -17,10 +17,25 @@ func TestEndToEndAllShapes(t *testing.T) {
 	if again.BatchID != batch || again.Created || again.Inserted != 0 {
 		t.Fatalf("re-submit: %+v; want batch %d, nothing inserted", again, batch)
 	}
-	h.startWorkers(workerOpts{n: 2})
+	h.startWorkers(workerOpts{n: 2, pictures: "s3://" + bucket + "/liveness"})
 	h.wait(batch, 3*time.Minute)
 	recs := h.checkOutcomes(batch)
 	h.checkBilling(batch, 10)
+	// Liveness pictures were kept in object storage, not in Postgres.
+	kept := 0
+	for _, r := range recs {
+		if r.PictureRef == "" {
+			continue
+		}
+		kept++
+		img, err := h.objs.Fetch(h.ctx, r.PictureRef, 1<<20)
+		if err != nil || len(img) < 3 || img[0] != 0xFF || img[1] != 0xD8 {
+			t.Errorf("%s: picture %s is not a stored JPEG: %v", r.Ref, r.PictureRef, err)
+		}
+	}
+	if kept != 2 {
+		t.Errorf("%d liveness pictures kept, want one per video verdict (2)", kept)
+	}
 	// The bad-media record was rejected without a call.
 	for _, r := range recs {
 		if r.Status == pipeline.StatusRejected && r.LastErrorCode != "id.check" {

@@ -109,3 +109,11 @@ type Budget interface {
 // because its batch's budget of billed calls was used up: after raising the
 // budget, `ops requeue -batch ID -code budget.exhausted` resumes those records.
 const ErrorBudgetExhausted = "budget.exhausted"
+
+// PictureStore keeps the liveness picture IVS returns with a video verdict
+// (a face: personal data), in object storage. Processor.Pictures is nil
+// unless keeping pictures is configured; then the picture is dropped.
+type PictureStore interface {
+	// SavePicture stores jpeg for the record and returns its reference.
+	SavePicture(ctx context.Context, ref TaskRef, jpeg []byte) (string, error)
+}

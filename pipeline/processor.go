@@ -43,6 +43,9 @@ type Processor struct {
 	// re-verify). DedupWindow bounds how old a reused valid verdict may be.
 	Dedup       Deduper
 	DedupWindow time.Duration
+	// Pictures, when set, keeps the liveness picture of video verdicts in
+	// object storage; nil drops it (the default: keep the minimum).
+	Pictures PictureStore
 	// Budget, when set, caps the billed calls per batch (nil: no caps). A
 	// record whose batch's budget is used up is finished as failed with
 	// ErrorBudgetExhausted, resumable with ops requeue.
@@ -205,6 +208,7 @@ func (p *Processor) finishFinal(ctx context.Context, rec *Record, o Outcome, res
 	o.CountAttempt = true
 	if class == ivs.ClassVerdict && resp != nil {
 		o.Verdict = verdictOf(resp.Result)
+		o.Verdict.PictureRef = p.keepPicture(ctx, rec, resp.Result.VideoResult)
 		o.Status = StatusDone
 		if c := resp.Result.VerificationCode; c == 3001 || c == 2006 {
 			o.Status = StatusReview
@@ -448,4 +452,24 @@ func (p *Processor) releaseBudget(ctx context.Context, rec *Record, billed bool)
 func (p *Processor) Prevalidate(ctx context.Context, rec *Record) (note string, err error) {
 	_, note, err = p.buildRequest(ctx, rec)
 	return note, err
+}
+
+// keepPicture stores the liveness picture when configured and returns its
+// reference. A failure is logged and the verdict stored without it: the
+// call was paid for and the picture is optional.
+func (p *Processor) keepPicture(ctx context.Context, rec *Record, vr *ivs.VideoResult) string {
+	if p.Pictures == nil || vr == nil || vr.Picture == "" {
+		return ""
+	}
+	jpeg, err := base64.StdEncoding.DecodeString(vr.Picture)
+	if err != nil {
+		p.log().Warn("liveness picture is not base64; not kept", "record", rec.ID)
+		return ""
+	}
+	ref, err := p.Pictures.SavePicture(ctx, rec.Task(), jpeg)
+	if err != nil {
+		p.log().Warn("liveness picture not kept", "record", rec.ID, "err", err)
+		return ""
+	}
+	return ref
 }

@@ -102,6 +102,9 @@ type Verdict struct {
 	IDCardResult *ivs.IDCardResult
 	VideoAlive   *bool
 	VideoActions []ivs.ActionResult
+	// PictureRef is where the liveness picture was kept (object storage),
+	// when keeping it is configured; the picture itself is never in Postgres.
+	PictureRef string
 }
 
 // TaskRef is what a queued task carries: the record id and its generation,

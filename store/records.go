@@ -15,7 +15,8 @@ import (
 const recordColumns = `id, batch_id, ref, line, shape, name_enc, id_number_enc, idcard_image1, idcard_image2, face_image,
 	video, actions, nod_threshold, detail, crop, status, generation, attempts, reverify, linked_record_id, coalesce(verdict, ''),
 	verification_code, coalesce(verification_message, ''), similarity, idcard_result, video_alive, video_actions,
-	coalesce(last_error_code, ''), coalesce(last_error_message, ''), created_at, updated_at, finished_at`
+	coalesce(last_error_code, ''), coalesce(last_error_message, ''), created_at, updated_at, finished_at,
+	coalesce(picture_ref, '')`
 
 // scanRecord reads one row of recordColumns and opens its personal fields.
 func (s *Store) scanRecord(row pgx.Row) (*pipeline.Record, error) {
@@ -27,7 +28,7 @@ func (s *Store) scanRecord(row pgx.Row) (*pipeline.Record, error) {
 	err := row.Scan(&r.ID, &r.BatchID, &r.Ref, &r.Line, &shape, &r.Name, &r.IDNumber, &r.IDCard1, &r.IDCard2,
 		&r.FaceImage, &r.Video, &r.Actions, &r.NodThreshold, &r.Detail, &r.Crop, &status, &r.Generation, &r.Attempts,
 		&r.Reverify, &r.LinkedRecordID, &r.Result, &r.Code, &r.Message, &r.Similarity, &idcard, &r.VideoAlive, &videoActions,
-		&r.LastErrorCode, &r.LastErrorMessage, &r.CreatedAt, &r.UpdatedAt, &r.FinishedAt)
+		&r.LastErrorCode, &r.LastErrorMessage, &r.CreatedAt, &r.UpdatedAt, &r.FinishedAt, &r.PictureRef)
 	if err != nil {
 		return nil, err
 	}
@@ -187,11 +188,12 @@ func (s *Store) Finish(ctx context.Context, o pipeline.Outcome) error {
 			       idcard_result = coalesce($9, idcard_result), video_alive = coalesce($10, video_alive),
 			       video_actions = coalesce($11, video_actions),
 			       last_error_code = $12, last_error_message = $13, linked_record_id = coalesce($14, linked_record_id),
+			       picture_ref = coalesce($15, picture_ref),
 			       updated_at = now(), finished_at = CASE WHEN $3 IN ('done', 'rejected', 'failed', 'review') THEN now() END
 			WHERE id = $1 AND generation = $2 AND status NOT IN ('done', 'rejected', 'failed', 'review')`,
 			o.RecordID, o.Generation, string(o.Status), count, nullIfEmpty(v.Result), v.Code, nullIfEmpty(v.Message),
 			v.Similarity, idcard, v.VideoAlive, videoActions, nullIfEmpty(o.ErrorCode), nullIfEmpty(o.ErrorMessage),
-			o.LinkedRecordID)
+			o.LinkedRecordID, nullIfEmpty(v.PictureRef))
 		if err != nil {
 			return fmt.Errorf("update record %d: %w", o.RecordID, err)
 		}

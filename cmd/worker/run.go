@@ -75,6 +75,9 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		Policy:   policy, Log: log,
 		Dedup: st, DedupWindow: dedupWindow(), Budget: st,
 	}
+	if prefix := os.Getenv("IVSBATCH_KEEP_PICTURES"); prefix != "" {
+		proc.Pictures = worker.PictureBucket{Store: objs, Prefix: prefix}
+	}
 	w := worker.New(worker.Config{Concurrency: *concurrency, TaskTimeout: *taskTimeout, ShutdownTimeout: *shutdown,
 		Window: *window, Feed: *feed, Log: log}, rdb, proc, st)
 	if *metricsAddr != "" {
