@@ -201,8 +201,9 @@ func TestOpsBudgetStopsAtLimit(t *testing.T) {
 	if b.Used != 7 || b.Billed != 7 {
 		t.Errorf("budget after the stop: %+v; want 7 used, 7 billed", b)
 	}
-	if strings.Count(h.logBuf.String(), `msg="budget reached`) != 1 {
-		t.Errorf("\"budget reached\" logged %d times, want once", strings.Count(h.logBuf.String(), `msg="budget reached`))
+	// Each of the two workers says so once, not once per record.
+	if n := strings.Count(h.logBuf.String(), `msg="budget reached`); n < 1 || n > 2 {
+		t.Errorf("\"budget reached\" logged %d times, want once per worker", n)
 	}
 
 	if _, err := ops.SetBudget(h.ctx, h.st, batch, 100, "e2e"); err != nil {

@@ -50,6 +50,8 @@ type Processor struct {
 	// record whose batch's budget is used up is finished as failed with
 	// ErrorBudgetExhausted, resumable with ops requeue.
 	Budget Budget
+
+	budgetLogged sync.Map // batches whose "budget reached" this processor has logged
 }
 
 // Process runs the task for ref. It returns nil when the task is finished
@@ -407,8 +409,6 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// budgetLogged remembers the batches whose "budget reached" was logged by this process.
-var budgetLogged sync.Map
 
 // reserveBudget takes a call slot of rec's batch when p.Budget is set. When
 // the budget is used up it finishes rec as failed with ErrorBudgetExhausted
@@ -425,7 +425,7 @@ func (p *Processor) reserveBudget(ctx context.Context, log *slog.Logger, rec *Re
 	if ok {
 		return false, nil
 	}
-	if _, seen := budgetLogged.LoadOrStore(rec.BatchID, true); !seen {
+	if _, seen := p.budgetLogged.LoadOrStore(rec.BatchID, true); !seen {
 		p.log().Warn("budget reached: no more IVS calls for this batch", "batch", rec.BatchID)
 	}
 	log.Info("record not sent: batch budget reached", "batch", rec.BatchID)
