@@ -409,7 +409,6 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-
 // reserveBudget takes a call slot of rec's batch when p.Budget is set. When
 // the budget is used up it finishes rec as failed with ErrorBudgetExhausted
 // and returns done = true with the task's result.
