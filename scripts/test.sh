@@ -8,5 +8,7 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 eval "$(scripts/services.sh)"
 export PATH="$(go env GOPATH)/bin:$PATH"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.run/*'))
+if [ -n "$unformatted" ]; then echo "gofmt needed:"; echo "$unformatted"; exit 1; fi
 go vet ./...
 go test -race -count=1 -timeout 40m "$@" ./...
