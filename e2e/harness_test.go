@@ -210,7 +210,7 @@ func (h *harness) startWorkers(o workerOpts) []*worker.Worker {
 		proc := &pipeline.Processor{
 			Records: h.st, Account: h.st, Verifier: h.clientWithTimeout(o.password, cmp.Or(o.timeout, 20*time.Second)),
 			Fetcher: worker.RejectingFetcher{Store: h.objs}, Preparer: media.New(media.Config{}),
-			Limiter: ratelimit.New(rdb, ratelimit.Config{PerSecond: cmpOr(o.quota, 10), Backoff: 300 * time.Millisecond}),
+			Limiter: ratelimit.New(rdb, ratelimit.Config{PerSecond: cmp.Or(o.quota, 10), Backoff: 300 * time.Millisecond}),
 			Policy:  pol, Log: h.log,
 			Dedup: h.st, DedupWindow: pipeline.DefaultDedupWindow, Budget: h.st,
 		}
@@ -252,13 +252,6 @@ func (h *harness) wait(batch int64, limit time.Duration) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func cmpOr(a, b float64) float64 {
-	if a != 0 {
-		return a
-	}
-	return b
 }
 
 type syncBuffer struct {

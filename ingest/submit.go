@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -59,7 +60,7 @@ func Submit(ctx context.Context, st *store.Store, open Opener, src string, opts 
 	if format == "" {
 		format = DetectFormat(src, head[:n])
 	}
-	batch, created, err := st.CreateBatch(ctx, pipeline.Batch{Name: cmpOr(opts.Name, src), Source: src, ManifestSHA256: sum})
+	batch, created, err := st.CreateBatch(ctx, pipeline.Batch{Name: cmp.Or(opts.Name, src), Source: src, ManifestSHA256: sum})
 	if err != nil {
 		return Summary{}, err
 	}
@@ -136,13 +137,6 @@ func spoolManifest(ctx context.Context, open Opener, src string) (*os.File, stri
 		return nil, "", 0, fmt.Errorf("ingest: spool manifest: %w", err)
 	}
 	return f, hex.EncodeToString(h.Sum(nil)), size, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // ObjectOrFile opens s3:// and file:// references with objs and anything

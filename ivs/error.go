@@ -1,6 +1,7 @@
 package ivs
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -138,7 +139,7 @@ func ErrorCode(err error) string {
 	case errors.As(err, &ae):
 		return CodeAuth
 	case errors.As(err, &e):
-		return cmpOr(NormalizeCode(e.Code), fmt.Sprintf("http.%d", e.Status))
+		return cmp.Or(NormalizeCode(e.Code), fmt.Sprintf("http.%d", e.Status))
 	case errors.As(err, &te):
 		return CodeTransport
 	}

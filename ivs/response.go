@@ -1,6 +1,7 @@
 package ivs
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,7 +55,7 @@ func readErrorBody(resp *http.Response) *Error {
 	e.Code, e.Message = parseErrorBody(raw)
 	e.Code = NormalizeCode(e.Code)
 	if e.Message == "" {
-		e.Message = cmpOr(http.StatusText(resp.StatusCode), "error")
+		e.Message = cmp.Or(http.StatusText(resp.StatusCode), "error")
 	}
 	return e
 }

@@ -1,6 +1,7 @@
 package ivs
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -184,7 +185,7 @@ func canonicalHeaders(r *http.Request, signed []string) string {
 	for _, name := range signed {
 		vals := lower[name]
 		if name == "host" {
-			vals = []string{cmpOr(r.Host, r.URL.Host)}
+			vals = []string{cmp.Or(r.Host, r.URL.Host)}
 		}
 		vals = slices.Clone(vals)
 		slices.Sort(vals)
@@ -193,13 +194,6 @@ func canonicalHeaders(r *http.Request, signed []string) string {
 		}
 	}
 	return b.String()
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // sdkEscape percent-encodes every byte outside A-Za-z0-9-_.~ as %XX.

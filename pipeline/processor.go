@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -73,7 +74,7 @@ func (p *Processor) Process(ctx context.Context, ref TaskRef) error {
 	}
 	if rec.Attempts >= p.Policy.MaxAttempts {
 		return p.finish(ctx, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: StatusFailed,
-			ErrorCode:    cmpOr(rec.LastErrorCode, "attempts.exhausted"),
+			ErrorCode:    cmp.Or(rec.LastErrorCode, "attempts.exhausted"),
 			ErrorMessage: fmt.Sprintf("gave up after %d attempts: %s", rec.Attempts, rec.LastErrorMessage)})
 	}
 	if p.Dedup != nil && !rec.Reverify {
@@ -400,13 +401,6 @@ func joinNotes(n []string) string {
 		out += s
 	}
 	return out
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // reserveBudget takes a call slot of rec's batch when p.Budget is set. When

@@ -162,6 +162,7 @@ func (s *Store) Finish(ctx context.Context, o pipeline.Outcome) error {
 			return fmt.Errorf("store: encode video_actions: %w", err)
 		}
 	}
+	unchanged := false
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if o.AttemptID != 0 {
 			a := o.Attempt
@@ -176,6 +177,8 @@ func (s *Store) Finish(ctx context.Context, o pipeline.Outcome) error {
 				return fmt.Errorf("complete attempt %d: %w", o.AttemptID, err)
 			}
 		}
+		// The attempt is completed (the call stays accounted for) even when
+		// the record is not changed below.
 		count := 0
 		if o.CountAttempt {
 			count = 1
@@ -197,36 +200,21 @@ func (s *Store) Finish(ctx context.Context, o pipeline.Outcome) error {
 		if err != nil {
 			return fmt.Errorf("update record %d: %w", o.RecordID, err)
 		}
-		if tag.RowsAffected() == 0 {
-			return errNoChange
-		}
+		unchanged = tag.RowsAffected() == 0
 		return nil
 	})
-	if errors.Is(err, errNoChange) {
-		// The transaction rolled back; complete the attempt on its own so the call stays accounted for.
-		return s.finishOrphanAttempt(ctx, o)
-	}
 	if err != nil {
 		return fmt.Errorf("store: finish record %d: %w", o.RecordID, err)
+	}
+	if unchanged {
+		return s.whyUnchanged(ctx, o)
 	}
 	return nil
 }
 
-var errNoChange = errors.New("record not changed")
-
-func (s *Store) finishOrphanAttempt(ctx context.Context, o pipeline.Outcome) error {
-	if o.AttemptID != 0 {
-		a := o.Attempt
-		_, err := s.pool.Exec(ctx, `
-			UPDATE attempts SET state = 'finished', finished_at = $2, http_status = $3, code = $4, message = $5,
-			       request_id = $6, class = $7, billed = $8, possibly_billed = $9,
-			       duration_ms = GREATEST(0, (extract(epoch FROM ($2 - started_at)) * 1000)::int)
-			WHERE id = $1`, o.AttemptID, a.FinishedAt, nullIfZero(a.HTTPStatus), nullIfEmpty(a.Code),
-			nullIfEmpty(a.Message), nullIfEmpty(a.RequestID), a.Class.String(), a.Billed, a.PossiblyBilled)
-		if err != nil {
-			return fmt.Errorf("store: complete attempt %d: %w", o.AttemptID, err)
-		}
-	}
+// whyUnchanged says why Finish left the record as it was: it is final
+// already (ErrTerminal), or at another generation (ErrStaleGeneration).
+func (s *Store) whyUnchanged(ctx context.Context, o pipeline.Outcome) error {
 	var status string
 	var gen int
 	err := s.pool.QueryRow(ctx, `SELECT status, generation FROM records WHERE id = $1`, o.RecordID).Scan(&status, &gen)

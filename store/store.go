@@ -34,21 +34,29 @@ func URLFromEnv() string {
 // numbers, the OCR's name, number and address) is sealed and opened with its
 // keyring; without one, storing or reading personal data fails.
 type Store struct {
-	pool *pgxpool.Pool
-	keys *pii.Keyring
+	pool    *pgxpool.Pool
+	keys    *pii.Keyring
+	keysSet bool // WithKeyring was given: the environment is not read
 }
 
 // Option configures Open.
 type Option func(*Store)
 
 // WithKeyring sets the keyring for personal data (default: pii.KeyringFromEnv).
-func WithKeyring(k *pii.Keyring) Option { return func(s *Store) { s.keys = k } }
+func WithKeyring(k *pii.Keyring) Option { return func(s *Store) { s.keys, s.keysSet = k, true } }
 
 // Open connects to url and applies any pending migrations.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
-	keys, err := pii.KeyringFromEnv(os.Getenv)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+	s := &Store{}
+	for _, o := range opts {
+		o(s)
+	}
+	if !s.keysSet {
+		keys, err := pii.KeyringFromEnv(os.Getenv)
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		s.keys = keys
 	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -62,10 +70,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("store: connect to %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
 	}
-	s := &Store{pool: pool, keys: keys}
-	for _, o := range opts {
-		o(s)
-	}
+	s.pool = pool
 	if err := s.Migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -106,12 +106,6 @@ func (w *Worker) Handler() asynq.Handler {
 	})
 }
 
-// Enqueuer returns the worker's enqueuer (for reconcile and tests).
-func (w *Worker) Enqueuer() *Enqueuer { return w.enqueuer }
-
-// Feeder returns the worker's feeder.
-func (w *Worker) Feeder() *Feeder { return w.feeder }
-
 // Run serves tasks (and feeds, when configured) until ctx ends, then shuts
 // down gracefully: no new tasks; in-flight ones get ShutdownTimeout, then
 // go back to the queue.

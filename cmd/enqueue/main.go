@@ -20,6 +20,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/ingest"
 	"github.com/ivsbatch/ivsbatch/internal/cli"
 	"github.com/ivsbatch/ivsbatch/objstore"
+	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/store"
 )
 
@@ -100,7 +101,7 @@ func submit(ctx context.Context, log *slog.Logger, args []string) error {
 func rekey(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("enqueue rekey", flag.ContinueOnError)
 	chunk := fs.Int("chunk", 500, "records per transaction")
-	operator := fs.String("operator", cmpOr(os.Getenv("USER"), "unknown"), "who runs this, for the audit log")
+	operator := fs.String("operator", ops.DefaultOperator(), "who runs this, for the audit log")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: enqueue rekey [-chunk N]
 
@@ -134,11 +135,4 @@ old key. Safe to run while workers run, and to re-run after an interruption.`)
 	}
 	fmt.Printf("re-encrypted %d records under key %q\n", n, st.Keyring().ActiveKeyID())
 	return nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
