@@ -27,9 +27,31 @@ const (
 	StatusReview   Status = "review"    // set aside for a human; nothing was sent
 )
 
+// TerminalStatuses are the statuses of a record with its final outcome;
+// OpenStatuses the ones still moving. Together they are every status. Build
+// SQL from these (status = ANY($n) with StatusStrings), never from literals.
+var (
+	TerminalStatuses = []Status{StatusDone, StatusRejected, StatusFailed, StatusReview}
+	OpenStatuses     = []Status{StatusPending, StatusQueued, StatusInFlight}
+)
+
 // Terminal reports whether a record in status s has its final outcome.
 func (s Status) Terminal() bool {
-	return s == StatusDone || s == StatusRejected || s == StatusFailed || s == StatusReview
+	for _, t := range TerminalStatuses {
+		if s == t {
+			return true
+		}
+	}
+	return false
+}
+
+// StatusStrings converts statuses to strings, for a text[] query argument.
+func StatusStrings(sts []Status) []string {
+	out := make([]string, len(sts))
+	for i, s := range sts {
+		out[i] = string(s)
+	}
+	return out
 }
 
 // Sentinel conditions, tested with errors.Is.
