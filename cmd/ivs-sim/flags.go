@@ -38,7 +38,7 @@ func parseFlags(args []string) (*options, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8090", "listen address (the admin routes /_sim/* are unauthenticated: keep it on loopback)")
-	fs.StringVar(&o.registry, "registry", "", "registry of synthetic people, JSON Lines as `demo prepare` writes (empty: nobody exists, every id → 3001)")
+	fs.StringVar(&o.registry, "registry", "", "registry of synthetic people, JSON Lines as `demo prepare` writes (empty: nobody exists: every id number → 3001, every id-card image → IVS.0007)")
 	fs.StringVar(&o.projectID, "project-id", os.Getenv("IVS_PROJECT_ID"), "project id; a signed X-Project-Id other than this is refused (default $IVS_PROJECT_ID; empty: not checked)")
 	fs.Float64Var(&o.quota, "quota", ivssim.DefaultQuota, "requests per second accepted per endpoint (sliding 1 s window); negative: off")
 	fs.DurationVar(&o.tokenTTL, "token-ttl", ivssim.DefaultTokenTTL, "lifetime of issued IAM tokens")
@@ -68,6 +68,7 @@ func (o *options) config(getenv func(string) string, log *slog.Logger) (ivssim.C
 	cfg := ivssim.Config{
 		ProjectID: o.projectID, TokenTTL: o.tokenTTL, Quota: o.quota, Latency: o.latency,
 		Faults: o.faults, FFprobe: o.ffprobe, Logger: log, Seed: o.seed,
+		Registry: synth.NewRegistry(nil), // nobody exists: every id number → 3001
 	}
 	if o.registry != "" {
 		reg, err := synth.LoadRegistry(o.registry)

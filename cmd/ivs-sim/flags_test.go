@@ -29,7 +29,7 @@ func TestConfigFromFlagsAndEnv(t *testing.T) {
 		t.Errorf("config %+v", cfg)
 	}
 	cfg, err = o.config(func(string) string { return "" }, slog.New(slog.DiscardHandler))
-	if err != nil || cfg.Credentials[0].AK != demoAK || len(cfg.IAMUsers) != 0 {
+	if err != nil || cfg.Credentials[0].AK != demoAK || len(cfg.IAMUsers) != 0 || cfg.Registry == nil || cfg.Registry.Len() != 0 {
 		t.Errorf("demo fallback: %+v %v", cfg.Credentials, err)
 	}
 	if _, err := parseFlags([]string{"extra"}); err == nil {
