@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
+
+	"github.com/ivsbatch/ivsbatch/internal/envconf"
 )
 
 // ConfigFromEnv builds client options from the environment (getenv is
@@ -20,21 +21,30 @@ func ConfigFromEnv(getenv func(string) string) ([]Option, error) {
 	for _, kv := range []struct {
 		name string
 		opt  func(string) Option
+	}{{"IVS_ENDPOINT", WithEndpoint}, {"IVS_IAM_ENDPOINT", WithIAMEndpoint}} {
+		u, err := envconf.URL(getenv, kv.name, "", "http", "https")
+		if err != nil {
+			return nil, err
+		}
+		if u != "" {
+			opts = append(opts, kv.opt(u))
+		}
+	}
+	for _, kv := range []struct {
+		name string
+		opt  func(string) Option
 	}{
-		{"IVS_ENDPOINT", WithEndpoint}, {"IVS_IAM_ENDPOINT", WithIAMEndpoint}, {"IVS_REGION", WithRegion},
-		{"IVS_PROJECT_ID", WithProjectID}, {"IVS_ENTERPRISE_PROJECT_ID", WithEnterpriseProjectID},
+		{"IVS_REGION", WithRegion}, {"IVS_PROJECT_ID", WithProjectID}, {"IVS_ENTERPRISE_PROJECT_ID", WithEnterpriseProjectID},
 	} {
-		if v := strings.TrimSpace(getenv(kv.name)); v != "" {
+		if v := envconf.String(getenv, kv.name, ""); v != "" {
 			opts = append(opts, kv.opt(v))
 		}
 	}
-	if v := getenv("IVS_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return nil, fmt.Errorf("ivs: IVS_TIMEOUT: %w", err)
-		}
-		opts = append(opts, WithTimeout(d))
+	timeout, err := envconf.PositiveDuration(getenv, "IVS_TIMEOUT", DefaultTimeout)
+	if err != nil {
+		return nil, err
 	}
+	opts = append(opts, WithTimeout(timeout))
 	if user := getenv("IVS_IAM_USER"); user != "" {
 		pw, err := secret(getenv, "IVS_IAM_PASSWORD")
 		if err != nil {

@@ -35,8 +35,16 @@ func TestConfigFromEnv(t *testing.T) {
 	if c, err = New(opts...); err != nil || c.tokens == nil {
 		t.Fatalf("token client: %v", err)
 	}
-	if _, err := ConfigFromEnv(env(map[string]string{"IVS_AK": "a", "IVS_SK": "b", "IVS_TIMEOUT": "soon"})); err == nil {
-		t.Fatal("bad IVS_TIMEOUT: want an error")
+	for _, bad := range []struct{ name, value, want string }{
+		{"IVS_TIMEOUT", "soon", `IVS_TIMEOUT="soon": want a positive duration with its unit, such as 30s or 2m`},
+		{"IVS_TIMEOUT", "0", `IVS_TIMEOUT="0": want a positive duration with its unit, such as 30s or 2m`},
+		{"IVS_ENDPOINT", "ivs.cn-north-4.myhuaweicloud.com", `IVS_ENDPOINT="ivs.cn-north-4.myhuaweicloud.com": want a URL (http or https) with a host, such as http://127.0.0.1:1234`},
+		{"IVS_IAM_ENDPOINT", "ftp://iam", `IVS_IAM_ENDPOINT="ftp://iam": want a URL (http or https) with a host, such as http://127.0.0.1:1234`},
+	} {
+		_, err := ConfigFromEnv(env(map[string]string{"IVS_AK": "a", "IVS_SK": "b", bad.name: bad.value}))
+		if err == nil || err.Error() != bad.want {
+			t.Errorf("%s=%q: err %v, want %s", bad.name, bad.value, err, bad.want)
+		}
 	}
 	if _, err := ConfigFromEnv(env(map[string]string{"IVS_AK": "a", "IVS_SK_FILE": filepath.Join(dir, "missing")})); err == nil {
 		t.Fatal("missing secret file: want an error")

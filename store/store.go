@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
+	"github.com/ivsbatch/ivsbatch/internal/envconf"
 	"github.com/ivsbatch/ivsbatch/migrations"
 	"github.com/ivsbatch/ivsbatch/pii"
 )
@@ -22,12 +24,26 @@ import (
 // DefaultDatabaseURL is used when IVSBATCH_DATABASE_URL is not set.
 const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/ivsbatch?sslmode=disable"
 
-// URLFromEnv returns IVSBATCH_DATABASE_URL or the local default.
-func URLFromEnv() string {
-	if u := os.Getenv("IVSBATCH_DATABASE_URL"); u != "" {
-		return u
+// URLFromEnv returns IVSBATCH_DATABASE_URL or the local default. A value
+// pgx cannot read (neither a postgres:// URL nor a key=value connection
+// string) is an *envconf.Error naming the variable, its password hidden.
+func URLFromEnv() (string, error) {
+	u := envconf.String(os.Getenv, "IVSBATCH_DATABASE_URL", DefaultDatabaseURL)
+	if _, err := pgconn.ParseConfig(u); err != nil {
+		return "", &envconf.Error{Name: "IVSBATCH_DATABASE_URL", Value: envconf.Redact(u),
+			Want: "a postgres:// URL or a key=value connection string, such as " + DefaultDatabaseURL}
 	}
-	return DefaultDatabaseURL
+	return u, nil
+}
+
+// OpenFromEnv opens the database named by IVSBATCH_DATABASE_URL (see
+// URLFromEnv and Open).
+func OpenFromEnv(ctx context.Context, opts ...Option) (*Store, error) {
+	u, err := URLFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return Open(ctx, u, opts...)
 }
 
 // Store is a pgx pool with the pipeline's queries. Personal data (names, id

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ivsbatch/ivsbatch/internal/cli"
 	"github.com/ivsbatch/ivsbatch/store"
 )
 
@@ -17,14 +17,19 @@ import (
 // missing (connecting to the server's "postgres" database to do so) and
 // applies the migrations. Other databases on the server are left alone.
 func ensureDB(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("ensure-db", flag.ContinueOnError)
-	if err := fs.Parse(args); err != nil {
+	fs := cli.NewFlags("demo ensure-db", "", `Creates the database named in IVSBATCH_DATABASE_URL when it is missing
+(connecting to the server's "postgres" database to do so) and applies the
+migrations. Other databases on the server are left alone.`)
+	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	dbURL := getenv("IVSBATCH_DATABASE_URL", defaultDatabaseURL)
-	u, err := url.Parse(dbURL)
+	dbURL, err := store.URLFromEnv()
 	if err != nil {
-		return fmt.Errorf("ensure-db: database url: %w", err)
+		return err
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil || u.Scheme == "" {
+		return fmt.Errorf("ensure-db: IVSBATCH_DATABASE_URL: want a postgres:// URL here (key=value strings are not supported)")
 	}
 	name := strings.TrimPrefix(u.Path, "/")
 	if name == "" {

@@ -6,16 +6,28 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 
+	"github.com/ivsbatch/ivsbatch/internal/cli"
+	"github.com/ivsbatch/ivsbatch/internal/envconf"
 	"github.com/ivsbatch/ivsbatch/ivssim"
 )
 
 // ledger prints the simulator's billing ledger: what was billed, whether any
 // uuid was billed twice, and the busiest second per endpoint.
-func ledger(ctx context.Context, out io.Writer) error {
-	base := strings.TrimRight(getenv("IVS_ENDPOINT", "http://127.0.0.1:8090"), "/")
+func ledger(ctx context.Context, args []string, out io.Writer) error {
+	fs := cli.NewFlags("demo ledger", "", `Prints the IVS simulator's billing ledger (GET IVS_ENDPOINT/_sim/ledger):
+requests, billed calls, uuids billed twice, the busiest second per endpoint.`)
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	base, err := envconf.URL(os.Getenv, "IVS_ENDPOINT", "http://127.0.0.1:8090", "http", "https")
+	if err != nil {
+		return err
+	}
+	base = strings.TrimRight(base, "/")
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_sim/ledger", nil)
 	if err != nil {
 		return fmt.Errorf("ledger: %w", err)

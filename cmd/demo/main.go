@@ -18,53 +18,35 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/ivsbatch/ivsbatch/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("usage: demo prepare|ensure-db|report|ledger|freeport [flags]")
-	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	switch args[0] {
-	case "prepare":
-		return prepare(ctx, args[1:], out, log)
-	case "ensure-db":
-		return ensureDB(ctx, args[1:], out)
-	case "report":
-		return report(ctx, args[1:], out)
-	case "ledger":
-		return ledger(ctx, out)
-	case "freeport":
-		return freePort(out)
-	}
-	return fmt.Errorf("unknown subcommand %q: want prepare, ensure-db, report, ledger or freeport", args[0])
+	out := os.Stdout
+	cli.Main("demo", []cli.Command{
+		{Name: "prepare", Summary: "population, media (S3 or files), registry.jsonl, manifest and expected.json",
+			Run: func(ctx context.Context, args []string) error { return prepare(ctx, args, out, log) }},
+		{Name: "ensure-db", Summary: "create the database of IVSBATCH_DATABASE_URL if missing, and migrate it",
+			Run: func(ctx context.Context, args []string) error { return ensureDB(ctx, args, out) }},
+		{Name: "report", Summary: "-batch N: every record's outcome next to the expected one (exit 1 on a difference)",
+			Run: func(ctx context.Context, args []string) error { return report(ctx, args, out) }},
+		{Name: "ledger", Summary: "the simulator's billing ledger (IVS_ENDPOINT)",
+			Run: func(ctx context.Context, args []string) error { return ledger(ctx, args, out) }},
+		{Name: "freeport", Summary: "print a free TCP port on 127.0.0.1",
+			Run: func(_ context.Context, args []string) error { return freePort(args, out) }},
+	}, `Servers come from the environment (IVSBATCH_DATABASE_URL, IVSBATCH_S3_ENDPOINT,
+AWS_ACCESS_KEY_ID, ...), as for the other commands. make demo runs them all.
+`)
 }
-
-// getenv returns the environment variable key, or def when it is empty.
-func getenv(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
-// defaultDatabaseURL is the project's agreed default (API.md).
-const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/ivsbatch?sslmode=disable"
 
 // freePort prints a TCP port that was free on 127.0.0.1 a moment ago.
-func freePort(out io.Writer) error {
+func freePort(args []string, out io.Writer) error {
+	fs := cli.NewFlags("demo freeport", "", "Prints a TCP port that was free on 127.0.0.1 a moment ago (for scripts).")
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("free port: %w", err)

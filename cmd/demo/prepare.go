@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/ivsbatch/ivsbatch/e2e"
+	"github.com/ivsbatch/ivsbatch/internal/cli"
 	"github.com/ivsbatch/ivsbatch/objstore"
 )
 
@@ -25,15 +25,26 @@ type expectations struct {
 // directory), and writes registry.jsonl, manifest.csv and expected.json under
 // -out. Its last output line is "manifest=<source>" for enqueue.
 func prepare(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
-	fs := flag.NewFlagSet("prepare", flag.ContinueOnError)
+	fs := cli.NewFlags("demo prepare", "[-out DIR] [-media s3|file] [-records N] [-videos N]",
+		`Generates the sample population (every verdict and reject kind), stores its
+media in the S3 bucket (-media s3, IVSBATCH_S3_ENDPOINT) or under -out (-media
+file), and writes registry.jsonl (for ivs-sim -registry), the manifest and
+expected.json under -out. Its last output line is manifest=SOURCE for
+"enqueue submit".`)
 	dir := fs.String("out", ".run/demo", "output directory")
 	bucket := fs.String("bucket", "ivsbatch-demo", "S3 bucket for media and the manifest")
 	mediaTo := fs.String("media", "s3", "where media goes: s3 (IVSBATCH_S3_ENDPOINT) or file (under -out)")
 	records := fs.Int("records", 27, "records without video (cycling through all verdicts)")
 	videos := fs.Int("videos", 2, "video records (name_video and card_video)")
 	seed := fs.Int64("seed", 1, "population seed")
-	if err := fs.Parse(args); err != nil {
+	if _, err := cli.Parse(fs, args); err != nil {
 		return err
+	}
+	if *mediaTo != "s3" && *mediaTo != "file" {
+		return cli.Usagef(fs, "-media %q: want s3 or file", *mediaTo)
+	}
+	if *records < 0 || *videos < 0 {
+		return cli.Usagef(fs, "-records and -videos must not be negative")
 	}
 	abs, err := filepath.Abs(*dir)
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/ivsbatch/ivsbatch/e2e"
+	"github.com/ivsbatch/ivsbatch/internal/cli"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 )
@@ -21,11 +21,16 @@ import (
 // the outcome the demo population was built to produce. It fails when any
 // record differs, so `make demo` shows a broken pipeline.
 func report(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs := cli.NewFlags("demo report", "-batch N [-out DIR]", `Prints every record of the demo batch with its stored outcome next to the
+outcome the population was built to produce (expected.json under -out), and
+fails (exit 1) when any record differs.`)
 	dir := fs.String("out", ".run/demo", "directory prepare wrote expected.json to")
-	batch := fs.Int64("batch", 0, "batch id")
-	if err := fs.Parse(args); err != nil {
+	batch := fs.Int64("batch", 0, "batch id (required)")
+	if _, err := cli.Parse(fs, args); err != nil {
 		return err
+	}
+	if *batch <= 0 {
+		return cli.Usagef(fs, "-batch is required")
 	}
 	var exp expectations
 	b, err := os.ReadFile(filepath.Join(*dir, "expected.json"))
@@ -35,7 +40,7 @@ func report(ctx context.Context, args []string, out io.Writer) error {
 	if err := json.Unmarshal(b, &exp); err != nil {
 		return fmt.Errorf("report: expected.json: %w", err)
 	}
-	st, err := store.Open(ctx, store.URLFromEnv())
+	st, err := store.OpenFromEnv(ctx)
 	if err != nil {
 		return err
 	}

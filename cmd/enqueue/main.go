@@ -12,7 +12,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -25,6 +24,13 @@ import (
 )
 
 type exitCode = cli.ExitCode
+
+const submitAbout = `Validates every row of a manifest (a local path, s3://bucket/key or
+file:///path; CSV with a header, or JSON Lines), lists the refused rows with
+their line and reason (personal data masked), stores the batch (refused rows
+too, as rejected with their reason) and prints batch_id=ID. The workers'
+feeder queues the pending records. Submitting the same manifest again
+changes nothing and prints the same batch id. Flags may follow MANIFEST.`
 
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -47,24 +53,17 @@ data at rest: IVSBATCH_PII_KEYS (or _FILE), IVSBATCH_PII_KEY_ID, IVSBATCH_PII_IN
 }
 
 func submit(ctx context.Context, log *slog.Logger, args []string) error {
-	fs := flag.NewFlagSet("enqueue submit", flag.ContinueOnError)
+	fs := cli.NewFlags("enqueue submit", "[flags] MANIFEST", submitAbout)
 	name := fs.String("name", "", "batch name (default: the manifest's path)")
 	format := fs.String("format", "", "csv or jsonl (default: from the extension or content)")
 	showBad := fs.Int("show-bad", 20, "how many refused rows to list")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: enqueue submit [flags] MANIFEST")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	pos, err := cli.Parse(fs, args, "MANIFEST")
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return exitCode(2)
-	}
-	src := fs.Arg(0)
-	st, err := store.Open(ctx, store.URLFromEnv())
+	src := pos[0]
+	st, err := store.OpenFromEnv(ctx)
 	if err != nil {
 		return err
 	}
@@ -99,27 +98,24 @@ func submit(ctx context.Context, log *slog.Logger, args []string) error {
 }
 
 func rekey(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("enqueue rekey", flag.ContinueOnError)
-	chunk := fs.Int("chunk", 500, "records per transaction")
-	operator := fs.String("operator", ops.DefaultOperator(), "who runs this, for the audit log")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: enqueue rekey [-chunk N]
-
-Key rotation: add the new key to IVSBATCH_PII_KEYS (keep the old one), make it
+	fs := cli.NewFlags("enqueue rekey", "[-chunk N]", `Key rotation: add the new key to IVSBATCH_PII_KEYS (keep the old one), make it
 active with IVSBATCH_PII_KEY_ID, restart workers, run rekey, then remove the
 old key. Safe to run while workers run, and to re-run after an interruption.`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	chunk := fs.Int("chunk", 500, "records per transaction")
+	operator := fs.String("operator", ops.DefaultOperator(), "who runs this, for the audit log")
+	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, store.URLFromEnv())
+	if *chunk < 1 {
+		return cli.Usagef(fs, "-chunk %d: want at least 1", *chunk)
+	}
+	st, err := store.OpenFromEnv(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	if st.Keyring() == nil {
-		return fmt.Errorf("rekey: no keys configured (IVSBATCH_PII_KEYS, IVSBATCH_PII_INDEX_KEY)")
+		return fmt.Errorf("no keys configured (IVSBATCH_PII_KEYS, IVSBATCH_PII_INDEX_KEY)")
 	}
 	n, err := st.Rekey(ctx, *chunk)
 	result := map[string]any{"records": n, "active_key_id": st.Keyring().ActiveKeyID()}

@@ -2,30 +2,35 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"maps"
 	"slices"
 	"time"
 
+	"github.com/ivsbatch/ivsbatch/internal/cli"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 )
 
 func status(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("enqueue status", flag.ContinueOnError)
+	fs := cli.NewFlags("enqueue status", "-batch ID [-wait [-interval 2s] [-timeout 0]]",
+		`Prints a batch's counts by status, verdict and error code, and its rate and
+ETA from its own progress. With -wait, reports every -interval until every
+record is final; with -timeout, gives up after that long with exit 3.`)
 	batch := fs.Int64("batch", 0, "batch id (printed by submit); required")
 	wait := fs.Bool("wait", false, "keep reporting until every record has its final outcome")
 	every := fs.Duration("interval", 2*time.Second, "how often to report with -wait")
 	timeout := fs.Duration("timeout", 0, "with -wait, give up after this long (exit 3); 0 waits forever")
-	if err := fs.Parse(args); err != nil {
+	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if *batch <= 0 {
-		fs.Usage()
-		return exitCode(2)
+		return cli.Usagef(fs, "-batch is required")
 	}
-	st, err := store.Open(ctx, store.URLFromEnv())
+	if *every <= 0 || *timeout < 0 {
+		return cli.Usagef(fs, "-interval must be positive and -timeout not negative")
+	}
+	st, err := store.OpenFromEnv(ctx)
 	if err != nil {
 		return err
 	}

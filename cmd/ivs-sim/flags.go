@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ivsbatch/ivsbatch/internal/cli"
 	"github.com/ivsbatch/ivsbatch/ivssim"
 	"github.com/ivsbatch/ivsbatch/synth"
 )
@@ -36,6 +37,7 @@ func parseFlags(args []string) (*options, error) {
 			"Credentials from the environment only: IVS_AK/IVS_SK (or _FILE; default the demo pair %s / %s),\n"+
 			"IVS_IAM_DOMAIN, IVS_IAM_USER, IVS_IAM_PASSWORD (or IVS_IAM_PASSWORD_FILE) for token auth.\n\nFlags:\n", demoAK, demoSK)
 		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "\n%s", cli.ExitCodes)
 	}
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8090", "listen address (the admin routes /_sim/* are unauthenticated: keep it on loopback)")
 	fs.StringVar(&o.registry, "registry", "", "registry of synthetic people, JSON Lines as `demo prepare` writes (empty: nobody exists: every id number → 3001, every id-card image → IVS.0007)")
@@ -54,11 +56,13 @@ func parseFlags(args []string) (*options, error) {
 	fs.Int64Var(&o.seed, "seed", 1, "seed of the fault and latency random numbers")
 	fs.StringVar(&o.ffprobe, "ffprobe", ivssim.DefaultFFprobe, "ffprobe binary used to check videos")
 	fs.TextVar(&o.level, "log-level", slog.LevelInfo, "log level: DEBUG (one line per call), INFO, WARN, ERROR")
-	if err := fs.Parse(args); err != nil {
+	if _, err := cli.Parse(fs, args); err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	switch o.account {
+	case "", ivssim.CodeFrozen, ivssim.CodeNotSubscribed:
+	default:
+		return nil, cli.Usagef(fs, "-account %q: want \"\", %s or %s", o.account, ivssim.CodeFrozen, ivssim.CodeNotSubscribed)
 	}
 	return &o, nil
 }

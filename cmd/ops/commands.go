@@ -20,7 +20,7 @@ import (
 func defaultOperator() string { return ops.DefaultOperator() }
 
 func openStore(ctx context.Context) (*store.Store, error) {
-	return store.Open(ctx, store.URLFromEnv())
+	return store.OpenFromEnv(ctx)
 }
 
 func openRedis(ctx context.Context) (*redis.Client, error) {
@@ -274,7 +274,11 @@ reject code and the first rows. IVS is never called; nothing is stored.
 	if err != nil {
 		return err
 	}
-	proc := &pipeline.Processor{Fetcher: worker.RejectingFetcher{Store: objs}, Preparer: newPreparer()}
+	prep, err := newPreparer()
+	if err != nil {
+		return err
+	}
+	proc := &pipeline.Processor{Fetcher: worker.RejectingFetcher{Store: objs}, Preparer: prep}
 	r, err := ops.Prevalidate(ctx, st, proc, *batch, *sample)
 	if err != nil {
 		return err

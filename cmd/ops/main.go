@@ -14,7 +14,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -37,7 +36,9 @@ var commands = []cli.Command{
 }
 
 func main() {
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	slog.SetDefault(log)
+	cli.RedisLogsTo(log)
 	cli.Main("ops", commands, `Settings come from the environment: IVSBATCH_DATABASE_URL, IVSBATCH_REDIS_ADDR
 (IVSBATCH_REDIS_DB, IVSBATCH_REDIS_PASSWORD[_FILE]), IVSBATCH_S3_ENDPOINT and
 AWS_* (prevalidate), IVSBATCH_PII_KEYS / IVSBATCH_PII_INDEX_KEY (export,
@@ -54,7 +55,7 @@ func newFlags(name, synopsis, about, examples string) *flag.FlagSet {
 		out := fs.Output()
 		fmt.Fprintf(out, "usage: ops %s %s\n\n%s\n\nflags:\n", name, synopsis, about)
 		fs.PrintDefaults()
-		fmt.Fprintf(out, "\nexamples:\n%s", examples)
+		fmt.Fprintf(out, "\nexamples:\n%s\n%s", examples, cli.ExitCodes)
 	}
 	return fs
 }
@@ -63,24 +64,13 @@ func operatorFlag(fs *flag.FlagSet) *string {
 	return fs.String("operator", defaultOperator(), "who runs this, for the audit log")
 }
 
-// parse parses args; a stray positional argument is a usage error.
+// parse parses args (flags may come in any order); a stray positional
+// argument is a usage error.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return exitCode(2)
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "ops: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return exitCode(2)
-	}
-	return nil
+	_, err := cli.Parse(fs, args)
+	return err
 }
 
 func usageError(fs *flag.FlagSet, format string, a ...any) error {
-	fmt.Fprintf(fs.Output(), "ops %s: %s\n\n", fs.Name()[len("ops "):], fmt.Sprintf(format, a...))
-	fs.Usage()
-	return exitCode(2)
+	return cli.Usagef(fs, format, a...)
 }

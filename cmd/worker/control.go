@@ -2,51 +2,59 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
-	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ivsbatch/ivsbatch/internal/cli"
 	"github.com/ivsbatch/ivsbatch/store"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
-func connect(ctx context.Context) (*store.Store, *redis.Client, error) {
-	st, err := store.Open(ctx, store.URLFromEnv())
-	if err != nil {
-		return nil, nil, err
-	}
-	ropts, err := worker.RedisOptionsFromEnv(os.Getenv)
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	return st, redis.NewClient(ropts), nil
-}
-
-// withServers parses fs, connects to Postgres and Redis, and runs fn.
-func withServers(ctx context.Context, fs *flag.FlagSet, args []string, fn func(*store.Store, *redis.Client) error) error {
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	st, rdb, err := connect(ctx)
+// withServers connects to Postgres and Redis (checking that Redis answers)
+// and runs fn.
+func withServers(ctx context.Context, fn func(*store.Store, *redis.Client) error) error {
+	st, err := store.OpenFromEnv(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	rdb, err := openRedis(ctx)
+	if err != nil {
+		return err
+	}
 	defer rdb.Close()
 	return fn(st, rdb)
 }
 
+// openRedis connects to the Redis of IVSBATCH_REDIS_* and checks it answers.
+func openRedis(ctx context.Context) (*redis.Client, error) {
+	ropts, err := worker.RedisOptionsFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	rdb := redis.NewClient(ropts)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("redis at %s unreachable: %w", ropts.Addr, err)
+	}
+	return rdb, nil
+}
+
 func pause(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("worker pause", flag.ContinueOnError)
+	fs := cli.NewFlags("worker pause", `-reason "why"`, `Stops all IVS traffic, account-wide: the pause is stored in Postgres (with the
+reason) and the queues are paused, so no worker sends a call until
+"worker resume". Workers pause by themselves on IVS.0014 (frozen) and
+IVS.0015 (not subscribed).`)
 	reason := fs.String("reason", "", "why traffic is paused (stored and shown by status); required")
-	return withServers(ctx, fs, args, func(st *store.Store, rdb *redis.Client) error {
-		if *reason == "" {
-			return fmt.Errorf("pause: -reason is required")
-		}
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if *reason == "" {
+		return cli.Usagef(fs, "-reason is required")
+	}
+	return withServers(ctx, func(st *store.Store, rdb *redis.Client) error {
 		if err := worker.Pause(ctx, st, rdb, *reason); err != nil {
 			return err
 		}
@@ -56,8 +64,13 @@ func pause(ctx context.Context, args []string) error {
 }
 
 func resume(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("worker resume", flag.ContinueOnError)
-	return withServers(ctx, fs, args, func(st *store.Store, rdb *redis.Client) error {
+	fs := cli.NewFlags("worker resume", "", `Lifts the account-wide pause (after IVS.0014/IVS.0015 were resolved with
+Huawei Cloud, or after an operator's "worker pause"): clears it in Postgres
+and unpauses the queues. Records held by the pause continue.`)
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	return withServers(ctx, func(st *store.Store, rdb *redis.Client) error {
 		if err := worker.Resume(ctx, st, rdb); err != nil {
 			return err
 		}
@@ -67,38 +80,30 @@ func resume(ctx context.Context, args []string) error {
 }
 
 func status(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("worker status", flag.ContinueOnError)
-	return withServers(ctx, fs, args, func(st *store.Store, _ *redis.Client) error {
-		code, reason, paused, err := st.Paused(ctx)
-		if err != nil {
-			return err
-		}
-		if paused {
-			fmt.Printf("paused: %s: %s\n", code, reason)
-		} else {
-			fmt.Println("running")
-		}
-		return nil
-	})
-}
-
-func envStr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
+	fs := cli.NewFlags("worker status", "", `Prints whether IVS traffic is paused and why (from Postgres), and fails
+(exit 1) when Redis, which delivers the records to workers, does not answer.
+For queues and batches see "ops status".`)
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
 	}
-	return def
-}
-
-func envInt(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return n
+	st, err := store.OpenFromEnv(ctx)
+	if err != nil {
+		return err
 	}
-	return def
-}
-
-func envFloat(name string, def float64) float64 {
-	if f, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
-		return f
+	defer st.Close()
+	code, reason, paused, err := st.Paused(ctx)
+	if err != nil {
+		return err
 	}
-	return def
+	rdb, rerr := openRedis(ctx)
+	switch {
+	case paused:
+		fmt.Printf("paused: %s: %s\n", code, reason)
+	case rerr == nil:
+		fmt.Println("running")
+	}
+	if rerr != nil {
+		return fmt.Errorf("not running: %w", rerr)
+	}
+	return rdb.Close()
 }

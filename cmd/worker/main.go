@@ -15,14 +15,22 @@ import (
 	"os"
 
 	"github.com/ivsbatch/ivsbatch/internal/cli"
+	"github.com/ivsbatch/ivsbatch/internal/envconf"
 )
 
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: levelFromEnv()}))
+	level, levelErr := envconf.LogLevel(os.Getenv, "IVSBATCH_LOG_LEVEL", slog.LevelInfo)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
+	cli.RedisLogsTo(log)
 	cli.Main("worker", []cli.Command{
 		{Name: "run", Summary: "serve the queue until SIGTERM (in-flight records finish or go back to the queue)",
-			Run: func(ctx context.Context, args []string) error { return run(ctx, log, args) }},
+			Run: func(ctx context.Context, args []string) error {
+				if levelErr != nil {
+					return levelErr
+				}
+				return run(ctx, log, args)
+			}},
 		{Name: "pause", Summary: `stop all IVS traffic: -reason "why"`, Run: pause},
 		{Name: "resume", Summary: "lift the account-wide pause", Run: resume},
 		{Name: "status", Summary: "print whether traffic is paused and why", Run: status},
@@ -31,12 +39,4 @@ IVSBATCH_REDIS_ADDR, IVSBATCH_S3_ENDPOINT, AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY, IVS_ENDPOINT, IVS_AK/IVS_SK (or *_FILE), IVS_IAM_*,
 IVSBATCH_PII_KEYS / IVSBATCH_PII_INDEX_KEY (see README.md).
 `)
-}
-
-func levelFromEnv() slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(os.Getenv("IVSBATCH_LOG_LEVEL"))); err != nil {
-		return slog.LevelInfo
-	}
-	return l
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ivsbatch/ivsbatch/internal/cli"
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/pipeline"
@@ -21,19 +21,23 @@ import (
 )
 
 func run(ctx context.Context, log *slog.Logger, args []string) error {
-	fs := flag.NewFlagSet("worker run", flag.ContinueOnError)
-	concurrency := fs.Int("concurrency", envInt("IVSBATCH_CONCURRENCY", 64), "records handled at once (≈ quota × call latency in seconds, with margin)")
-	quota := fs.Float64("quota", envFloat("IVSBATCH_QUOTA", 10), "the account's IVS quota in requests/s per endpoint, shared by all worker processes; ≤ 0 disables limiting")
-	window := fs.Int("window", envInt("IVSBATCH_QUEUE_WINDOW", 200), "tasks the feeder keeps in the Redis queue ahead of the workers")
+	env, err := readRunEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	fs := cli.NewFlags("worker run", "[flags]", runAbout)
+	concurrency := fs.Int("concurrency", env.concurrency, "records handled at once (≈ quota × call latency in seconds, with margin)")
+	quota := fs.Float64("quota", env.quota, "the account's IVS quota in requests/s per endpoint, shared by all worker processes; ≤ 0 disables limiting")
+	window := fs.Int("window", env.window, "tasks the feeder keeps in the Redis queue ahead of the workers")
 	feed := fs.Bool("feed", true, "run the feeder (Postgres → queue) in this process")
 	taskTimeout := fs.Duration("task-timeout", worker.DefaultTaskTimeout, "upper bound for one record's task")
 	shutdown := fs.Duration("shutdown-timeout", 45*time.Second, "time in-flight records get to finish on SIGTERM (longer than IVS_TIMEOUT)")
-	metricsAddr := fs.String("metrics-addr", envStr("IVSBATCH_METRICS_ADDR", "127.0.0.1:9090"), "address for /metrics and /healthz; empty to disable")
-	if err := fs.Parse(args); err != nil {
+	metricsAddr := fs.String("metrics-addr", env.metricsAddr, "address for /metrics and /healthz; empty to disable")
+	if err := parseRunFlags(fs, args); err != nil {
 		return err
 	}
 
-	st, err := store.Open(ctx, store.URLFromEnv())
+	st, err := store.OpenFromEnv(ctx)
 	if err != nil {
 		return err
 	}
@@ -70,12 +74,12 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	proc := &pipeline.Processor{
 		Records: st, Account: st, Verifier: metrics.Verifier(client),
 		Fetcher:  worker.RejectingFetcher{Store: objs},
-		Preparer: newPreparer(),
+		Preparer: newPreparer(env.trimVideo),
 		Limiter:  metrics.Limiter(ratelimit.New(rdb, ratelimit.Config{PerSecond: *quota})),
 		Policy:   policy, Log: log,
-		Dedup: st, DedupWindow: dedupWindow(), Budget: st,
+		Dedup: st, DedupWindow: env.dedupWindow, Budget: st,
 	}
-	if prefix := os.Getenv("IVSBATCH_KEEP_PICTURES"); prefix != "" {
+	if prefix := env.keepPictures; prefix != "" {
 		proc.Pictures = worker.PictureBucket{Store: objs, Prefix: prefix}
 	}
 	w := worker.New(worker.Config{Concurrency: *concurrency, TaskTimeout: *taskTimeout, ShutdownTimeout: *shutdown,
@@ -91,13 +95,4 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	log.Info("worker running", "ivs", client.Endpoint(), "quota", *quota, "concurrency", *concurrency, "window", *window)
 	return w.Run(ctx)
-}
-
-// dedupWindow reads IVSBATCH_DEDUP_WINDOW (a Go duration; 0 turns reuse of
-// earlier valid verdicts off; same-input repeats in a batch are always linked).
-func dedupWindow() time.Duration {
-	if d, err := time.ParseDuration(os.Getenv("IVSBATCH_DEDUP_WINDOW")); err == nil {
-		return d
-	}
-	return pipeline.DefaultDedupWindow
 }

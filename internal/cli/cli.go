@@ -1,7 +1,12 @@
-// Package cli runs the subcommands of ivsbatch's commands (enqueue, worker,
-// ops) the same way: a table of commands, "-h" that teaches, SIGINT/SIGTERM
-// cancelling the context, and exit codes 0 (done), 1 (failed), 2 (usage) or
-// the code a command asks for with ExitCode.
+// Package cli runs ivsbatch's commands (enqueue, worker, ops, demo,
+// ivs-sim) the same way: a table of subcommands, "-h" that teaches on every
+// one of them, flags accepted before and after positional arguments,
+// SIGINT/SIGTERM cancelling the context, and the same exit codes everywhere:
+//
+//	0  done
+//	1  failed (a server unreachable, a refused manifest, …); one line on stderr
+//	2  usage or configuration: a bad flag, argument or environment variable
+//	3  needs a human (ops reconcile, status -wait -timeout)
 package cli
 
 import (
@@ -9,10 +14,24 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/ivsbatch/ivsbatch/internal/envconf"
 )
+
+// The exit codes of every command.
+const (
+	ExitOK         = 0
+	ExitError      = 1
+	ExitUsage      = 2
+	ExitNeedsHuman = 3
+)
+
+// ExitCodes is the exit-code paragraph of every command's usage text.
+const ExitCodes = "exit codes: 0 done, 1 failed, 2 usage or configuration error, 3 needs a human\n"
 
 // Command is one subcommand.
 type Command struct {
@@ -29,44 +48,63 @@ func (e ExitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
 // Main runs the subcommand named by os.Args[1] and exits. footer follows the
 // list of commands in the usage text (settings, where to read more).
 func Main(prog string, commands []Command, footer string) {
-	usage := func() {
-		fmt.Fprintf(os.Stderr, "usage: %s <command> [flags]\n\ncommands:\n", prog)
-		for _, c := range commands {
-			fmt.Fprintf(os.Stderr, "  %-12s %s\n", c.Name, c.Summary)
-		}
-		fmt.Fprintf(os.Stderr, "\nRun \"%s <command> -h\" for what a command does and its flags.\n%s", prog, footer)
-	}
-	if len(os.Args) < 2 {
-		usage()
-		os.Exit(2)
-	}
-	name, args := os.Args[1], os.Args[2:]
-	if name == "-h" || name == "-help" || name == "--help" || name == "help" {
-		usage()
-		return
-	}
-	for _, c := range commands {
-		if c.Name != name {
-			continue
-		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err := c.Run(ctx, args)
-		stop()
-		os.Exit(exitStatus(prog, err))
-	}
-	fmt.Fprintf(os.Stderr, "%s: unknown command %q\n", prog, name)
-	usage()
-	os.Exit(2)
+	os.Exit(main(prog, commands, footer, os.Args[1:], os.Stderr))
 }
 
-func exitStatus(prog string, err error) int {
+func main(prog string, commands []Command, footer string, args []string, stderr io.Writer) int {
+	usage := func() {
+		fmt.Fprintf(stderr, "usage: %s <command> [flags]\n\ncommands:\n", prog)
+		for _, c := range commands {
+			fmt.Fprintf(stderr, "  %-12s %s\n", c.Name, c.Summary)
+		}
+		fmt.Fprintf(stderr, "\nRun \"%s <command> -h\" for what a command does and its flags.\n%s\n%s", prog, footer, ExitCodes)
+	}
+	if len(args) < 1 {
+		usage()
+		return ExitUsage
+	}
+	name, args := args[0], args[1:]
+	if name == "-h" || name == "-help" || name == "--help" || name == "help" {
+		usage()
+		return ExitOK
+	}
+	for _, c := range commands {
+		if c.Name == name {
+			return Status(stderr, prog, runWithSignals(c.Run, args))
+		}
+	}
+	fmt.Fprintf(stderr, "%s: unknown command %q\n\n", prog, name)
+	usage()
+	return ExitUsage
+}
+
+// Run is Main for a program without subcommands (ivs-sim): run gets the
+// arguments and a context cancelled by SIGINT/SIGTERM.
+func Run(prog string, run func(ctx context.Context, args []string) error) {
+	os.Exit(Status(os.Stderr, prog, runWithSignals(run, os.Args[1:])))
+}
+
+func runWithSignals(run func(context.Context, []string) error, args []string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, args)
+}
+
+// Status returns the exit code for a command's error, printing the error
+// on one line to stderr first unless the command already said everything
+// (ExitCode, flag.ErrHelp). A configuration error (*envconf.Error) exits 2.
+func Status(stderr io.Writer, prog string, err error) int {
 	var exit ExitCode
+	var conf *envconf.Error
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
+		return ExitOK
 	case errors.As(err, &exit):
 		return int(exit)
+	case errors.As(err, &conf):
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return ExitUsage
 	}
-	fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
-	return 1
+	fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+	return ExitError
 }

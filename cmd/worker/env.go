@@ -1,0 +1,72 @@
+package main
+
+import (
+	"flag"
+	"time"
+
+	"github.com/ivsbatch/ivsbatch/internal/cli"
+	"github.com/ivsbatch/ivsbatch/internal/envconf"
+	"github.com/ivsbatch/ivsbatch/pipeline"
+)
+
+// runEnv is what `worker run` reads from the environment (besides the
+// servers' and IVS's settings), parsed strictly: a bad value stops the
+// worker with a line naming the variable.
+type runEnv struct {
+	concurrency, window int
+	quota               float64
+	metricsAddr         string
+	dedupWindow         time.Duration
+	keepPictures        string
+	trimVideo           bool
+}
+
+func readRunEnv(get envconf.Lookup) (runEnv, error) {
+	var e runEnv
+	var err error
+	if e.concurrency, err = envconf.PositiveInt(get, "IVSBATCH_CONCURRENCY", 64, "records handled at once"); err != nil {
+		return e, err
+	}
+	if e.window, err = envconf.PositiveInt(get, "IVSBATCH_QUEUE_WINDOW", 200, "tasks"); err != nil {
+		return e, err
+	}
+	if e.quota, err = envconf.Float(get, "IVSBATCH_QUOTA", 10, "requests per second (0 or less: no limit)"); err != nil {
+		return e, err
+	}
+	if e.metricsAddr, err = envconf.HostPort(get, "IVSBATCH_METRICS_ADDR", "127.0.0.1:9090"); err != nil {
+		return e, err
+	}
+	if e.dedupWindow, err = envconf.Duration(get, "IVSBATCH_DEDUP_WINDOW", pipeline.DefaultDedupWindow); err != nil {
+		return e, err
+	}
+	if e.keepPictures, err = envconf.URL(get, "IVSBATCH_KEEP_PICTURES", "", "s3", "file"); err != nil {
+		return e, err
+	}
+	e.trimVideo, err = envconf.Bool(get, "IVSBATCH_TRIM_VIDEO", false)
+	return e, err
+}
+
+const runAbout = `Serves the queues until SIGINT/SIGTERM: fetches each record's media, checks
+and prepares it, waits for the shared rate limit, calls IVS once and stores
+the outcome. On SIGTERM in-flight records finish or go back to the queue.
+Flags default to the environment: IVSBATCH_CONCURRENCY, IVSBATCH_QUOTA,
+IVSBATCH_QUEUE_WINDOW, IVSBATCH_METRICS_ADDR (see README.md, Configuration).`
+
+// parseRunFlags parses worker run's flags and refuses values that cannot
+// work (no handlers, an empty window, a zero timeout).
+func parseRunFlags(fs *flag.FlagSet, args []string) error {
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	for _, name := range []string{"concurrency", "window"} {
+		if n := fs.Lookup(name).Value.(flag.Getter).Get().(int); n < 1 {
+			return cli.Usagef(fs, "-%s %d: want at least 1", name, n)
+		}
+	}
+	for _, name := range []string{"task-timeout", "shutdown-timeout"} {
+		if d := fs.Lookup(name).Value.(flag.Getter).Get().(time.Duration); d <= 0 {
+			return cli.Usagef(fs, "-%s %s: want a positive duration", name, d)
+		}
+	}
+	return nil
+}
