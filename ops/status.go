@@ -132,11 +132,11 @@ func PrintStatus(w io.Writer, r StatusReport) {
 		fmt.Fprintln(w)
 		printCounts(w, "by verdict:", b.ByVerdict)
 		printCounts(w, "by error code (no verdict):", b.ByError)
-		fmt.Fprintf(w, "  rate: %.2f records/s over the last minute", b.Rate())
+		fmt.Fprintf(w, "  rate: %.2f records/s (the batch's own calls, last minute)", b.Rate())
 		if eta := b.ETA(); eta > 0 {
 			fmt.Fprintf(w, ", ETA %s", eta.Round(time.Second))
 		} else if b.Counts.Open() > 0 {
-			fmt.Fprint(w, ", ETA unknown (nothing finished in the last minute)")
+			fmt.Fprint(w, ", no ETA yet (no record of this batch finished by a call in the last minute)")
 		}
 		fmt.Fprintln(w)
 		cap := "no cap"

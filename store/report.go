@@ -17,19 +17,16 @@ type BatchStatus struct {
 	ByVerdict      map[string]int // "1000 valid" → n
 	ByError        map[string]int // last_error_code → n, for records without a verdict
 	FinishedRecent int            // finished within the last minute
+	Progress       Progress       // the batch's own recent work: rate and ETA
 }
 
-// Rate is records finished per second over the last minute.
-func (b BatchStatus) Rate() float64 { return float64(b.FinishedRecent) / 60 }
+// Rate is the batch's records finished per second over its own recent work
+// (see Progress).
+func (b BatchStatus) Rate() float64 { return b.Progress.Rate() }
 
-// ETA is the time left at the current rate (0 when done or unknown).
-func (b BatchStatus) ETA() time.Duration {
-	open := b.Counts.Open()
-	if open == 0 || b.FinishedRecent == 0 {
-		return 0
-	}
-	return time.Duration(float64(open) / b.Rate() * float64(time.Second))
-}
+// ETA is the time left at Rate (0 when done, or before the batch made
+// progress).
+func (b BatchStatus) ETA() time.Duration { return b.Progress.ETA(b.Counts.Open()) }
 
 // GetBatchStatus gathers a batch's status.
 func (s *Store) GetBatchStatus(ctx context.Context, batchID int64) (BatchStatus, error) {
@@ -39,6 +36,9 @@ func (s *Store) GetBatchStatus(ctx context.Context, batchID int64) (BatchStatus,
 		return b, err
 	}
 	if b.Counts, err = s.BatchCounts(ctx, batchID); err != nil {
+		return b, err
+	}
+	if b.Progress, err = s.batchProgress(ctx, batchID); err != nil {
 		return b, err
 	}
 	rows, err := s.pool.Query(ctx, `

@@ -87,8 +87,8 @@ func printStatus(bs store.BatchStatus, paused bool, code, reason string) {
 	}
 	printMap("by verdict:", bs.ByVerdict)
 	printMap("by error code (no verdict):", bs.ByError)
-	if bs.FinishedRecent > 0 {
-		fmt.Printf("  rate: %.1f records/s over the last minute", bs.Rate())
+	if bs.Rate() > 0 {
+		fmt.Printf("  rate: %.1f records/s (the batch's own calls, last minute)", bs.Rate())
 		if eta := bs.ETA(); eta > 0 {
 			fmt.Printf(", ETA %s", eta.Round(time.Second))
 		}
