@@ -109,6 +109,8 @@ func TestCommandsStart(t *testing.T) {
 		}
 		runCmd(t, bin, env, "ops", "status").want(t, 0, "")
 		runCmd(t, bin, env, "enqueue", "status", "-batch", "4242").want(t, 1, "enqueue: ")
+		runCmd(t, bin, env, "enqueue", "submit", "-quiet", "no-such-manifest.csv").want(t, 1, "enqueue: ")
+		runCmd(t, bin, env, "ops", "budget", "-batch", "4242").want(t, 1, "ops: ")
 		if r := runCmd(t, bin, env, "demo", "freeport"); !regexp.MustCompile(`^\d+\n$`).MatchString(r.stdout) {
 			t.Errorf("demo freeport printed %q", r.stdout)
 		}
@@ -241,6 +243,27 @@ func (r result) want(t *testing.T, code int, texts ...string) {
 	if strings.Contains(out, "panic:") || strings.Contains(out, "goroutine ") {
 		t.Errorf("%q: a Go panic or goroutine dump:\n%s", r.args, out)
 	}
+	for _, line := range strings.Split(r.stderr, "\n") {
+		if p := repeatedPrefix(line); p != "" {
+			t.Errorf("%q: %q repeats its prefix %q", r.args, line, p)
+		}
+	}
+}
+
+// repeatedPrefix returns a one-word "prefix:" that occurs twice in an error
+// line (store: store: …), or "".
+func repeatedPrefix(line string) string {
+	seen := map[string]bool{}
+	for _, part := range strings.Split(line, ": ") {
+		if part == "" || strings.ContainsAny(part, " \t`\"") {
+			continue
+		}
+		if seen[part] {
+			return part
+		}
+		seen[part] = true
+	}
+	return ""
 }
 
 // oneLine checks that the command said what went wrong in one line.
