@@ -50,6 +50,8 @@ func TestCommandsStart(t *testing.T) {
 		runCmd(t, bin, base, "worker", "run", "-concurrency", "0").want(t, 2, "-concurrency 0: want at least 1")
 		runCmd(t, bin, base, "enqueue", "submit").want(t, 2, "missing MANIFEST")
 		runCmd(t, bin, base, "ops", "budget", "-batch", "x").want(t, 2, `invalid value "x" for flag -batch`)
+		runCmd(t, bin, base, "ops", "budget", "-batch", "1", "-max", "-3").want(t, 2, "-max -3: want 0 or more")
+		runCmd(t, bin, base, "ops", "export", "-o", "-", "-batch").want(t, 2, "flag needs an argument: -batch")
 	})
 
 	t.Run("servers unreachable", func(t *testing.T) {
@@ -115,7 +117,7 @@ func TestCommandsStart(t *testing.T) {
 			t.Errorf("demo freeport printed %q", r.stdout)
 		}
 		// worker run starts, serves and stops on SIGTERM with exit 0.
-		sim := startSim(t, bin, base)
+		sim := startSim(t, bin, base, "-registry", "") // as docker-compose.yml starts it before demo prepare
 		r := runUntilSignal(t, bin, append(env, "IVS_ENDPOINT="+sim, "IVS_AK="+simAK, "IVS_SK="+simSK,
 			"IVSBATCH_METRICS_ADDR=127.0.0.1:0"), "worker running", "worker", "run")
 		r.want(t, 0, "worker running")
@@ -274,12 +276,13 @@ func (r result) oneLine(t *testing.T) {
 	}
 }
 
-// startSim runs ivs-sim with no flag but a free -addr, as the README's
-// "Running the simulator" does without a registry, and returns its URL.
-func startSim(t *testing.T, bin string, env []string) string {
+// startSim runs ivs-sim with no flag but a free -addr (and args), as the
+// README's "Running the simulator" does without a registry, and returns its
+// URL.
+func startSim(t *testing.T, bin string, env []string, args ...string) string {
 	t.Helper()
 	addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
-	cmd := exec.Command(filepath.Join(bin, "ivs-sim"), "-addr", addr)
+	cmd := exec.Command(filepath.Join(bin, "ivs-sim"), append([]string{"-addr", addr}, args...)...)
 	cmd.Env = env
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out

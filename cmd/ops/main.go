@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/ivsbatch/ivsbatch/internal/cli"
 )
@@ -66,8 +67,30 @@ func operatorFlag(fs *flag.FlagSet) *string {
 
 // parse parses args (flags may come in any order); a stray positional
 // argument is a usage error.
+// Numbers given as flags (ids, counts, durations) must not be negative, and
+// a float (the quota) must be positive.
 func parse(fs *flag.FlagSet, args []string) error {
-	_, err := cli.Parse(fs, args)
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	var err error
+	check := func(f *flag.Flag, ok bool, want string) {
+		if !ok && err == nil {
+			err = usageError(fs, "-%s %s: want %s", f.Name, f.Value, want)
+		}
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch v := f.Value.(flag.Getter).Get().(type) {
+		case int:
+			check(f, v >= 0, "0 or more")
+		case int64:
+			check(f, v >= 0, "0 or more")
+		case time.Duration:
+			check(f, v >= 0, "a duration of 0 or more")
+		case float64:
+			check(f, v > 0, "a positive number")
+		}
+	})
 	return err
 }
 
