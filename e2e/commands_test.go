@@ -47,6 +47,7 @@ func TestCommandsStart(t *testing.T) {
 		}
 		runCmd(t, bin, base, "ivs-sim", "-h").want(t, 0, "Usage: ivs-sim [flags]", "-registry")
 		runCmd(t, bin, base, "ivs-sim", "stray").want(t, 2, `unexpected argument "stray"`)
+		runCmd(t, bin, base, "ivs-sim", "-rate-500", "2").want(t, 2, "Rate500 2 is outside [0, 1]")
 		runCmd(t, bin, base, "worker", "run", "-concurrency", "0").want(t, 2, "-concurrency 0: want at least 1")
 		runCmd(t, bin, base, "enqueue", "submit").want(t, 2, "missing MANIFEST")
 		runCmd(t, bin, base, "ops", "budget", "-batch", "x").want(t, 2, `invalid value "x" for flag -batch`)

@@ -36,8 +36,9 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return err
 	}
 	sim, err := ivssim.New(cfg)
-	if err != nil {
-		return err
+	if err != nil { // a flag value the simulator cannot use
+		fmt.Fprintf(os.Stderr, "ivs-sim: %v (see ivs-sim -h)\n", err)
+		return cli.ExitCode(cli.ExitUsage)
 	}
 	sim.SetAccountState(o.account)
 	ln, err := net.Listen("tcp", o.addr)
