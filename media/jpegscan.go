@@ -8,13 +8,13 @@ import (
 
 // jpegInfo is what a marker walk learns about a JPEG without decoding it.
 type jpegInfo struct {
-	sof            byte // SOFn marker: 0xC0 baseline, 0xC1 extended, 0xC2 progressive, …
-	precision      int  // bits per sample (8, or 12 for extended JPEGs)
-	width, height  int  // stored (unoriented) size
-	components     int  // 1 grey, 3 YCbCr (or RGB), 4 CMYK/YCCK
-	adobeTransform int  // APP14 Adobe transform flag, -1 if no Adobe segment
-	orientation    int  // EXIF orientation 1–8, 0 if absent or invalid
-	complete       bool // an EOI marker follows the first scan's start
+	sof            byte   // SOFn marker: 0xC0 baseline, 0xC1 extended, 0xC2 progressive, …
+	precision      int    // bits per sample (8, or 12 for extended JPEGs)
+	width, height  int    // stored (unoriented) size
+	components     int    // 1 grey, 3 YCbCr (or RGB), 4 CMYK/YCCK
+	adobeTransform int    // APP14 Adobe transform flag, -1 if no Adobe segment
+	orientation    int    // EXIF orientation 1–8, 0 if absent or invalid
+	complete       bool   // an EOI marker follows the first scan's start
 	ids            []byte // component identifiers, in frame order
 	sampling       []byte // component sampling factors (h<<4 | v), in frame order
 }
