@@ -22,6 +22,8 @@ package media
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/pipeline"
@@ -34,11 +36,36 @@ type Config struct {
 	TranscodeTimeout time.Duration // per ffmpeg transcode; default 2 min
 	TrimVideo        bool          // cut videos longer than 15 s to 15 s instead of rejecting them
 	TempDir          string        // for video temp files; default os.TempDir()
+	// MaxConcurrent bounds the preparations running at once in this
+	// Preparer (others wait), separately from how many records a worker
+	// handles at once: with the per-image decode budget it bounds the
+	// worker's memory. Default GOMAXPROCS, at least 2.
+	MaxConcurrent int
+}
+
+// ConcurrencyEnv is the environment variable ConfigFromEnv reads for
+// Config.MaxConcurrent.
+const ConcurrencyEnv = "IVSBATCH_MEDIA_CONCURRENCY"
+
+// ConfigFromEnv reads IVSBATCH_TRIM_VIDEO ("true" or unset) and
+// IVSBATCH_MEDIA_CONCURRENCY (a whole number ≥ 1, unset for the default)
+// through getenv. A bad value is an error naming the variable.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	cfg := Config{TrimVideo: getenv("IVSBATCH_TRIM_VIDEO") == "true"}
+	if v := getenv(ConcurrencyEnv); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return Config{}, fmt.Errorf("%s=%q: want a whole number of media preparations at once, at least 1", ConcurrencyEnv, v)
+		}
+		cfg.MaxConcurrent = n
+	}
+	return cfg, nil
 }
 
 // Preparer implements pipeline.Preparer. It is safe for concurrent use.
 type Preparer struct {
-	cfg Config
+	cfg   Config
+	slots chan struct{} // one token per running preparation
 }
 
 var _ pipeline.Preparer = (*Preparer)(nil)
@@ -57,7 +84,10 @@ func New(cfg Config) *Preparer {
 	if cfg.TranscodeTimeout <= 0 {
 		cfg.TranscodeTimeout = 2 * time.Minute
 	}
-	return &Preparer{cfg: cfg}
+	if cfg.MaxConcurrent <= 0 {
+		cfg.MaxConcurrent = max(2, runtime.GOMAXPROCS(0))
+	}
+	return &Preparer{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent)}
 }
 
 // Prepare implements pipeline.Preparer: it returns media IVS accepts for kind,
@@ -69,6 +99,12 @@ func (p *Preparer) Prepare(ctx context.Context, kind pipeline.MediaKind, data []
 	}
 	if len(data) == 0 {
 		return pipeline.Prepared{}, reject(CodeEmpty, "the file is empty")
+	}
+	select {
+	case p.slots <- struct{}{}:
+		defer func() { <-p.slots }()
+	case <-ctx.Done():
+		return pipeline.Prepared{}, fmt.Errorf("media: prepare %s: waiting for a slot: %w", kind, ctx.Err())
 	}
 	switch kind {
 	case pipeline.MediaFaceImage:

@@ -9,6 +9,10 @@ import (
 
 // newPreparer is the media preparer prevalidate uses: the same as the
 // worker's (cmd/worker/preparer.go).
-func newPreparer() pipeline.Preparer {
-	return media.New(media.Config{TrimVideo: os.Getenv("IVSBATCH_TRIM_VIDEO") == "true"})
+func newPreparer() (pipeline.Preparer, error) {
+	cfg, err := media.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return media.New(cfg), nil
 }
