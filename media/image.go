@@ -151,15 +151,21 @@ func prepareImage(ctx context.Context, spec imageSpec, data []byte) (pipeline.Pr
 		return pipeline.Prepared{}, fmt.Errorf("media: prepare image: %w", err)
 	}
 
-	img, err := decodeImage(spec, format, data, jinfo, orientation)
-	if err != nil {
-		return pipeline.Prepared{}, err
-	}
+	var img image.Image
+	var err error
 	if format == "heic" || format == "avif" {
-		b := img.Bounds()
-		if err := checkGeometry(spec, b.Dx(), b.Dy()); err != nil {
+		if img, orientation, err = decodeHEIF(data, maxPixels); err != nil {
 			return pipeline.Prepared{}, err
 		}
+		ow, oh = img.Bounds().Dx(), img.Bounds().Dy()
+		if orientation >= 5 {
+			ow, oh = oh, ow
+		}
+		if err := checkGeometry(spec, ow, oh); err != nil {
+			return pipeline.Prepared{}, err
+		}
+	} else if img, err = decodeImage(spec, format, data, jinfo, orientation); err != nil {
+		return pipeline.Prepared{}, err
 	}
 	out, err := fitImage(ctx, spec, img, orientation)
 	if err != nil {
@@ -179,12 +185,9 @@ func prepareImage(ctx context.Context, spec imageSpec, data []byte) (pipeline.Pr
 
 // decodeImage decodes data (format, JPEG header jinfo, orientation o): JPEGs
 // by libjpeg-turbo scaled down to what spec needs when the build has it,
-// HEIC/AVIF by libheif, the rest by the Go decoders.
+// the rest by the Go decoders.
 func decodeImage(spec imageSpec, format string, data []byte, jinfo jpegInfo, o int) (image.Image, error) {
-	switch {
-	case format == "heic" || format == "avif":
-		return decodeHEIF(data, maxPixels)
-	case format == "jpeg" && fastDecode != nil:
+	if format == "jpeg" && fastDecode != nil {
 		uw, uh, err := firstTarget(spec, jinfo.width, jinfo.height, o)
 		if err != nil {
 			return nil, err
@@ -232,9 +235,10 @@ func verifyJPEG(data []byte) error {
 }
 
 // decodeHEIF, when set (cgo build with libheif, heif.go), decodes the
-// primary picture of a HEIC/HEIF or AVIF file upright, refusing pictures
-// over maxPixels before decoding them.
-var decodeHEIF func(data []byte, maxPixels int) (image.Image, error)
+// primary picture of a HEIC/HEIF or AVIF file with its rotation and
+// mirroring applied, and returns the EXIF orientation still to apply,
+// refusing pictures over maxPixels before decoding them.
+var decodeHEIF func(data []byte, maxPixels int) (image.Image, int, error)
 
 // firstTarget is the size, in stored orientation, that fitImage first tries
 // for a w×h image with orientation o.

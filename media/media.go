@@ -2,21 +2,29 @@
 // into what Huawei IVS accepts, or rejects them locally with a precise
 // *Error before a paid call is made.
 //
-// Images (JPEG, PNG, WebP, GIF, BMP, TIFF in; JPEG out) are handled in pure
-// Go: EXIF orientation is applied, sizes are checked, and the picture is
-// resized and re-encoded to the IVS limits (faces ≤ 1024 px and ≤ 88 KB of
-// base64, ID cards ≤ 2048 px and ≤ ~1 MB); a JPEG that already complies
-// passes through byte for byte after a header walk, without decoding. HEIC
-// and AVIF are recognised and rejected as media.unsupported_format: no
-// decoder exists without new dependencies.
+// Images (JPEG, PNG, WebP, GIF, BMP, and HEIC/HEIF/AVIF with libheif in;
+// JPEG out): EXIF orientation is applied, sizes are checked, and the picture
+// is resized and re-encoded to the IVS limits (faces ≤ 1024 px and ≤ 88 KB
+// of base64 at JPEG quality ≥ 75, shrinking rather than compressing harder;
+// ID cards ≤ 2048 px and ≤ ~1 MB). A JPEG that already complies passes
+// through byte for byte after one cheap decode (1/8 scale): every image
+// sent has been decoded, and a damaged one is media.corrupt_image whatever
+// its role. TIFF and animated WebP are media.unsupported_format.
 //
-// By default (cgo and Debian's libturbojpeg0-dev, which scripts/deps.sh
-// installs) JPEGs are decoded by libjpeg-turbo scaled down in the DCT domain
-// and encoded by it, several times faster than image/jpeg. The pure-Go
-// fallback is used with -tags purego or CGO_ENABLED=0.
+// Memory is bounded: the pixel count and the decode cost are checked from
+// the header before decoding, JPEGs are decoded scaled down in the DCT
+// domain, large non-JPEG pictures are reduced a band of rows at a time, and
+// Config.MaxConcurrent bounds the preparations running at once.
+//
+// By default (cgo with Debian's libturbojpeg0-dev and libheif-dev, which
+// scripts/deps.sh installs) JPEGs are decoded and encoded by libjpeg-turbo
+// (accurate DCT; RGB-coded and CMYK JPEGs included) and HEIC/AVIF by
+// libheif. With -tags purego or CGO_ENABLED=0, JPEGs go through image/jpeg
+// and HEIC/AVIF are media.unsupported_format.
 //
 // Videos are probed and, when needed, transcoded to H.264/MP4 with the
-// ffprobe and ffmpeg executables, keeping format-level metadata tags.
+// ffprobe and ffmpeg executables, keeping format-level metadata tags. The
+// video stream's own duration (1–15 s) and frame rate (10–30 fps) decide.
 package media
 
 import (
