@@ -9,8 +9,9 @@ import (
 )
 
 // toRGBA resamples src to an opaque w×h RGBA image. Large reductions first
-// average k×k blocks (fast, alias-free), then a Catmull-Rom pass makes the
-// exact size. Transparent pixels are laid over white.
+// average k×k blocks (fast, alias-free), then a bilinear pass makes the
+// exact size (x/image/draw's kernel scalers would allocate a float64 buffer
+// of 32 bytes a pixel). Transparent pixels are laid over white.
 func toRGBA(src image.Image, w, h int) *image.RGBA {
 	sb := src.Bounds()
 	k := min(sb.Dx()/w, sb.Dy()/h)
@@ -25,7 +26,7 @@ func toRGBA(src image.Image, w, h int) *image.RGBA {
 	if src.Bounds().Size() == dst.Bounds().Size() {
 		draw.Draw(dst, dst.Bounds(), src, src.Bounds().Min, draw.Src)
 	} else {
-		xdraw.CatmullRom.Scale(dst, dst.Bounds(), src, src.Bounds(), xdraw.Src, nil)
+		xdraw.ApproxBiLinear.Scale(dst, dst.Bounds(), src, src.Bounds(), xdraw.Src, nil)
 	}
 	return dst
 }
