@@ -229,6 +229,10 @@ func verifyJPEG(data []byte) error {
 		}
 	}
 	if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
+		var unsupported jpeg.UnsupportedError
+		if errors.As(err, &unsupported) {
+			return reject(CodeUnsupportedFormat, fmt.Sprintf("jpeg variant not supported: %v", err))
+		}
 		return reject(CodeCorruptImage, fmt.Sprintf("jpeg does not decode: %v", err))
 	}
 	return nil
