@@ -3,7 +3,7 @@
 package media
 
 /*
-#cgo pkg-config: libheif
+#cgo LDFLAGS: -lheif
 #include <stdlib.h>
 #include <string.h>
 #include <libheif/heif.h>
