@@ -13,7 +13,7 @@ command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need+=(ffmpeg)
 command -v chromium >/dev/null || command -v chromium-browser >/dev/null || need+=(chromium)
 [ -e /usr/include/turbojpeg.h ] || need+=(libturbojpeg0-dev)
 # media: libheif (HEIC/AVIF, cgo), and the encoders the media tests make fixtures with.
-ls /usr/include/*/libheif/heif.h /usr/include/libheif/heif.h >/dev/null 2>&1 || need+=(libheif-dev)
+[ -n "$(ls /usr/include/*/libheif/heif.h /usr/include/libheif/heif.h 2>/dev/null)" ] || need+=(libheif-dev)
 command -v heif-enc >/dev/null || need+=(libheif-examples)
 command -v cjpeg >/dev/null && command -v djpeg >/dev/null || need+=(libjpeg-turbo-progs)
 command -v redis-server >/dev/null || need+=(redis-server)
