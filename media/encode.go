@@ -9,12 +9,11 @@ import (
 	"math"
 )
 
-// qualities is the ladder searched when the first encode is too large.
-var qualities = []int{30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85}
-
 const (
 	firstQuality   = 85 // tried first at every size
-	maxShrinkSteps = 6  // 0.75× steps before giving up
+	midQuality     = 80
+	minQuality     = 75 // never lower: fewer pixels are better than compression artefacts
+	maxShrinkSteps = 8  // size reductions before giving up
 	maxGrowSteps   = 4  // 1.5× steps when even q100 encodes under MinBase64
 )
 
@@ -27,8 +26,9 @@ type encoded struct {
 
 // fitImage resizes img (stored orientation o) and encodes it as a JPEG
 // whose size and base64 length meet spec: dimensions are chosen first, then
-// the highest quality on the ladder that fits, at most four encodes a size;
-// if none fits the size shrinks by 0.75 and the search repeats.
+// the highest of qualities 85, 80 and 75 that fits (at most three encodes a
+// size); if none fits, the picture shrinks by about what the quality-75
+// encoding overshot and the search repeats, down to MinSide.
 func fitImage(ctx context.Context, spec imageSpec, img image.Image, o int) (encoded, error) {
 	b := img.Bounds()
 	ow, oh := b.Dx(), b.Dy()
@@ -54,7 +54,7 @@ func fitImage(ctx context.Context, spec imageSpec, img image.Image, o int) (enco
 		}
 		pic := resample(img, uw, uh, o)
 		tw, th = pic.Bounds().Dx(), pic.Bounds().Dy() // 4:2:0 rotation may crop a pixel
-		out, tooSmall, err := searchQuality(pic, spec.maxBase64)
+		out, tooSmall, over, err := searchQuality(pic, spec.maxBase64)
 		if err != nil {
 			return encoded{}, err
 		}
@@ -75,7 +75,9 @@ func fitImage(ctx context.Context, spec imageSpec, img image.Image, o int) (enco
 					"image does not compress under %d base64 bytes even at %d×%d", spec.maxBase64, tw, th))
 			}
 			shrink++
-			scale = max(minScale, scale*0.75)
+			// JPEG size grows about with the pixel count.
+			step := min(0.9, max(0.5, 0.97*math.Sqrt(float64(spec.maxBase64)/float64(over))))
+			scale = max(minScale, scale*step)
 		}
 	}
 	return encoded{}, reject(CodeCannotFit, fmt.Sprintf("image does not compress under %d base64 bytes", spec.maxBase64))
@@ -105,63 +107,52 @@ type qResult struct {
 	quality int
 }
 
-// searchQuality finds the highest quality on the ladder whose encoding has
-// a base64 length in [MinBase64, maxB64], in at most four encodes. It
-// returns nil if every quality is too large, or tooSmall if even quality
-// 100 is under MinBase64.
-func searchQuality(img image.Image, maxB64 int) (res *qResult, tooSmall bool, err error) {
-	enc := func(q int) ([]byte, error) {
+// searchQuality finds the highest of qualities 85, 80 and 75 whose encoding
+// has a base64 length in [MinBase64, maxB64]. It returns nil and the base64
+// length at quality 75 (over) if even that is too large, or tooSmall if
+// even quality 100 is under MinBase64.
+func searchQuality(img image.Image, maxB64 int) (res *qResult, tooSmall bool, over int, err error) {
+	enc := func(q int) ([]byte, int, error) {
 		if fastEncode != nil {
 			if data, ok, err := fastEncode(img, q); ok || err != nil {
-				return data, err
+				return data, b64len(len(data)), err
 			}
 		}
 		var buf bytes.Buffer
 		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: q}); err != nil {
-			return nil, fmt.Errorf("media: jpeg encode: %w", err)
+			return nil, 0, fmt.Errorf("media: jpeg encode: %w", err)
 		}
-		return buf.Bytes(), nil
+		return buf.Bytes(), b64len(buf.Len()), nil
 	}
-	data, err := enc(firstQuality)
+	data, n, err := enc(firstQuality)
 	if err != nil {
-		return nil, false, err
+		return nil, false, 0, err
 	}
-	if n := b64len(len(data)); n <= maxB64 {
+	if n <= maxB64 {
 		if n >= MinBase64 {
-			return &qResult{data, firstQuality}, false, nil
+			return &qResult{data, firstQuality}, false, 0, nil
 		}
 		for _, q := range []int{95, 100} {
-			if data, err = enc(q); err != nil {
-				return nil, false, err
+			if data, n, err = enc(q); err != nil {
+				return nil, false, 0, err
 			}
-			if n := b64len(len(data)); n >= MinBase64 && n <= maxB64 {
-				return &qResult{data, q}, false, nil
+			if n >= MinBase64 && n <= maxB64 {
+				return &qResult{data, q}, false, 0, nil
 			}
 		}
-		return nil, true, nil
+		return nil, true, 0, nil
 	}
-	// Binary search below firstQuality: lo..hi are ladder indexes still possible.
-	lo, hi := 0, len(qualities)-2
-	var best *qResult
-	for probes := 0; probes < 3 && lo <= hi; probes++ {
-		mid := (lo + hi) / 2
-		if probes == 2 && best == nil {
-			mid = lo // last chance: try the lowest remaining quality
-		}
-		q := qualities[mid]
-		if data, err = enc(q); err != nil {
-			return nil, false, err
-		}
-		if n := b64len(len(data)); n <= maxB64 && n >= MinBase64 {
-			best = &qResult{data, q}
-			lo = mid + 1
-		} else if n < MinBase64 {
-			lo = mid + 1
-		} else {
-			hi = mid - 1
-		}
+	low, nLow, err := enc(minQuality)
+	if err != nil || nLow > maxB64 {
+		return nil, false, nLow, err
 	}
-	return best, false, nil
+	if data, n, err = enc(midQuality); err != nil {
+		return nil, false, 0, err
+	}
+	if n <= maxB64 {
+		return &qResult{data, midQuality}, false, 0, nil
+	}
+	return &qResult{low, minQuality}, false, 0, nil
 }
 
 // targetSize is ow×oh scaled by about scale, clamped to the IVS sides. When

@@ -189,8 +189,8 @@ func checkVideo(t *testing.T, data []byte) probed {
 	if info.duration < MinVideoSeconds || info.duration > MaxVideoSeconds+0.05 {
 		t.Errorf("duration %.3f s outside 1–15 s", info.duration)
 	}
-	if info.fps <= 0 || info.fps > MaxVideoFPS+0.01 {
-		t.Errorf("fps %.2f outside (0, 30]", info.fps)
+	if info.fps < MinVideoFPS-0.01 || info.fps > MaxVideoFPS+0.01 {
+		t.Errorf("fps %.2f outside 10–30", info.fps)
 	}
 	if len(data) > MaxVideoBytes || b64len(len(data)) > MaxVideoBase64 || b64len(len(data)) < MinVideoBase64 {
 		t.Errorf("size %d bytes outside limits", len(data))

@@ -84,17 +84,26 @@ func prepareImage(ctx context.Context, spec imageSpec, data []byte) (pipeline.Pr
 	format := sniffImage(data)
 	switch format {
 	case "":
-		return pipeline.Prepared{}, reject(CodeNotImage, "not a JPEG, PNG, WebP, GIF, BMP or TIFF image")
+		return pipeline.Prepared{}, reject(CodeNotImage, "not a JPEG, PNG, WebP, GIF, BMP, HEIC or AVIF image")
+	case "tiff":
+		return pipeline.Prepared{}, reject(CodeUnsupportedFormat, "TIFF images are not supported; upload JPEG, PNG or WebP")
 	case "heic", "avif":
-		return pipeline.Prepared{}, reject(CodeUnsupportedFormat,
-			fmt.Sprintf("%s images are not supported (no decoder available); upload JPEG, PNG or WebP", strings.ToUpper(format)))
+		if decodeHEIF == nil {
+			return pipeline.Prepared{}, reject(CodeUnsupportedFormat,
+				fmt.Sprintf("%s images are not supported by this build (no libheif); upload JPEG, PNG or WebP", strings.ToUpper(format)))
+		}
+	case "webp":
+		if animatedWebP(data) {
+			return pipeline.Prepared{}, reject(CodeUnsupportedFormat, "animated WebP is not supported; upload a still JPEG, PNG or WebP")
+		}
 	}
 
 	// Size and orientation from the header alone.
 	orientation := 1
 	var w, h int
 	var jinfo jpegInfo
-	if format == "jpeg" {
+	switch format {
+	case "jpeg":
 		var ok bool
 		if jinfo, ok = scanJPEG(data); !ok {
 			return pipeline.Prepared{}, reject(CodeCorruptImage, "damaged JPEG header")
@@ -103,46 +112,60 @@ func prepareImage(ctx context.Context, spec imageSpec, data []byte) (pipeline.Pr
 		if jinfo.orientation > 1 {
 			orientation = jinfo.orientation
 		}
-	} else {
+	case "heic", "avif":
+		// libheif applies the file's rotation and mirroring while decoding;
+		// the size is checked after decoding (against maxPixels first).
+	default:
 		cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 		if err != nil {
 			return pipeline.Prepared{}, reject(CodeCorruptImage, fmt.Sprintf("damaged %s header: %v", format, err))
 		}
 		w, h = cfg.Width, cfg.Height
+		if err := checkDecodeBudget(format, w, h, bytesPerPixel(cfg.ColorModel)); err != nil {
+			return pipeline.Prepared{}, err
+		}
 	}
 	ow, oh := w, h
 	if orientation >= 5 {
 		ow, oh = h, w
 	}
-	if err := checkGeometry(spec, ow, oh); err != nil {
-		return pipeline.Prepared{}, err
+	if format != "heic" && format != "avif" {
+		if err := checkGeometry(spec, ow, oh); err != nil {
+			return pipeline.Prepared{}, err
+		}
 	}
-	if format == "jpeg" && passThrough(spec, jinfo, len(data)) {
-		return pipeline.Prepared{Data: data, Note: "passed through"}, nil
+	if format == "jpeg" {
+		if err := checkJPEGBudget(jinfo); err != nil {
+			return pipeline.Prepared{}, err
+		}
+		if passThrough(spec, jinfo, len(data)) {
+			// Every image sent is decoded once: at the smallest DCT scale a
+			// damaged stream is found in a few milliseconds.
+			if err := verifyJPEG(data); err != nil {
+				return pipeline.Prepared{}, err
+			}
+			return pipeline.Prepared{Data: data, Note: "passed through"}, nil
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return pipeline.Prepared{}, fmt.Errorf("media: prepare image: %w", err)
 	}
 
 	var img image.Image
-	if format == "jpeg" && fastDecode != nil {
-		uw, uh, err := firstTarget(spec, w, h, orientation)
-		if err != nil {
+	var err error
+	if format == "heic" || format == "avif" {
+		if img, orientation, err = decodeHEIF(data, maxPixels); err != nil {
 			return pipeline.Prepared{}, err
 		}
-		if img, err = fastDecode(data, uw, uh); err != nil {
-			return pipeline.Prepared{}, reject(CodeCorruptImage, fmt.Sprintf("jpeg does not decode: %v", err))
+		ow, oh = img.Bounds().Dx(), img.Bounds().Dy()
+		if orientation >= 5 {
+			ow, oh = oh, ow
 		}
-	}
-	if img == nil {
-		var err error
-		if img, _, err = image.Decode(bytes.NewReader(data)); err != nil {
-			var unsupported jpeg.UnsupportedError
-			if errors.As(err, &unsupported) {
-				return pipeline.Prepared{}, reject(CodeUnsupportedFormat, fmt.Sprintf("%s variant not supported: %v", format, err))
-			}
-			return pipeline.Prepared{}, reject(CodeCorruptImage, fmt.Sprintf("%s does not decode: %v", format, err))
+		if err := checkGeometry(spec, ow, oh); err != nil {
+			return pipeline.Prepared{}, err
 		}
+	} else if img, err = decodeImage(spec, format, data, jinfo, orientation); err != nil {
+		return pipeline.Prepared{}, err
 	}
 	out, err := fitImage(ctx, spec, img, orientation)
 	if err != nil {
@@ -160,10 +183,66 @@ func prepareImage(ctx context.Context, spec imageSpec, data []byte) (pipeline.Pr
 	return pipeline.Prepared{Data: out.data, Note: strings.Join(did, ", ")}, nil
 }
 
-// fastDecode, when set (by the default cgo build, turbo.go), decodes a JPEG to at least
-// uw×uh pixels in stored orientation, possibly scaled down while decoding.
-// It returns nil, nil for JPEGs it does not handle.
-var fastDecode func(data []byte, uw, uh int) (image.Image, error)
+// decodeImage decodes data (format, JPEG header jinfo, orientation o): JPEGs
+// by libjpeg-turbo scaled down to what spec needs when the build has it,
+// the rest by the Go decoders.
+func decodeImage(spec imageSpec, format string, data []byte, jinfo jpegInfo, o int) (image.Image, error) {
+	if format == "jpeg" && fastDecode != nil {
+		uw, uh, err := firstTarget(spec, jinfo.width, jinfo.height, o)
+		if err != nil {
+			return nil, err
+		}
+		img, err := fastDecode(data, uw, uh)
+		if err != nil {
+			return nil, reject(CodeCorruptImage, fmt.Sprintf("jpeg does not decode: %v", err))
+		}
+		if img != nil {
+			return img, nil
+		}
+	}
+	if format == "jpeg" {
+		if err := checkDecodeBudget(format, jinfo.width, jinfo.height, max(1, jinfo.components)); err != nil {
+			return nil, err
+		}
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		var unsupported jpeg.UnsupportedError
+		if errors.As(err, &unsupported) {
+			return nil, reject(CodeUnsupportedFormat, fmt.Sprintf("%s variant not supported: %v", format, err))
+		}
+		return nil, reject(CodeCorruptImage, fmt.Sprintf("%s does not decode: %v", format, err))
+	}
+	return img, nil
+}
+
+// verifyJPEG decodes data once, as cheaply as the build allows (1/8 scale
+// with libjpeg-turbo), and rejects a stream whose pixels are damaged.
+func verifyJPEG(data []byte) error {
+	if fastDecode != nil {
+		img, err := fastDecode(data, 1, 1)
+		if err != nil {
+			return reject(CodeCorruptImage, fmt.Sprintf("jpeg does not decode: %v", err))
+		}
+		if img != nil {
+			return nil
+		}
+	}
+	if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
+		var unsupported jpeg.UnsupportedError
+		if errors.As(err, &unsupported) {
+			return reject(CodeUnsupportedFormat, fmt.Sprintf("jpeg variant not supported: %v", err))
+		}
+		return reject(CodeCorruptImage, fmt.Sprintf("jpeg does not decode: %v", err))
+	}
+	return nil
+}
+
+// decodeHEIF, when set (cgo build with libheif, heif.go), decodes the
+// primary picture of a HEIC/HEIF or AVIF file with its rotation and
+// mirroring applied, and returns the EXIF orientation still to apply,
+// refusing pictures over maxPixels before decoding them.
+var decodeHEIF func(data []byte, maxPixels int) (image.Image, int, error)
 
 // firstTarget is the size, in stored orientation, that fitImage first tries
 // for a w×h image with orientation o.
@@ -201,14 +280,14 @@ func checkGeometry(spec imageSpec, w, h int) error {
 }
 
 // passThrough reports whether a JPEG already meets every limit and can be
-// sent byte for byte.
+// sent byte for byte (once verifyJPEG has decoded it).
 func passThrough(spec imageSpec, j jpegInfo, size int) bool {
 	b := b64len(size)
 	maxB := MaxBase64
 	if spec.kind == pipeline.MediaFaceImage {
 		maxB = spec.maxBase64
 	}
-	colour := j.components == 1 || (j.components == 3 && j.adobeTransform != 0)
+	colour := j.components == 1 || (j.components == 3 && !j.rgbCoded())
 	return (j.sof == 0xC0 || j.sof == 0xC1 || j.sof == 0xC2) && j.precision == 8 && colour &&
 		j.orientation <= 1 && j.complete &&
 		j.width <= MaxSide && j.height <= MaxSide &&

@@ -3,17 +3,51 @@ package media
 import (
 	"bytes"
 	"encoding/binary"
+	"strings"
 )
 
 // jpegInfo is what a marker walk learns about a JPEG without decoding it.
 type jpegInfo struct {
-	sof            byte // SOFn marker: 0xC0 baseline, 0xC1 extended, 0xC2 progressive, …
-	precision      int  // bits per sample (8, or 12 for extended JPEGs)
-	width, height  int  // stored (unoriented) size
-	components     int  // 1 grey, 3 YCbCr (or RGB), 4 CMYK/YCCK
-	adobeTransform int  // APP14 Adobe transform flag, -1 if no Adobe segment
-	orientation    int  // EXIF orientation 1–8, 0 if absent or invalid
-	complete       bool // an EOI marker follows the first scan's start
+	sof            byte   // SOFn marker: 0xC0 baseline, 0xC1 extended, 0xC2 progressive, …
+	precision      int    // bits per sample (8, or 12 for extended JPEGs)
+	width, height  int    // stored (unoriented) size
+	components     int    // 1 grey, 3 YCbCr (or RGB), 4 CMYK/YCCK
+	adobeTransform int    // APP14 Adobe transform flag, -1 if no Adobe segment
+	orientation    int    // EXIF orientation 1–8, 0 if absent or invalid
+	complete       bool   // an EOI marker follows the first scan's start
+	ids            []byte // component identifiers, in frame order
+	sampling       []byte // component sampling factors (h<<4 | v), in frame order
+}
+
+// rgbCoded reports whether the three components are R, G and B rather than
+// YCbCr (cjpeg -rgb, some scanners), as libjpeg decides it.
+func (j jpegInfo) rgbCoded() bool {
+	if j.components != 3 {
+		return false
+	}
+	return j.adobeTransform == 0 || string(j.ids) == "RGB"
+}
+
+// coefficientBytes is what libjpeg holds in memory for a progressive (or
+// multi-scan) JPEG while decoding: every DCT coefficient of the image, two
+// bytes each. Baseline JPEGs are decoded a strip at a time.
+func (j jpegInfo) coefficientBytes() int {
+	if j.sof != 0xC2 && j.sof != 0xC6 && j.sof != 0xCA && j.sof != 0xCE {
+		return 0
+	}
+	var hmax, vmax int
+	for _, s := range j.sampling {
+		hmax, vmax = max(hmax, int(s>>4)), max(vmax, int(s&15))
+	}
+	n := 0
+	for _, s := range j.sampling {
+		h, v := int(s>>4), int(s&15)
+		if h == 0 || v == 0 {
+			continue
+		}
+		n += (j.width*h/hmax + 7) / 8 * ((j.height*v/vmax + 7) / 8) * 64 * 2
+	}
+	return n
 }
 
 // scanJPEG walks the markers of a JPEG up to its first scan. ok is false when
@@ -59,6 +93,10 @@ func scanJPEG(data []byte) (info jpegInfo, ok bool) {
 			info.height = int(binary.BigEndian.Uint16(seg[1:]))
 			info.width = int(binary.BigEndian.Uint16(seg[3:]))
 			info.components = int(seg[5])
+			for c := 0; c < info.components && 8+3*c < len(seg); c++ {
+				info.ids = append(info.ids, seg[6+3*c])
+				info.sampling = append(info.sampling, seg[7+3*c])
+			}
 		case m == 0xDA:
 			if info.sof == 0 {
 				return info, false
@@ -119,4 +157,11 @@ func exifOrientation(tiff []byte) int {
 		return v
 	}
 	return 0
+}
+
+// tolerable reports whether a libjpeg warning leaves every pixel intact:
+// stray bytes between the last scan and the end-of-image marker, which
+// libjpeg skips after the picture is complete.
+func tolerable(warning string) bool {
+	return strings.Contains(warning, "extraneous bytes before marker 0xd9")
 }

@@ -2,26 +2,36 @@
 // into what Huawei IVS accepts, or rejects them locally with a precise
 // *Error before a paid call is made.
 //
-// Images (JPEG, PNG, WebP, GIF, BMP, TIFF in; JPEG out) are handled in pure
-// Go: EXIF orientation is applied, sizes are checked, and the picture is
-// resized and re-encoded to the IVS limits (faces ≤ 1024 px and ≤ 88 KB of
-// base64, ID cards ≤ 2048 px and ≤ ~1 MB); a JPEG that already complies
-// passes through byte for byte after a header walk, without decoding. HEIC
-// and AVIF are recognised and rejected as media.unsupported_format: no
-// decoder exists without new dependencies.
+// Images (JPEG, PNG, WebP, GIF, BMP, and HEIC/HEIF/AVIF with libheif in;
+// JPEG out): EXIF orientation is applied, sizes are checked, and the picture
+// is resized and re-encoded to the IVS limits (faces ≤ 1024 px and ≤ 88 KB
+// of base64 at JPEG quality ≥ 75, shrinking rather than compressing harder;
+// ID cards ≤ 2048 px and ≤ ~1 MB). A JPEG that already complies passes
+// through byte for byte after one cheap decode (1/8 scale): every image
+// sent has been decoded, and a damaged one is media.corrupt_image whatever
+// its role. TIFF and animated WebP are media.unsupported_format.
 //
-// By default (cgo and Debian's libturbojpeg0-dev, which scripts/deps.sh
-// installs) JPEGs are decoded by libjpeg-turbo scaled down in the DCT domain
-// and encoded by it, several times faster than image/jpeg. The pure-Go
-// fallback is used with -tags purego or CGO_ENABLED=0.
+// Memory is bounded: the pixel count and the decode cost are checked from
+// the header before decoding, JPEGs are decoded scaled down in the DCT
+// domain, large non-JPEG pictures are reduced a band of rows at a time, and
+// Config.MaxConcurrent bounds the preparations running at once.
+//
+// By default (cgo with Debian's libturbojpeg0-dev and libheif-dev, which
+// scripts/deps.sh installs) JPEGs are decoded and encoded by libjpeg-turbo
+// (accurate DCT; RGB-coded and CMYK JPEGs included) and HEIC/AVIF by
+// libheif. With -tags purego or CGO_ENABLED=0, JPEGs go through image/jpeg
+// and HEIC/AVIF are media.unsupported_format.
 //
 // Videos are probed and, when needed, transcoded to H.264/MP4 with the
-// ffprobe and ffmpeg executables, keeping format-level metadata tags.
+// ffprobe and ffmpeg executables, keeping format-level metadata tags. The
+// video stream's own duration (1–15 s) and frame rate (10–30 fps) decide.
 package media
 
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/pipeline"
@@ -34,11 +44,36 @@ type Config struct {
 	TranscodeTimeout time.Duration // per ffmpeg transcode; default 2 min
 	TrimVideo        bool          // cut videos longer than 15 s to 15 s instead of rejecting them
 	TempDir          string        // for video temp files; default os.TempDir()
+	// MaxConcurrent bounds the preparations running at once in this
+	// Preparer (others wait), separately from how many records a worker
+	// handles at once: with the per-image decode budget it bounds the
+	// worker's memory. Default GOMAXPROCS, at least 2.
+	MaxConcurrent int
+}
+
+// ConcurrencyEnv is the environment variable ConfigFromEnv reads for
+// Config.MaxConcurrent.
+const ConcurrencyEnv = "IVSBATCH_MEDIA_CONCURRENCY"
+
+// ConfigFromEnv reads IVSBATCH_TRIM_VIDEO ("true" or unset) and
+// IVSBATCH_MEDIA_CONCURRENCY (a whole number ≥ 1, unset for the default)
+// through getenv. A bad value is an error naming the variable.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	cfg := Config{TrimVideo: getenv("IVSBATCH_TRIM_VIDEO") == "true"}
+	if v := getenv(ConcurrencyEnv); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return Config{}, fmt.Errorf("%s=%q: want a whole number of media preparations at once, at least 1", ConcurrencyEnv, v)
+		}
+		cfg.MaxConcurrent = n
+	}
+	return cfg, nil
 }
 
 // Preparer implements pipeline.Preparer. It is safe for concurrent use.
 type Preparer struct {
-	cfg Config
+	cfg   Config
+	slots chan struct{} // one token per running preparation
 }
 
 var _ pipeline.Preparer = (*Preparer)(nil)
@@ -57,7 +92,10 @@ func New(cfg Config) *Preparer {
 	if cfg.TranscodeTimeout <= 0 {
 		cfg.TranscodeTimeout = 2 * time.Minute
 	}
-	return &Preparer{cfg: cfg}
+	if cfg.MaxConcurrent <= 0 {
+		cfg.MaxConcurrent = max(2, runtime.GOMAXPROCS(0))
+	}
+	return &Preparer{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent)}
 }
 
 // Prepare implements pipeline.Preparer: it returns media IVS accepts for kind,
@@ -69,6 +107,12 @@ func (p *Preparer) Prepare(ctx context.Context, kind pipeline.MediaKind, data []
 	}
 	if len(data) == 0 {
 		return pipeline.Prepared{}, reject(CodeEmpty, "the file is empty")
+	}
+	select {
+	case p.slots <- struct{}{}:
+		defer func() { <-p.slots }()
+	case <-ctx.Done():
+		return pipeline.Prepared{}, fmt.Errorf("media: prepare %s: waiting for a slot: %w", kind, ctx.Err())
 	}
 	switch kind {
 	case pipeline.MediaFaceImage:

@@ -19,7 +19,8 @@ type probeInfo struct {
 	pixFmt     string
 	width      int
 	height     int
-	duration   float64 // seconds; 0 when unknown
+	duration   float64 // the video stream's own length in seconds (the container's only when the stream has none); 0 when unknown
+	container  float64 // the container's length in seconds (the longest stream's); 0 when unknown
 	fps        float64 // avg_frame_rate, else r_frame_rate; 0 when unknown
 	rotation   int     // degrees from display matrix or rotate tag
 	comment    bool    // has a format-level comment tag
@@ -51,6 +52,10 @@ type ffprobeJSON struct {
 // errProbe means ffprobe ran and could not read the file.
 var errProbe = errors.New("ffprobe cannot read the file")
 
+// errNoVideo means ffprobe read the file and found no video stream in it
+// (audio only, subtitles, a cover picture only).
+var errNoVideo = errors.New("no video stream")
+
 // probe runs ffprobe on path. It returns errProbe (wrapped) when the file is
 // unreadable as media, and other errors when ffprobe itself failed to run.
 func (p *Preparer) probe(ctx context.Context, path string) (probeInfo, error) {
@@ -75,7 +80,7 @@ func (p *Preparer) probe(ctx context.Context, path string) (probeInfo, error) {
 		return probeInfo{}, fmt.Errorf("%w: bad ffprobe output: %v", errProbe, err)
 	}
 	info := probeInfo{formatName: j.Format.FormatName, majorBrand: j.Format.Tags["major_brand"]}
-	info.duration, _ = strconv.ParseFloat(j.Format.Duration, 64)
+	info.container, _ = strconv.ParseFloat(j.Format.Duration, 64)
 	for k := range j.Format.Tags {
 		if strings.EqualFold(k, "comment") {
 			info.comment = true
@@ -86,8 +91,15 @@ func (p *Preparer) probe(ctx context.Context, path string) (probeInfo, error) {
 			continue
 		}
 		info.codec, info.pixFmt, info.width, info.height = s.CodecName, s.PixFmt, s.Width, s.Height
+		// The video track decides, not the container (whose length is the
+		// longest stream's, audio included). Matroska/WebM keep a stream's
+		// length in its DURATION tag.
+		info.duration, _ = strconv.ParseFloat(s.Duration, 64)
 		if info.duration <= 0 {
-			info.duration, _ = strconv.ParseFloat(s.Duration, 64)
+			info.duration = parseClock(s.Tags["DURATION"])
+		}
+		if info.duration <= 0 {
+			info.duration = info.container
 		}
 		if info.fps = parseRate(s.AvgFrameRate); info.fps == 0 {
 			info.fps = parseRate(s.RFrameRate)
@@ -102,7 +114,25 @@ func (p *Preparer) probe(ctx context.Context, path string) (probeInfo, error) {
 		}
 		return info, nil
 	}
-	return info, fmt.Errorf("%w: no video stream", errProbe)
+	return info, errNoVideo
+}
+
+// parseClock parses a Matroska duration tag such as "00:00:02.040000000"
+// into seconds; 0 if invalid.
+func parseClock(s string) float64 {
+	parts := strings.Split(s, ":")
+	if len(parts) != 3 {
+		return 0
+	}
+	var total float64
+	for _, p := range parts {
+		v, err := strconv.ParseFloat(p, 64)
+		if err != nil || v < 0 {
+			return 0
+		}
+		total = total*60 + v
+	}
+	return total
 }
 
 // parseRate parses an ffprobe rational such as "30000/1001"; 0 if invalid.

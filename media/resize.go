@@ -9,25 +9,24 @@ import (
 )
 
 // toRGBA resamples src to an opaque w×h RGBA image. Large reductions first
-// average k×k blocks (fast, alias-free), then a Catmull-Rom pass makes the
-// exact size. Transparent pixels are laid over white.
+// average k×k blocks (fast, alias-free), then a bilinear pass makes the
+// exact size (x/image/draw's kernel scalers would allocate a float64 buffer
+// of 32 bytes a pixel). Transparent pixels are laid over white.
 func toRGBA(src image.Image, w, h int) *image.RGBA {
 	sb := src.Bounds()
 	k := min(sb.Dx()/w, sb.Dy()/h)
 	if yc, ok := src.(*image.YCbCr); ok && k >= 2 && sb.Min == (image.Point{}) {
 		src = shrinkYCbCr(yc, k)
-	} else if k >= 2 || !isOpaqueFast(src) {
-		full := flatten(src)
-		if k >= 2 {
-			full = shrinkRGBA(full, k)
-		}
-		src = full
+	} else if k >= 2 {
+		src = shrinkAny(src, k)
+	} else if !isOpaqueFast(src) {
+		src = flatten(src)
 	}
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 	if src.Bounds().Size() == dst.Bounds().Size() {
 		draw.Draw(dst, dst.Bounds(), src, src.Bounds().Min, draw.Src)
 	} else {
-		xdraw.CatmullRom.Scale(dst, dst.Bounds(), src, src.Bounds(), xdraw.Src, nil)
+		xdraw.ApproxBiLinear.Scale(dst, dst.Bounds(), src, src.Bounds(), xdraw.Src, nil)
 	}
 	return dst
 }
@@ -47,6 +46,13 @@ func isOpaqueFast(src image.Image) bool {
 func flatten(src image.Image) *image.RGBA {
 	b := src.Bounds()
 	dst := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	flattenInto(dst, src, b)
+	return dst
+}
+
+// flattenInto is flatten of the part b of src into dst (at the origin, the
+// size of b).
+func flattenInto(dst *image.RGBA, src image.Image, b image.Rectangle) {
 	switch s := src.(type) {
 	case *image.CMYK:
 		for y := 0; y < b.Dy(); y++ {
@@ -64,6 +70,20 @@ func flatten(src image.Image) *image.RGBA {
 	default:
 		draw.Draw(dst, dst.Bounds(), image.White, image.Point{}, draw.Src)
 		draw.Draw(dst, dst.Bounds(), src, b.Min, draw.Over)
+	}
+}
+
+// shrinkAny averages k×k blocks of any image into an opaque RGBA, k source
+// rows at a time: no full-size copy of src is made.
+func shrinkAny(src image.Image, k int) *image.RGBA {
+	b := src.Bounds()
+	dw, dh := b.Dx()/k, b.Dy()/k
+	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
+	band := image.NewRGBA(image.Rect(0, 0, b.Dx(), k))
+	for dy := 0; dy < dh; dy++ {
+		y0 := b.Min.Y + dy*k
+		flattenInto(band, src, image.Rect(b.Min.X, y0, b.Max.X, y0+k))
+		shrinkPlane(dst.Pix[dy*dst.Stride:], dst.Stride, dw, 1, band.Pix, band.Stride, b.Dx(), k, k, 4)
 	}
 	return dst
 }
@@ -97,14 +117,6 @@ func chromaSize(r image.Rectangle, s image.YCbCrSubsampleRatio) (w, h int) {
 		w, h = (w+3)/4, (h+1)/2
 	}
 	return w, h
-}
-
-// shrinkRGBA averages k×k blocks of an RGBA image at the origin.
-func shrinkRGBA(src *image.RGBA, k int) *image.RGBA {
-	b := src.Bounds()
-	dst := image.NewRGBA(image.Rect(0, 0, b.Dx()/k, b.Dy()/k))
-	shrinkPlane(dst.Pix, dst.Stride, dst.Rect.Dx(), dst.Rect.Dy(), src.Pix, src.Stride, b.Dx(), b.Dy(), k, 4)
-	return dst
 }
 
 // shrinkPlane box-filters an interleaved 8-bit plane of c channels (sw×sh
@@ -256,4 +268,19 @@ func resample(img image.Image, uw, uh, o int) image.Image {
 		}
 	}
 	return orient(toRGBA(img, uw, uh), o)
+}
+
+// invertedCMYKToRGBA converts, in place, CMYK pixels stored the Adobe way
+// (255 = no ink, as Photoshop writes them and libjpeg returns them) to an
+// opaque RGBA image sharing m's pixels.
+func invertedCMYKToRGBA(m *image.CMYK) *image.RGBA {
+	p := m.Pix
+	for i := 0; i+3 < len(p); i += 4 {
+		k := uint32(p[i+3])
+		p[i] = uint8((uint32(p[i])*k + 127) / 255)
+		p[i+1] = uint8((uint32(p[i+1])*k + 127) / 255)
+		p[i+2] = uint8((uint32(p[i+2])*k + 127) / 255)
+		p[i+3] = 0xFF
+	}
+	return &image.RGBA{Pix: p, Stride: m.Stride, Rect: m.Rect}
 }

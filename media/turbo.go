@@ -93,8 +93,16 @@ func turboEncode(img image.Image, q int) (out []byte, ok bool, err error) {
 	return C.GoBytes(unsafe.Pointer(buf), C.int(size)), true, nil
 }
 
-// turboDecode decodes a JPEG to at least uw×uh pixels (stored orientation).
-// It returns nil, nil for JPEGs it leaves to image/jpeg (CMYK, 4:1:1).
+// decodeFlags: accurate integer DCT (TJFLAG_FASTDCT gives wrong chroma at
+// 1/2 scale in libjpeg-turbo 2.1), stop at the first warning so damage is
+// seen (warnings that do not touch pixels are then tolerated by
+// tolerable), and at most 500 progressive scans (a decompression bomb).
+const decodeFlags = C.TJFLAG_STOPONWARNING | C.TJFLAG_LIMITSCANS
+
+// turboDecode decodes a JPEG to at least uw×uh pixels (stored orientation),
+// scaled down in the DCT domain to the smallest factor that still covers
+// them. Every scan is decoded, so a damaged stream is an error. It returns
+// nil, nil for JPEGs it leaves to image/jpeg (unknown subsampling).
 func turboDecode(data []byte, uw, uh int) (image.Image, error) {
 	if len(data) == 0 {
 		return nil, errors.New("empty")
@@ -110,50 +118,87 @@ func turboDecode(data []byte, uw, uh int) (image.Image, error) {
 	if C.tjDecompressHeader3(t, buf, size, &w, &h, &samp, &cs) != 0 {
 		return nil, fmt.Errorf("turbojpeg header: %s", C.GoString(C.tjGetErrorStr2(t)))
 	}
-	if cs == C.TJCS_CMYK || cs == C.TJCS_YCCK {
+	sw, sh := scaledSize(int(w), int(h), uw, uh)
+	// run decodes with decodeFlags; a tolerable warning (it stopped the
+	// decode, maybe before any output) is followed by a decode that goes on
+	// past warnings.
+	run := func(decode func(flags C.int) C.int) error {
+		if decode(decodeFlags) == 0 {
+			return nil
+		}
+		msg := C.GoString(C.tjGetErrorStr2(t))
+		if C.tjGetErrorCode(t) != C.TJERR_WARNING || !tolerable(msg) {
+			return fmt.Errorf("turbojpeg: %s", msg)
+		}
+		if decode(decodeFlags&^C.TJFLAG_STOPONWARNING) != 0 && C.tjGetErrorCode(t) != C.TJERR_WARNING {
+			return fmt.Errorf("turbojpeg: %s", C.GoString(C.tjGetErrorStr2(t)))
+		}
+		return nil
+	}
+	switch {
+	case cs == C.TJCS_CMYK || cs == C.TJCS_YCCK:
+		m := image.NewCMYK(image.Rect(0, 0, sw, sh))
+		err := run(func(flags C.int) C.int {
+			return C.tjDecompress2(t, buf, size, (*C.uchar)(unsafe.Pointer(&m.Pix[0])), C.int(sw), C.int(m.Stride), C.int(sh), C.TJPF_CMYK, flags)
+		})
+		if err != nil {
+			return nil, err
+		}
+		return invertedCMYKToRGBA(m), nil
+	case cs == C.TJCS_RGB || samp == C.TJSAMP_411 || samp < 0:
+		// RGB-coded (cjpeg -rgb, some scanners) or no YUV layout: let libjpeg
+		// convert colours.
+		m := image.NewRGBA(image.Rect(0, 0, sw, sh))
+		err := run(func(flags C.int) C.int {
+			return C.tjDecompress2(t, buf, size, (*C.uchar)(unsafe.Pointer(&m.Pix[0])), C.int(sw), C.int(m.Stride), C.int(sh), C.TJPF_RGBX, flags)
+		})
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	case samp == C.TJSAMP_GRAY:
+		g := image.NewGray(image.Rect(0, 0, sw, sh))
+		p := (*C.uchar)(unsafe.Pointer(&g.Pix[0]))
+		if err := run(func(flags C.int) C.int {
+			return C.decode_planes(t, buf, size, p, nil, nil, C.int(sw), C.int(g.Stride), 0, C.int(sh), flags)
+		}); err != nil {
+			return nil, err
+		}
+		return g, nil
+	}
+	ratio, ok := map[C.int]image.YCbCrSubsampleRatio{
+		C.TJSAMP_444: image.YCbCrSubsampleRatio444, C.TJSAMP_422: image.YCbCrSubsampleRatio422,
+		C.TJSAMP_420: image.YCbCrSubsampleRatio420, C.TJSAMP_440: image.YCbCrSubsampleRatio440,
+	}[samp]
+	if !ok {
 		return nil, nil
 	}
-	var ratio image.YCbCrSubsampleRatio
-	switch samp {
-	case C.TJSAMP_444:
-		ratio = image.YCbCrSubsampleRatio444
-	case C.TJSAMP_422:
-		ratio = image.YCbCrSubsampleRatio422
-	case C.TJSAMP_420:
-		ratio = image.YCbCrSubsampleRatio420
-	case C.TJSAMP_440:
-		ratio = image.YCbCrSubsampleRatio440
-	case C.TJSAMP_GRAY:
-	default:
-		return nil, nil
+	m := image.NewYCbCr(image.Rect(0, 0, sw, sh), ratio)
+	if err := run(func(flags C.int) C.int {
+		return C.decode_planes(t, buf, size,
+			(*C.uchar)(unsafe.Pointer(&m.Y[0])), (*C.uchar)(unsafe.Pointer(&m.Cb[0])), (*C.uchar)(unsafe.Pointer(&m.Cr[0])),
+			C.int(sw), C.int(m.YStride), C.int(m.CStride), C.int(sh), flags)
+	}); err != nil {
+		return nil, err
 	}
-	// Smallest scaling factor ≤ 1 that still covers uw×uh.
-	sw, sh := int(w), int(h)
+	return m, nil
+}
+
+// scaledSize is the smallest libjpeg-turbo scaled size (factor ≤ 1) of a
+// w×h JPEG that still covers uw×uh.
+func scaledSize(w, h, uw, uh int) (sw, sh int) {
+	sw, sh = w, h
 	var n C.int
 	factors := unsafe.Slice(C.tjGetScalingFactors(&n), int(n))
 	for _, f := range factors {
 		if f.num > f.denom {
 			continue
 		}
-		fw, fh := int(C.scaled(w, f.num, f.denom)), int(C.scaled(h, f.num, f.denom))
+		fw := int(C.scaled(C.int(w), f.num, f.denom))
+		fh := int(C.scaled(C.int(h), f.num, f.denom))
 		if fw >= uw && fh >= uh && fw*fh < sw*sh {
 			sw, sh = fw, fh
 		}
 	}
-	const flags = C.TJFLAG_FASTDCT
-	if samp == C.TJSAMP_GRAY {
-		g := image.NewGray(image.Rect(0, 0, sw, sh))
-		p := (*C.uchar)(unsafe.Pointer(&g.Pix[0]))
-		if C.decode_planes(t, buf, size, p, nil, nil, C.int(sw), C.int(g.Stride), 0, C.int(sh), flags) != 0 {
-			return nil, fmt.Errorf("turbojpeg: %s", C.GoString(C.tjGetErrorStr2(t)))
-		}
-		return g, nil
-	}
-	m := image.NewYCbCr(image.Rect(0, 0, sw, sh), ratio)
-	if C.decode_planes(t, buf, size,
-		(*C.uchar)(unsafe.Pointer(&m.Y[0])), (*C.uchar)(unsafe.Pointer(&m.Cb[0])), (*C.uchar)(unsafe.Pointer(&m.Cr[0])),
-		C.int(sw), C.int(m.YStride), C.int(m.CStride), C.int(sh), flags) != 0 {
-		return nil, fmt.Errorf("turbojpeg: %s", C.GoString(C.tjGetErrorStr2(t)))
-	}
-	return m, nil
+	return sw, sh
 }

@@ -17,12 +17,14 @@ import (
 const (
 	MinVideoSeconds  = 1.0
 	MaxVideoSeconds  = 15.0
+	MinVideoFPS      = 10.0
 	MaxVideoFPS      = 30.0
 	MaxVideoBytes    = 8 << 20  // file size
 	MaxVideoBase64   = 10 << 20 // standard base64 length
 	MinVideoBase64   = 10 << 10
-	passVideoBytes   = 2 << 20 // larger files are transcoded to save bandwidth
-	targetVideoBytes = 2 << 20 // a transcode over this is retried smaller
+	passVideoBytes   = 2 << 20   // larger files are transcoded to save bandwidth
+	targetVideoBytes = 2 << 20   // a transcode over this is retried smaller
+	aimVideoBytes    = 700 << 10 // what a transcode's bit rate aims at, inside the recommended 200 KB – 2 MB
 )
 
 var (
@@ -51,6 +53,9 @@ func (p *Preparer) prepareVideo(ctx context.Context, data []byte) (pipeline.Prep
 	}
 
 	info, err := p.probe(ctx, in)
+	if errors.Is(err, errNoVideo) {
+		return pipeline.Prepared{}, reject(CodeNotVideo, "the file has no video stream")
+	}
 	if errors.Is(err, errProbe) {
 		if c := sniffContainer(data); c != "" {
 			return pipeline.Prepared{}, reject(CodeCorruptVideo, fmt.Sprintf("%s file is damaged or truncated", c))
@@ -94,12 +99,14 @@ func passVideo(info probeInfo, cont string, size int) string {
 		return "codec " + info.codec
 	case !passPixFmts[info.pixFmt]:
 		return "pixel format " + info.pixFmt
-	case info.fps <= 0 || info.fps > MaxVideoFPS+0.01:
-		return fmt.Sprintf("%.0f fps", info.fps)
+	case info.fps < MinVideoFPS-0.01 || info.fps > MaxVideoFPS+0.01:
+		return fmt.Sprintf("%.1f fps", info.fps)
 	case info.rotation != 0:
 		return fmt.Sprintf("rotated %d°", info.rotation)
 	case info.duration > MaxVideoSeconds:
 		return "too long"
+	case info.container > MaxVideoSeconds+0.05 || info.container < MinVideoSeconds:
+		return fmt.Sprintf("container lasts %.1f s (other streams)", info.container)
 	case size > passVideoBytes:
 		return "size " + formatBytes(size)
 	case b64len(size) < MinVideoBase64:

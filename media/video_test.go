@@ -37,6 +37,8 @@ func TestVideos(t *testing.T) {
 		pass     bool   // expected pass-through
 		wantSize [2]int // expected output width×height, if set
 		comment  bool   // the simulator comment must survive
+		wantFPS  float64
+		aimed    bool // camera-like content: the transcode must land inside the recommended 200 KB – 2 MB
 	}{
 		{name: "mp4 h264", file: "a.mp4", args: cat(lavfi("320x240", "25", "2"), x264), pass: true},
 		{name: "mov hevc", file: "a.mov", args: cat(lavfi("320x240", "25", "2"),
@@ -61,6 +63,14 @@ func TestVideos(t *testing.T) {
 			mutate: func(b []byte) []byte { return b[:len(b)*6/10] }, code: CodeCorruptVideo},
 		{name: "truncated mp4", file: "u.mp4", args: cat(lavfi("320x240", "25", "3"), x264),
 			mutate: func(b []byte) []byte { return b[:len(b)*6/10] }, code: CodeCorruptVideo},
+		{name: "grainy 60 fps transcoded inside 200 KB – 2 MB", file: "g.mp4", args: cat([]string{"-f", "lavfi", "-i",
+			"testsrc2=size=640x480:rate=60:duration=3,noise=alls=12:allf=t"}, x264), aimed: true, wantFPS: 25},
+		{name: "5 fps transcoded to 25 fps", file: "f5.mp4", args: cat(lavfi("320x240", "5", "3"), x264), wantFPS: 25},
+		{name: "0.5 s of video in 3 s of audio", file: "va.mp4", args: cat([]string{"-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=0.5",
+			"-f", "lavfi", "-i", "sine=d=3", "-c:a", "aac"}, x264), code: CodeVideoTooShort},
+		{name: "3 s of video in 20 s of audio transcoded", file: "vb.mp4", args: cat([]string{"-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=3",
+			"-f", "lavfi", "-i", "sine=d=20", "-c:a", "aac"}, x264), wantFPS: 25},
+		{name: "audio only", file: "a.m4a", args: []string{"-f", "lavfi", "-i", "sine=d=3", "-c:a", "aac", "-f", "mp4"}, code: CodeNotVideo},
 		{name: "jpeg is not a video", file: "i.jpg", args: []string{"-f", "lavfi", "-i", "testsrc=size=320x240", "-frames:v", "1"}, code: CodeNotVideo},
 	}
 	for _, c := range cases {
@@ -95,6 +105,12 @@ func TestVideos(t *testing.T) {
 			if c.wantSize != [2]int{} && [2]int{res.width, res.height} != c.wantSize {
 				t.Errorf("output %d×%d, want %d×%d", res.width, res.height, c.wantSize[0], c.wantSize[1])
 			}
+			if c.wantFPS != 0 && (res.fps < c.wantFPS-0.01 || res.fps > c.wantFPS+0.01) {
+				t.Errorf("output %.2f fps, want %.0f", res.fps, c.wantFPS)
+			}
+			if !c.pass && (len(got.Data) > 2<<20 || (c.aimed && len(got.Data) < 200<<10)) {
+				t.Errorf("transcoded to %s, outside the recommended 200 KB – 2 MB", formatBytes(len(got.Data)))
+			}
 			if c.comment && res.comment != simComment {
 				t.Errorf("comment tag %q, want %q", res.comment, simComment)
 			}
@@ -112,6 +128,10 @@ func TestRandomBytesNotVideo(t *testing.T) {
 	_, err := New(Config{}).Prepare(context.Background(), pipeline.MediaVideo, data)
 	if ErrorCode(err) != CodeNotVideo {
 		t.Fatalf("got %v, want %s", err, CodeNotVideo)
+	}
+	pdf := []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+	if _, err = New(Config{}).Prepare(context.Background(), pipeline.MediaVideo, pdf); ErrorCode(err) != CodeNotVideo {
+		t.Fatalf("pdf: got %v, want %s", err, CodeNotVideo)
 	}
 	_, err = New(Config{}).Prepare(context.Background(), pipeline.MediaVideo, nil)
 	if ErrorCode(err) != CodeEmpty {

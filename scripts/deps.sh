@@ -12,6 +12,10 @@ need=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need+=(ffmpeg)
 command -v chromium >/dev/null || command -v chromium-browser >/dev/null || need+=(chromium)
 [ -e /usr/include/turbojpeg.h ] || need+=(libturbojpeg0-dev)
+# media: libheif (HEIC/AVIF, cgo), and the encoders the media tests make fixtures with.
+[ -n "$(ls /usr/include/*/libheif/heif.h /usr/include/libheif/heif.h 2>/dev/null)" ] || need+=(libheif-dev)
+command -v heif-enc >/dev/null || need+=(libheif-examples)
+command -v cjpeg >/dev/null && command -v djpeg >/dev/null || need+=(libjpeg-turbo-progs)
 command -v redis-server >/dev/null || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v postgres >/dev/null || need+=(postgresql)
 command -v pg_isready >/dev/null || need+=(postgresql-client)
@@ -21,8 +25,9 @@ if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO=sudo
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get install -y -q "${need[@]}" >/dev/null ||
-    { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q "${need[@]}" >/dev/null; }
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q "${need[@]}" >/dev/null ||
+    { $SUDO apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null &&
+      $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q "${need[@]}" >/dev/null; }
 fi
 
 if ! go version -m "$GOBIN/versitygw" 2>/dev/null | grep -q "mod.*versitygw.*$VERSITYGW_VERSION"; then

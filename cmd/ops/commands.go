@@ -274,11 +274,11 @@ reject code and the first rows. IVS is never called; nothing is stored.
 	if err != nil {
 		return err
 	}
-	prep, err := newPreparer()
+	preparer, err := newPreparer()
 	if err != nil {
 		return err
 	}
-	proc := &pipeline.Processor{Fetcher: worker.RejectingFetcher{Store: objs}, Preparer: prep}
+	proc := &pipeline.Processor{Fetcher: worker.RejectingFetcher{Store: objs}, Preparer: preparer}
 	r, err := ops.Prevalidate(ctx, st, proc, *batch, *sample)
 	if err != nil {
 		return err

@@ -70,11 +70,15 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
+	preparer, err := newPreparer()
+	if err != nil {
+		return err
+	}
 	metrics := worker.NewMetrics(prometheus.DefaultRegisterer)
 	proc := &pipeline.Processor{
 		Records: st, Account: st, Verifier: metrics.Verifier(client),
 		Fetcher:  worker.RejectingFetcher{Store: objs},
-		Preparer: newPreparer(env.trimVideo),
+		Preparer: preparer,
 		Limiter:  metrics.Limiter(ratelimit.New(rdb, ratelimit.Config{PerSecond: *quota})),
 		Policy:   policy, Log: log,
 		Dedup: st, DedupWindow: env.dedupWindow, Budget: st,
