@@ -14,8 +14,15 @@ import (
 // manifest is unreadable (bad CSV header, unknown column, read failure) or
 // fn returns one.
 func Parse(r io.Reader, format Format, fn func(Row) error) error {
+	_, err := ParseWith(r, ReadOptions{Format: format}, fn)
+	return err
+}
+
+// ParseWith is Parse with the options of Read, and says how the manifest
+// was read.
+func ParseWith(r io.Reader, o ReadOptions, fn func(Row) error) (Info, error) {
 	seen := map[string]int{}
-	return ReadFields(r, format, func(fl Fields) error {
+	return Read(r, o, func(fl Fields) error {
 		row := Validate(fl)
 		if first, dup := seen[row.Input.Ref]; dup {
 			row.Err = &RowError{Line: fl.Line, Field: "ref", Code: CodeDuplicateRef,
