@@ -14,6 +14,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 )
@@ -28,6 +29,11 @@ type SubmitOptions struct {
 	Progress  io.Writer // where a progress bar is drawn; nil for none
 	MaxBad    int       // how many bad rows Summary.Bad keeps (default 100)
 	Logger    *slog.Logger
+	// CheckRef applies the media policy to every media reference of a valid
+	// row (objstore.Store.CheckRef: file:// under the media root, allowed
+	// buckets); a refused reference refuses the row (input.media_ref). Nil
+	// refuses every file:// reference.
+	CheckRef func(ref string) error
 }
 
 // Opener opens a manifest source (a local path or an object reference).
@@ -80,6 +86,7 @@ func Submit(ctx context.Context, st *store.Store, open Opener, src string, opts 
 	}
 	info, err := ParseWith(r, ReadOptions{Name: src, Format: opts.Format, Encoding: opts.Encoding, Sheet: opts.Sheet},
 		func(row Row) error {
+			checkMedia(&row, opts.CheckRef)
 			s.Add(row)
 			if row.Err != nil && len(s.Bad) < opts.MaxBad {
 				s.Bad = append(s.Bad, row.Err)
@@ -113,6 +120,37 @@ func Submit(ctx context.Context, st *store.Store, open Opener, src string, opts 
 	log.Info("manifest stored", "batch", batch.ID, "new", created, "format", string(info.Format),
 		"encoding", info.Encoding, "rows", s.Rows, "added", added)
 	return s, nil
+}
+
+// checkMedia refuses a valid row whose media reference the policy refuses.
+func checkMedia(row *Row, check func(string) error) {
+	if row.Err != nil {
+		return
+	}
+	if check == nil {
+		check = refuseFile
+	}
+	in := row.Input
+	for _, m := range []struct{ field, ref string }{
+		{"idcard_image1", in.IDCard1}, {"idcard_image2", in.IDCard2}, {"face_image", in.FaceImage}, {"video", in.Video},
+	} {
+		if m.ref == "" {
+			continue
+		}
+		if err := check(m.ref); err != nil {
+			// objstore's reasons never repeat the reference.
+			reason := strings.TrimPrefix(err.Error(), objstore.ErrBadRef.Error()+": ")
+			row.Err = &RowError{Line: row.Line, Field: m.field, Code: CodeMediaRef, Reason: reason}
+			return
+		}
+	}
+}
+
+func refuseFile(ref string) error {
+	if strings.HasPrefix(ref, "file://") {
+		return fmt.Errorf("file:// references are refused: no media root is configured (%s)", objstore.EnvMediaRoot)
+	}
+	return nil
 }
 
 // localSize is the size of a local manifest, -1 when unknown (objects).

@@ -116,3 +116,10 @@ func (in *Intake) Close() {
 	in.conn.Release()
 	in.conn = nil
 }
+
+// Database names the database the store writes to ("dbname on host:port"),
+// without user or password.
+func (s *Store) Database() string {
+	c := s.pool.Config().ConnConfig
+	return fmt.Sprintf("%s on %s:%d", c.Database, c.Host, c.Port)
+}
