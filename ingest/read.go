@@ -144,13 +144,15 @@ func readCSV(r io.Reader, delim rune, info *Info, fn func(Fields) error) error {
 		line, _ := cr.FieldPos(0)
 		return rec, line, nil, nil
 	}
-	return readTable(next, info, fn)
+	return readTable(next, false, info, fn)
 }
 
 // readTable reads a header and rows from next, which returns a row and its
 // line, a row error (the row is unreadable, reading goes on) or a fatal
-// error (io.EOF at the end).
-func readTable(next func() (rec []string, line int, rowErr, err error), info *Info, fn func(Fields) error) error {
+// error (io.EOF at the end). With short, a row may have fewer cells than
+// the header (a sheet omits trailing empty cells); otherwise that is a
+// malformed row.
+func readTable(next func() (rec []string, line int, rowErr, err error), short bool, info *Info, fn func(Fields) error) error {
 	var header []string
 	for header == nil {
 		rec, _, rowErr, err := next()
@@ -184,7 +186,7 @@ func readTable(next func() (rec []string, line int, rowErr, err error), info *In
 		if rowErr == nil && len(rec) > len(cols) && !blank(rec[len(cols):]) {
 			f.Err = fmt.Errorf("%d fields, the header has %d", len(rec), len(cols))
 		}
-		if rowErr == nil && len(rec) < len(cols) && !blank(rec) {
+		if rowErr == nil && len(rec) < len(cols) && !short {
 			f.Err = fmt.Errorf("%d fields, the header has %d", len(rec), len(cols))
 		}
 		if f.Err == nil {

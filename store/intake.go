@@ -49,7 +49,7 @@ func (in *Intake) Add(ctx context.Context, rows []NewRecord) error {
 		return nil
 	}
 	if err := in.st.copyInputs(ctx, in.conn, "intake_records", 0, rows); err != nil {
-		return fmt.Errorf("store: intake: %w", err)
+		return err
 	}
 	in.staged += len(rows)
 	return nil
