@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -431,5 +432,46 @@ func TestIntakeCancelledHalfway(t *testing.T) {
 	third, err := in.submit(t.Context(), p, ingest.SubmitOptions{ChunkRows: 1000})
 	if err != nil || third.Created || third.Inserted != 0 || third.BatchID != again.BatchID {
 		t.Fatalf("third submit: %+v %v", third, err)
+	}
+}
+
+func TestIntakePlan(t *testing.T) {
+	in := newIntake(t)
+	manifest := "ref,shape,name,id_number\n" +
+		"p1,name,张三," + id18 + "\n" +
+		"p2,name,张三," + id18 + "\n" + // same inputs as p1: one call
+		"p3,name,张三," + id18 + "\n" +
+		"p4,name,李四," + id18b + "\n" +
+		"p5,name,李四," + badCheck + "\n" +
+		"p6,name,张\uE000," + id18 + "\n"
+	sum, _ := in.mustSubmit(in.write("plan.csv", []byte(manifest)), ingest.SubmitOptions{})
+	p, err := ops.MakePlan(t.Context(), in.st, sum.BatchID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Rows != 6 || p.Accepted != 4 || p.Refused != 1 || p.Review != 1 || p.Open != 4 || p.TotalCalls() != 2 ||
+		p.Duration != 2*time.Second {
+		t.Fatalf("plan %+v", p)
+	}
+	if ok, left := p.BudgetCovers(); !ok || left != -1 {
+		t.Fatalf("no cap: covers %t left %d", ok, left)
+	}
+	if _, err := in.st.SetBudget(t.Context(), sum.BatchID, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = ops.MakePlan(t.Context(), in.st, sum.BatchID, 1); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	p.Write(&out)
+	for _, want := range []string{"6 in the manifest: 4 accepted, 1 refused, 1 for review", "at most 2 paid IVS calls",
+		"about 2s at IVSBATCH_QUOTA=1", "NOT covered: cap 1"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("plan output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if _, err := ops.QuotaFromEnv(func(string) string { return "ten" }); err == nil ||
+		!strings.Contains(err.Error(), `IVSBATCH_QUOTA="ten"`) {
+		t.Errorf("bad quota: %v", err)
 	}
 }
