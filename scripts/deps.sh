@@ -14,7 +14,7 @@ command -v chromium >/dev/null || command -v chromium-browser >/dev/null || need
 [ -e /usr/include/turbojpeg.h ] || need+=(libturbojpeg0-dev)
 command -v redis-server >/dev/null || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v postgres >/dev/null || need+=(postgresql)
-command -v pg_isready >/dev/null || need+=(postgresql-client)
+command -v pg_isready >/dev/null && command -v pg_dump >/dev/null || need+=(postgresql-client)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}" >&2
