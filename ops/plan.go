@@ -80,7 +80,7 @@ func MakePlan(ctx context.Context, st *store.Store, batchID int64, quota float64
 	}
 	if quota > 0 {
 		for _, n := range p.Calls {
-			p.Duration = max(p.Duration, time.Duration(float64(n)/quota*float64(time.Second)).Round(time.Second))
+			p.Duration = max(p.Duration, time.Duration(math.Ceil(float64(n)/quota))*time.Second)
 		}
 	}
 	return p, nil

@@ -135,7 +135,7 @@ func describe(i ingest.Info) string {
 		s = string(i.Format) + ", sheet " + strconv.Quote(i.Sheet)
 	}
 	if len(i.Extra) > 0 {
-		s += fmt.Sprintf("; %d columns kept as metadata: %s", len(i.Extra), strings.Join(i.Extra, ", "))
+		s += fmt.Sprintf("; columns kept as metadata: %s", strings.Join(i.Extra, ", "))
 	}
 	return s
 }
