@@ -83,10 +83,14 @@ func (in *Intake) Commit(ctx context.Context, b pipeline.Batch, c IntakeCounts) 
 				sel[i] = "$1::bigint"
 			}
 		}
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO records (`+strings.Join(inputColumns, ", ")+`)
-			SELECT `+strings.Join(sel, ", ")+` FROM intake_records ORDER BY line
-			ON CONFLICT (batch_id, ref) DO NOTHING`, batch.ID)
+		// A new batch has no records yet, and Parse made refs unique: no
+		// conflict to look for. Rows are in manifest order as staged.
+		insert := `INSERT INTO records (` + strings.Join(inputColumns, ", ") + `)
+			SELECT ` + strings.Join(sel, ", ") + ` FROM intake_records`
+		if !created {
+			insert += ` ON CONFLICT (batch_id, ref) DO NOTHING`
+		}
+		tag, err := tx.Exec(ctx, insert, batch.ID)
 		if err != nil {
 			return fmt.Errorf("records: %w", err)
 		}
