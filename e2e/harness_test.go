@@ -66,6 +66,7 @@ type harness struct {
 	s3     testenv.S3Server
 	st     *store.Store
 	objs   *objstore.Store
+	media  string // the media root (IVSBATCH_MEDIA_ROOT): file:// references are read only under it
 	sim    *ivssim.Server
 	simURL string
 	log    *slog.Logger
@@ -103,8 +104,9 @@ func newHarness(t *testing.T, simCfg ivssim.Config) *harness {
 	h.redis = testenv.Redis(t)
 	s3 := testenv.S3(t)
 	h.s3 = s3
+	h.media = t.TempDir()
 	h.objs, err = objstore.New(ctx, objstore.Config{Endpoint: s3.Endpoint, Region: s3.Region,
-		AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, PathStyle: true})
+		AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, PathStyle: true, MediaRoot: h.media})
 	if err != nil {
 		t.Fatalf("objstore: %v", err)
 	}
@@ -169,7 +171,8 @@ func (h *harness) submitSummary() ingest.Summary {
 	if err := h.objs.Put(h.ctx, src, h.pop.ManifestCSV("s3://"+bucket+"/"), "text/csv"); err != nil {
 		h.t.Fatalf("upload manifest: %v", err)
 	}
-	sum, err := ingest.Submit(h.ctx, h.st, h.objs.Open, src, ingest.SubmitOptions{Name: h.t.Name(), Logger: h.log})
+	sum, err := ingest.Submit(h.ctx, h.st, h.objs.Open, src, ingest.SubmitOptions{Name: h.t.Name(), Logger: h.log,
+		CheckRef: h.objs.CheckRef})
 	if err != nil {
 		h.t.Fatalf("submit: %v", err)
 	}

@@ -265,11 +265,16 @@ func TestOpsExportAndReportScreenshot(t *testing.T) {
 			t.Errorf("%s: full name in the export", r.Ref)
 		}
 	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	nameCol, idCol := col["name_masked"], col["id_number_masked"]
 	for _, row := range rows[1:] {
-		if row[len(row)-1] != "" {
+		if row[idCol] != "" {
 			masked++
-			if !strings.Contains(row[len(row)-1], "*") || !strings.Contains(row[len(row)-2], "*") {
-				t.Errorf("record %s: name %q / id %q not masked", row[0], row[len(row)-2], row[len(row)-1])
+			if !strings.Contains(row[idCol], "*") || !strings.Contains(row[nameCol], "*") {
+				t.Errorf("record %s: name %q / id %q not masked", row[0], row[nameCol], row[idCol])
 			}
 		}
 	}

@@ -159,7 +159,8 @@ func (h *harness) submitRows(rows []e2e.Row, name string) int64 {
 	if err := h.objs.Put(h.ctx, src, e2e.CSV(rows, "s3://"+bucket+"/"), "text/csv"); err != nil {
 		h.t.Fatal(err)
 	}
-	sum, err := ingest.Submit(h.ctx, h.st, h.objs.Open, src, ingest.SubmitOptions{Name: name, Logger: h.log})
+	sum, err := ingest.Submit(h.ctx, h.st, h.objs.Open, src, ingest.SubmitOptions{Name: name, Logger: h.log,
+		CheckRef: h.objs.CheckRef})
 	if err != nil {
 		h.t.Fatal(err)
 	}

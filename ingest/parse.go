@@ -11,11 +11,19 @@ import (
 // earlier row (valid or not) gives the later row input.duplicate_ref, and
 // that row's Input.Ref becomes "<ref>#line-<n>" so it can still be stored
 // under a key of its own. Parse returns an error only when the whole
-// manifest is unreadable (bad CSV header, unknown column, read failure) or
-// fn returns one.
+// manifest is unusable (see Read: a header no row could be valid under,
+// broken JSON array syntax, a read failure) or fn returns one. The format
+// "" detects it; the encoding is detected (see Decode).
 func Parse(r io.Reader, format Format, fn func(Row) error) error {
+	_, err := ParseWith(r, ReadOptions{Format: format}, fn)
+	return err
+}
+
+// ParseWith is Parse with the options of Read, and says how the manifest
+// was read.
+func ParseWith(r io.Reader, o ReadOptions, fn func(Row) error) (Info, error) {
 	seen := map[string]int{}
-	return ReadFields(r, format, func(fl Fields) error {
+	return Read(r, o, func(fl Fields) error {
 		row := Validate(fl)
 		if first, dup := seen[row.Input.Ref]; dup {
 			row.Err = &RowError{Line: fl.Line, Field: "ref", Code: CodeDuplicateRef,

@@ -20,6 +20,8 @@ const (
 	CodeNodThreshold = "input.nod_threshold" // not a number in 1–90
 	CodeBool         = "input.bool"          // detail/crop not true/false/1/0
 	CodeDuplicateRef = "input.duplicate_ref" // the ref appeared earlier in the manifest
+	CodeEncoding     = "input.encoding"      // bytes not valid in the manifest's encoding (U+FFFD after decoding)
+	CodeIDScientific = "input.id_scientific" // a spreadsheet turned the id number into 1.10101E+17: digits lost
 )
 
 // ReviewPrefix marks codes of rows set aside for a human rather than refused.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 )
@@ -21,122 +23,146 @@ import (
 type SubmitOptions struct {
 	Name      string    // batch name (default: the source)
 	Format    Format    // default: DetectFormat
+	Encoding  string    // text encoding (default: detected, see Decode)
+	Sheet     string    // xlsx: the sheet to read (default: the first)
 	ChunkRows int       // rows per COPY (default 5000)
 	Progress  io.Writer // where a progress bar is drawn; nil for none
 	MaxBad    int       // how many bad rows Summary.Bad keeps (default 100)
 	Logger    *slog.Logger
+	// CheckRef applies the media policy to every media reference of a valid
+	// row (objstore.Store.CheckRef: file:// under the media root, allowed
+	// buckets); a refused reference refuses the row (input.media_ref). Nil
+	// refuses every file:// reference.
+	CheckRef func(ref string) error
 }
 
 // Opener opens a manifest source (a local path or an object reference).
 type Opener func(ctx context.Context, src string) (io.ReadCloser, error)
 
+// ErrNoRows refuses a manifest with a header (or nothing) but no data row.
+var ErrNoRows = errors.New("the manifest has no data rows: nothing stored")
+
 // Submit reads the manifest at src, validates every row, and stores it as a
 // batch: valid rows pending (the feeder hands them to the queue), refused
-// rows rejected or review with their reason. The manifest's SHA-256 names
-// the batch, and rows are keyed by ref, so submitting the same manifest
-// again adds nothing. Memory stays bounded: the manifest is spooled to a
-// temporary file, then streamed in chunks.
+// rows rejected or review with their reason. The store is atomic: rows are
+// staged out of sight and the batch appears, with all its records, only
+// once the whole manifest is read; a manifest refused as a whole (no
+// manifest column, no data row, unreadable), a failure or a cancelled
+// context leaves no batch and no record. The manifest's SHA-256 names the
+// batch and rows are keyed by ref, so submitting the same manifest again
+// adds nothing. The manifest is streamed, never copied to disk; memory stays
+// bounded (an .xlsx workbook is held in memory).
 func Submit(ctx context.Context, st *store.Store, open Opener, src string, opts SubmitOptions) (Summary, error) {
-	if opts.ChunkRows == 0 {
-		opts.ChunkRows = 5000
-	}
-	if opts.MaxBad == 0 {
-		opts.MaxBad = 100
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	spool, sum, size, err := spoolManifest(ctx, open, src)
+	opts.ChunkRows = cmp.Or(opts.ChunkRows, 5000)
+	opts.MaxBad = cmp.Or(opts.MaxBad, 100)
+	log := cmp.Or(opts.Logger, slog.Default())
+	rc, err := open(ctx, src)
 	if err != nil {
-		return Summary{}, err
+		return Summary{}, fmt.Errorf("ingest: open manifest %s: %w", src, err)
 	}
-	defer os.Remove(spool.Name())
-	defer spool.Close()
-
-	head := make([]byte, 512)
-	n, _ := spool.ReadAt(head, 0)
-	format := opts.Format
-	if format == "" {
-		format = DetectFormat(src, head[:n])
-	}
-	batch, created, err := st.CreateBatch(ctx, pipeline.Batch{Name: cmp.Or(opts.Name, src), Source: src, ManifestSHA256: sum})
-	if err != nil {
-		return Summary{}, err
-	}
-	s := Summary{BatchID: batch.ID, Created: created}
-	log.Info("submitting manifest", "batch", batch.ID, "new", created, "format", string(format), "bytes", size)
-
-	var r io.Reader = spool
+	defer rc.Close()
+	h := sha256.New()
+	var r io.Reader = io.TeeReader(rc, h)
 	if opts.Progress != nil {
-		bar := progressbar.NewOptions64(size, progressbar.OptionSetWriter(opts.Progress),
+		bar := progressbar.NewOptions64(localSize(src), progressbar.OptionSetWriter(opts.Progress),
 			progressbar.OptionSetDescription("manifest"), progressbar.OptionShowBytes(true),
 			progressbar.OptionThrottle(200_000_000), progressbar.OptionClearOnFinish())
 		defer bar.Finish()
-		pr := progressbar.NewReader(spool, bar)
+		pr := progressbar.NewReader(r, bar)
 		r = &pr
 	}
+	intake, err := st.BeginIntake(ctx)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer intake.Close()
+
+	var s Summary
 	chunk := make([]store.NewRecord, 0, opts.ChunkRows)
 	flush := func() error {
-		if len(chunk) == 0 {
-			return nil
-		}
-		added, err := st.InsertInputs(ctx, batch.ID, chunk)
-		if err != nil {
-			return err
-		}
-		s.Inserted += int(added)
+		err := intake.Add(ctx, chunk)
 		chunk = chunk[:0]
-		return nil
+		return err
 	}
-	err = Parse(r, format, func(row Row) error {
-		s.Add(row)
-		rec := ToNewRecord(row)
-		if row.Err != nil && len(s.Bad) < opts.MaxBad {
-			s.Bad = append(s.Bad, row.Err)
-		}
-		chunk = append(chunk, rec)
-		if len(chunk) >= opts.ChunkRows {
-			return flush()
-		}
-		return ctx.Err()
-	})
+	info, err := ParseWith(r, ReadOptions{Name: src, Format: opts.Format, Encoding: opts.Encoding, Sheet: opts.Sheet},
+		func(row Row) error {
+			checkMedia(&row, opts.CheckRef)
+			s.Add(row)
+			if row.Err != nil && len(s.Bad) < opts.MaxBad {
+				s.Bad = append(s.Bad, row.Err)
+			}
+			chunk = append(chunk, ToNewRecord(row))
+			if len(chunk) >= opts.ChunkRows {
+				return flush()
+			}
+			return ctx.Err()
+		})
+	s.Info = info
 	if err == nil {
 		err = flush()
+	}
+	if err == nil && s.Rows == 0 {
+		err = ErrNoRows
+	}
+	if err == nil {
+		_, err = io.Copy(io.Discard, r) // the rest (trailing bytes) belongs to the hash too
 	}
 	if err != nil {
 		return s, fmt.Errorf("ingest: %s: %w", src, err)
 	}
-	if err := st.SetBatchRowCounts(ctx, batch.ID, s.Rows, s.Rejected+s.Review); err != nil {
-		return s, err
+	batch, created, added, err := intake.Commit(ctx,
+		pipeline.Batch{Name: cmp.Or(opts.Name, src), Source: src, ManifestSHA256: hex.EncodeToString(h.Sum(nil))},
+		store.IntakeCounts{Rows: s.Rows, Rejected: s.Rejected, Review: s.Review})
+	if err != nil {
+		return s, fmt.Errorf("ingest: %s: %w", src, err)
 	}
+	s.BatchID, s.Created, s.Inserted = batch.ID, created, int(added)
+	log.Info("manifest stored", "batch", batch.ID, "new", created, "format", string(info.Format),
+		"encoding", info.Encoding, "rows", s.Rows, "added", added)
 	return s, nil
 }
 
-// spoolManifest copies src to a temporary file, hashing it on the way.
-func spoolManifest(ctx context.Context, open Opener, src string) (*os.File, string, int64, error) {
-	rc, err := open(ctx, src)
+// checkMedia refuses a valid row whose media reference the policy refuses.
+func checkMedia(row *Row, check func(string) error) {
+	if row.Err != nil {
+		return
+	}
+	if check == nil {
+		check = refuseFile
+	}
+	in := row.Input
+	for _, m := range []struct{ field, ref string }{
+		{"idcard_image1", in.IDCard1}, {"idcard_image2", in.IDCard2}, {"face_image", in.FaceImage}, {"video", in.Video},
+	} {
+		if m.ref == "" {
+			continue
+		}
+		if err := check(m.ref); err != nil {
+			// objstore's reasons never repeat the reference.
+			reason := strings.TrimPrefix(err.Error(), objstore.ErrBadRef.Error()+": ")
+			row.Err = &RowError{Line: row.Line, Field: m.field, Code: CodeMediaRef, Reason: reason}
+			return
+		}
+	}
+}
+
+func refuseFile(ref string) error {
+	if strings.HasPrefix(ref, "file://") {
+		return fmt.Errorf("file:// references are refused: no media root is configured (%s)", objstore.EnvMediaRoot)
+	}
+	return nil
+}
+
+// localSize is the size of a local manifest, -1 when unknown (objects).
+func localSize(src string) int64 {
+	if strings.Contains(src, "://") {
+		return -1
+	}
+	fi, err := os.Stat(src)
 	if err != nil {
-		return nil, "", 0, fmt.Errorf("ingest: open manifest %s: %w", src, err)
+		return -1
 	}
-	defer rc.Close()
-	f, err := os.CreateTemp("", "ivsbatch-manifest-*")
-	if err != nil {
-		return nil, "", 0, fmt.Errorf("ingest: spool manifest: %w", err)
-	}
-	h := sha256.New()
-	size, err := io.Copy(io.MultiWriter(f, h), rc)
-	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, "", 0, fmt.Errorf("ingest: read manifest %s: %w", src, err)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, "", 0, fmt.Errorf("ingest: spool manifest: %w", err)
-	}
-	return f, hex.EncodeToString(h.Sum(nil)), size, nil
+	return fi.Size()
 }
 
 // ObjectOrFile opens s3:// and file:// references with objs and anything

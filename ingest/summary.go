@@ -18,6 +18,7 @@ type Summary struct {
 	Review   int  // rows set aside for a human (stored as review)
 	Inserted int  // records added now (0 when everything was already there)
 	Bad      []*RowError
+	Info     // how the manifest was read (format, encoding, delimiter, sheet, extra columns)
 }
 
 // Add counts row.

@@ -31,7 +31,7 @@ func TestSummaryAndToNewRecord(t *testing.T) {
 		{"bad", 3, pipeline.StatusRejected, identity.CodeIDCheck, "", badCheck, name},
 		{"line-4", 4, pipeline.StatusReview, identity.CodeNamePrivateUse, "", id18, "张\uE000"},
 		{"line-5", 5, pipeline.StatusRejected, ingest.CodeMalformed, "", "", ""},
-		{"nul", 6, pipeline.StatusRejected, identity.CodeNameChars, "", id18, "张三\uFFFD\uFFFD"},
+		{"nul", 6, pipeline.StatusRejected, ingest.CodeEncoding, "", id18, "张三\uFFFD\uFFFD"},
 	}
 	for i, w := range wants {
 		g := recs[i]

@@ -22,10 +22,10 @@ const MaxRefLen = 200
 // identity, media references well-formed, actions, nod_threshold, detail and
 // crop well-formed. Duplicate refs are Parse's concern.
 func Validate(fl Fields) Row {
-	get := func(k string) string { return strings.TrimSpace(fl.Values[k]) }
+	get := func(k string) string { return excelText(strings.TrimSpace(fl.Values[k])) }
 	in := pipeline.Input{Line: fl.Line, Ref: get("ref"), Shape: ivs.Shape(strings.ToLower(get("shape"))),
 		Name: get("name"), IDNumber: get("id_number"), IDCard1: get("idcard_image1"), IDCard2: get("idcard_image2"),
-		FaceImage: get("face_image"), Video: get("video"), Actions: get("actions")}
+		FaceImage: get("face_image"), Video: get("video"), Actions: get("actions"), Metadata: metadata(fl.Extra)}
 	var refErr *RowError
 	if !validRef(in.Ref) {
 		// A ref that cannot be a key is replaced, so the row can still be stored.
@@ -55,6 +55,10 @@ func validate(row *Row, fl Fields, get func(string) string) *RowError {
 	if fl.Err != nil {
 		return &RowError{Code: CodeMalformed, Reason: fl.Err.Error()}
 	}
+	if f := undecoded(fl); f != "" {
+		return &RowError{Field: f, Code: CodeEncoding, Reason: "holds bytes that are not text in the manifest's encoding " +
+			"(U+FFFD after decoding): save the file as UTF-8, or pass submit -encoding (gbk, utf-16le …)"}
+	}
 	if in.Shape == "" {
 		s, err := inferShape(*in)
 		if err != nil {
@@ -66,31 +70,18 @@ func validate(row *Row, fl Fields, get func(string) string) *RowError {
 	if !s.Valid() {
 		return &RowError{Field: "shape", Code: CodeShape, Reason: fmt.Sprintf("unknown shape %q (one of %s)", truncate(string(s), 40), shapeList())}
 	}
-	for _, f := range []struct {
-		name         string
-		set          bool
-		used, needed bool
-	}{
-		{"name", in.Name != "", s.UsesText(), s.UsesText()},
-		{"id_number", in.IDNumber != "", s.UsesText(), s.UsesText()},
-		{"idcard_image1", in.IDCard1 != "", s.UsesCard(), s.UsesCard()},
-		{"idcard_image2", in.IDCard2 != "", s.UsesCard(), false},
-		{"face_image", in.FaceImage != "", s.UsesFaceImage(), s.UsesFaceImage()},
-		{"video", in.Video != "", s.UsesVideo(), s.UsesVideo()},
-		{"actions", in.Actions != "", s.UsesVideo(), s.UsesVideo()},
-		{"nod_threshold", get("nod_threshold") != "", s.UsesVideo(), false},
-		{"detail", get("detail") != "", s.Endpoint() == ivs.EndpointStandard, false},
-		{"crop", get("crop") != "", s.UsesFaceImage(), false},
-	} {
-		switch {
-		case f.needed && !f.set:
-			return &RowError{Field: f.name, Code: CodeShape, Reason: "required by shape " + string(s)}
-		case f.set && !f.used:
-			return &RowError{Field: f.name, Code: CodeShape, Reason: "not part of shape " + string(s)}
-		}
+	vals := map[string]string{"name": in.Name, "id_number": in.IDNumber, "idcard_image1": in.IDCard1,
+		"idcard_image2": in.IDCard2, "face_image": in.FaceImage, "video": in.Video, "actions": in.Actions,
+		"nod_threshold": get("nod_threshold"), "detail": get("detail"), "crop": get("crop")}
+	if f, reason := s.CheckFields(func(f ivs.ShapeField) bool { return vals[f.Manifest] != "" }); reason != "" {
+		return &RowError{Field: f.Manifest, Code: CodeShape, Reason: reason}
 	}
 	if s.UsesText() {
-		id, err := identity.NormalizeIDNumber(in.IDNumber)
+		raw, rerr := excelID(in.IDNumber)
+		if rerr != nil {
+			return rerr
+		}
+		id, err := identity.NormalizeIDNumber(raw)
 		if err != nil {
 			return identityError("id_number", err)
 		}

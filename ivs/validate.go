@@ -26,30 +26,14 @@ func ValidateRequest(req Request) error {
 		return &RequestError{Field: "meta.uuid", Reason: "longer than 64 characters (" + strconv.Itoa(n) + ")"}
 	}
 	it, s := req.Item, req.Shape
-	fields := []struct {
-		name    string
-		set     bool
-		allowed bool
-		needed  bool
-	}{
-		{"verification_name", it.VerificationName != "", s.UsesText(), s.UsesText()},
-		{"verification_id", it.VerificationID != "", s.UsesText(), s.UsesText()},
-		{"idcard_image1", it.IDCardImage1 != "", s.UsesCard(), s.UsesCard()},
-		{"idcard_image2", it.IDCardImage2 != "", s.UsesCard(), false},
-		{"face_image", it.FaceImage != "", s.UsesFaceImage(), s.UsesFaceImage()},
-		{"video", it.Video != "", s.UsesVideo(), s.UsesVideo()},
-		{"actions", it.Actions != "", s.UsesVideo(), s.UsesVideo()},
-		{"nod_threshold", it.NodThreshold != nil, s.UsesVideo(), false},
-		{"detail", it.Detail != nil, s.Endpoint() == EndpointStandard, false},
-		{"crop", it.Crop != nil, s.UsesFaceImage(), false},
+	set := map[string]bool{
+		"verification_name": it.VerificationName != "", "verification_id": it.VerificationID != "",
+		"idcard_image1": it.IDCardImage1 != "", "idcard_image2": it.IDCardImage2 != "", "face_image": it.FaceImage != "",
+		"video": it.Video != "", "actions": it.Actions != "", "nod_threshold": it.NodThreshold != nil,
+		"detail": it.Detail != nil, "crop": it.Crop != nil,
 	}
-	for _, f := range fields {
-		switch {
-		case f.needed && !f.set:
-			return &RequestError{Field: f.name, Reason: "required by shape " + string(s)}
-		case f.set && !f.allowed:
-			return &RequestError{Field: f.name, Reason: "not part of shape " + string(s)}
-		}
+	if f, reason := s.CheckFields(func(f ShapeField) bool { return set[f.Request] }); reason != "" {
+		return &RequestError{Field: f.Request, Reason: reason}
 	}
 	if s.UsesVideo() {
 		if _, err := ParseActions(it.Actions); err != nil {

@@ -35,6 +35,12 @@ type Config struct {
 	// PathStyle puts the bucket in the path, as S3-compatible stores want.
 	// It is always on when Endpoint is set (custom endpoints).
 	PathStyle bool
+	// MediaRoot is the directory file:// media references must lie under
+	// (IVSBATCH_MEDIA_ROOT); empty refuses every file:// media reference.
+	MediaRoot string
+	// Buckets, when not empty, are the only S3 buckets media may come from
+	// (IVSBATCH_S3_BUCKETS).
+	Buckets []string
 }
 
 // DefaultEndpoint is the local S3 store the scripts start.
@@ -44,7 +50,8 @@ const DefaultEndpoint = "http://127.0.0.1:7070"
 const DefaultRegion = "us-east-1"
 
 // ConfigFromEnv reads IVSBATCH_S3_ENDPOINT (default DefaultEndpoint),
-// AWS_REGION (default us-east-1), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+// AWS_REGION (default us-east-1), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,
+// IVSBATCH_MEDIA_ROOT and IVSBATCH_S3_BUCKETS (checked by New).
 // Path-style addressing is on.
 func ConfigFromEnv(getenv func(string) string) Config {
 	c := Config{
@@ -53,6 +60,8 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		AccessKey: getenv("AWS_ACCESS_KEY_ID"),
 		SecretKey: getenv("AWS_SECRET_ACCESS_KEY"),
 		PathStyle: true,
+		MediaRoot: getenv(EnvMediaRoot),
+		Buckets:   splitList(getenv(EnvBuckets)),
 	}
 	if c.Endpoint == "" {
 		c.Endpoint = DefaultEndpoint
@@ -65,23 +74,29 @@ func ConfigFromEnv(getenv func(string) string) Config {
 
 // String describes the config without its secret key.
 func (c Config) String() string {
-	return fmt.Sprintf("objstore.Config{Endpoint:%q Region:%q AccessKey set:%t PathStyle:%t}",
-		c.Endpoint, c.Region, c.AccessKey != "", c.PathStyle)
+	return fmt.Sprintf("objstore.Config{Endpoint:%q Region:%q AccessKey set:%t PathStyle:%t MediaRoot:%q Buckets:%q}",
+		c.Endpoint, c.Region, c.AccessKey != "", c.PathStyle, c.MediaRoot, c.Buckets)
 }
 
 // Store reads and writes object references. It is safe for concurrent use.
 type Store struct {
-	s3 *s3.Client
+	s3     *s3.Client
+	policy policy
 }
 
 // New returns a Store for cfg. It does not contact the store. Checksums are
 // only computed and validated when an operation requires them, because
 // S3-compatible stores reject the SDK's newer default trailing checksums.
-// Retries use the SDK's standard retryer.
+// Retries use the SDK's standard retryer. The media root must be an
+// existing directory and the buckets valid names.
 func New(ctx context.Context, cfg Config) (*Store, error) {
 	_ = ctx // reserved: nothing is loaded from the network or shared config files
 	if (cfg.AccessKey == "") != (cfg.SecretKey == "") {
 		return nil, errors.New("objstore: access key and secret key must be set together")
+	}
+	pol, err := newPolicy(cfg.MediaRoot, cfg.Buckets)
+	if err != nil {
+		return nil, err
 	}
 	opts := s3.Options{
 		Region:                     cfg.Region,
@@ -98,5 +113,5 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.AccessKey != "" {
 		opts.Credentials = credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, "")
 	}
-	return &Store{s3: s3.New(opts)}, nil
+	return &Store{s3: s3.New(opts), policy: pol}, nil
 }

@@ -16,18 +16,21 @@ import (
 // limit is ErrTooLarge, never a truncation: the size is checked before
 // reading (Content-Length, or the file's size) and again while reading.
 // A missing object, bucket or file is ErrNotFound; a malformed ref is
-// ErrBadRef. Fetch satisfies pipeline.Fetcher.
+// ErrBadRef, and so is a reference the media policy refuses (see CheckRef):
+// a file outside the media root, also after resolving symlinks, or a bucket
+// not on the allow-list. Errors show the reference masked (MaskRef).
+// Fetch satisfies pipeline.Fetcher.
 func (s *Store) Fetch(ctx context.Context, ref string, limit int64) ([]byte, error) {
 	if limit <= 0 {
-		return nil, fmt.Errorf("objstore: fetch %s: limit %d must be positive", ref, limit)
+		return nil, fmt.Errorf("objstore: fetch %s: limit %d must be positive", MaskRef(ref), limit)
 	}
-	rc, size, err := s.open(ctx, ref)
+	rc, size, err := s.open(ctx, ref, true)
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
 	if size > limit {
-		return nil, fmt.Errorf("objstore: fetch %s: %d bytes, limit %d: %w", ref, size, limit, ErrTooLarge)
+		return nil, fmt.Errorf("objstore: fetch %s: %d bytes, limit %d: %w", MaskRef(ref), size, limit, ErrTooLarge)
 	}
 	var buf bytes.Buffer
 	if size > 0 {
@@ -35,26 +38,38 @@ func (s *Store) Fetch(ctx context.Context, ref string, limit int64) ([]byte, err
 	}
 	n, err := io.Copy(&buf, io.LimitReader(rc, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("objstore: read %s: %w", ref, err)
+		return nil, fmt.Errorf("objstore: read %s: %w", MaskRef(ref), err)
 	}
 	if n > limit {
-		return nil, fmt.Errorf("objstore: fetch %s: more than %d bytes: %w", ref, limit, ErrTooLarge)
+		return nil, fmt.Errorf("objstore: fetch %s: more than %d bytes: %w", MaskRef(ref), limit, ErrTooLarge)
 	}
 	return buf.Bytes(), nil
 }
 
-// Open streams the object at ref (for manifests). The caller closes it.
-// Errors are as for Fetch.
+// Open streams the object at ref (for manifests: the operator's own file,
+// so the media policy does not apply). The caller closes it. Errors are as
+// for Fetch.
 func (s *Store) Open(ctx context.Context, ref string) (io.ReadCloser, error) {
-	rc, _, err := s.open(ctx, ref)
+	rc, _, err := s.open(ctx, ref, false)
 	return rc, err
 }
 
-// open returns the object's body and its size (-1 when unknown).
-func (s *Store) open(ctx context.Context, ref string) (io.ReadCloser, int64, error) {
+// open returns the object's body and its size (-1 when unknown). Media
+// (media true) must pass the media policy.
+func (s *Store) open(ctx context.Context, ref string, media bool) (io.ReadCloser, int64, error) {
 	scheme, bucket, key, err := ParseRef(ref)
 	if err != nil {
 		return nil, 0, err
+	}
+	if media && scheme == SchemeS3 {
+		if err := s.CheckRef(ref); err != nil {
+			return nil, 0, err
+		}
+	}
+	if media && scheme == SchemeFile {
+		if key, err = s.confine(key, true); err != nil {
+			return nil, 0, err
+		}
 	}
 	if scheme == SchemeFile {
 		return openFile(ref, key)
@@ -73,19 +88,28 @@ func (s *Store) open(ctx context.Context, ref string) (io.ReadCloser, int64, err
 func openFile(ref, path string) (io.ReadCloser, int64, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, 0, fmt.Errorf("objstore: open %s: %w", ref, ErrNotFound)
+		return nil, 0, fmt.Errorf("objstore: open %s: %w", MaskRef(ref), ErrNotFound)
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("objstore: open %s: %w", ref, err)
+		// The *PathError repeats the path: keep only its cause.
+		return nil, 0, fmt.Errorf("objstore: open %s: %w", MaskRef(ref), unwrapPath(err))
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, 0, fmt.Errorf("objstore: stat %s: %w", ref, err)
+		return nil, 0, fmt.Errorf("objstore: stat %s: %w", MaskRef(ref), unwrapPath(err))
 	}
 	if !st.Mode().IsRegular() {
 		f.Close()
-		return nil, 0, fmt.Errorf("objstore: open %s: not a regular file: %w", ref, ErrNotFound)
+		return nil, 0, fmt.Errorf("objstore: open %s: not a regular file: %w", MaskRef(ref), ErrNotFound)
 	}
 	return f, st.Size(), nil
+}
+
+// unwrapPath drops the path of an *os.PathError.
+func unwrapPath(err error) error {
+	if pe, ok := errors.AsType[*os.PathError](err); ok {
+		return pe.Err
+	}
+	return err
 }

@@ -29,20 +29,20 @@ func ParseRef(ref string) (scheme, bucket, key string, err error) {
 		rest := ref[len("s3://"):]
 		bucket, key, _ = strings.Cut(rest, "/")
 		if !validBucket(bucket) {
-			return "", "", "", fmt.Errorf("%w: %q: bucket must be 1–63 of a-z 0-9 . - _ (want s3://bucket/key)", ErrBadRef, ref)
+			return "", "", "", fmt.Errorf("%w: %s: bucket must be 1–63 of a-z 0-9 . - _ (want s3://bucket/key)", ErrBadRef, MaskRef(ref))
 		}
 		if key == "" || strings.HasSuffix(key, "/") || len(key) > maxKeyLen {
-			return "", "", "", fmt.Errorf("%w: %q: want s3://bucket/key with a non-empty key", ErrBadRef, ref)
+			return "", "", "", fmt.Errorf("%w: %s: want s3://bucket/key with a non-empty key", ErrBadRef, MaskRef(ref))
 		}
 		return SchemeS3, bucket, key, nil
 	case strings.HasPrefix(ref, "file://"):
 		p := ref[len("file://"):]
 		if !strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || path.Clean(p) != p {
-			return "", "", "", fmt.Errorf("%w: %q: want file:///absolute/clean/path", ErrBadRef, ref)
+			return "", "", "", fmt.Errorf("%w: %s: want file:///absolute/clean/path", ErrBadRef, MaskRef(ref))
 		}
 		return SchemeFile, "", p, nil
 	}
-	return "", "", "", fmt.Errorf("%w: %q: scheme must be s3:// or file://", ErrBadRef, ref)
+	return "", "", "", fmt.Errorf("%w: %s: scheme must be s3:// or file://", ErrBadRef, MaskRef(ref))
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }

@@ -89,9 +89,9 @@ func (s *Store) EnsureBucket(ctx context.Context, bucket string) error {
 // wrapS3 maps a missing key or bucket to ErrNotFound and wraps the rest.
 func wrapS3(op, ref string, err error) error {
 	if isNotFound(err) {
-		return fmt.Errorf("objstore: %s %s: %w", op, ref, ErrNotFound)
+		return fmt.Errorf("objstore: %s %s: %w", op, MaskRef(ref), ErrNotFound)
 	}
-	return fmt.Errorf("objstore: %s %s: %w", op, ref, err)
+	return fmt.Errorf("objstore: %s %s: %w", op, MaskRef(ref), err)
 }
 
 func isNotFound(err error) bool {

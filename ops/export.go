@@ -15,10 +15,12 @@ import (
 
 // ExportColumns is the header of ops export's CSV.
 var ExportColumns = []string{"id", "ref", "line", "shape", "status", "verdict", "verification_code", "similarity",
-	"last_error_code", "last_error_message", "attempts", "finished_at", "name_masked", "id_number_masked"}
+	"last_error_code", "last_error_message", "attempts", "finished_at", "name_masked", "id_number_masked", "metadata"}
 
 // Export writes every record of batchID as CSV (ExportColumns), personal
-// data masked (identity.MaskName, identity.MaskID; never in full), and
+// data masked (identity.MaskName, identity.MaskID; never in full), the
+// manifest's own extra columns in metadata (a JSON object, as given, so
+// results join back to the customer's keys), and
 // returns the number of records. The audit row is the caller's (ExportAudited).
 func Export(ctx context.Context, st *store.Store, batchID int64, w io.Writer) (int, error) {
 	if _, err := st.GetBatch(ctx, batchID); err != nil {
@@ -63,7 +65,7 @@ func exportRow(r *pipeline.Record) []string {
 	}
 	return []string{strconv.FormatInt(r.ID, 10), r.Ref, strconv.Itoa(r.Line), string(r.Shape), string(r.Status),
 		r.Result, code, sim, r.LastErrorCode, scrub(r.LastErrorMessage, r), strconv.Itoa(r.Attempts), finished,
-		identity.MaskName(r.Name), identity.MaskID(r.IDNumber)}
+		identity.MaskName(r.Name), identity.MaskID(r.IDNumber), r.Metadata}
 }
 
 // scrub masks the record's name and id number should a message ever carry

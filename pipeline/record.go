@@ -87,6 +87,9 @@ type Input struct {
 	NodThreshold *float64
 	Detail       *bool
 	Crop         *bool
+	// Metadata is the customer's own columns of the row (a JSON object of
+	// strings), kept opaque and returned by ops export; "" when none.
+	Metadata string
 }
 
 // Record is a stored input with its current status and outcome.

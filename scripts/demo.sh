@@ -53,6 +53,8 @@ export AWS_REGION=${AWS_REGION:-us-east-1}
 export IVS_AK=${IVS_AK:-SIMAK0000000000000000}
 export IVS_SK=${IVS_SK:-sim-secret-key}
 export IVSBATCH_DATABASE_URL=${IVSBATCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ivsbatch?sslmode=disable}
+# file:// media references are read only under this directory (demo prepare -media file writes there).
+export IVSBATCH_MEDIA_ROOT=${IVSBATCH_MEDIA_ROOT:-$RUN}
 
 # Keys for personal data at rest: made once for this checkout's demo
 # database, kept in files (never on a command line).

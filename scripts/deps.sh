@@ -18,7 +18,7 @@ command -v heif-enc >/dev/null || need+=(libheif-examples)
 command -v cjpeg >/dev/null && command -v djpeg >/dev/null || need+=(libjpeg-turbo-progs)
 command -v redis-server >/dev/null || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v postgres >/dev/null || need+=(postgresql)
-command -v pg_isready >/dev/null || need+=(postgresql-client)
+command -v pg_isready >/dev/null && command -v pg_dump >/dev/null || need+=(postgresql-client)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}" >&2

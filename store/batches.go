@@ -60,7 +60,7 @@ func (s *Store) SetBatchRowCounts(ctx context.Context, id int64, total, rejected
 
 var inputColumns = []string{"id", "batch_id", "ref", "line", "shape", "name_enc", "id_number_enc", "id_hmac", "input_hmac",
 	"idcard_image1", "idcard_image2", "face_image", "video", "actions", "nod_threshold", "detail", "crop", "status",
-	"last_error_code", "last_error_message", "finished_at"}
+	"last_error_code", "last_error_message", "finished_at", "metadata_enc"}
 
 // NewRecord is a manifest row to store: a valid input goes in as pending; a
 // row refused at enqueue goes in as rejected (or review) with its reason, so
@@ -84,45 +84,8 @@ func (s *Store) InsertInputs(ctx context.Context, batchID int64, inputs []NewRec
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE staging_records (LIKE records INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
 		return 0, fmt.Errorf("store: staging table: %w", err)
 	}
-	// Ids are drawn first: the record id is the associated data of its
-	// sealed personal fields. Ids of rows already stored are simply unused.
-	idRows, err := tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence('records', 'id')) FROM generate_series(1, $1)`, len(inputs))
-	if err != nil {
-		return 0, fmt.Errorf("store: allocate record ids: %w", err)
-	}
-	ids, err := pgx.CollectRows(idRows, pgx.RowTo[int64])
-	if err != nil {
-		return 0, fmt.Errorf("store: allocate record ids: %w", err)
-	}
-	rows := make([][]any, len(inputs))
-	now := time.Now()
-	for i, in := range inputs {
-		status, finished := pipeline.StatusPending, (*time.Time)(nil)
-		if in.Status != "" && in.Status != pipeline.StatusPending {
-			status, finished = in.Status, &now
-		}
-		name, err := s.keys.Seal(in.Name, ids[i])
-		if err != nil {
-			return 0, fmt.Errorf("store: seal name of line %d: %w", in.Line, err)
-		}
-		idNumber, err := s.keys.Seal(in.IDNumber, ids[i])
-		if err != nil {
-			return 0, fmt.Errorf("store: seal id number of line %d: %w", in.Line, err)
-		}
-		var idHMAC, inputHMAC []byte
-		if status == pipeline.StatusPending && in.Shape.UsesText() {
-			idHMAC = s.keys.Index(in.IDNumber)
-		}
-		if status == pipeline.StatusPending {
-			inputHMAC = s.keys.Index(string(in.Shape), in.IDNumber, in.Name, in.IDCard1, in.IDCard2, in.FaceImage,
-				in.Video, in.Actions)
-		}
-		rows[i] = []any{ids[i], batchID, in.Ref, in.Line, string(in.Shape), name, idNumber, idHMAC, inputHMAC,
-			in.IDCard1, in.IDCard2, in.FaceImage, in.Video, in.Actions, in.NodThreshold, in.Detail, in.Crop,
-			string(status), nullIfEmpty(in.ErrorCode), nullIfEmpty(in.ErrorMessage), finished}
-	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"staging_records"}, inputColumns, pgx.CopyFromRows(rows)); err != nil {
-		return 0, fmt.Errorf("store: copy inputs: %w", err)
+	if err := s.copyInputs(ctx, tx, "staging_records", batchID, inputs); err != nil {
+		return 0, err
 	}
 	tag, err := tx.Exec(ctx, `
 		INSERT INTO records (`+strings.Join(inputColumns, ", ")+`)
@@ -136,6 +99,57 @@ func (s *Store) InsertInputs(ctx context.Context, batchID int64, inputs []NewRec
 		return 0, fmt.Errorf("store: commit inputs: %w", err)
 	}
 	return tag.RowsAffected(), nil
+}
+
+// copier is what copyInputs needs of a connection or transaction.
+type copier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error)
+}
+
+// copyInputs draws record ids, seals every row's personal fields (name, id
+// number, media references, metadata) with its id as associated data and
+// COPYs the rows into table.
+func (s *Store) copyInputs(ctx context.Context, q copier, table string, batchID int64, inputs []NewRecord) error {
+	// Ids are drawn first: the record id is the associated data of its
+	// sealed personal fields. Ids of rows never stored are simply unused.
+	idRows, err := q.Query(ctx, `SELECT nextval(pg_get_serial_sequence('records', 'id')) FROM generate_series(1, $1)`, len(inputs))
+	if err != nil {
+		return fmt.Errorf("store: allocate record ids: %w", err)
+	}
+	ids, err := pgx.CollectRows(idRows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("store: allocate record ids: %w", err)
+	}
+	rows := make([][]any, len(inputs))
+	now := time.Now()
+	for i, in := range inputs {
+		status, finished := pipeline.StatusPending, (*time.Time)(nil)
+		if in.Status != "" && in.Status != pipeline.StatusPending {
+			status, finished = in.Status, &now
+		}
+		sealed := []string{in.Name, in.IDNumber, in.IDCard1, in.IDCard2, in.FaceImage, in.Video, in.Metadata}
+		for j, v := range sealed {
+			if sealed[j], err = s.keys.Seal(v, ids[i]); err != nil {
+				return fmt.Errorf("store: seal personal data of line %d: %w", in.Line, err)
+			}
+		}
+		var idHMAC, inputHMAC []byte
+		if status == pipeline.StatusPending && in.Shape.UsesText() {
+			idHMAC = s.keys.Index(in.IDNumber)
+		}
+		if status == pipeline.StatusPending {
+			inputHMAC = s.keys.Index(string(in.Shape), in.IDNumber, in.Name, in.IDCard1, in.IDCard2, in.FaceImage,
+				in.Video, in.Actions)
+		}
+		rows[i] = []any{ids[i], batchID, in.Ref, in.Line, string(in.Shape), sealed[0], sealed[1], idHMAC, inputHMAC,
+			sealed[2], sealed[3], sealed[4], sealed[5], in.Actions, in.NodThreshold, in.Detail, in.Crop,
+			string(status), nullIfEmpty(in.ErrorCode), nullIfEmpty(in.ErrorMessage), finished, sealed[6]}
+	}
+	if _, err := q.CopyFrom(ctx, pgx.Identifier{table}, inputColumns, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("store: copy inputs: %w", err)
+	}
+	return nil
 }
 
 func nullIfEmpty(s string) *string {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -16,7 +17,7 @@ const recordColumns = `id, batch_id, ref, line, shape, name_enc, id_number_enc, 
 	video, actions, nod_threshold, detail, crop, status, generation, attempts, reverify, linked_record_id, coalesce(verdict, ''),
 	verification_code, coalesce(verification_message, ''), similarity, idcard_result, video_alive, video_actions,
 	coalesce(last_error_code, ''), coalesce(last_error_message, ''), created_at, updated_at, finished_at,
-	coalesce(picture_ref, '')`
+	coalesce(picture_ref, ''), metadata_enc`
 
 // scanRecord reads one row of recordColumns and opens its personal fields.
 func (s *Store) scanRecord(row pgx.Row) (*pipeline.Record, error) {
@@ -28,7 +29,7 @@ func (s *Store) scanRecord(row pgx.Row) (*pipeline.Record, error) {
 	err := row.Scan(&r.ID, &r.BatchID, &r.Ref, &r.Line, &shape, &r.Name, &r.IDNumber, &r.IDCard1, &r.IDCard2,
 		&r.FaceImage, &r.Video, &r.Actions, &r.NodThreshold, &r.Detail, &r.Crop, &status, &r.Generation, &r.Attempts,
 		&r.Reverify, &r.LinkedRecordID, &r.Result, &r.Code, &r.Message, &r.Similarity, &idcard, &r.VideoAlive, &videoActions,
-		&r.LastErrorCode, &r.LastErrorMessage, &r.CreatedAt, &r.UpdatedAt, &r.FinishedAt, &r.PictureRef)
+		&r.LastErrorCode, &r.LastErrorMessage, &r.CreatedAt, &r.UpdatedAt, &r.FinishedAt, &r.PictureRef, &r.Metadata)
 	if err != nil {
 		return nil, err
 	}
@@ -38,6 +39,9 @@ func (s *Store) scanRecord(row pgx.Row) (*pipeline.Record, error) {
 	}
 	if r.IDNumber, err = s.keys.Open(r.IDNumber, r.ID); err != nil {
 		return nil, fmt.Errorf("record %d: id number: %w", r.ID, err)
+	}
+	if err := s.openInputs(&r); err != nil {
+		return nil, err
 	}
 	if len(idcard) > 0 {
 		r.IDCardResult = new(ivs.IDCardResult)
@@ -54,6 +58,28 @@ func (s *Store) scanRecord(row pgx.Row) (*pipeline.Record, error) {
 		}
 	}
 	return &r, nil
+}
+
+// openInputs opens the sealed media references and metadata of r. A
+// reference stored in clear before they were sealed (it starts with s3:// or
+// file://) is returned as it is, until enqueue rekey seals it.
+func (s *Store) openInputs(r *pipeline.Record) error {
+	for _, f := range []*string{&r.IDCard1, &r.IDCard2, &r.FaceImage, &r.Video, &r.Metadata} {
+		if legacyClearRef(*f) {
+			continue
+		}
+		plain, err := s.keys.Open(*f, r.ID)
+		if err != nil {
+			return fmt.Errorf("record %d: media reference or metadata: %w", r.ID, err)
+		}
+		*f = plain
+	}
+	return nil
+}
+
+// legacyClearRef reports whether v is a media reference stored in clear.
+func legacyClearRef(v string) bool {
+	return strings.HasPrefix(v, "s3://") || strings.HasPrefix(v, "file://")
 }
 
 // GetRecord returns record id.

@@ -42,7 +42,8 @@ func (s *Store) Rekey(ctx context.Context, chunk int) (int, error) {
 
 func (s *Store) rekeyChunk(ctx context.Context, active string, after int64, chunk int) (changed int, last int64, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, name_enc, id_number_enc, idcard_result FROM records
+		rows, err := tx.Query(ctx, `SELECT id, name_enc, id_number_enc, idcard_result,
+			idcard_image1, idcard_image2, face_image, video, metadata_enc FROM records
 			WHERE id > $1 ORDER BY id LIMIT $2 FOR UPDATE`, after, chunk)
 		if err != nil {
 			return err
@@ -51,11 +52,13 @@ func (s *Store) rekeyChunk(ctx context.Context, active string, after int64, chun
 			id           int64
 			name, number string
 			ocr          []byte
+			inputs       [5]string // media references and metadata
 		}
 		var todo []row
 		for rows.Next() {
 			var r row
-			if err := rows.Scan(&r.id, &r.name, &r.number, &r.ocr); err != nil {
+			if err := rows.Scan(&r.id, &r.name, &r.number, &r.ocr, &r.inputs[0], &r.inputs[1], &r.inputs[2],
+				&r.inputs[3], &r.inputs[4]); err != nil {
 				rows.Close()
 				return err
 			}
@@ -79,11 +82,20 @@ func (s *Store) rekeyChunk(ctx context.Context, active string, after int64, chun
 			if err != nil {
 				return err
 			}
-			if !c1 && !c2 && !c3 {
+			c4 := false
+			for i, v := range r.inputs {
+				sealed, c, err := s.resealInput(v, r.id, active)
+				if err != nil {
+					return err
+				}
+				r.inputs[i], c4 = sealed, c4 || c
+			}
+			if !c1 && !c2 && !c3 && !c4 {
 				continue
 			}
-			if _, err := tx.Exec(ctx, `UPDATE records SET name_enc = $2, id_number_enc = $3, idcard_result = $4 WHERE id = $1`,
-				r.id, name, number, ocr); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE records SET name_enc = $2, id_number_enc = $3, idcard_result = $4,
+				idcard_image1 = $5, idcard_image2 = $6, face_image = $7, video = $8, metadata_enc = $9 WHERE id = $1`,
+				r.id, name, number, ocr, r.inputs[0], r.inputs[1], r.inputs[2], r.inputs[3], r.inputs[4]); err != nil {
 				return err
 			}
 			changed++
@@ -105,6 +117,16 @@ func (s *Store) reseal(env string, id int64, active string) (string, bool, error
 		return "", false, fmt.Errorf("record %d: %w", id, err)
 	}
 	sealed, err := s.keys.Seal(plain, id)
+	return sealed, true, err
+}
+
+// resealInput is reseal for media references and metadata, which also
+// seals a reference stored in clear before references were sealed.
+func (s *Store) resealInput(v string, id int64, active string) (string, bool, error) {
+	if !legacyClearRef(v) {
+		return s.reseal(v, id, active)
+	}
+	sealed, err := s.keys.Seal(v, id)
 	return sealed, true, err
 }
 

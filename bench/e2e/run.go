@@ -188,12 +188,12 @@ func submit(ctx context.Context, dbURL string, pop *e2e.Population, dir string) 
 		st.Close()
 		return nil, 0, err
 	}
-	objs, err := objstore.New(ctx, objstore.Config{})
+	objs, err := objstore.New(ctx, objstore.Config{MediaRoot: dir})
 	if err != nil {
 		st.Close()
 		return nil, 0, err
 	}
-	sum, err := ingest.Submit(ctx, st, ingest.ObjectOrFile(objs), path, ingest.SubmitOptions{Name: "bench"})
+	sum, err := ingest.Submit(ctx, st, ingest.ObjectOrFile(objs), path, ingest.SubmitOptions{Name: "bench", CheckRef: objs.CheckRef})
 	if err != nil {
 		st.Close()
 		return nil, 0, err

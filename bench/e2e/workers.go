@@ -64,7 +64,7 @@ func newWorker(ctx context.Context, o options, w world) (*worker.Worker, func(),
 	if err != nil {
 		return nil, nil, err
 	}
-	fetcher, err := objstore.New(ctx, objstore.Config{})
+	fetcher, err := objstore.New(ctx, objstore.Config{MediaRoot: w.dir}) // media are file:// refs under w.dir
 	if err != nil {
 		return nil, nil, err
 	}
@@ -95,7 +95,7 @@ func startProcesses(ctx context.Context, o options, w world) (func(), error) {
 	}
 	env := append(os.Environ(),
 		"IVSBATCH_DATABASE_URL="+w.dbURL, "IVSBATCH_REDIS_ADDR="+w.redis, "IVSBATCH_REDIS_DB=0",
-		"IVS_ENDPOINT="+w.simURL, "IVS_AK="+simAK, "IVS_SK="+simSK,
+		"IVS_ENDPOINT="+w.simURL, "IVS_AK="+simAK, "IVS_SK="+simSK, "IVSBATCH_MEDIA_ROOT="+w.dir,
 		"IVSBATCH_QUOTA="+strconv.FormatFloat(o.workerQuota(), 'f', -1, 64),
 		"IVSBATCH_CONCURRENCY="+strconv.Itoa(o.concurrencyFor()),
 		"IVSBATCH_METRICS_ADDR=")

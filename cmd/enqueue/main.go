@@ -1,11 +1,13 @@
 // Command enqueue submits manifests as batches and reports on them.
 //
-//	enqueue submit [-name NAME] [-format csv|jsonl] MANIFEST   (a local path, s3://bucket/key or file:///path)
+//	enqueue submit [-name NAME] [-format csv|jsonl|json|xlsx] [-encoding ENC] [-sheet NAME] MANIFEST
+//	                                            (a local path, s3://bucket/key or file:///path)
 //	enqueue status -batch ID [-wait]
 //
 // submit validates every row before storing anything, reports bad rows with
 // their line numbers and reasons (personal data masked), stores the batch
-// (bad rows too, as rejected with their reason) and prints batch_id=ID. The
+// (bad rows too, as rejected with their reason) atomically, prints the plan
+// (calls, duration, budget) and batch_id=ID. The
 // workers' feeder queues the pending records. Submitting the same manifest
 // again changes nothing and prints the same batch id.
 package main
@@ -15,6 +17,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/ivsbatch/ivsbatch/ingest"
 	"github.com/ivsbatch/ivsbatch/internal/cli"
@@ -36,18 +40,22 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	slog.SetDefault(log)
 	cli.Main("enqueue", []cli.Command{
-		{Name: "submit", Summary: "MANIFEST: validate and store a manifest (CSV with a header, or JSON Lines) as a batch",
+		{Name: "submit", Summary: "MANIFEST: validate and store a manifest (CSV/TSV, .xlsx, JSON Lines or a JSON array) as a batch",
 			Run: func(ctx context.Context, args []string) error { return submit(ctx, log, args) }},
 		{Name: "status", Summary: "-batch ID: counts by status, verdict and error code, rate and ETA (-wait: until all final)", Run: status},
 		{Name: "rekey", Summary: "re-encrypt stored personal data under the active key (IVSBATCH_PII_KEY_ID)", Run: rekey},
 	}, `
 Manifest columns / keys: ref, shape, name, id_number, idcard_image1, idcard_image2,
-face_image, video, actions, nod_threshold, detail, crop. Media are s3://bucket/key
-or file:///abs/path references. Shapes: name_face_image, card_face_image,
-name_video, card_video, name, card (inferred from the fields when empty).
+face_image, video, actions, nod_threshold, detail, crop; other columns are kept
+as the record's metadata (returned by ops export). Media are s3://bucket/key
+or file:///abs/path references (file:// only under IVSBATCH_MEDIA_ROOT). Shapes:
+name_face_image, card_face_image, name_video, card_video, name, card (inferred
+from the fields when empty). Text is read as UTF-8, UTF-16 (BOM) or GB18030/GBK
+(detected; -encoding forces one); the delimiter (comma, semicolon, tab) is sniffed.
 
 Settings come from the environment: IVSBATCH_DATABASE_URL, IVSBATCH_S3_ENDPOINT,
-AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, and the keys for personal
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, IVSBATCH_MEDIA_ROOT,
+IVSBATCH_S3_BUCKETS, IVSBATCH_QUOTA (the plan), and the keys for personal
 data at rest: IVSBATCH_PII_KEYS (or _FILE), IVSBATCH_PII_KEY_ID, IVSBATCH_PII_INDEX_KEY (or _FILE).
 `)
 }
@@ -55,7 +63,9 @@ data at rest: IVSBATCH_PII_KEYS (or _FILE), IVSBATCH_PII_KEY_ID, IVSBATCH_PII_IN
 func submit(ctx context.Context, log *slog.Logger, args []string) error {
 	fs := cli.NewFlags("enqueue submit", "[flags] MANIFEST", submitAbout)
 	name := fs.String("name", "", "batch name (default: the manifest's path)")
-	format := fs.String("format", "", "csv or jsonl (default: from the extension or content)")
+	format := fs.String("format", "", "csv, jsonl, json or xlsx (default: from the extension or content)")
+	encoding := fs.String("encoding", "", "text encoding: utf-8, gbk, gb18030, utf-16le, utf-16be, big5 … (default: detected)")
+	sheet := fs.String("sheet", "", "xlsx: the sheet to read (default: the first)")
 	showBad := fs.Int("show-bad", 20, "how many refused rows to list")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	pos, err := cli.Parse(fs, args, "MANIFEST")
@@ -63,6 +73,10 @@ func submit(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	src := pos[0]
+	quota, err := ops.QuotaFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
 	st, err := store.OpenFromEnv(ctx)
 	if err != nil {
 		return err
@@ -73,13 +87,14 @@ func submit(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	open := ingest.ObjectOrFile(objs)
-	opts := ingest.SubmitOptions{Name: *name, Format: ingest.Format(*format), MaxBad: *showBad, Logger: log}
+	opts := ingest.SubmitOptions{Name: *name, Format: ingest.Format(*format), Encoding: *encoding, Sheet: *sheet,
+		MaxBad: *showBad, Logger: log, CheckRef: objs.CheckRef}
 	if !*quiet {
 		opts.Progress = os.Stderr
 	}
 	sum, err := ingest.Submit(ctx, st, open, src, opts)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (nothing stored in %s)", err, st.Database())
 	}
 	for _, b := range sum.Bad {
 		fmt.Printf("refused: %s [%s]\n", b.Error(), b.Code)
@@ -87,14 +102,41 @@ func submit(ctx context.Context, log *slog.Logger, args []string) error {
 	if n := sum.Rejected + sum.Review - len(sum.Bad); n > 0 {
 		fmt.Printf("… and %d more refused rows (enqueue status -batch %d lists them by code)\n", n, sum.BatchID)
 	}
-	state := "new batch"
-	if !sum.Created {
-		state = "manifest already submitted"
+	fmt.Printf("read %s\n", describe(sum.Info))
+	switch {
+	case sum.Created:
+		fmt.Printf("new batch %d in %s: %d rows, %d valid, %d refused, %d for review, %d records stored\n",
+			sum.BatchID, st.Database(), sum.Rows, sum.Valid, sum.Rejected, sum.Review, sum.Inserted)
+	case sum.Inserted == 0:
+		fmt.Printf("manifest already submitted as batch %d in %s: nothing added (%d rows, all stored before)\n",
+			sum.BatchID, st.Database(), sum.Rows)
+	default:
+		fmt.Printf("manifest already submitted as batch %d in %s: %d missing records added (%d rows)\n",
+			sum.BatchID, st.Database(), sum.Inserted, sum.Rows)
 	}
-	fmt.Printf("%s: %d rows, %d valid, %d refused, %d for review, %d records added\n",
-		state, sum.Rows, sum.Valid, sum.Rejected, sum.Review, sum.Inserted)
+	p, err := ops.MakePlan(ctx, st, sum.BatchID, quota)
+	if err != nil {
+		return err
+	}
+	p.Write(os.Stdout)
 	fmt.Printf("batch_id=%d\n", sum.BatchID)
 	return nil
+}
+
+// describe says how a manifest was read: format, encoding, delimiter or
+// sheet, and the columns kept as metadata.
+func describe(i ingest.Info) string {
+	s := string(i.Format) + " in " + i.Encoding
+	if i.Delimiter != "" {
+		s += ", " + i.Delimiter + "-separated"
+	}
+	if i.Sheet != "" {
+		s = string(i.Format) + ", sheet " + strconv.Quote(i.Sheet)
+	}
+	if len(i.Extra) > 0 {
+		s += fmt.Sprintf("; columns kept as metadata: %s", strings.Join(i.Extra, ", "))
+	}
+	return s
 }
 
 func rekey(ctx context.Context, args []string) error {

@@ -206,6 +206,43 @@ ETA, and the budget of billed calls. Changes nothing.`,
 	return nil
 }
 
+func plan(ctx context.Context, args []string) error {
+	fs := newFlags("plan", "-batch ID",
+		`Prints what a batch will cost before (or while) it runs: its manifest rows
+accepted, refused and set aside for review; the paid IVS calls still to make
+for its open records after dedup (an upper bound: records repeating the same
+inputs — shape, name, id number, media references, actions — share one call,
+and earlier valid verdicts may save more); the time they take at the account's
+quota per endpoint (IVSBATCH_QUOTA, default 10 requests/s; the two endpoints
+run in parallel); and whether the batch's budget (ops budget) covers them.
+Changes nothing; prints no personal data.`,
+		`  ops plan -batch 12
+  IVSBATCH_QUOTA=50 ops plan -batch 12
+`)
+	batch := fs.Int64("batch", 0, "batch id (required)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *batch <= 0 {
+		return usageError(fs, "-batch is required")
+	}
+	quota, err := ops.QuotaFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := ops.MakePlan(ctx, st, *batch, quota)
+	if err != nil {
+		return err
+	}
+	p.Write(os.Stdout)
+	return nil
+}
+
 func budget(ctx context.Context, args []string) error {
 	fs := newFlags("budget", "-batch ID [-max N]",
 		`Caps the billed IVS calls of a batch. Workers reserve a slot before every

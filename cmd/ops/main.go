@@ -32,6 +32,7 @@ var commands = []cli.Command{
 	{Name: "status", Summary: "queue state, account pause, per-batch counts, rate, ETA and budget", Run: status},
 	{Name: "budget", Summary: "cap a batch's billed IVS calls (-max N, 0 = no cap)", Run: budget},
 	{Name: "prevalidate", Summary: "report which pending/queued records would be rejected, without calling IVS", Run: prevalidate},
+	{Name: "plan", Summary: "what a batch will cost: rows accepted/refused, calls after dedup, duration at the quota, budget", Run: plan},
 	{Name: "export", Summary: "write a batch as CSV (personal data masked)", Run: export},
 	{Name: "report", Summary: "write a batch as a self-contained HTML report with charts", Run: report},
 }
@@ -42,7 +43,7 @@ func main() {
 	cli.RedisLogsTo(log)
 	cli.Main("ops", commands, `Settings come from the environment: IVSBATCH_DATABASE_URL, IVSBATCH_REDIS_ADDR
 (IVSBATCH_REDIS_DB, IVSBATCH_REDIS_PASSWORD[_FILE]), IVSBATCH_S3_ENDPOINT and
-AWS_* (prevalidate), IVSBATCH_PII_KEYS / IVSBATCH_PII_INDEX_KEY (export,
+AWS_* and IVSBATCH_MEDIA_ROOT (prevalidate), IVSBATCH_QUOTA (plan), IVSBATCH_PII_KEYS / IVSBATCH_PII_INDEX_KEY (export,
 prevalidate: personal data is opened to mask or check it).
 Commands that change something write an audit_log row (-operator, default $USER).
 `)
