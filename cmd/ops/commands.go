@@ -274,7 +274,7 @@ reject code and the first rows. IVS is never called; nothing is stored.
 	if err != nil {
 		return err
 	}
-	proc := &pipeline.Processor{Fetcher: worker.RejectingFetcher{Store: objs}, Preparer: newPreparer()}
+	proc := pipeline.NewPrevalidator(worker.RejectingFetcher{Store: objs}, newPreparer())
 	r, err := ops.Prevalidate(ctx, st, proc, *batch, *sample)
 	if err != nil {
 		return err

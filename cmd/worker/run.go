@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,16 +68,23 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	metrics := worker.NewMetrics(prometheus.DefaultRegisterer)
-	proc := &pipeline.Processor{
+	pcfg := pipeline.Config{
 		Records: st, Account: st, Verifier: metrics.Verifier(client),
 		Fetcher:  worker.RejectingFetcher{Store: objs},
 		Preparer: newPreparer(),
 		Limiter:  metrics.Limiter(ratelimit.New(rdb, ratelimit.Config{PerSecond: *quota})),
 		Policy:   policy, Log: log,
-		Dedup: st, DedupWindow: dedupWindow(), Budget: st,
+		Dedup: st, Index: st.Keyring(), DedupWindow: dedupWindow(),
 	}
 	if prefix := os.Getenv("IVSBATCH_KEEP_PICTURES"); prefix != "" {
-		proc.Pictures = worker.PictureBucket{Store: objs, Prefix: prefix}
+		pcfg.Pictures = worker.PictureBucket{Store: objs, Prefix: prefix}
+	}
+	if err := infraFromEnv(&pcfg); err != nil {
+		return err
+	}
+	proc, err := pipeline.NewProcessor(pcfg)
+	if err != nil {
+		return err
 	}
 	w := worker.New(worker.Config{Concurrency: *concurrency, TaskTimeout: *taskTimeout, ShutdownTimeout: *shutdown,
 		Window: *window, Feed: *feed, Log: log}, rdb, proc, st)
@@ -93,11 +101,35 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	return w.Run(ctx)
 }
 
-// dedupWindow reads IVSBATCH_DEDUP_WINDOW (a Go duration; 0 turns reuse of
-// earlier valid verdicts off; same-input repeats in a batch are always linked).
+// dedupWindow reads IVSBATCH_DEDUP_WINDOW (a Go duration; 0 turns reuse
+// across batches off; identical inputs in a batch are always linked).
 func dedupWindow() time.Duration {
 	if d, err := time.ParseDuration(os.Getenv("IVSBATCH_DEDUP_WINDOW")); err == nil {
+		if d == 0 {
+			return -1 // pipeline.Config: negative is off, zero the default
+		}
 		return d
 	}
 	return pipeline.DefaultDedupWindow
+}
+
+// infraFromEnv reads the infrastructure-trouble bound: IVSBATCH_INFRA_MAX_TRIES
+// (a whole number ≥ 1) and IVSBATCH_INFRA_MAX_AGE (a Go duration > 0). A bad
+// value stops the worker with a message naming the variable.
+func infraFromEnv(c *pipeline.Config) error {
+	if v := os.Getenv("IVSBATCH_INFRA_MAX_TRIES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("IVSBATCH_INFRA_MAX_TRIES=%q: want a whole number ≥ 1", v)
+		}
+		c.InfraMaxTries = n
+	}
+	if v := os.Getenv("IVSBATCH_INFRA_MAX_AGE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("IVSBATCH_INFRA_MAX_AGE=%q: want a duration > 0 such as 2h", v)
+		}
+		c.InfraMaxAge = d
+	}
+	return nil
 }
