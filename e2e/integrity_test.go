@@ -27,7 +27,7 @@ import (
 func TestDedupIdenticalInputsOnly(t *testing.T) {
 	h := newHarness(t, ivssim.Config{Quota: 10})
 	var match, cardMatch e2e.Row
-	var otherFace, otherName string
+	var otherFace, thirdFace, otherName string
 	for _, r := range h.pop.Rows {
 		switch {
 		case r.Shape == ivs.ShapeNameFaceImage && r.Expect.Code == 1000 && match.Ref == "":
@@ -37,14 +37,18 @@ func TestDedupIdenticalInputsOnly(t *testing.T) {
 		}
 	}
 	for _, r := range h.pop.Rows { // someone else's face and name
-		if r.FaceImage != "" && r.FaceImage != match.FaceImage && r.FaceImage != cardMatch.FaceImage && otherFace == "" {
-			otherFace = r.FaceImage
+		if f := r.FaceImage; f != "" && f != match.FaceImage && f != cardMatch.FaceImage {
+			if otherFace == "" {
+				otherFace = f
+			} else if thirdFace == "" && f != otherFace {
+				thirdFace = f
+			}
 		}
 		if r.Name != "" && r.Name != match.Name && r.IDNumber != match.IDNumber && otherName == "" {
 			otherName = r.Name
 		}
 	}
-	if match.Ref == "" || cardMatch.Ref == "" || otherFace == "" || otherName == "" {
+	if match.Ref == "" || cardMatch.Ref == "" || otherFace == "" || thirdFace == "" || otherName == "" {
 		t.Fatal("population lacks the rows this test needs")
 	}
 	h.startWorkers(workerOpts{n: 2})
@@ -113,8 +117,9 @@ func TestDedupIdenticalInputsOnly(t *testing.T) {
 		}
 	}
 
-	// Another person's photo uploaded under batch 1's key: new input.
-	img, err := h.objs.Fetch(h.ctx, h.ref(otherFace), 1<<24)
+	// A third person's photo uploaded under batch 1's key: new input (had
+	// it been batch 2's other face, batch 2's verdict would rightly answer).
+	img, err := h.objs.Fetch(h.ctx, h.ref(thirdFace), 1<<24)
 	if err != nil {
 		t.Fatal(err)
 	}
