@@ -31,10 +31,7 @@ func (s *Store) Dedup(ctx context.Context, rec *pipeline.Record, digest []byte, 
 		if !rec.Reverify {
 			across := window > 0
 			var other int64
-			err := tx.QueryRow(ctx, `
-				SELECT id FROM records
-				WHERE input_digest = $1 AND id <> $2 AND status = ANY ($3) AND (batch_id = $4 OR $5)
-				LIMIT 1`, digest, rec.ID, pipeline.StatusStrings(pipeline.OpenStatuses), rec.BatchID, across).Scan(&other)
+			err := tx.QueryRow(ctx, dedupInProgressSQL, digest, rec.ID, pipeline.StatusStrings(pipeline.OpenStatuses), rec.BatchID, across).Scan(&other)
 			switch {
 			case err == nil:
 				wait = true
@@ -42,12 +39,7 @@ func (s *Store) Dedup(ctx context.Context, rec *pipeline.Record, digest []byte, 
 			case !errors.Is(err, pgx.ErrNoRows):
 				return fmt.Errorf("identical inputs in progress: %w", err)
 			}
-			err = tx.QueryRow(ctx, `
-				SELECT coalesce(linked_record_id, id) FROM records
-				WHERE input_digest = $1 AND id <> $2 AND status = ANY ($3) AND verification_code IS NOT NULL
-				  AND (batch_id = $5
-				       OR ($6 AND verification_code = ANY ($4) AND finished_at > now() - make_interval(secs => $7)))
-				ORDER BY finished_at DESC LIMIT 1`, digest, rec.ID, pipeline.StatusStrings(pipeline.TerminalStatuses),
+			err = tx.QueryRow(ctx, dedupPriorSQL, digest, rec.ID, pipeline.StatusStrings(pipeline.TerminalStatuses),
 				pipeline.ReusableCodes(), rec.BatchID, across, window.Seconds()).Scan(&priorID)
 			switch {
 			case err == nil:
@@ -68,6 +60,26 @@ func (s *Store) Dedup(ctx context.Context, rec *pipeline.Record, digest []byte, 
 	prior, err := s.GetRecord(ctx, priorID)
 	return prior, false, err
 }
+
+// The two look-ups of Dedup. Both find rows by input_digest first (the
+// records_input_digest index), so they cost the same at any table size.
+const (
+	// dedupInProgressSQL: an open record with the digest, in the batch or
+	// (across = $5) any batch: its call is on its way.
+	dedupInProgressSQL = `
+		SELECT id FROM records
+		WHERE input_digest = $1 AND id <> $2 AND status = ANY ($3) AND (batch_id = $4 OR $5)
+		LIMIT 1`
+	// dedupPriorSQL: a final record with a verdict and the digest: any
+	// verdict in the batch; across batches ($6) a reusable one ($4) that
+	// finished within the window ($7 seconds).
+	dedupPriorSQL = `
+		SELECT coalesce(linked_record_id, id) FROM records
+		WHERE input_digest = $1 AND id <> $2 AND status = ANY ($3) AND verification_code IS NOT NULL
+		  AND (batch_id = $5
+		       OR ($6 AND verification_code = ANY ($4) AND finished_at > now() - make_interval(secs => $7)))
+		ORDER BY finished_at DESC LIMIT 1`
+)
 
 // ReusedCount is how many records of batch were answered by reusing the
 // verdict of a record with identical inputs (nothing was sent for them).
