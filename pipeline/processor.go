@@ -166,6 +166,12 @@ func (p *Processor) call(ctx context.Context, log *slog.Logger, rec *Record, req
 			p.BeforeSend(ctx, rec)
 		}
 		if err := p.Records.Send(ctx, attemptID, p.Now()); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				// A redelivered task claimed the record and took the
+				// reservation back: that task goes on, this one stops.
+				log.Info("task dropped: the record was claimed again", "attempt", attemptID)
+				return nil
+			}
 			p.release(ctx, attemptID)
 			return p.infra(ctx, rec, CodeInfraStore, fmt.Errorf("mark attempt in flight: %w", err))
 		}
@@ -213,7 +219,9 @@ func (p *Processor) call(ctx context.Context, log *slog.Logger, rec *Record, req
 			refreshed = true
 			continue
 		case ActSlow:
-			p.Limiter.Throttled(context.WithoutCancel(ctx), req.Shape.Endpoint())
+			lctx, cancel := p.live(ctx)
+			p.Limiter.Throttled(lctx, req.Shape.Endpoint())
+			cancel()
 			o.ErrorCode, o.ErrorMessage = o.Attempt.Code, errText(callErr)
 			if err := p.finish(ctx, o); err != nil {
 				return err

@@ -362,3 +362,22 @@ func TestConfigDefaultsAndValidate(t *testing.T) {
 		t.Errorf("bad max attempts: %v", err)
 	}
 }
+
+// A redelivered task claimed the record while this one waited for the
+// limiter (its reservation is gone): this task stops without a call and
+// without touching the record.
+func TestReservationTakenBackStopsTheTask(t *testing.T) {
+	w := newWorld(t, []answer{{code: 1000}}, nil)
+	w.limiter.onWait = func() {
+		w.store.mu.Lock()
+		clear(w.store.attempts) // what the other task's Claim does to a reserved attempt
+		w.store.mu.Unlock()
+	}
+	if err := w.process(1); err != nil {
+		t.Fatalf("Process: %v; want nil (the other task goes on)", err)
+	}
+	if r := w.store.get(1); w.verifier.calls != 0 || r.Status != pipeline.StatusInFlight || r.InfraFailures != 0 {
+		t.Errorf("%d calls, record %s with %d infra failures; want no call and the record left to the other task",
+			w.verifier.calls, r.Status, r.InfraFailures)
+	}
+}

@@ -214,8 +214,8 @@ at exactly the cap; past it they finish the batch's records as failed with
 code budget.exhausted (logging "budget reached" once). After raising the cap,
 resume them with: ops requeue -batch ID -code budget.exhausted.
 -max 0 removes the cap. Without -max, prints the budget and changes nothing.
-Workers enforce caps when their processor has the budget check
-(pipeline.Processor.Budget).`,
+A slot is an attempt row (reserved, in flight, billed or possibly billed), so
+a crashed worker's unsent reservations come back; ops reconcile recomputes.`,
 		`  ops budget -batch 12              # show
   ops budget -batch 12 -max 5000
   ops budget -batch 12 -max 0       # no cap
