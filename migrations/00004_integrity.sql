@@ -27,7 +27,22 @@ CREATE INDEX attempts_batch_slot ON attempts (batch_id)
 UPDATE batches b SET budget_used = (SELECT count(*) FROM attempts a
     WHERE a.batch_id = b.id AND (a.state IN ('reserved', 'in_flight') OR a.billed OR a.possibly_billed));
 
+-- Workers keep the account pause in memory (store.AccountWatch): every
+-- change is announced on a channel they LISTEN to.
+-- +goose StatementBegin
+CREATE FUNCTION account_state_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('ivsbatch_account_state', '');
+    RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER account_state_notify AFTER INSERT OR UPDATE ON account_state
+    FOR EACH ROW EXECUTE FUNCTION account_state_notify();
+
 -- +goose Down
+DROP TRIGGER account_state_notify ON account_state;
+DROP FUNCTION account_state_notify();
 UPDATE attempts SET state = 'abandoned' WHERE state = 'reserved';
 DROP INDEX attempts_batch_slot;
 ALTER TABLE attempts DROP COLUMN batch_id;
