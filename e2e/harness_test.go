@@ -208,8 +208,9 @@ func (h *harness) startWorkers(o workerOpts) []*worker.Worker {
 		if o.policy != nil {
 			o.policy(&pol)
 		}
+		acct := h.st.WatchAccount(time.Second, h.log)
 		cfg := pipeline.Config{
-			Records: h.st, Account: h.st, Verifier: h.clientWithTimeout(o.password, cmp.Or(o.timeout, 20*time.Second)),
+			Records: h.st, Account: acct, Verifier: h.clientWithTimeout(o.password, cmp.Or(o.timeout, 20*time.Second)),
 			Fetcher: worker.RejectingFetcher{Store: h.objs}, Preparer: media.New(media.Config{}),
 			Limiter: ratelimit.New(rdb, ratelimit.Config{PerSecond: cmp.Or(o.quota, 10), Backoff: 300 * time.Millisecond}),
 			Policy:  pol, Log: h.log,
@@ -229,6 +230,8 @@ func (h *harness) startWorkers(o workerOpts) []*worker.Worker {
 			rdb, proc, h.st)
 		out = append(out, w)
 		wg.Add(1)
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = acct.Run(ctx) }()
 		go func() {
 			defer wg.Done()
 			defer rdb.Close()

@@ -68,8 +68,11 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	metrics := worker.NewMetrics(prometheus.DefaultRegisterer)
+	// The account pause, kept current by LISTEN/NOTIFY instead of a query per record.
+	acct := st.WatchAccount(5*time.Second, log)
+	go func() { _ = acct.Run(ctx) }()
 	pcfg := pipeline.Config{
-		Records: st, Account: st, Verifier: metrics.Verifier(client),
+		Records: st, Account: acct, Verifier: metrics.Verifier(client),
 		Fetcher:  worker.RejectingFetcher{Store: objs},
 		Preparer: newPreparer(),
 		Limiter:  metrics.Limiter(ratelimit.New(rdb, ratelimit.Config{PerSecond: *quota})),
