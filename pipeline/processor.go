@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -124,12 +125,15 @@ func (p *Processor) infra(ctx context.Context, rec *Record, code string, err err
 	return &RetryLater{Delay: p.infraBackoff(n), Reason: code, Err: err}
 }
 
+// infraBackoff is the delay before retry n after infrastructure trouble:
+// doubling from InfraBackoffBase up to InfraBackoffMax, with equal jitter so
+// that the records of an outage do not all come back at once.
 func (p *Processor) infraBackoff(n int) time.Duration {
 	d := p.InfraBackoffBase << min(max(n-1, 0), 20)
 	if d <= 0 || d > p.InfraBackoffMax {
 		d = p.InfraBackoffMax
 	}
-	return d
+	return d/2 + rand.N(d/2+1)
 }
 
 // call reserves a budget slot, waits for the limiter, sends req (and, after

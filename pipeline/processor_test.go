@@ -195,8 +195,8 @@ func TestInfraBound(t *testing.T) {
 	for i, delay := range []time.Duration{time.Second, 2 * time.Second} {
 		err := w.process(1)
 		rl, ok := pipeline.AsRetryLater(err)
-		if !ok || rl.Failure || rl.Delay != delay {
-			t.Fatalf("failure %d: %v; want a RetryLater in %s that asynq does not count", i+1, err, delay)
+		if !ok || rl.Failure || rl.Delay < delay/2 || rl.Delay > delay {
+			t.Fatalf("failure %d: %v; want a RetryLater in %s–%s that asynq does not count", i+1, err, delay/2, delay)
 		}
 		if r := w.store.get(1); r.Status != pipeline.StatusQueued || r.InfraFailures != i+1 || r.LastErrorCode != pipeline.CodeInfraFetch {
 			t.Fatalf("failure %d: %s, %d infra failures, %q", i+1, r.Status, r.InfraFailures, r.LastErrorCode)
