@@ -194,6 +194,7 @@ type workerOpts struct {
 	timeout  time.Duration // IVS call timeout; default 20 s
 	handlers int           // handlers per endpoint and worker; default 8
 	pictures string        // keep liveness pictures under this prefix; "" drops them
+	config   func(*pipeline.Config)
 }
 
 // startWorkers runs n worker instances sharing Postgres and Redis, as n
@@ -210,20 +211,30 @@ func (h *harness) startWorkers(o workerOpts) []*worker.Worker {
 		if o.policy != nil {
 			o.policy(&pol)
 		}
-		proc := &pipeline.Processor{
-			Records: h.st, Account: h.st, Verifier: h.clientWithTimeout(o.password, cmp.Or(o.timeout, 20*time.Second)),
+		acct := h.st.WatchAccount(time.Second, h.log)
+		cfg := pipeline.Config{
+			Records: h.st, Account: acct, Verifier: h.clientWithTimeout(o.password, cmp.Or(o.timeout, 20*time.Second)),
 			Fetcher: worker.RejectingFetcher{Store: h.objs}, Preparer: media.New(media.Config{}),
 			Limiter: ratelimit.New(rdb, ratelimit.Config{PerSecond: cmp.Or(o.quota, 10), Backoff: 300 * time.Millisecond}),
 			Policy:  pol, Log: h.log,
-			Dedup: h.st, DedupWindow: pipeline.DefaultDedupWindow, Budget: h.st,
+			Dedup: h.st, Index: h.st.Keyring(), DedupWait: 200 * time.Millisecond,
 		}
 		if o.pictures != "" {
-			proc.Pictures = worker.PictureBucket{Store: h.objs, Prefix: o.pictures}
+			cfg.Pictures = worker.PictureBucket{Store: h.objs, Prefix: o.pictures}
+		}
+		if o.config != nil {
+			o.config(&cfg)
+		}
+		proc, err := pipeline.NewProcessor(cfg)
+		if err != nil {
+			h.t.Fatal(err)
 		}
 		w := worker.New(worker.Config{Concurrency: cmp.Or(o.handlers, 8), Window: 20, Feed: true, ShutdownTimeout: 10 * time.Second, Log: h.log},
 			rdb, proc, h.st)
 		out = append(out, w)
 		wg.Add(1)
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = acct.Run(ctx) }()
 		go func() {
 			defer wg.Done()
 			defer rdb.Close()

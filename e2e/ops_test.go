@@ -185,7 +185,7 @@ func TestOpsBudgetStopsAtLimit(t *testing.T) {
 	if _, err := ops.SetBudget(h.ctx, h.st, batch, 7, "e2e"); err != nil {
 		t.Fatal(err)
 	}
-	h.startWorkers(workerOpts{n: 2}) // the harness wires Processor.Budget
+	h.startWorkers(workerOpts{n: 2}) // every processor reserves a budget slot per call
 	h.wait(batch, 2*time.Minute)
 	sendable := len(h.pop.Rows) - 1
 	if got := h.sim.Ledger().TotalBilled; got != 7 {

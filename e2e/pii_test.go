@@ -133,14 +133,15 @@ func TestDedupOneBilledCallPerPerson(t *testing.T) {
 		t.Errorf("%d records linked to an earlier outcome, want %d", linked, 2*len(base))
 	}
 
-	// A second batch with the same people: valid verdicts are reused, the
-	// others (2001, 3001) are paid for again since they are not "valid".
+	// A second batch with the same inputs: verdicts that depend only on the
+	// inputs (1000, 2001, 2002, 2003) are reused; those that depend on the
+	// authority's changing records (3001, 2006) are paid for again.
 	var again []e2e.Row
 	valid := 0
 	for _, r := range base {
 		r.Ref += "-later"
 		again = append(again, r)
-		if r.Expect.Code == 1000 {
+		if pipeline.VerdictRuleOf(r.Expect.Code).Reusable {
 			valid++
 		}
 	}
@@ -148,7 +149,7 @@ func TestDedupOneBilledCallPerPerson(t *testing.T) {
 	second := h.submitRows(again, "second.csv")
 	h.wait(second, 3*time.Minute)
 	if got, want := h.sim.Ledger().TotalBilled-before, len(base)-valid; got != want {
-		t.Errorf("second batch billed %d calls; want %d (only the people without a valid verdict)", got, want)
+		t.Errorf("second batch billed %d calls; want %d (only the inputs without a reusable verdict)", got, want)
 	}
 }
 

@@ -1,6 +1,6 @@
 package identity
 
-import "errors"
+import "github.com/ivsbatch/ivsbatch/rejection"
 
 // Error codes. Each is the RejectCode of an *Error.
 const (
@@ -17,25 +17,11 @@ const (
 )
 
 // Error is a failed identity check: a stable Code (the constants above) and a
-// human Message that never repeats the full value checked.
-type Error struct {
-	Code    string
-	Message string
-}
-
-// Error returns the code and message.
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-// RejectCode returns the stable code, so *Error satisfies pipeline.Rejection.
-func (e *Error) RejectCode() string { return e.Code }
+// human Message that never repeats the full value checked. It is the one
+// rejection type of ivsbatch (rejection.Error).
+type Error = rejection.Error
 
 // ErrorCode returns the Code of the *Error in err's chain, or "" if none.
-func ErrorCode(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
-}
+func ErrorCode(err error) string { return rejection.Code(err) }
 
-func newError(code, msg string) *Error { return &Error{Code: code, Message: msg} }
+func newError(code, msg string) *Error { return rejection.New(code, msg) }

@@ -1,6 +1,6 @@
 package media
 
-import "errors"
+import "github.com/ivsbatch/ivsbatch/rejection"
 
 // Rejection codes. Each is the RejectCode of an *Error: the input itself can
 // never be made acceptable to IVS, so retrying is pointless.
@@ -23,25 +23,11 @@ const (
 // Error is a local rejection: a stable Code (the constants above) and a human
 // Message. Messages never contain media bytes. Failures that are not the
 // input's fault (ffmpeg missing, context cancelled, temp dir errors) are
-// ordinary wrapped errors, never *Error, so callers retry them.
-type Error struct {
-	Code    string
-	Message string
-}
-
-// Error returns the code and message.
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-// RejectCode returns the stable code, so *Error satisfies pipeline.Rejection.
-func (e *Error) RejectCode() string { return e.Code }
+// ordinary wrapped errors, never *Error, so callers retry them. It is the
+// one rejection type of ivsbatch (rejection.Error).
+type Error = rejection.Error
 
 // ErrorCode returns the Code of the *Error in err's chain, or "" if none.
-func ErrorCode(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
-}
+func ErrorCode(err error) string { return rejection.Code(err) }
 
-func reject(code, msg string) *Error { return &Error{Code: code, Message: msg} }
+func reject(code, msg string) *Error { return rejection.New(code, msg) }

@@ -15,7 +15,7 @@ import (
 
 // ExportColumns is the header of ops export's CSV.
 var ExportColumns = []string{"id", "ref", "line", "shape", "status", "verdict", "verification_code", "similarity",
-	"last_error_code", "last_error_message", "attempts", "finished_at", "name_masked", "id_number_masked", "metadata"}
+	"last_error_code", "last_error_message", "attempts", "finished_at", "linked_record_id", "name_masked", "id_number_masked", "metadata"}
 
 // Export writes every record of batchID as CSV (ExportColumns), personal
 // data masked (identity.MaskName, identity.MaskID; never in full), the
@@ -63,8 +63,12 @@ func exportRow(r *pipeline.Record) []string {
 	if r.FinishedAt != nil {
 		finished = r.FinishedAt.UTC().Format(time.RFC3339)
 	}
+	linked := ""
+	if r.LinkedRecordID != nil {
+		linked = strconv.FormatInt(*r.LinkedRecordID, 10) // answered by reuse: no call
+	}
 	return []string{strconv.FormatInt(r.ID, 10), r.Ref, strconv.Itoa(r.Line), string(r.Shape), string(r.Status),
-		r.Result, code, sim, r.LastErrorCode, scrub(r.LastErrorMessage, r), strconv.Itoa(r.Attempts), finished,
+		r.Result, code, sim, r.LastErrorCode, scrub(r.LastErrorMessage, r), strconv.Itoa(r.Attempts), finished, linked,
 		identity.MaskName(r.Name), identity.MaskID(r.IDNumber), r.Metadata}
 }
 

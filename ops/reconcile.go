@@ -79,6 +79,8 @@ type ReconcileSummary struct {
 	// Since the previous run.
 	FailedSince         map[string]int `json:"failed_since"`
 	PossiblyBilledSince int            `json:"possibly_billed_since"`
+	// (e) batches whose budget_used differed from their attempts (corrected).
+	BudgetDrift []store.BudgetDrift `json:"budget_drift,omitempty"`
 	// NeedsHuman is true when any Reasons exist (exit code 3).
 	NeedsHuman bool     `json:"needs_human"`
 	Reasons    []string `json:"reasons,omitempty"`
@@ -169,6 +171,13 @@ func Reconcile(ctx context.Context, st *store.Store, rdb redis.UniversalClient, 
 	}
 	if s.PossiblyBilledSince, err = st.PossiblyBilledSince(ctx, o.Since); err != nil {
 		return s, err
+	}
+	if s.BudgetDrift, err = st.RecomputeBudgets(ctx); err != nil {
+		return s, err
+	}
+	if len(s.BudgetDrift) > 0 {
+		s.Reasons = append(s.Reasons, fmt.Sprintf("budget use of %d batches drifted from their attempts; corrected: %+v",
+			len(s.BudgetDrift), s.BudgetDrift))
 	}
 
 	if paused {

@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,7 +70,11 @@ func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o 
 	if err != nil {
 		return err
 	}
-	d := reportData{
+	reused, err := st.ReusedCount(ctx, batchID)
+	if err != nil {
+		return err
+	}
+	d := reportData{Reused: reused,
 		Batch: bs.Batch, Generated: o.Now.Format(time.RFC3339), Total: bs.Counts.Total, Open: bs.Counts.Open(),
 		Budget: bud, Quota: o.Quota,
 		Charts: []chart{
@@ -110,6 +115,7 @@ type reportData struct {
 	Generated string
 	Total     int
 	Open      int
+	Reused    int // answered by reusing the verdict of identical inputs: no call
 	Budget    store.Budget
 	Quota     float64
 	Statuses  []kv
@@ -251,7 +257,7 @@ func verdictChart(bs store.BatchStatus) chart {
 	// verification code), rejected before any call, failed without a verdict
 	reviewNoCode := bs.Counts.ByStatus[pipeline.StatusReview]
 	for k, n := range bs.ByVerdict {
-		if strings.HasPrefix(k, "3001") || strings.HasPrefix(k, "2006") {
+		if code, err := strconv.Atoi(strings.Fields(k + " ")[0]); err == nil && pipeline.VerdictRuleOf(code).Status == pipeline.StatusReview {
 			reviewNoCode -= n
 		}
 	}
@@ -471,7 +477,7 @@ svg.chart line.quota { stroke-width: 2; stroke-dasharray: 6 4; }
 </head>
 <body>
 <h1>Batch {{.Batch.ID}} — {{.Batch.Name}}</h1>
-<div class="meta">created {{.Batch.CreatedAt.Format "2006-01-02 15:04:05 MST"}} · {{.Total}} records, {{.Open}} open · report generated {{.Generated}}</div>
+<div class="meta">created {{.Batch.CreatedAt.Format "2006-01-02 15:04:05 MST"}} · {{.Total}} records, {{.Open}} open, {{.Reused}} answered by reuse (no call) · report generated {{.Generated}}</div>
 <table><tr><th>status</th><th>records</th></tr>
 {{range .Statuses}}<tr><td>{{.K}}</td><td class="n">{{.V}}</td></tr>
 {{end}}</table>

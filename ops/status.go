@@ -28,6 +28,7 @@ type QueueState struct {
 type BatchReport struct {
 	store.BatchStatus
 	Budget store.Budget
+	Reused int // records answered by reusing the verdict of identical inputs (no call)
 }
 
 // StatusReport is what ops status shows.
@@ -75,7 +76,11 @@ func Status(ctx context.Context, st *store.Store, rdb redis.UniversalClient, bat
 		if err != nil {
 			return r, err
 		}
-		r.Batches = append(r.Batches, BatchReport{BatchStatus: bs, Budget: bud})
+		reused, err := st.ReusedCount(ctx, id)
+		if err != nil {
+			return r, err
+		}
+		r.Batches = append(r.Batches, BatchReport{BatchStatus: bs, Budget: bud, Reused: reused})
 	}
 	return r, nil
 }
@@ -131,6 +136,9 @@ func PrintStatus(w io.Writer, r StatusReport) {
 		}
 		fmt.Fprintln(w)
 		printCounts(w, "by verdict:", b.ByVerdict)
+		if b.Reused > 0 {
+			fmt.Fprintf(w, "  answered by reuse of identical inputs (no call): %d\n", b.Reused)
+		}
 		printCounts(w, "by error code (no verdict):", b.ByError)
 		fmt.Fprintf(w, "  rate: %.2f records/s (the batch's own calls, last minute)", b.Rate())
 		if eta := b.ETA(); eta > 0 {

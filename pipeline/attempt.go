@@ -10,6 +10,7 @@ import (
 // call and the commit of its outcome stays visible.
 type AttemptStart struct {
 	RecordID   int64
+	BatchID    int64 // whose budget the attempt's slot is taken from
 	Generation int
 	UUID       string
 	Endpoint   ivs.Endpoint
@@ -42,6 +43,10 @@ type Outcome struct {
 	Verdict      Verdict
 	ErrorCode    string // stored as last_error_code (a local reason code like "media.not_jpeg", or an IVS code)
 	ErrorMessage string
+	// Infra is set when the record goes back to the queue because of
+	// infrastructure trouble (fetch, prepare, store, limiter): it counts
+	// toward the record's infra bound. An outcome with a call resets it.
+	Infra bool
 	// LinkedRecordID is set when the verdict is reused from an earlier
 	// record of the same person (dedup): nothing was sent.
 	LinkedRecordID *int64

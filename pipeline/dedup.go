@@ -5,29 +5,32 @@ import (
 	"time"
 )
 
-// Deduper finds an earlier outcome a record can reuse instead of paying for
-// the same verification again.
+// Deduper decides whether a record's verdict can come from an earlier
+// record with identical inputs instead of a paid call.
 type Deduper interface {
-	// Earlier returns, for rec, either an earlier record of the same batch
-	// with the same inputs that already has a verdict, or a record of the
-	// same person and shape verified valid within window (0: not looked
-	// for). wait is true when an earlier record with the same inputs is still
-	// on its way: rec should wait for it rather than pay a second time.
-	Earlier(ctx context.Context, rec *Record, window time.Duration) (prior *Record, wait bool, err error)
+	// Dedup decides, atomically for digest (see InputDigest), whether rec
+	// reuses the verdict of an earlier record with the same digest (prior),
+	// waits for a record with the same digest that is being verified now
+	// (wait), or is the one to call IVS: then rec's digest is stored so that
+	// later identical records find it. Within rec's batch every verdict is
+	// reused; across batches only one the outcome table marks reusable that
+	// finished within window (window < 0: none, and no waiting on other
+	// batches). A record forced to re-verify
+	// (Reverify) is always the one to call.
+	Dedup(ctx context.Context, rec *Record, digest []byte, window time.Duration) (prior *Record, wait bool, err error)
 }
 
-// DefaultDedupWindow is how long a valid verdict of a person is reused for
-// the same shape (IVSBATCH_DEDUP_WINDOW).
+// DefaultDedupWindow is how long a verdict is reused across batches for
+// identical inputs (IVSBATCH_DEDUP_WINDOW).
 const DefaultDedupWindow = 30 * 24 * time.Hour
 
 // reuse finishes rec with prior's verdict, linked to prior. Nothing is sent.
 func (p *Processor) reuse(ctx context.Context, rec *Record, prior *Record) error {
-	p.log().Info("outcome reused from an earlier record", "record", rec.ID, "linked_record", prior.ID)
-	v := prior.Verdict
-	status := StatusDone
-	if prior.Status == StatusReview {
-		status = StatusReview
+	p.Log.Info("outcome reused from an earlier record", "record", rec.ID, "linked_record", prior.ID)
+	status := StatusReview
+	if prior.Code != nil {
+		status = VerdictRuleOf(*prior.Code).Status
 	}
-	return p.finish(ctx, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: status, Verdict: v,
+	return p.finish(ctx, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: status, Verdict: prior.Verdict,
 		LinkedRecordID: &prior.ID})
 }

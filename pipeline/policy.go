@@ -58,7 +58,11 @@ func DefaultPolicy() Policy {
 
 // ParseRules applies overrides like "transient=retry,ambiguous=final" to p.
 // Verdicts and billed 200s cannot be overridden: retrying them pays twice.
+// Every part must be class=action with a known class and action.
 func (p *Policy) ParseRules(s string) error {
+	if p.Rules == nil {
+		p.Rules = DefaultRules()
+	}
 	for _, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -66,41 +70,69 @@ func (p *Policy) ParseRules(s string) error {
 		}
 		name, act, ok := strings.Cut(part, "=")
 		if !ok {
-			return fmt.Errorf("retry rule %q: want class=action", part)
+			return fmt.Errorf("rule %q: want class=action", part)
 		}
 		c, ok := ivs.ParseClass(strings.TrimSpace(name))
 		if !ok {
-			return fmt.Errorf("retry rule %q: unknown class %q", part, name)
+			return fmt.Errorf("rule %q: unknown class %q (want one of %s)", part, name, classNames())
 		}
 		a := Action(strings.TrimSpace(act))
 		switch a {
 		case ActFinal, ActRetry, ActSlow, ActRefresh, ActPause:
 		default:
-			return fmt.Errorf("retry rule %q: unknown action %q", part, act)
+			return fmt.Errorf("rule %q: unknown action %q (want final, retry, slow, refresh or pause)", part, act)
 		}
 		if (c == ivs.ClassVerdict || c == ivs.ClassBilledOdd) && a != ActFinal {
-			return fmt.Errorf("retry rule %q: a billed answer is always final", part)
+			return fmt.Errorf("rule %q: a billed answer is always final", part)
 		}
 		p.Rules[c] = a
 	}
 	return nil
 }
 
+func classNames() string {
+	var names []string
+	for c := ivs.ClassUnknown; c <= ivs.ClassAmbiguous; c++ {
+		names = append(names, c.String())
+	}
+	return strings.Join(names, ", ")
+}
+
 // PolicyFromEnv is DefaultPolicy with IVSBATCH_RETRY_RULES and
-// IVSBATCH_MAX_ATTEMPTS applied.
+// IVSBATCH_MAX_ATTEMPTS applied. A bad value is an error naming the
+// variable, the value and what is expected; nothing falls back to a default.
 func PolicyFromEnv(getenv func(string) string) (Policy, error) {
 	p := DefaultPolicy()
-	if err := p.ParseRules(getenv("IVSBATCH_RETRY_RULES")); err != nil {
-		return p, fmt.Errorf("IVSBATCH_RETRY_RULES: %w", err)
+	if v := getenv("IVSBATCH_RETRY_RULES"); v != "" {
+		if err := p.ParseRules(v); err != nil {
+			return p, fmt.Errorf("IVSBATCH_RETRY_RULES=%q: %w", v, err)
+		}
 	}
 	if v := getenv("IVSBATCH_MAX_ATTEMPTS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return p, fmt.Errorf("IVSBATCH_MAX_ATTEMPTS %q: want a positive integer", v)
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > 100 {
+			return p, fmt.Errorf("IVSBATCH_MAX_ATTEMPTS=%q: want a whole number from 1 to 100", v)
 		}
 		p.MaxAttempts = n
 	}
 	return p, nil
+}
+
+// validate says what is wrong with a defaulted policy.
+func (p Policy) validate() error {
+	if p.MaxAttempts < 1 {
+		return fmt.Errorf("Policy.MaxAttempts %d: want at least 1", p.MaxAttempts)
+	}
+	if p.BackoffBase <= 0 || p.BackoffMax < p.BackoffBase || p.ThrottleWait <= 0 || p.PauseWait <= 0 {
+		return fmt.Errorf("Policy: backoff %s–%s, throttle wait %s, pause wait %s: want positive durations, base ≤ max",
+			p.BackoffBase, p.BackoffMax, p.ThrottleWait, p.PauseWait)
+	}
+	for _, c := range []ivs.Class{ivs.ClassVerdict, ivs.ClassBilledOdd} {
+		if a, ok := p.Rules[c]; ok && a != ActFinal {
+			return fmt.Errorf("Policy.Rules[%s] = %s: a billed answer is always final", c, a)
+		}
+	}
+	return nil
 }
 
 // Action returns the rule for class c.

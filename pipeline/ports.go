@@ -14,10 +14,22 @@ type RecordStore interface {
 	// left open by a crashed worker is closed as abandoned (possibly billed if
 	// it was sent) and counts against the record's attempts.
 	Claim(ctx context.Context, ref TaskRef) (*Record, error)
-	// StartAttempt writes an in-flight attempt row and returns its id.
-	StartAttempt(ctx context.Context, a AttemptStart) (int64, error)
-	// Finish applies o in one transaction; see Outcome. It returns ErrTerminal
-	// (and changes nothing on the record) when the record already had a final outcome.
+	// Reserve takes one call slot of the record's batch budget and writes
+	// the attempt row (state reserved, not sent yet) in one transaction. ok
+	// is false, and nothing is written, when the batch's cap is reached.
+	// The slot stays taken until Release, or until Finish completes the
+	// attempt as neither billed nor possibly billed; a reserved attempt a
+	// crashed worker left is deleted by the next Claim, giving its slot back.
+	Reserve(ctx context.Context, a AttemptStart) (attemptID int64, ok bool, err error)
+	// Send marks a reserved attempt in flight, right before the call.
+	Send(ctx context.Context, attemptID int64, at time.Time) error
+	// Release deletes a reserved attempt that was never sent and gives its
+	// slot back.
+	Release(ctx context.Context, attemptID int64) error
+	// Finish applies o in one transaction; see Outcome. Completing an
+	// attempt that was neither billed nor possibly billed gives its budget
+	// slot back in the same transaction. It returns ErrTerminal (and changes
+	// nothing on the record) when the record already had a final outcome.
 	Finish(ctx context.Context, o Outcome) error
 }
 
@@ -88,27 +100,23 @@ type Preparer interface {
 // Rejection is an error that says a record's input is known to fail before
 // calling IVS. RejectCode is a stable machine-readable reason, such as
 // "media.not_image" or "media.too_small"; Error() is the human sentence.
+// *rejection.Error is the one implementation ivsbatch's packages return
+// (plus *ivs.RequestError for a request the client refuses to send).
 type Rejection interface {
 	error
 	RejectCode() string
-}
-
-// Budget caps the billed calls of a batch (ops budget). A slot is reserved
-// before every call and given back when the call was not billed, so that
-// concurrent workers stop at exactly the cap.
-type Budget interface {
-	// Allow reserves one call slot of the batch's budget; ok is false when
-	// the budget is used up (nothing is reserved then).
-	Allow(ctx context.Context, batchID int64) (ok bool, err error)
-	// Release gives back a slot reserved by Allow for a call that was not
-	// billed (or not made).
-	Release(ctx context.Context, batchID int64) error
 }
 
 // ErrorBudgetExhausted is the last_error_code of a record finished as failed
 // because its batch's budget of billed calls was used up: after raising the
 // budget, `ops requeue -batch ID -code budget.exhausted` resumes those records.
 const ErrorBudgetExhausted = "budget.exhausted"
+
+// Indexer computes a keyed blind index (HMAC-SHA256 under the personal-data
+// index key) of its parts. *pii.Keyring satisfies it.
+type Indexer interface {
+	Index(parts ...string) []byte
+}
 
 // PictureStore keeps the liveness picture IVS returns with a video verdict
 // (a face: personal data), in object storage. Processor.Pictures is nil

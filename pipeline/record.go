@@ -108,9 +108,13 @@ type Record struct {
 	Verdict
 	LastErrorCode    string
 	LastErrorMessage string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
-	FinishedAt       *time.Time
+	// InfraFailures counts consecutive infrastructure failures (fetch,
+	// prepare, store, limiter) since InfraSince; a call resets them.
+	InfraFailures int
+	InfraSince    *time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	FinishedAt    *time.Time
 }
 
 // Task returns the queue reference for the record's current generation.

@@ -11,4 +11,6 @@ export PATH="$(go env GOPATH)/bin:$PATH"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.run/*'))
 if [ -n "$unformatted" ]; then echo "gofmt needed:"; echo "$unformatted"; exit 1; fi
 go vet ./...
+# go mod tidy must leave go.mod and go.sum as they are (no unused or mislabelled requirements).
+if ! go mod tidy -diff; then echo "go mod tidy would change go.mod/go.sum (diff above): run go mod tidy"; exit 1; fi
 go test -race -count=1 -timeout 40m "$@" ./...

@@ -191,6 +191,7 @@ func (s *Store) Requeue(ctx context.Context, f RequeueFilter, o RequeueOptions, 
 		), upd AS (
 			UPDATE records r SET generation = r.generation + 1, status = 'pending', attempts = 0,
 			       last_error_code = NULL, last_error_message = NULL, finished_at = NULL, updated_at = now(),
+			       infra_failures = 0, infra_since = NULL,
 			       reverify = r.reverify OR sel.has_verdict,
 			       verdict = CASE WHEN sel.has_verdict THEN NULL ELSE r.verdict END,
 			       verification_code = CASE WHEN sel.has_verdict THEN NULL ELSE r.verification_code END,
@@ -271,7 +272,7 @@ func (s *Store) Requeue(ctx context.Context, f RequeueFilter, o RequeueOptions, 
 type Budget struct {
 	BatchID   int64
 	MaxBilled int // 0: no cap
-	Used      int // budget_used: billed + possibly billed + on the wire
+	Used      int // budget_used: attempts reserved, in flight, billed or possibly billed
 	Billed    int // attempts stored as billed
 	Possibly  int // attempts stored as possibly billed
 }
@@ -339,30 +340,6 @@ func getBudget(ctx context.Context, q querier, batchID int64) (Budget, error) {
 		         WHERE r.batch_id = b.id AND a.possibly_billed AND NOT a.billed)
 		FROM batches b WHERE b.id = $1`, batchID).Scan(&b.MaxBilled, &b.Used, &b.Billed, &b.Possibly)
 	return b, err
-}
-
-// Allow implements pipeline.Budget: it reserves one call slot of the batch's
-// budget, atomically (the row lock serialises concurrent workers, and the
-// condition is re-checked after the lock), so billed calls never exceed the
-// cap. ok is false when the cap is reached. Without a cap the slot is still
-// counted, so that a cap set later counts what was already spent.
-func (s *Store) Allow(ctx context.Context, batchID int64) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE batches SET budget_used = budget_used + 1
-		WHERE id = $1 AND (max_billed = 0 OR budget_used < max_billed)`, batchID)
-	if err != nil {
-		return false, fmt.Errorf("store: reserve budget of batch %d: %w", batchID, err)
-	}
-	return tag.RowsAffected() == 1, nil
-}
-
-// Release implements pipeline.Budget: it gives back a slot reserved by Allow
-// for a call that was not billed (or not made).
-func (s *Store) Release(ctx context.Context, batchID int64) error {
-	_, err := s.pool.Exec(ctx, `UPDATE batches SET budget_used = budget_used - 1 WHERE id = $1 AND budget_used > 0`, batchID)
-	if err != nil {
-		return fmt.Errorf("store: release budget of batch %d: %w", batchID, err)
-	}
-	return nil
 }
 
 // ---- reconcile ----

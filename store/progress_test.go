@@ -61,9 +61,12 @@ func TestBatchStatusProgress(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		id, err := st.StartAttempt(ctx, pipeline.AttemptStart{RecordID: rec.ID, Generation: rec.Generation, UUID: refs[0].UUID(),
+		id, ok, err := st.Reserve(ctx, pipeline.AttemptStart{RecordID: rec.ID, BatchID: rec.BatchID, Generation: rec.Generation, UUID: refs[0].UUID(),
 			Endpoint: ivs.EndpointExtention, StartedAt: dbNow.Add(-20 * time.Second)})
-		if err != nil {
+		if err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		if err := st.Send(ctx, id, dbNow.Add(-20*time.Second)); err != nil {
 			t.Fatal(err)
 		}
 		code := 1000

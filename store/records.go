@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -17,7 +18,7 @@ const recordColumns = `id, batch_id, ref, line, shape, name_enc, id_number_enc, 
 	video, actions, nod_threshold, detail, crop, status, generation, attempts, reverify, linked_record_id, coalesce(verdict, ''),
 	verification_code, coalesce(verification_message, ''), similarity, idcard_result, video_alive, video_actions,
 	coalesce(last_error_code, ''), coalesce(last_error_message, ''), created_at, updated_at, finished_at,
-	coalesce(picture_ref, ''), metadata_enc`
+	coalesce(picture_ref, ''), metadata_enc, infra_failures, infra_since`
 
 // scanRecord reads one row of recordColumns and opens its personal fields.
 func (s *Store) scanRecord(row pgx.Row) (*pipeline.Record, error) {
@@ -29,7 +30,8 @@ func (s *Store) scanRecord(row pgx.Row) (*pipeline.Record, error) {
 	err := row.Scan(&r.ID, &r.BatchID, &r.Ref, &r.Line, &shape, &r.Name, &r.IDNumber, &r.IDCard1, &r.IDCard2,
 		&r.FaceImage, &r.Video, &r.Actions, &r.NodThreshold, &r.Detail, &r.Crop, &status, &r.Generation, &r.Attempts,
 		&r.Reverify, &r.LinkedRecordID, &r.Result, &r.Code, &r.Message, &r.Similarity, &idcard, &r.VideoAlive, &videoActions,
-		&r.LastErrorCode, &r.LastErrorMessage, &r.CreatedAt, &r.UpdatedAt, &r.FinishedAt, &r.PictureRef, &r.Metadata)
+		&r.LastErrorCode, &r.LastErrorMessage, &r.CreatedAt, &r.UpdatedAt, &r.FinishedAt, &r.PictureRef, &r.Metadata,
+		&r.InfraFailures, &r.InfraSince)
 	if err != nil {
 		return nil, err
 	}
@@ -131,6 +133,15 @@ func (s *Store) Claim(ctx context.Context, ref pipeline.TaskRef) (*pipeline.Reco
 		case r.Generation != ref.Generation:
 			return fmt.Errorf("record %d is at generation %d, task has %d: %w", r.ID, r.Generation, ref.Generation, pipeline.ErrStaleGeneration)
 		}
+		// A reserved attempt was never sent: it goes, and its budget slot
+		// with it. An attempt in flight may have reached IVS: it is closed as
+		// possibly billed (its slot stays used) and counted.
+		if _, err := tx.Exec(ctx, `
+			WITH del AS (DELETE FROM attempts WHERE record_id = $1 AND state = 'reserved' RETURNING batch_id)
+			UPDATE batches b SET budget_used = GREATEST(0, b.budget_used - d.n)
+			FROM (SELECT batch_id, count(*) AS n FROM del GROUP BY batch_id) d WHERE b.id = d.batch_id`, r.ID); err != nil {
+			return fmt.Errorf("release reserved attempts: %w", err)
+		}
 		tag, err := tx.Exec(ctx, `
 			UPDATE attempts SET state = 'abandoned', finished_at = now(), possibly_billed = true,
 			       message = 'abandoned: the worker stopped before storing the outcome'
@@ -140,8 +151,8 @@ func (s *Store) Claim(ctx context.Context, ref pipeline.TaskRef) (*pipeline.Reco
 		}
 		r.Attempts += int(tag.RowsAffected())
 		r.Status = pipeline.StatusInFlight
-		err = tx.QueryRow(ctx, `UPDATE records SET status = 'in_flight', attempts = $2, updated_at = now()
-			WHERE id = $1 RETURNING updated_at`, r.ID, r.Attempts).Scan(&r.UpdatedAt)
+		err = tx.QueryRow(ctx, `UPDATE records SET status = $3, attempts = $2, updated_at = now()
+			WHERE id = $1 RETURNING updated_at`, r.ID, r.Attempts, string(pipeline.StatusInFlight)).Scan(&r.UpdatedAt)
 		if err != nil {
 			return fmt.Errorf("mark in flight: %w", err)
 		}
@@ -154,17 +165,52 @@ func (s *Store) Claim(ctx context.Context, ref pipeline.TaskRef) (*pipeline.Reco
 	return rec, nil
 }
 
-// StartAttempt writes an in-flight attempt row before the call.
-func (s *Store) StartAttempt(ctx context.Context, a pipeline.AttemptStart) (int64, error) {
+// Reserve implements pipeline.RecordStore: one statement takes a slot of
+// the batch's budget (the batch row's lock serialises concurrent workers, so
+// reservations never exceed the cap) and writes the attempt row, reserved.
+func (s *Store) Reserve(ctx context.Context, a pipeline.AttemptStart) (int64, bool, error) {
 	var id int64
 	err := s.pool.QueryRow(ctx, `
-		INSERT INTO attempts (record_id, generation, uuid, endpoint, media_note, started_at)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-		a.RecordID, a.Generation, a.UUID, string(a.Endpoint), a.MediaNote, a.StartedAt).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("store: start attempt for record %d: %w", a.RecordID, err)
+		WITH slot AS (
+			UPDATE batches SET budget_used = budget_used + 1
+			WHERE id = $2 AND (max_billed = 0 OR budget_used < max_billed) RETURNING id)
+		INSERT INTO attempts (record_id, batch_id, generation, uuid, endpoint, media_note, started_at, state)
+		SELECT $1, slot.id, $3, $4, $5, $6, $7, 'reserved' FROM slot RETURNING id`,
+		a.RecordID, a.BatchID, a.Generation, a.UUID, string(a.Endpoint), a.MediaNote, a.StartedAt).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
 	}
-	return id, nil
+	if err != nil {
+		return 0, false, fmt.Errorf("store: reserve attempt for record %d: %w", a.RecordID, err)
+	}
+	return id, true, nil
+}
+
+// Send implements pipeline.RecordStore: the reserved attempt goes in flight.
+// ErrNotFound means it is no longer reserved (a redelivered task's claim
+// took the record over): the call must not go out.
+func (s *Store) Send(ctx context.Context, attemptID int64, at time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE attempts SET state = 'in_flight', started_at = $2
+		WHERE id = $1 AND state = 'reserved'`, attemptID, at)
+	if err != nil {
+		return fmt.Errorf("store: send attempt %d: %w", attemptID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("store: attempt %d is no longer reserved: %w", attemptID, pipeline.ErrNotFound)
+	}
+	return nil
+}
+
+// Release implements pipeline.RecordStore: a reserved attempt that was never
+// sent is deleted and its budget slot given back, in one statement.
+func (s *Store) Release(ctx context.Context, attemptID int64) error {
+	_, err := s.pool.Exec(ctx, `
+		WITH del AS (DELETE FROM attempts WHERE id = $1 AND state = 'reserved' RETURNING batch_id)
+		UPDATE batches b SET budget_used = GREATEST(0, b.budget_used - 1) FROM del WHERE b.id = del.batch_id`, attemptID)
+	if err != nil {
+		return fmt.Errorf("store: release attempt %d: %w", attemptID, err)
+	}
+	return nil
 }
 
 // Finish completes the attempt (if any) and applies the outcome to the record
@@ -192,12 +238,22 @@ func (s *Store) Finish(ctx context.Context, o pipeline.Outcome) error {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if o.AttemptID != 0 {
 			a := o.Attempt
+			// The attempt holds a budget slot while reserved or in flight,
+			// and afterwards only if it was (possibly) billed: the batch's
+			// budget_used follows in the same statement.
 			_, err := tx.Exec(ctx, `
-				UPDATE attempts SET state = 'finished', finished_at = $2,
-				       duration_ms = GREATEST(0, (extract(epoch FROM ($2 - started_at)) * 1000)::int),
-				       http_status = $3, code = $4, message = $5, request_id = $6, class = $7,
-				       billed = $8, possibly_billed = $9
-				WHERE id = $1`, o.AttemptID, a.FinishedAt, nullIfZero(a.HTTPStatus), nullIfEmpty(a.Code),
+				WITH old AS (
+					SELECT id, batch_id, (state IN ('reserved', 'in_flight') OR billed OR possibly_billed) AS held
+					FROM attempts WHERE id = $1 FOR UPDATE),
+				upd AS (
+					UPDATE attempts a SET state = 'finished', finished_at = $2,
+					       duration_ms = GREATEST(0, (extract(epoch FROM ($2 - a.started_at)) * 1000)::int),
+					       http_status = $3, code = $4, message = $5, request_id = $6, class = $7,
+					       billed = $8, possibly_billed = $9
+					FROM old WHERE a.id = old.id
+					RETURNING a.batch_id, old.held, (a.billed OR a.possibly_billed) AS holds)
+				UPDATE batches b SET budget_used = GREATEST(0, b.budget_used + upd.holds::int - upd.held::int)
+				FROM upd WHERE b.id = upd.batch_id AND upd.holds <> upd.held`, o.AttemptID, a.FinishedAt, nullIfZero(a.HTTPStatus), nullIfEmpty(a.Code),
 				nullIfEmpty(a.Message), nullIfEmpty(a.RequestID), a.Class.String(), a.Billed, a.PossiblyBilled)
 			if err != nil {
 				return fmt.Errorf("complete attempt %d: %w", o.AttemptID, err)
@@ -218,11 +274,13 @@ func (s *Store) Finish(ctx context.Context, o pipeline.Outcome) error {
 			       video_actions = coalesce($11, video_actions),
 			       last_error_code = $12, last_error_message = $13, linked_record_id = coalesce($14, linked_record_id),
 			       picture_ref = coalesce($15, picture_ref),
-			       updated_at = now(), finished_at = CASE WHEN $3 IN ('done', 'rejected', 'failed', 'review') THEN now() END
-			WHERE id = $1 AND generation = $2 AND status NOT IN ('done', 'rejected', 'failed', 'review')`,
+			       infra_failures = CASE WHEN $16 THEN infra_failures + 1 WHEN $17 THEN 0 ELSE infra_failures END,
+			       infra_since = CASE WHEN $16 THEN coalesce(infra_since, now()) WHEN $17 THEN NULL ELSE infra_since END,
+			       updated_at = now(), finished_at = CASE WHEN $3 = ANY ($18) THEN now() END
+			WHERE id = $1 AND generation = $2 AND status <> ALL ($18)`,
 			o.RecordID, o.Generation, string(o.Status), count, nullIfEmpty(v.Result), v.Code, nullIfEmpty(v.Message),
 			v.Similarity, idcard, v.VideoAlive, videoActions, nullIfEmpty(o.ErrorCode), nullIfEmpty(o.ErrorMessage),
-			o.LinkedRecordID, nullIfEmpty(v.PictureRef))
+			o.LinkedRecordID, nullIfEmpty(v.PictureRef), o.Infra, o.AttemptID != 0, terminal)
 		if err != nil {
 			return fmt.Errorf("update record %d: %w", o.RecordID, err)
 		}
@@ -254,6 +312,9 @@ func (s *Store) whyUnchanged(ctx context.Context, o pipeline.Outcome) error {
 	}
 	return fmt.Errorf("store: record %d is %s: %w", o.RecordID, status, pipeline.ErrTerminal)
 }
+
+// terminal is pipeline.TerminalStatuses as a text[] query argument.
+var terminal = pipeline.StatusStrings(pipeline.TerminalStatuses)
 
 func nullIfZero(n int) *int {
 	if n == 0 {

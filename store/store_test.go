@@ -73,10 +73,8 @@ func TestClaimFinishConditional(t *testing.T) {
 		t.Fatalf("claim: %+v %v", rec, err)
 	}
 	// A worker starts a call and dies.
-	if _, err := st.StartAttempt(ctx, pipeline.AttemptStart{RecordID: rec.ID, Generation: 1, UUID: ref.UUID(),
-		Endpoint: ivs.EndpointExtention, StartedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	startAttempt(t, st, pipeline.AttemptStart{RecordID: rec.ID, BatchID: batch, Generation: 1, UUID: ref.UUID(),
+		Endpoint: ivs.EndpointExtention, StartedAt: time.Now()})
 	rec, err = st.Claim(ctx, ref) // redelivery after the lease expired
 	if err != nil || rec.Attempts != 1 {
 		t.Fatalf("reclaim: attempts %d, %v; want the abandoned call counted", rec.Attempts, err)
@@ -85,7 +83,7 @@ func TestClaimFinishConditional(t *testing.T) {
 	if len(atts) != 1 || atts[0].State != "abandoned" || !atts[0].PossiblyBilled {
 		t.Fatalf("abandoned attempt: %+v", atts)
 	}
-	id, _ := st.StartAttempt(ctx, pipeline.AttemptStart{RecordID: rec.ID, Generation: 1, UUID: ref.UUID(),
+	id := startAttempt(t, st, pipeline.AttemptStart{RecordID: rec.ID, BatchID: batch, Generation: 1, UUID: ref.UUID(),
 		Endpoint: ivs.EndpointExtention, StartedAt: time.Now()})
 	code := 1000
 	done := pipeline.Outcome{RecordID: rec.ID, Generation: 1, AttemptID: id, Status: pipeline.StatusDone, CountAttempt: true,

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/rejection"
 )
 
 // RejectingFetcher turns the object store's input errors (missing object,
@@ -21,20 +22,11 @@ func (f RejectingFetcher) Fetch(ctx context.Context, ref string, limit int64) ([
 	case err == nil:
 		return b, nil
 	case errors.Is(err, objstore.ErrNotFound):
-		return nil, &mediaRejection{code: "media.missing", err: err}
+		return nil, rejection.Wrap("media.missing", err)
 	case errors.Is(err, objstore.ErrTooLarge):
-		return nil, &mediaRejection{code: "media.too_large", err: err}
+		return nil, rejection.Wrap("media.too_large", err)
 	case errors.Is(err, objstore.ErrBadRef):
-		return nil, &mediaRejection{code: "media.bad_ref", err: err}
+		return nil, rejection.Wrap("media.bad_ref", err)
 	}
 	return nil, err
 }
-
-type mediaRejection struct {
-	code string
-	err  error
-}
-
-func (m *mediaRejection) Error() string      { return m.err.Error() }
-func (m *mediaRejection) RejectCode() string { return m.code }
-func (m *mediaRejection) Unwrap() error      { return m.err }

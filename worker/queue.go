@@ -51,7 +51,7 @@ func QueueFor(ref pipeline.TaskRef) string { return QueueOf(ref.Shape.Endpoint()
 // is 30 minutes); MaxRetry counts only failures (throttling and pauses are
 // not failures), and attempts at IVS are capped in Postgres well before it.
 const (
-	DefaultTaskTimeout = 3 * time.Minute
+	DefaultTaskTimeout = pipeline.DefaultTaskTimeout // the worst case of one record (see there)
 	DefaultMaxRetry    = 25
 )
 

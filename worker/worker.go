@@ -20,8 +20,8 @@ type Config struct {
 	// concurrency ≈ quota × latency). Each endpoint has its own queue and
 	// handlers, so a saturated endpoint never holds the other one's.
 	Concurrency int
-	// TaskTimeout bounds one task (default 3 min); it must exceed the IVS
-	// call timeout plus media preparation.
+	// TaskTimeout bounds one task (default pipeline.DefaultTaskTimeout, the
+	// worst case of media, limiter wait, call, resend and outcome write).
 	TaskTimeout time.Duration
 	// ShutdownTimeout is how long in-flight records get to finish on SIGTERM
 	// (default 45 s, longer than the IVS timeout); unfinished tasks go back

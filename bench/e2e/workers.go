@@ -74,12 +74,16 @@ func newWorker(ctx context.Context, o options, w world) (*worker.Worker, func(),
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: w.redis, PoolSize: 2 * o.concurrencyFor()})
 	closeAll := func() { _ = rdb.Close(); st.Close() }
-	proc := &pipeline.Processor{
+	proc, err := pipeline.NewProcessor(pipeline.Config{
 		Records: st, Account: st, Verifier: client,
 		Fetcher: worker.RejectingFetcher{Store: fetcher}, Preparer: media.New(media.Config{}),
 		Limiter: ratelimit.New(rdb, ratelimit.Config{PerSecond: o.workerQuota()}),
 		Policy:  pipeline.DefaultPolicy(), Log: o.logger(),
-		Dedup: st, DedupWindow: pipeline.DefaultDedupWindow, Budget: st,
+		Dedup: st, Index: benchKeys,
+	})
+	if err != nil {
+		closeAll()
+		return nil, nil, err
 	}
 	return worker.New(worker.Config{Concurrency: o.concurrencyFor(), Window: max(200, 4*o.concurrencyFor()), Feed: true,
 		Log: o.logger()}, rdb, proc, st), closeAll, nil

@@ -251,8 +251,8 @@ at exactly the cap; past it they finish the batch's records as failed with
 code budget.exhausted (logging "budget reached" once). After raising the cap,
 resume them with: ops requeue -batch ID -code budget.exhausted.
 -max 0 removes the cap. Without -max, prints the budget and changes nothing.
-Workers enforce caps when their processor has the budget check
-(pipeline.Processor.Budget).`,
+A slot is an attempt row (reserved, in flight, billed or possibly billed), so
+a crashed worker's unsent reservations come back; ops reconcile recomputes.`,
 		`  ops budget -batch 12              # show
   ops budget -batch 12 -max 5000
   ops budget -batch 12 -max 0       # no cap
@@ -315,7 +315,7 @@ reject code and the first rows. IVS is never called; nothing is stored.
 	if err != nil {
 		return err
 	}
-	proc := &pipeline.Processor{Fetcher: worker.RejectingFetcher{Store: objs}, Preparer: preparer}
+	proc := pipeline.NewPrevalidator(worker.RejectingFetcher{Store: objs}, preparer)
 	r, err := ops.Prevalidate(ctx, st, proc, *batch, *sample)
 	if err != nil {
 		return err

@@ -39,6 +39,9 @@ func readRunEnv(get envconf.Lookup) (runEnv, error) {
 	if e.dedupWindow, err = envconf.Duration(get, "IVSBATCH_DEDUP_WINDOW", pipeline.DefaultDedupWindow); err != nil {
 		return e, err
 	}
+	if e.dedupWindow == 0 {
+		e.dedupWindow = -1 // pipeline.Config: negative turns reuse across batches off, zero means the default
+	}
 	if e.keepPictures, err = envconf.URL(get, "IVSBATCH_KEEP_PICTURES", "", "s3", "file"); err != nil {
 		return e, err
 	}

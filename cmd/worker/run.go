@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -75,16 +76,26 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	metrics := worker.NewMetrics(prometheus.DefaultRegisterer)
-	proc := &pipeline.Processor{
-		Records: st, Account: st, Verifier: metrics.Verifier(client),
+	// The account pause, kept current by LISTEN/NOTIFY instead of a query per record.
+	acct := st.WatchAccount(5*time.Second, log)
+	go func() { _ = acct.Run(ctx) }()
+	pcfg := pipeline.Config{
+		Records: st, Account: acct, Verifier: metrics.Verifier(client),
 		Fetcher:  worker.RejectingFetcher{Store: objs},
 		Preparer: preparer,
 		Limiter:  metrics.Limiter(ratelimit.New(rdb, ratelimit.Config{PerSecond: *quota})),
 		Policy:   policy, Log: log,
-		Dedup: st, DedupWindow: env.dedupWindow, Budget: st,
+		Dedup: st, Index: st.Keyring(), DedupWindow: env.dedupWindow,
 	}
 	if prefix := env.keepPictures; prefix != "" {
-		proc.Pictures = worker.PictureBucket{Store: objs, Prefix: prefix}
+		pcfg.Pictures = worker.PictureBucket{Store: objs, Prefix: prefix}
+	}
+	if err := infraFromEnv(&pcfg); err != nil {
+		return err
+	}
+	proc, err := pipeline.NewProcessor(pcfg)
+	if err != nil {
+		return err
 	}
 	w := worker.New(worker.Config{Concurrency: *concurrency, TaskTimeout: *taskTimeout, ShutdownTimeout: *shutdown,
 		Window: *window, Feed: *feed, Log: log}, rdb, proc, st)
@@ -99,4 +110,25 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	log.Info("worker running", "ivs", client.Endpoint(), "quota", *quota, "concurrency", *concurrency, "window", *window)
 	return w.Run(ctx)
+}
+
+// infraFromEnv reads the infrastructure-trouble bound: IVSBATCH_INFRA_MAX_TRIES
+// (a whole number ≥ 1) and IVSBATCH_INFRA_MAX_AGE (a Go duration > 0). A bad
+// value stops the worker with a message naming the variable.
+func infraFromEnv(c *pipeline.Config) error {
+	if v := os.Getenv("IVSBATCH_INFRA_MAX_TRIES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("IVSBATCH_INFRA_MAX_TRIES=%q: want a whole number ≥ 1", v)
+		}
+		c.InfraMaxTries = n
+	}
+	if v := os.Getenv("IVSBATCH_INFRA_MAX_AGE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("IVSBATCH_INFRA_MAX_AGE=%q: want a duration > 0 such as 2h", v)
+		}
+		c.InfraMaxAge = d
+	}
+	return nil
 }

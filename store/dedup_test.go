@@ -1,0 +1,134 @@
+package store_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/store"
+)
+
+// Identical inputs within a batch: the first record is the one to call, the
+// second waits while it is on its way and reuses its verdict once final.
+// Across batches only a reusable verdict within the window is reused; a
+// record forced to re-verify is always the one to call.
+func TestDedupIdenticalInputs(t *testing.T) {
+	ctx := context.Background()
+	st := openOpsStore(t)
+	opsBatch(t, st, 2)
+	digest := sha256.Sum256([]byte("same inputs"))
+	d := digest[:]
+	a := finishAs(t, st, pipeline.StatusInFlight, "")
+	b := finishAs(t, st, pipeline.StatusInFlight, "")
+	decide := func(r *pipeline.Record, window time.Duration) (int64, bool) {
+		t.Helper()
+		prior, wait, err := st.Dedup(ctx, r, d, window)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prior != nil {
+			return prior.ID, wait
+		}
+		return 0, wait
+	}
+	if p, wait := decide(a, time.Hour); p != 0 || wait {
+		t.Fatalf("first record: prior %d, wait %v; want to call", p, wait)
+	}
+	if p, wait := decide(b, time.Hour); p != 0 || !wait {
+		t.Fatalf("identical record while the first is on its way: prior %d, wait %v; want to wait", p, wait)
+	}
+	code := 3001 // not reusable across batches, reused within its own
+	if err := st.Finish(ctx, pipeline.Outcome{RecordID: a.ID, Generation: 1, Status: pipeline.StatusReview, CountAttempt: true,
+		Verdict: pipeline.Verdict{Result: "nonexistent", Code: &code}}); err != nil {
+		t.Fatal(err)
+	}
+	if p, wait := decide(b, time.Hour); p != a.ID || wait {
+		t.Fatalf("after the first got its verdict: prior %d, wait %v; want %d", p, wait, a.ID)
+	}
+	other := opsBatchNamed(t, st, "other")
+	c := finishAs(t, st, pipeline.StatusInFlight, "")
+	if c.BatchID != other {
+		t.Fatalf("claimed record %d of batch %d, want batch %d", c.ID, c.BatchID, other)
+	}
+	if p, wait := decide(c, time.Hour); p != 0 || wait {
+		t.Fatalf("another batch, a 3001 verdict: prior %d, wait %v; want to call", p, wait)
+	}
+	code = 1000
+	if err := st.Finish(ctx, pipeline.Outcome{RecordID: c.ID, Generation: 1, Status: pipeline.StatusDone, CountAttempt: true,
+		Verdict: pipeline.Verdict{Result: "valid", Code: &code}}); err != nil {
+		t.Fatal(err)
+	}
+	opsBatchNamed(t, st, "third")
+	e := finishAs(t, st, pipeline.StatusInFlight, "")
+	if p, _ := decide(e, -1); p != 0 {
+		t.Errorf("window off: reused %d across batches", p)
+	}
+	if p, _ := decide(e, time.Hour); p != c.ID {
+		t.Errorf("a valid verdict of identical inputs within the window: prior %d, want %d", p, c.ID)
+	}
+	e.Reverify = true
+	if p, wait := decide(e, time.Hour); p != 0 || wait {
+		t.Errorf("forced re-verification: prior %d, wait %v; want to call", p, wait)
+	}
+}
+
+// Both dedup look-ups find rows through the digest index, so their cost
+// does not grow with the table (here 100 000 finished records).
+func TestDedupLookupsUseDigestIndex(t *testing.T) {
+	ctx := context.Background()
+	st := openOpsStore(t)
+	batch := opsBatch(t, st, 1)
+	if _, err := st.Pool().Exec(ctx, `
+		INSERT INTO records (batch_id, ref, line, shape, status, input_digest, verdict, verification_code, finished_at)
+		SELECT $1, 'g' || i, i, 'name', 'done', sha256(i::text::bytea), 'valid', 1000, now()
+		FROM generate_series(1, 100000) i`, batch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Pool().Exec(ctx, `ANALYZE records`); err != nil {
+		t.Fatal(err)
+	}
+	d := sha256.Sum256([]byte("42"))
+	open, final := pipeline.StatusStrings(pipeline.OpenStatuses), pipeline.StatusStrings(pipeline.TerminalStatuses)
+	for name, q := range map[string]struct {
+		sql  string
+		args []any
+	}{
+		"in progress": {store.DedupInProgressSQL, []any{d[:], int64(1), open, batch, true}},
+		"prior":       {store.DedupPriorSQL, []any{d[:], int64(1), final, pipeline.ReusableCodes(), batch, true, 3600.0}},
+	} {
+		rows, err := st.Pool().Query(ctx, "EXPLAIN "+q.sql, q.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, line)
+		}
+		rows.Close()
+		if p := strings.Join(plan, "\n"); !strings.Contains(p, "records_input_digest") {
+			t.Errorf("%s look-up does not use the digest index:\n%s", name, p)
+		}
+	}
+}
+
+// opsBatchNamed stores another batch of one pending record.
+func opsBatchNamed(t *testing.T, st *store.Store, name string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	b, _, err := st.CreateBatch(ctx, pipeline.Batch{Name: name, Source: name + ".csv", ManifestSHA256: t.Name() + name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := []store.NewRecord{{Input: pipeline.Input{Ref: "r0", Line: 2, Shape: "name", Name: "张伟", IDNumber: "11010119900307803X"}}}
+	if _, err := st.InsertInputs(ctx, b.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	return b.ID
+}

@@ -1,0 +1,7 @@
+package store
+
+// The dedup look-ups, for plan tests.
+const (
+	DedupInProgressSQL = dedupInProgressSQL
+	DedupPriorSQL      = dedupPriorSQL
+)
