@@ -23,15 +23,15 @@ func openStore(ctx context.Context) (*store.Store, error) {
 	return store.Open(ctx, store.URLFromEnv())
 }
 
-func openRedis(ctx context.Context) (*redis.Client, error) {
-	ropts, err := worker.RedisOptionsFromEnv(os.Getenv)
+func openRedis(ctx context.Context) (redis.UniversalClient, error) {
+	rc, err := worker.RedisFromEnv(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	rdb := redis.NewClient(ropts)
+	rdb := rc.NewClient()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()
-		return nil, fmt.Errorf("redis at %s: %w", ropts.Addr, err)
+		return nil, fmt.Errorf("redis at %s: %w", rc.Display, err)
 	}
 	return rdb, nil
 }

@@ -13,21 +13,21 @@ import (
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
-func connect(ctx context.Context) (*store.Store, *redis.Client, error) {
+func connect(ctx context.Context) (*store.Store, redis.UniversalClient, error) {
 	st, err := store.Open(ctx, store.URLFromEnv())
 	if err != nil {
 		return nil, nil, err
 	}
-	ropts, err := worker.RedisOptionsFromEnv(os.Getenv)
+	rc, err := worker.RedisFromEnv(os.Getenv)
 	if err != nil {
 		st.Close()
 		return nil, nil, err
 	}
-	return st, redis.NewClient(ropts), nil
+	return st, rc.NewClient(), nil
 }
 
 // withServers parses fs, connects to Postgres and Redis, and runs fn.
-func withServers(ctx context.Context, fs *flag.FlagSet, args []string, fn func(*store.Store, *redis.Client) error) error {
+func withServers(ctx context.Context, fs *flag.FlagSet, args []string, fn func(*store.Store, redis.UniversalClient) error) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func withServers(ctx context.Context, fs *flag.FlagSet, args []string, fn func(*
 func pause(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("worker pause", flag.ContinueOnError)
 	reason := fs.String("reason", "", "why traffic is paused (stored and shown by status); required")
-	return withServers(ctx, fs, args, func(st *store.Store, rdb *redis.Client) error {
+	return withServers(ctx, fs, args, func(st *store.Store, rdb redis.UniversalClient) error {
 		if *reason == "" {
 			return fmt.Errorf("pause: -reason is required")
 		}
@@ -57,7 +57,7 @@ func pause(ctx context.Context, args []string) error {
 
 func resume(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("worker resume", flag.ContinueOnError)
-	return withServers(ctx, fs, args, func(st *store.Store, rdb *redis.Client) error {
+	return withServers(ctx, fs, args, func(st *store.Store, rdb redis.UniversalClient) error {
 		if err := worker.Resume(ctx, st, rdb); err != nil {
 			return err
 		}
@@ -68,7 +68,7 @@ func resume(ctx context.Context, args []string) error {
 
 func status(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("worker status", flag.ContinueOnError)
-	return withServers(ctx, fs, args, func(st *store.Store, _ *redis.Client) error {
+	return withServers(ctx, fs, args, func(st *store.Store, _ redis.UniversalClient) error {
 		code, reason, paused, err := st.Paused(ctx)
 		if err != nil {
 			return err

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/objstore"
@@ -41,14 +40,14 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	if st.Keyring() == nil {
 		return fmt.Errorf("no keys for personal data: set IVSBATCH_PII_KEYS (or _FILE) and IVSBATCH_PII_INDEX_KEY (see README)")
 	}
-	ropts, err := worker.RedisOptionsFromEnv(os.Getenv)
+	rc, err := worker.RedisFromEnv(os.Getenv)
 	if err != nil {
 		return err
 	}
-	rdb := redis.NewClient(ropts)
+	rdb := rc.NewClient()
 	defer rdb.Close()
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis at %s: %w", ropts.Addr, err)
+		return fmt.Errorf("redis at %s: %w", rc.Display, err)
 	}
 	objs, err := objstore.New(ctx, objstore.ConfigFromEnv(os.Getenv))
 	if err != nil {
