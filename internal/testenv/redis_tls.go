@@ -105,7 +105,9 @@ func leafCert(t testing.TB, ca *x509.Certificate, caKey *ecdsa.PrivateKey, cn st
 	return [2][]byte{pemCert(der), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})}
 }
 
-func pemCert(der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}) }
+func pemCert(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
 
 func writeFile(t testing.TB, path string, data []byte) {
 	t.Helper()
