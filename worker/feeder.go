@@ -18,11 +18,11 @@ import (
 type Feeder struct {
 	Store     pipeline.FeedStore
 	Enqueuer  *Enqueuer
-	Recoverer *Recoverer     // nil: no recovery
-	Window    int            // tasks to keep in each endpoint's queue (default 200)
-	Interval  time.Duration  // between rounds (default 500 ms)
+	Recoverer *Recoverer    // nil: no recovery
+	Window    int           // tasks to keep in each endpoint's queue (default 200)
+	Interval  time.Duration // between rounds (default 500 ms)
 	Log       *slog.Logger
-	Lost      func()         // called when Redis is found to have lost its data (metrics)
+	Lost      func() // called when Redis is found to have lost its data (metrics)
 	marker    markerState
 }
 
@@ -92,4 +92,3 @@ func (f *Feeder) FeedOnce(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
-

@@ -46,6 +46,7 @@ type Recoverer struct {
 	LostAfter time.Duration // default LostAfter
 	Log       *slog.Logger
 	Now       func() time.Time
+	Observe   func(RecoverStats) // after each round (metrics); optional
 
 	suspects map[int64]suspect
 }
@@ -112,6 +113,9 @@ func (r *Recoverer) Round(ctx context.Context) (RecoverStats, error) {
 		if !seen[id] {
 			delete(r.suspects, id)
 		}
+	}
+	if r.Observe != nil {
+		r.Observe(s)
 	}
 	if s.Lost > 0 {
 		r.Log.Warn("handed lost records back to the queue", "lost", s.Lost, "new_generation", s.NewGeneration,

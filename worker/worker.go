@@ -34,9 +34,8 @@ type Config struct {
 	// process may run one: claiming uses SKIP LOCKED).
 	Feed bool
 	Log  *slog.Logger
-	// RedisLost is called when the feeder finds that Redis lost its data
-	// (metrics); optional.
-	RedisLost func()
+	// Metrics, when set, count lost-task recovery and Redis losing its data.
+	Metrics *Metrics
 }
 
 // Store is what the worker's feeder needs from Postgres: feeding the queue
@@ -79,7 +78,11 @@ func New(cfg Config, rdb redis.UniversalClient, proc *pipeline.Processor, feed S
 	w.client = asynq.NewClientFromRedisClient(rdb)
 	w.enqueuer = &Enqueuer{Client: w.client, Inspector: w.inspector, Redis: rdb, TaskTimeout: cfg.TaskTimeout}
 	w.feeder = &Feeder{Store: feed, Enqueuer: w.enqueuer, Window: cfg.Window, Log: cfg.Log,
-		Recoverer: &Recoverer{Store: feed, Enqueuer: w.enqueuer, Log: cfg.Log}, Lost: cfg.RedisLost}
+		Recoverer: &Recoverer{Store: feed, Enqueuer: w.enqueuer, Log: cfg.Log}}
+	if m := cfg.Metrics; m != nil {
+		w.feeder.Lost = m.RedisLost.Inc
+		w.feeder.Recoverer.Observe = m.ObserveRecovery
+	}
 	proc.PauseQueue = func(context.Context) error { return w.PauseQueue() }
 	for _, q := range Queues {
 		w.servers = append(w.servers, asynq.NewServerFromRedisClient(rdb, asynq.Config{

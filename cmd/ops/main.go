@@ -38,8 +38,8 @@ var commands = []cli.Command{
 
 func main() {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	cli.Main("ops", commands, `Settings come from the environment: IVSBATCH_DATABASE_URL, IVSBATCH_REDIS_ADDR
-(IVSBATCH_REDIS_DB, IVSBATCH_REDIS_PASSWORD[_FILE]), IVSBATCH_S3_ENDPOINT and
+	cli.Main("ops", commands, `Settings come from the environment: IVSBATCH_DATABASE_URL, IVSBATCH_REDIS_URL
+(or IVSBATCH_REDIS_ADDR, IVSBATCH_REDIS_DB; IVSBATCH_REDIS_PASSWORD[_FILE]), IVSBATCH_S3_ENDPOINT and
 AWS_* (prevalidate), IVSBATCH_PII_KEYS / IVSBATCH_PII_INDEX_KEY (export,
 prevalidate: personal data is opened to mask or check it).
 Commands that change something write an audit_log row (-operator, default $USER).

@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/robfig/cron/v3"
 
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/objstore"
+	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/ratelimit"
 	"github.com/ivsbatch/ivsbatch/store"
@@ -66,6 +69,12 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	metrics := worker.NewMetrics(prometheus.DefaultRegisterer)
+	metrics.SetQuota(*quota)
+	prometheus.MustRegister(worker.NewStoreCollector(st, *taskTimeout))
+	reconcileCron, err := ops.ParseReconcileCron(os.Getenv("IVSBATCH_RECONCILE_CRON"))
+	if err != nil {
+		return err
+	}
 	proc := &pipeline.Processor{
 		Records: st, Account: st, Verifier: metrics.Verifier(client),
 		Fetcher:  worker.RejectingFetcher{Store: objs},
@@ -78,7 +87,10 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		proc.Pictures = worker.PictureBucket{Store: objs, Prefix: prefix}
 	}
 	w := worker.New(worker.Config{Concurrency: *concurrency, TaskTimeout: *taskTimeout, ShutdownTimeout: *shutdown,
-		Window: *window, Feed: *feed, Log: log}, rdb, proc, st)
+		Window: *window, Feed: *feed, Log: log, Metrics: metrics}, rdb, proc, st)
+	if reconcileCron != nil {
+		go scheduleReconcile(ctx, log, reconcileCron, st, rdb, *taskTimeout)
+	}
 	if *metricsAddr != "" {
 		srv := &http.Server{Addr: *metricsAddr, Handler: worker.MetricsHandler(st, rdb), ReadHeaderTimeout: 5 * time.Second}
 		go func() {
@@ -90,6 +102,22 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	log.Info("worker running", "ivs", client.Endpoint(), "quota", *quota, "concurrency", *concurrency, "window", *window)
 	return w.Run(ctx)
+}
+
+// scheduleReconcile runs ops reconcile on the schedule; every worker runs
+// this loop and Postgres lets exactly one of them run each slot.
+func scheduleReconcile(ctx context.Context, log *slog.Logger, spec cron.Schedule, st *store.Store, rdb redis.UniversalClient, taskTimeout time.Duration) {
+	host, _ := os.Hostname()
+	id := fmt.Sprintf("%s:%d", host, os.Getpid())
+	s := &ops.Scheduler{Schedule: spec, Store: st, Worker: id, Log: log,
+		Run: func(ctx context.Context) (int64, error) {
+			sum, err := ops.Reconcile(ctx, st, rdb, ops.ReconcileOptions{TaskTimeout: taskTimeout, Operator: "schedule:" + id})
+			if err == nil && sum.NeedsHuman {
+				log.Warn("scheduled reconcile: needs a human", "run", sum.RunID, "reasons", sum.Reasons)
+			}
+			return sum.RunID, err
+		}}
+	s.Loop(ctx)
 }
 
 // dedupWindow reads IVSBATCH_DEDUP_WINDOW (a Go duration; 0 turns reuse of
