@@ -15,6 +15,7 @@ command -v chromium >/dev/null || command -v chromium-browser >/dev/null || need
 command -v redis-server >/dev/null || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v postgres >/dev/null || need+=(postgresql)
 command -v pg_isready >/dev/null || need+=(postgresql-client)
+command -v promtool >/dev/null || need+=(prometheus) # promtool: alert rules checked and unit-tested by make test
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}" >&2
