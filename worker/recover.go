@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -20,7 +21,7 @@ import (
 // dead worker (its heartbeat expires after 10 s), so a live worker's record
 // is never taken from it, and recovery after a crash or after Redis lost
 // its data takes well under a minute.
-const LostAfter = 15 * time.Second
+const LostAfter = 20 * time.Second
 
 // LostStore is what recovery needs from Postgres.
 type LostStore interface {
@@ -47,6 +48,11 @@ type Recoverer struct {
 	Log       *slog.Logger
 	Now       func() time.Time
 	Observe   func(RecoverStats) // after each round (metrics); optional
+	// InWorker: this recoverer runs in a worker process whose asynq servers
+	// heartbeat. A round then does nothing while they are not listed: the
+	// listing is stale (this process, and likely the others, are starved),
+	// and a live worker could look dead.
+	InWorker bool
 
 	suspects map[int64]suspect
 }
@@ -85,9 +91,13 @@ func (r *Recoverer) defaults() {
 func (r *Recoverer) Round(ctx context.Context) (RecoverStats, error) {
 	r.defaults()
 	var s RecoverStats
-	held, err := r.heldTasks()
+	held, self, err := r.heldTasks()
 	if err != nil {
 		return s, err
+	}
+	if r.InWorker && !self {
+		r.Log.Warn("lost-task recovery skipped: this worker's own heartbeat is not listed in Redis yet")
+		return s, nil
 	}
 	now := r.Now()
 	seen := map[int64]bool{}
@@ -175,6 +185,8 @@ func (r *Recoverer) check(ctx context.Context, rec store.OpenRecord, held map[st
 	if err != nil {
 		return err
 	}
+	r.Log.Info("lost record handed back", "record", id, "generation", rec.Ref.Generation, "status", rec.Status,
+		"unchanged_since", rec.UpdatedAt, "new_generation", newGen && ok, "attempts_closed", closed)
 	delete(r.suspects, id)
 	if newGen && ok {
 		if _, err := r.Enqueuer.Enqueue(ctx, ref); err != nil {
@@ -216,16 +228,21 @@ func (r *Recoverer) taskLost(ref pipeline.TaskRef) (newGeneration, lost bool, er
 
 // heldTasks lists the tasks live asynq servers are running (asynq's server
 // heartbeat, public through Inspector.Servers).
-func (r *Recoverer) heldTasks() (map[string]bool, error) {
+// It also says whether this process's own servers are listed.
+func (r *Recoverer) heldTasks() (held map[string]bool, self bool, err error) {
 	servers, err := r.Enqueuer.Inspector.Servers()
 	if err != nil {
-		return nil, fmt.Errorf("worker: list live workers: %w", err)
+		return nil, false, fmt.Errorf("worker: list live workers: %w", err)
 	}
-	held := map[string]bool{}
+	host, _ := os.Hostname()
+	held = map[string]bool{}
 	for _, s := range servers {
+		if s.PID == os.Getpid() && s.Host == host {
+			self = true
+		}
 		for _, w := range s.ActiveWorkers {
 			held[w.TaskID] = true
 		}
 	}
-	return held, nil
+	return held, self, nil
 }

@@ -78,7 +78,7 @@ func New(cfg Config, rdb redis.UniversalClient, proc *pipeline.Processor, feed S
 	w.client = asynq.NewClientFromRedisClient(rdb)
 	w.enqueuer = &Enqueuer{Client: w.client, Inspector: w.inspector, Redis: rdb, TaskTimeout: cfg.TaskTimeout}
 	w.feeder = &Feeder{Store: feed, Enqueuer: w.enqueuer, Window: cfg.Window, Log: cfg.Log,
-		Recoverer: &Recoverer{Store: feed, Enqueuer: w.enqueuer, Log: cfg.Log}}
+		Recoverer: &Recoverer{Store: feed, Enqueuer: w.enqueuer, Log: cfg.Log, InWorker: true}}
 	if m := cfg.Metrics; m != nil {
 		w.feeder.Lost = m.RedisLost.Inc
 		w.feeder.Recoverer.Observe = m.ObserveRecovery

@@ -119,7 +119,7 @@ func reconcile(ctx context.Context, args []string) error {
 idempotent and safe while workers run. It repairs:
   (a) queued and in_flight records whose task the Redis queue lost or whose
       worker died: handed back to the queue, as every worker's feeder does
-      every few seconds (one path, one threshold: 15 s unchanged, held by no
+      every few seconds (one path, one threshold: 20 s unchanged, held by no
       live worker; a run waits that long when it finds such records);
   (b) attempts in flight for longer than -lease (a worker died between the
       call and storing it): reported as possibly billed, and closed as
