@@ -33,8 +33,9 @@ func (s *Store) RecentBatches(ctx context.Context, n int) ([]BatchBudget, error)
 	return out, rows.Err()
 }
 
-// InFlightSince counts records in flight, unchanged since t (index
-// records_open: bounded by the queue window, not the table).
+// InFlightSince counts records in flight, unchanged since t (the status
+// list repeats records_open's predicate so the partial index serves it:
+// bounded by the queue window, not the table).
 func (s *Store) InFlightSince(ctx context.Context, t time.Time) (int, error) {
 	var n int
 	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM records WHERE status IN ('queued', 'in_flight') AND updated_at < $1
