@@ -72,6 +72,17 @@ type harness struct {
 	log    *slog.Logger
 	logBuf *syncBuffer
 	stops  []func() // stop the workers started so far (graceful)
+	// redisConf, when set, is how workers reach Redis (TLS, Sentinel)
+	// instead of the plain private server at redis.
+	redisConf *worker.RedisConfig
+}
+
+// redisClient returns a client for the workers' Redis.
+func (h *harness) redisClient() redis.UniversalClient {
+	if h.redisConf != nil {
+		return h.redisConf.NewClient()
+	}
+	return redis.NewClient(&redis.Options{Addr: h.redis})
 }
 
 // stopWorkers shuts every running worker down gracefully and waits.
@@ -205,7 +216,7 @@ func (h *harness) startWorkers(o workerOpts) []*worker.Worker {
 	var wg sync.WaitGroup
 	var out []*worker.Worker
 	for range max(o.n, 1) {
-		rdb := redis.NewClient(&redis.Options{Addr: h.redis})
+		rdb := h.redisClient()
 		pol := pipeline.DefaultPolicy()
 		pol.BackoffBase, pol.BackoffMax, pol.ThrottleWait, pol.PauseWait = 50*time.Millisecond, time.Second, 200*time.Millisecond, 300*time.Millisecond
 		if o.policy != nil {

@@ -49,16 +49,16 @@ func TestOpsReconcileAfterRedisFlush(t *testing.T) {
 	if lost == 0 {
 		t.Fatalf("nothing queued at the flush (%v); the scenario tests nothing", counts.ByStatus)
 	}
-	// The workers' own recovery waits 2 × the task timeout; reconcile (as the
-	// nightly job or an operator would run it) repairs the queue now.
+	// No worker runs: reconcile (as the nightly job or an operator would run
+	// it) repairs the queue, through the feeders' own recovery path.
 	time.Sleep(300 * time.Millisecond)
-	sum, err := ops.Reconcile(h.ctx, h.st, rdb, ops.ReconcileOptions{Stale: 200 * time.Millisecond,
+	sum, err := ops.Reconcile(h.ctx, h.st, rdb, ops.ReconcileOptions{LostAfter: 200 * time.Millisecond,
 		Lease: 20 * time.Second, Operator: "e2e"})
 	if err != nil {
 		t.Fatalf("reconcile: %v", err)
 	}
 	runs := 1
-	if got := sum.QueuedReenqueued + sum.InFlightReenqueued; got != lost {
+	if got := sum.Lost.Lost; got != lost {
 		t.Errorf("reconcile re-enqueued %d tasks; %d records were queued in Postgres when Redis lost them", got, lost)
 	}
 	h.startWorkers(workerOpts{n: 2})
@@ -66,12 +66,12 @@ func TestOpsReconcileAfterRedisFlush(t *testing.T) {
 	h.checkOutcomes(batch)
 	h.checkBilling(batch, 10)
 	// A clean run afterwards: nothing to repair, nothing needs a human.
-	sum, err = ops.Reconcile(h.ctx, h.st, rdb, ops.ReconcileOptions{Stale: time.Millisecond, Lease: 20 * time.Second,
+	sum, err = ops.Reconcile(h.ctx, h.st, rdb, ops.ReconcileOptions{LostAfter: time.Millisecond, Lease: 20 * time.Second,
 		Operator: "e2e"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.QueuedReenqueued+sum.InFlightReenqueued != 0 || sum.NeedsHuman {
+	if sum.Lost.Lost != 0 || sum.NeedsHuman {
 		t.Errorf("reconcile after the batch: %+v; want nothing repaired and no human needed", sum)
 	}
 	if rows, err := h.st.ListAudit(h.ctx, "reconcile", 100); err != nil || len(rows) != runs+1 {

@@ -8,31 +8,23 @@ import (
 	"slices"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
-// Reconcile defaults.
-const (
-	DefaultStale = 10 * time.Minute
-	DefaultLease = 10 * time.Minute
-)
+// DefaultLease is how long an attempt may stay in flight before Reconcile
+// reports it as possibly billed.
+const DefaultLease = 10 * time.Minute
 
 // ReconcileOptions configure Reconcile. Zero values take defaults.
 type ReconcileOptions struct {
-	// Stale: a queued record unchanged this long is checked against the
-	// queue and re-enqueued when its task is missing (default 10m).
-	Stale time.Duration
-	// Lease: an in_flight record unchanged this long has lost its worker
-	// (a task never runs longer than the task timeout); its task is
-	// re-enqueued when missing. Attempts in_flight this long are reported as
-	// possibly billed (default 10m). It must exceed the workers' task
-	// timeout, or a live worker's record could be sent twice; the command
-	// refuses shorter leases (the function trusts its caller).
+	// LostAfter is lost-task recovery's threshold (default and in
+	// production worker.LostAfter, the one the feeders use; tests shorten it).
+	LostAfter time.Duration
+	// Lease: attempts in_flight this long are reported as possibly billed
+	// (default 10m; at least the workers' task timeout).
 	Lease time.Duration
 	// Since: failed records and possibly billed attempts after this time need
 	// a human (default: the previous run's start, or 24 h ago).
@@ -59,19 +51,14 @@ type ReconcileSummary struct {
 	RunID     int64     `json:"run_id"`
 	StartedAt time.Time `json:"started_at"`
 	Since     time.Time `json:"since"`
-	Stale     string    `json:"stale"`
 	Lease     string    `json:"lease"`
-	// (a) queued records older than Stale, and how many had lost their task.
-	QueuedOld        int `json:"queued_old"`
-	QueuedReenqueued int `json:"queued_reenqueued"`
-	// (b) in_flight records older than Lease, and how many had lost their task.
-	InFlightOld        int `json:"in_flight_old"`
-	InFlightReenqueued int `json:"in_flight_reenqueued"`
-	// (c) attempts in_flight longer than Lease: possibly billed.
+	// (a) lost-task recovery, the feeders' own (worker.Recoverer).
+	Lost worker.RecoverStats `json:"lost"`
+	// (b) attempts in_flight longer than Lease: possibly billed.
 	StaleAttempts       int                `json:"stale_attempts"`
 	StaleAttemptsClosed int                `json:"stale_attempts_closed"`
 	StaleAttemptSample  []StaleAttemptInfo `json:"stale_attempt_sample,omitempty"`
-	// (d) account pause and the batches it holds.
+	// (c) account pause and the batches it holds.
 	Paused      bool              `json:"paused"`
 	PauseCode   string            `json:"pause_code,omitempty"`
 	PauseReason string            `json:"pause_reason,omitempty"`
@@ -90,12 +77,13 @@ type ReconcileSummary struct {
 // of truth) and the queue; it is idempotent and safe while workers run
 // (enqueuing uses task ids, closing attempts is conditional):
 //
-//	(a) queued records unchanged for Stale whose task the queue lost → re-enqueued;
-//	(b) in_flight records unchanged for Lease (their worker is gone) → task re-enqueued;
-//	(c) attempts in_flight for longer than Lease: possibly billed calls; closed as
+//	(a) queued and in-flight records the queue lost or whose worker died →
+//	    handed back to the queue by worker.Recoverer, the path and threshold
+//	    (worker.LostAfter) the feeders use every few seconds;
+//	(b) attempts in_flight for longer than Lease: possibly billed calls; closed as
 //	    abandoned + possibly billed when their record is no longer in_flight
 //	    (otherwise the record's next claim closes and counts them);
-//	(d) an account pause, with the batches whose open records it holds.
+//	(c) an account pause, with the batches whose open records it holds.
 //
 // A human is needed (NeedsHuman, exit 3) when the account is paused, when
 // stale in-flight attempts were found, when attempts were marked possibly
@@ -104,9 +92,6 @@ type ReconcileSummary struct {
 // included: raise the budget and requeue). The summary is stored in
 // reconcile_runs with an audit row.
 func Reconcile(ctx context.Context, st *store.Store, rdb redis.UniversalClient, o ReconcileOptions) (ReconcileSummary, error) {
-	if o.Stale <= 0 {
-		o.Stale = DefaultStale
-	}
 	if o.Lease <= 0 {
 		o.Lease = DefaultLease
 	}
@@ -117,7 +102,7 @@ func Reconcile(ctx context.Context, st *store.Store, rdb redis.UniversalClient, 
 		o.Sample = 20
 	}
 	now := time.Now()
-	s := ReconcileSummary{StartedAt: now, Stale: o.Stale.String(), Lease: o.Lease.String()}
+	s := ReconcileSummary{StartedAt: now, Lease: o.Lease.String()}
 	if o.Since.IsZero() {
 		last, ok, err := st.LastReconcile(ctx)
 		if err != nil {
@@ -130,14 +115,9 @@ func Reconcile(ctx context.Context, st *store.Store, rdb redis.UniversalClient, 
 	}
 	s.Since = o.Since
 
-	client := asynq.NewClientFromRedisClient(rdb)
-	defer client.Close()
-	enq := &worker.Enqueuer{Client: client, Inspector: asynq.NewInspectorFromRedisClient(rdb), Redis: rdb, TaskTimeout: o.TaskTimeout}
+	rec := &worker.Recoverer{Store: st, Enqueuer: worker.NewEnqueuer(rdb, o.TaskTimeout), LostAfter: o.LostAfter}
 	var err error
-	if s.QueuedOld, s.QueuedReenqueued, err = reenqueue(ctx, st, enq, pipeline.StatusQueued, now.Add(-o.Stale)); err != nil {
-		return s, err
-	}
-	if s.InFlightOld, s.InFlightReenqueued, err = reenqueue(ctx, st, enq, pipeline.StatusInFlight, now.Add(-o.Lease)); err != nil {
+	if s.Lost, err = rec.Sweep(ctx); err != nil {
 		return s, err
 	}
 
@@ -199,39 +179,13 @@ func Reconcile(ctx context.Context, st *store.Store, rdb redis.UniversalClient, 
 	s.NeedsHuman = len(s.Reasons) > 0
 
 	a := &store.AuditEntry{Operator: o.Operator, Command: "reconcile",
-		Args: map[string]any{"stale": o.Stale.String(), "lease": o.Lease.String(), "since": o.Since},
-		Result: map[string]any{"queued_reenqueued": s.QueuedReenqueued, "in_flight_reenqueued": s.InFlightReenqueued,
+		Args: map[string]any{"lease": o.Lease.String(), "since": o.Since},
+		Result: map[string]any{"lost": s.Lost.Lost, "new_generation": s.Lost.NewGeneration,
 			"stale_attempts": s.StaleAttempts, "stale_attempts_closed": s.StaleAttemptsClosed, "paused": s.Paused}}
 	if s.RunID, err = st.SaveReconcile(ctx, now, s.NeedsHuman, s, a); err != nil {
 		return s, err
 	}
 	return s, nil
-}
-
-// reenqueue enqueues the task of every record in status unchanged since
-// olderThan; the queue keeps the ones it still holds (task ids).
-func reenqueue(ctx context.Context, st *store.Store, enq *worker.Enqueuer, status pipeline.Status, olderThan time.Time) (found, added int, err error) {
-	var after int64
-	for {
-		refs, err := st.ListOpenOlder(ctx, status, after, olderThan, 500)
-		if err != nil {
-			return found, added, err
-		}
-		for _, ref := range refs {
-			found++
-			ok, err := enq.Enqueue(ctx, ref)
-			if err != nil {
-				return found, added, fmt.Errorf("reconcile: %w", err)
-			}
-			if ok {
-				added++
-			}
-			after = ref.RecordID
-		}
-		if len(refs) < 500 {
-			return found, added, nil
-		}
-	}
 }
 
 func sum(m map[string]int) int {
@@ -244,10 +198,10 @@ func sum(m map[string]int) int {
 
 // PrintReconcile writes the summary for an operator.
 func PrintReconcile(w io.Writer, s ReconcileSummary) {
-	fmt.Fprintf(w, "reconcile run %d at %s (stale %s, lease %s; since %s)\n", s.RunID, s.StartedAt.Format(time.RFC3339),
-		s.Stale, s.Lease, s.Since.Format(time.RFC3339))
-	fmt.Fprintf(w, "  queued records older than stale:    %d, re-enqueued (task lost): %d\n", s.QueuedOld, s.QueuedReenqueued)
-	fmt.Fprintf(w, "  in_flight records older than lease: %d, re-enqueued (task lost): %d\n", s.InFlightOld, s.InFlightReenqueued)
+	fmt.Fprintf(w, "reconcile run %d at %s (lease %s; since %s)\n", s.RunID, s.StartedAt.Format(time.RFC3339),
+		s.Lease, s.Since.Format(time.RFC3339))
+	fmt.Fprintf(w, "  open records unchanged for %s: %d; handed back to the queue (task lost or worker dead): %d (new generation: %d, attempts closed as possibly billed: %d)\n",
+		worker.LostAfter, s.Lost.Open, s.Lost.Lost, s.Lost.NewGeneration, s.Lost.AttemptsClosed)
 	fmt.Fprintf(w, "  attempts in flight beyond lease (possibly billed): %d, closed now: %d\n", s.StaleAttempts, s.StaleAttemptsClosed)
 	for _, a := range s.StaleAttemptSample {
 		state := "left for the next claim"

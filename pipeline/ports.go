@@ -33,15 +33,11 @@ type RecordStore interface {
 	Finish(ctx context.Context, o Outcome) error
 }
 
-// FeedStore is what the feeder needs: claiming pending records for the queue
-// and listing queued ones to re-deliver after the queue lost them.
+// FeedStore is what the feeder needs: claiming pending records for the queue.
 type FeedStore interface {
 	// ClaimPending moves up to n pending records of endpoint ep, oldest
 	// first, to queued (FOR UPDATE SKIP LOCKED) and returns their task refs.
 	ClaimPending(ctx context.Context, ep ivs.Endpoint, n int) ([]TaskRef, error)
-	// ListQueued returns up to n records in queued or in_flight status with id > afterID,
-	// in id order, whose status changed before olderThan.
-	ListQueued(ctx context.Context, afterID int64, olderThan time.Time, n int) ([]TaskRef, error)
 }
 
 // AccountState is the account-wide pause switch stored in Postgres, so that

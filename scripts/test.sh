@@ -13,4 +13,6 @@ if [ -n "$unformatted" ]; then echo "gofmt needed:"; echo "$unformatted"; exit 1
 go vet ./...
 # go mod tidy must leave go.mod and go.sum as they are (no unused or mislabelled requirements).
 if ! go mod tidy -diff; then echo "go mod tidy would change go.mod/go.sum (diff above): run go mod tidy"; exit 1; fi
+promtool check rules deploy/prometheus/rules.yml
+promtool test rules deploy/prometheus/rules_test.yml
 go test -race -count=1 -timeout 40m "$@" ./...

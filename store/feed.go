@@ -35,20 +35,6 @@ func shapesOf(ep ivs.Endpoint) []string {
 	return out
 }
 
-// ListQueued returns up to n queued or in-flight records with id > afterID,
-// in id order, that have not changed since olderThan: candidates the queue
-// may have lost.
-func (s *Store) ListQueued(ctx context.Context, afterID int64, olderThan time.Time, n int) ([]pipeline.TaskRef, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT id, generation, shape FROM records
-		WHERE status IN ('queued', 'in_flight') AND id > $1 AND updated_at < $2
-		ORDER BY id LIMIT $3`, afterID, olderThan, n)
-	if err != nil {
-		return nil, fmt.Errorf("store: list queued: %w", err)
-	}
-	return collectRefs(rows)
-}
-
 type refRows interface {
 	Next() bool
 	Scan(...any) error

@@ -11,17 +11,19 @@ import (
 
 // Feeder moves pending records from Postgres into the queue, keeping at most
 // Window tasks there (backpressure: a million-row batch never means a
-// million tasks in Redis), and re-enqueues records Postgres says are queued
-// but the queue lost (Redis flushed or restarted without its data).
+// million tasks in Redis), and runs lost-task recovery (Recoverer) every few
+// seconds: records whose worker died, and records Postgres says are queued
+// but the queue lost (Redis flushed or restarted without its data), go back
+// to the queue within a minute, with no operator.
 type Feeder struct {
-	Store    pipeline.FeedStore
-	Enqueuer *Enqueuer
-	Window   int           // tasks to keep in each endpoint's queue (default 200)
-	Interval time.Duration // between rounds (default 500 ms)
-	// RecoverAfter: a queued or in-flight record unchanged for this long is
-	// checked against the queue (default 2 × the task timeout).
-	RecoverAfter time.Duration
-	Log          *slog.Logger
+	Store     pipeline.FeedStore
+	Enqueuer  *Enqueuer
+	Recoverer *Recoverer    // nil: no recovery
+	Window    int           // tasks to keep in each endpoint's queue (default 200)
+	Interval  time.Duration // between rounds (default 500 ms)
+	Log       *slog.Logger
+	Lost      func() // called when Redis is found to have lost its data (metrics)
+	marker    markerState
 }
 
 func (f *Feeder) defaults() {
@@ -31,27 +33,26 @@ func (f *Feeder) defaults() {
 	if f.Interval == 0 {
 		f.Interval = 500 * time.Millisecond
 	}
-	if f.RecoverAfter == 0 {
-		f.RecoverAfter = 2 * DefaultTaskTimeout
-	}
 	if f.Log == nil {
 		f.Log = slog.Default()
 	}
 }
 
-// Run feeds until ctx ends, and recovers lost tasks every RecoverAfter/4.
+// Run feeds until ctx ends; every few seconds it checks that Redis still has
+// its data and runs a recovery round.
 func (f *Feeder) Run(ctx context.Context) error {
 	f.defaults()
 	tick := time.NewTicker(f.Interval)
 	defer tick.Stop()
-	lastRecover := time.Now()
+	var lastRecover time.Time
 	for {
 		if _, err := f.FeedOnce(ctx); err != nil && ctx.Err() == nil {
 			f.Log.Warn("feeder round failed", "err", err)
 		}
-		if time.Since(lastRecover) > f.RecoverAfter/4 {
-			if _, err := f.Recover(ctx, time.Now().Add(-f.RecoverAfter)); err != nil && ctx.Err() == nil {
-				f.Log.Warn("feeder recovery failed", "err", err)
+		if f.Recoverer != nil && time.Since(lastRecover) >= LostAfter/5 {
+			f.checkMarker(ctx)
+			if _, err := f.Recoverer.Round(ctx); err != nil && ctx.Err() == nil {
+				f.Log.Warn("lost-task recovery failed", "err", err)
 			}
 			lastRecover = time.Now()
 		}
@@ -90,36 +91,4 @@ func (f *Feeder) FeedOnce(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// Recover enqueues every queued or in-flight record unchanged since
-// olderThan whose task the queue does not hold. It returns how many tasks it
-// added. Enqueuing is idempotent (task ids), so it is safe while workers run.
-func (f *Feeder) Recover(ctx context.Context, olderThan time.Time) (int, error) {
-	f.defaults()
-	var after int64
-	added := 0
-	for {
-		refs, err := f.Store.ListQueued(ctx, after, olderThan, 500)
-		if err != nil {
-			return added, err
-		}
-		for _, ref := range refs {
-			ok, err := f.Enqueuer.Enqueue(ctx, ref)
-			if err != nil {
-				return added, fmt.Errorf("recover: %w", err)
-			}
-			if ok {
-				added++
-			}
-			after = ref.RecordID
-		}
-		if len(refs) < 500 {
-			break
-		}
-	}
-	if added > 0 {
-		f.Log.Info("re-enqueued records the queue had lost", "count", added)
-	}
-	return added, nil
 }

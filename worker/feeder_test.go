@@ -46,6 +46,8 @@ func TestFeederWindowAndRecovery(t *testing.T) {
 	enq := &worker.Enqueuer{Client: asynq.NewClientFromRedisClient(rdb), Inspector: asynq.NewInspectorFromRedisClient(rdb),
 		Redis: rdb}
 	f := &worker.Feeder{Store: st, Enqueuer: enq, Window: 40}
+	clock := time.Now().Add(time.Minute)
+	rec := &worker.Recoverer{Store: st, Enqueuer: enq, Now: func() time.Time { return clock }}
 	total := 0
 	for range 5 {
 		n, err := f.FeedOnce(ctx)
@@ -78,12 +80,43 @@ func TestFeederWindowAndRecovery(t *testing.T) {
 	if err := rdb.FlushAll(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	added, err := f.Recover(ctx, time.Now().Add(time.Second))
-	if err != nil || added != 80 {
-		t.Fatalf("recover added %d (%v), want the 80 queued records", added, err)
+	// A claimed record whose worker died mid-call (its task gone with Redis).
+	dead := pipeline.TaskRef{RecordID: 1, Generation: 1, Shape: ivs.ShapeNameFaceImage}
+	deadRec, err := st.Claim(ctx, dead)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if again, err := f.Recover(ctx, time.Now().Add(time.Second)); err != nil || again != 0 {
-		t.Fatalf("second recover added %d (%v)", again, err)
+	aid, ok, err := st.Reserve(ctx, pipeline.AttemptStart{RecordID: 1, BatchID: deadRec.BatchID, Generation: 1, UUID: "rec-1-g1",
+		Endpoint: ivs.EndpointStandard, StartedAt: time.Now()})
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if err := st.Send(ctx, aid, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// First round: every open record is only suspected.
+	if s, err := rec.Round(ctx); err != nil || s.Open != 80 || s.Lost != 0 {
+		t.Fatalf("first round: %+v (%v); want 80 open, none handed back yet", s, err)
+	}
+	clock = clock.Add(worker.LostAfter)
+	s, err := rec.Round(ctx)
+	if err != nil || s.Lost != 80 || s.AttemptsClosed != 1 || s.NewGeneration != 0 {
+		t.Fatalf("second round: %+v (%v); want the 80 queued records back, one attempt closed", s, err)
+	}
+	clock = clock.Add(worker.LostAfter)
+	for range 2 {
+		if s, err := rec.Round(ctx); err != nil || s.Lost != 0 {
+			t.Fatalf("later round: %+v (%v); the tasks are back, nothing is lost", s, err)
+		}
+		clock = clock.Add(worker.LostAfter)
+	}
+	r1, err := st.GetRecord(ctx, 1)
+	if err != nil || r1.Status != pipeline.StatusQueued || r1.Attempts != 1 || r1.Generation != 1 {
+		t.Fatalf("the dead worker's record: %+v (%v); want queued, one attempt counted", r1, err)
+	}
+	attempts, _ := st.ListAttempts(ctx, b.ID)
+	if len(attempts) != 1 || attempts[0].State != "abandoned" || !attempts[0].PossiblyBilled {
+		t.Fatalf("attempts %+v; want the open one abandoned and possibly billed", attempts)
 	}
 	for _, q := range worker.Queues {
 		if size, _ := enq.QueueSize(q); size != 40 {

@@ -22,6 +22,16 @@ type Metrics struct {
 	Billed      prometheus.Counter
 	CallSeconds *prometheus.HistogramVec
 	LimiterWait *prometheus.HistogramVec
+
+	// The quota story (alert rules in deploy/prometheus/): the quota, what
+	// the limiter granted, what the calls came back as, possibly billed
+	// attempts, and lost-task recovery.
+	Quota          *prometheus.GaugeVec   // by endpoint and queue: the configured quota (requests/s)
+	Granted        *prometheus.CounterVec // by queue: calls the shared limiter let through
+	Outcomes       *prometheus.CounterVec // by queue and class (verdict, throttled, transient …)
+	PossiblyBilled *prometheus.CounterVec // by reason: ambiguous (timed out on the wire), abandoned (worker died)
+	Recovered      prometheus.Counter     // records handed back to the queue by lost-task recovery
+	RedisLost      prometheus.Counter     // times a feeder found that Redis had lost its data
 }
 
 // NewMetrics registers the worker's metrics with reg.
@@ -37,6 +47,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Time spent waiting for the shared rate limiter.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"endpoint"}),
 	}
 	reg.MustRegister(m.Calls, m.Billed, m.CallSeconds, m.LimiterWait)
+	m.registerQuota(reg)
 	return m
 }
 
@@ -64,6 +75,7 @@ func (v *meteredVerifier) Do(ctx context.Context, req ivs.Request) (*ivs.Respons
 		v.m.Billed.Inc()
 	}
 	v.m.Calls.WithLabelValues(ep, code).Inc()
+	v.m.observeOutcome(req.Shape.Endpoint(), ivs.Classify(err))
 	return resp, err
 }
 
@@ -76,6 +88,9 @@ func (l *meteredLimiter) Wait(ctx context.Context, ep ivs.Endpoint) error {
 	start := time.Now()
 	err := l.Limiter.Wait(ctx, ep)
 	l.m.LimiterWait.WithLabelValues(string(ep)).Observe(time.Since(start).Seconds())
+	if err == nil {
+		l.m.Granted.WithLabelValues(QueueOf(ep)).Inc()
+	}
 	return err
 }
 

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -84,8 +85,36 @@ func ParseTask(t *asynq.Task) (pipeline.TaskRef, error) {
 type Enqueuer struct {
 	Client      *asynq.Client
 	Inspector   *asynq.Inspector
-	Redis       redis.UniversalClient // the client asynq uses; lets QueueSize re-register the queue
+	Redis       redis.UniversalClient // the client asynq uses; lets the enqueuer start a fresh asynq client
 	TaskTimeout time.Duration
+
+	mu sync.Mutex
+}
+
+// NewEnqueuer returns an enqueuer on rdb.
+func NewEnqueuer(rdb redis.UniversalClient, taskTimeout time.Duration) *Enqueuer {
+	return &Enqueuer{Client: asynq.NewClientFromRedisClient(rdb), Inspector: asynq.NewInspectorFromRedisClient(rdb),
+		Redis: rdb, TaskTimeout: taskTimeout}
+}
+
+func (e *Enqueuer) client() *asynq.Client {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.Client
+}
+
+// Reset starts a fresh asynq client on the same Redis connection. asynq's
+// client registers a queue in its list of queues once per client; after
+// Redis lost its data, a fresh client registers the queues again with its
+// next enqueue, through asynq's own code (the inspector, asynqmon and queue
+// sizes see the tasks again).
+func (e *Enqueuer) Reset() {
+	if e.Redis == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.Client = asynq.NewClientFromRedisClient(e.Redis)
 }
 
 // Enqueue adds ref's task. A task with the same id already in the queue is
@@ -96,7 +125,7 @@ func (e *Enqueuer) Enqueue(ctx context.Context, ref pipeline.TaskRef) (added boo
 	if err != nil {
 		return false, err
 	}
-	_, err = e.Client.EnqueueContext(ctx, task)
+	_, err = e.client().EnqueueContext(ctx, task)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		info, ierr := e.Inspector.GetTaskInfo(QueueFor(ref), ref.TaskID())
 		if ierr != nil || info.State != asynq.TaskStateArchived {
@@ -105,7 +134,7 @@ func (e *Enqueuer) Enqueue(ctx context.Context, ref pipeline.TaskRef) (added boo
 		if derr := e.Inspector.DeleteTask(QueueFor(ref), ref.TaskID()); derr != nil {
 			return false, fmt.Errorf("worker: replace archived task %s: %w", ref.TaskID(), derr)
 		}
-		_, err = e.Client.EnqueueContext(ctx, task)
+		_, err = e.client().EnqueueContext(ctx, task)
 	}
 	if err != nil {
 		return false, fmt.Errorf("worker: enqueue %s: %w", ref.TaskID(), err)
@@ -113,26 +142,20 @@ func (e *Enqueuer) Enqueue(ctx context.Context, ref pipeline.TaskRef) (added boo
 	return true, nil
 }
 
-// QueueSize is the number of tasks waiting or running in queue.
+// QueueSize is the number of tasks waiting or running in queue. A queue
+// asynq does not list (nothing enqueued yet, or Redis lost its data) has
+// size 0 as far as asynq can tell; the enqueuer then starts a fresh asynq
+// client so that its next enqueue registers the queue again.
 func (e *Enqueuer) QueueSize(queue string) (int, error) {
-	// asynq reports an unknown queue (nothing enqueued yet) as an error
-	// without a sentinel; ask for the list of queues first.
+	// GetQueueInfo reports an unknown queue without asynq.ErrQueueNotFound;
+	// the list of queues says it.
 	queues, err := e.Inspector.Queues()
 	if err != nil {
 		return 0, fmt.Errorf("worker: list queues: %w", err)
 	}
 	if !slices.Contains(queues, queue) {
-		if e.Redis == nil {
-			return 0, nil
-		}
-		// The queue may hold tasks without being registered: asynq's client
-		// registers a queue once per process, so after Redis lost its data
-		// (FLUSHALL, a restart without persistence) tasks enqueued since are
-		// invisible to the inspector and to asynqmon. Register it again in
-		// asynq's set of queues ("asynq:queues").
-		if err := e.Redis.SAdd(context.Background(), "asynq:queues", queue).Err(); err != nil {
-			return 0, fmt.Errorf("worker: register queue: %w", err)
-		}
+		e.Reset()
+		return 0, nil
 	}
 	info, err := e.Inspector.GetQueueInfo(queue)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,6 +34,15 @@ type Config struct {
 	// process may run one: claiming uses SKIP LOCKED).
 	Feed bool
 	Log  *slog.Logger
+	// Metrics, when set, count lost-task recovery and Redis losing its data.
+	Metrics *Metrics
+}
+
+// Store is what the worker's feeder needs from Postgres: feeding the queue
+// and lost-task recovery.
+type Store interface {
+	pipeline.FeedStore
+	LostStore
 }
 
 // Worker is one worker process: an asynq server per endpoint queue running
@@ -50,7 +60,7 @@ type Worker struct {
 
 // New wires a worker. proc's PauseQueue is set to pause the asynq queue.
 // The caller owns rdb (shared by asynq and the rate limiter).
-func New(cfg Config, rdb redis.UniversalClient, proc *pipeline.Processor, feed pipeline.FeedStore) *Worker {
+func New(cfg Config, rdb redis.UniversalClient, proc *pipeline.Processor, feed Store) *Worker {
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = 64
 	}
@@ -68,7 +78,11 @@ func New(cfg Config, rdb redis.UniversalClient, proc *pipeline.Processor, feed p
 	w.client = asynq.NewClientFromRedisClient(rdb)
 	w.enqueuer = &Enqueuer{Client: w.client, Inspector: w.inspector, Redis: rdb, TaskTimeout: cfg.TaskTimeout}
 	w.feeder = &Feeder{Store: feed, Enqueuer: w.enqueuer, Window: cfg.Window, Log: cfg.Log,
-		RecoverAfter: 2 * cfg.TaskTimeout}
+		Recoverer: &Recoverer{Store: feed, Enqueuer: w.enqueuer, Log: cfg.Log, InWorker: true}}
+	if m := cfg.Metrics; m != nil {
+		w.feeder.Lost = m.RedisLost.Inc
+		w.feeder.Recoverer.Observe = m.ObserveRecovery
+	}
 	proc.PauseQueue = func(context.Context) error { return w.PauseQueue() }
 	for _, q := range Queues {
 		w.servers = append(w.servers, asynq.NewServerFromRedisClient(rdb, asynq.Config{
@@ -179,7 +193,7 @@ func (w *Worker) PauseQueue() error { return pauseQueues(w.inspector) }
 
 func pauseQueues(insp *asynq.Inspector) error {
 	for _, q := range Queues {
-		if err := insp.PauseQueue(q); err != nil && !alreadyInState(err) {
+		if err := setQueuePaused(insp, q, true); err != nil {
 			return fmt.Errorf("worker: pause queue %s: %w", q, err)
 		}
 	}
@@ -196,7 +210,7 @@ func Resume(ctx context.Context, acct pipeline.AccountState, rdb redis.Universal
 	}
 	insp := asynq.NewInspectorFromRedisClient(rdb)
 	for _, q := range Queues {
-		if err := insp.UnpauseQueue(q); err != nil && !alreadyInState(err) {
+		if err := setQueuePaused(insp, q, false); err != nil {
 			return fmt.Errorf("worker: unpause queue %s: %w", q, err)
 		}
 	}
@@ -211,8 +225,31 @@ func Pause(ctx context.Context, acct pipeline.AccountState, rdb redis.UniversalC
 	return pauseQueues(asynq.NewInspectorFromRedisClient(rdb))
 }
 
-func alreadyInState(err error) bool {
-	// asynq reports pausing a paused queue (or unpausing a running one) as a
-	// plain error whose text says so; there is no sentinel for it.
-	return containsAny(err.Error(), "already paused", "not paused")
+// setQueuePaused pauses or unpauses queue q; a queue already in that state
+// is not an error. asynq reports that case as an error without a sentinel,
+// so instead of reading its message this asks for the state: the queue's
+// Paused flag, or, for a queue asynq does not list (nothing enqueued since
+// Redis started), nothing to check — Redis answered, so the error was the
+// state. (The pause is re-applied from Postgres every few seconds anyway.)
+func setQueuePaused(insp *asynq.Inspector, q string, paused bool) error {
+	var err error
+	if paused {
+		err = insp.PauseQueue(q)
+	} else {
+		err = insp.UnpauseQueue(q)
+	}
+	if err == nil {
+		return nil
+	}
+	queues, qerr := insp.Queues()
+	if qerr != nil {
+		return err
+	}
+	if !slices.Contains(queues, q) {
+		return nil
+	}
+	if info, ierr := insp.GetQueueInfo(q); ierr == nil && info.Paused == paused {
+		return nil
+	}
+	return err
 }

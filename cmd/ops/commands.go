@@ -23,15 +23,15 @@ func openStore(ctx context.Context) (*store.Store, error) {
 	return store.OpenFromEnv(ctx)
 }
 
-func openRedis(ctx context.Context) (*redis.Client, error) {
-	ropts, err := worker.RedisOptionsFromEnv(os.Getenv)
+func openRedis(ctx context.Context) (redis.UniversalClient, error) {
+	rc, err := worker.RedisFromEnv(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	rdb := redis.NewClient(ropts)
+	rdb := rc.NewClient()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()
-		return nil, fmt.Errorf("redis at %s: %w", ropts.Addr, err)
+		return nil, fmt.Errorf("redis at %s: %w", rc.Display, err)
 	}
 	return rdb, nil
 }
@@ -114,31 +114,31 @@ changes nothing. Personal data is never printed.`,
 }
 
 func reconcile(ctx context.Context, args []string) error {
-	fs := newFlags("reconcile", "[-stale 10m] [-lease 10m] [-since TIME]",
-		`For the nightly job; idempotent and safe while workers run. It repairs:
-  (a) queued records unchanged for -stale whose task the Redis queue lost:
-      re-enqueued (task ids make this harmless when the task is there);
-  (b) in_flight records unchanged for -lease (their worker is gone): their
-      task is re-enqueued the same way;
-  (c) attempts in flight for longer than -lease (a worker died between the
+	fs := newFlags("reconcile", "[-lease 10m] [-since TIME]",
+		`For the nightly job (workers run it themselves on IVSBATCH_RECONCILE_CRON);
+idempotent and safe while workers run. It repairs:
+  (a) queued and in_flight records whose task the Redis queue lost or whose
+      worker died: handed back to the queue, as every worker's feeder does
+      every few seconds (one path, one threshold: 20 s unchanged, held by no
+      live worker; a run waits that long when it finds such records);
+  (b) attempts in flight for longer than -lease (a worker died between the
       call and storing it): reported as possibly billed, and closed as
       abandoned + possibly billed when their record is no longer in_flight
       (otherwise the record's next claim does it and counts it);
-and reports (d) an account pause with the batches whose open records it holds.
+and reports (c) an account pause with the batches whose open records it holds.
 The summary is printed and stored in reconcile_runs (and the audit log).
 
 Exit codes: 0 nothing needs a human; 1 error; 3 something needs a human:
 the account is paused, stale in-flight attempts were found, attempts were
 marked possibly billed since the previous run (check the invoice), or records
 failed since the previous run (including budget.exhausted).
--lease must be at least the workers' task timeout (3m), or a record a live
-worker holds could be sent twice.`,
+-lease must be at least the workers' task timeout (3m): a live worker's
+attempt is not stale.`,
 		`  ops reconcile
-  ops reconcile -stale 30m -lease 15m
+  ops reconcile -lease 15m
   ops reconcile -since 2025-06-01T00:00:00+08:00   # look further back for failures
 `)
-	stale := fs.Duration("stale", ops.DefaultStale, "check queued records unchanged this long against the queue")
-	lease := fs.Duration("lease", ops.DefaultLease, "in_flight records/attempts unchanged this long have lost their worker")
+	lease := fs.Duration("lease", ops.DefaultLease, "attempts in flight this long are reported as possibly billed")
 	taskTimeout := fs.Duration("task-timeout", worker.DefaultTaskTimeout, "the workers' -task-timeout (for re-enqueued tasks)")
 	since := fs.String("since", "", "count failures and possibly billed attempts since (default: the previous run, or 24h)")
 	operator := operatorFlag(fs)
@@ -162,7 +162,7 @@ worker holds could be sent twice.`,
 		return err
 	}
 	defer rdb.Close()
-	sum, err := ops.Reconcile(ctx, st, rdb, ops.ReconcileOptions{Stale: *stale, Lease: *lease, Since: sinceT,
+	sum, err := ops.Reconcile(ctx, st, rdb, ops.ReconcileOptions{Lease: *lease, Since: sinceT,
 		TaskTimeout: *taskTimeout, Operator: *operator})
 	if err != nil {
 		return err

@@ -14,7 +14,7 @@ import (
 
 // withServers connects to Postgres and Redis (checking that Redis answers)
 // and runs fn.
-func withServers(ctx context.Context, fn func(*store.Store, *redis.Client) error) error {
+func withServers(ctx context.Context, fn func(*store.Store, redis.UniversalClient) error) error {
 	st, err := store.OpenFromEnv(ctx)
 	if err != nil {
 		return err
@@ -29,15 +29,15 @@ func withServers(ctx context.Context, fn func(*store.Store, *redis.Client) error
 }
 
 // openRedis connects to the Redis of IVSBATCH_REDIS_* and checks it answers.
-func openRedis(ctx context.Context) (*redis.Client, error) {
-	ropts, err := worker.RedisOptionsFromEnv(os.Getenv)
+func openRedis(ctx context.Context) (redis.UniversalClient, error) {
+	rc, err := worker.RedisFromEnv(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	rdb := redis.NewClient(ropts)
+	rdb := rc.NewClient()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()
-		return nil, fmt.Errorf("redis at %s unreachable: %w", ropts.Addr, err)
+		return nil, fmt.Errorf("redis at %s unreachable: %w", rc.Display, err)
 	}
 	return rdb, nil
 }
@@ -54,7 +54,7 @@ IVS.0015 (not subscribed).`)
 	if *reason == "" {
 		return cli.Usagef(fs, "-reason is required")
 	}
-	return withServers(ctx, func(st *store.Store, rdb *redis.Client) error {
+	return withServers(ctx, func(st *store.Store, rdb redis.UniversalClient) error {
 		if err := worker.Pause(ctx, st, rdb, *reason); err != nil {
 			return err
 		}
@@ -70,7 +70,7 @@ and unpauses the queues. Records held by the pause continue.`)
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	return withServers(ctx, func(st *store.Store, rdb *redis.Client) error {
+	return withServers(ctx, func(st *store.Store, rdb redis.UniversalClient) error {
 		if err := worker.Resume(ctx, st, rdb); err != nil {
 			return err
 		}

@@ -11,10 +11,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"github.com/robfig/cron/v3"
 
 	"github.com/ivsbatch/ivsbatch/internal/cli"
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/objstore"
+	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/ratelimit"
 	"github.com/ivsbatch/ivsbatch/store"
@@ -46,14 +48,14 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	if st.Keyring() == nil {
 		return fmt.Errorf("no keys for personal data: set IVSBATCH_PII_KEYS (or _FILE) and IVSBATCH_PII_INDEX_KEY (see README)")
 	}
-	ropts, err := worker.RedisOptionsFromEnv(os.Getenv)
+	rc, err := worker.RedisFromEnv(os.Getenv)
 	if err != nil {
 		return err
 	}
-	rdb := redis.NewClient(ropts)
+	rdb := rc.NewClient()
 	defer rdb.Close()
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis at %s: %w", ropts.Addr, err)
+		return fmt.Errorf("redis at %s: %w", rc.Display, err)
 	}
 	objs, err := objstore.New(ctx, objstore.ConfigFromEnv(os.Getenv))
 	if err != nil {
@@ -76,6 +78,12 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	metrics := worker.NewMetrics(prometheus.DefaultRegisterer)
+	metrics.SetQuota(*quota)
+	prometheus.MustRegister(worker.NewStoreCollector(st, *taskTimeout))
+	reconcileCron, err := ops.ParseReconcileCron(os.Getenv("IVSBATCH_RECONCILE_CRON"))
+	if err != nil {
+		return err
+	}
 	// The account pause, kept current by LISTEN/NOTIFY instead of a query per record.
 	acct := st.WatchAccount(5*time.Second, log)
 	go func() { _ = acct.Run(ctx) }()
@@ -98,7 +106,10 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	w := worker.New(worker.Config{Concurrency: *concurrency, TaskTimeout: *taskTimeout, ShutdownTimeout: *shutdown,
-		Window: *window, Feed: *feed, Log: log}, rdb, proc, st)
+		Window: *window, Feed: *feed, Log: log, Metrics: metrics}, rdb, proc, st)
+	if reconcileCron != nil {
+		go scheduleReconcile(ctx, log, reconcileCron, st, rdb, *taskTimeout)
+	}
 	if *metricsAddr != "" {
 		srv := &http.Server{Addr: *metricsAddr, Handler: worker.MetricsHandler(st, rdb), ReadHeaderTimeout: 5 * time.Second}
 		go func() {
@@ -110,6 +121,22 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	log.Info("worker running", "ivs", client.Endpoint(), "quota", *quota, "concurrency", *concurrency, "window", *window)
 	return w.Run(ctx)
+}
+
+// scheduleReconcile runs ops reconcile on the schedule; every worker runs
+// this loop and Postgres lets exactly one of them run each slot.
+func scheduleReconcile(ctx context.Context, log *slog.Logger, spec cron.Schedule, st *store.Store, rdb redis.UniversalClient, taskTimeout time.Duration) {
+	host, _ := os.Hostname()
+	id := fmt.Sprintf("%s:%d", host, os.Getpid())
+	s := &ops.Scheduler{Schedule: spec, Store: st, Worker: id, Log: log,
+		Run: func(ctx context.Context) (int64, error) {
+			sum, err := ops.Reconcile(ctx, st, rdb, ops.ReconcileOptions{TaskTimeout: taskTimeout, Operator: "schedule:" + id})
+			if err == nil && sum.NeedsHuman {
+				log.Warn("scheduled reconcile: needs a human", "run", sum.RunID, "reasons", sum.Reasons)
+			}
+			return sum.RunID, err
+		}}
+	s.Loop(ctx)
 }
 
 // infraFromEnv reads the infrastructure-trouble bound: IVSBATCH_INFRA_MAX_TRIES

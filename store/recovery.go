@@ -1,0 +1,97 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pipeline"
+)
+
+// OpenRecord is a queued or in-flight record as lost-task recovery sees it.
+type OpenRecord struct {
+	Ref       pipeline.TaskRef
+	Status    pipeline.Status
+	UpdatedAt time.Time
+}
+
+// ListOpen returns up to n queued or in-flight records with id > afterID,
+// in id order, unchanged since olderThan. Only records the feeder has put on
+// the queue are open this way, so the list is bounded by the queue window,
+// not by the size of the batches (index records_open).
+func (s *Store) ListOpen(ctx context.Context, afterID int64, olderThan time.Time, n int) ([]OpenRecord, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT id, generation, shape, status, updated_at FROM records
+		WHERE status IN ('queued', 'in_flight') AND updated_at < $2 AND id > $1
+		ORDER BY id LIMIT $3`, afterID, olderThan, n)
+	if err != nil {
+		return nil, fmt.Errorf("store: list open records: %w", err)
+	}
+	defer rows.Close()
+	var out []OpenRecord
+	for rows.Next() {
+		var (
+			r             OpenRecord
+			shape, status string
+		)
+		if err := rows.Scan(&r.Ref.RecordID, &r.Ref.Generation, &shape, &status, &r.UpdatedAt); err != nil {
+			return nil, fmt.Errorf("store: scan open record: %w", err)
+		}
+		r.Ref.Shape, r.Status = ivs.Shape(shape), pipeline.Status(status)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list open records: %w", err)
+	}
+	return out, nil
+}
+
+// RequeueLost hands a lost record back to the queue: attempts its dead
+// worker left open are closed as abandoned, marked possibly billed and
+// counted against the record's attempts (as the next claim would), and the
+// record goes back to queued — with a new generation when newGeneration (its
+// old task is still held by the dead worker's lease; the new generation lets
+// a new task run now and makes the old one a no-op). It changes nothing and
+// returns ok = false when the record moved since updatedAt (a live worker
+// has it). It returns the ref to enqueue and how many attempts it closed.
+func (s *Store) RequeueLost(ctx context.Context, r OpenRecord, newGeneration bool) (ref pipeline.TaskRef, closed int, ok bool, err error) {
+	ref = r.Ref
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var id int64
+		err := tx.QueryRow(ctx, `SELECT id FROM records WHERE id = $1 AND generation = $2 AND updated_at = $3
+			AND status IN ('queued', 'in_flight') FOR UPDATE`, r.Ref.RecordID, r.Ref.Generation, r.UpdatedAt).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `
+			UPDATE attempts SET state = 'abandoned', finished_at = now(), possibly_billed = true,
+			       message = 'abandoned: the worker died before storing the outcome'
+			WHERE record_id = $1 AND state = 'in_flight'`, id)
+		if err != nil {
+			return fmt.Errorf("close abandoned attempts: %w", err)
+		}
+		closed = int(tag.RowsAffected())
+		bump := 0
+		if newGeneration {
+			bump = 1
+		}
+		if err := tx.QueryRow(ctx, `UPDATE records SET status = 'queued', attempts = attempts + $2,
+			generation = generation + $3, updated_at = now() WHERE id = $1 RETURNING generation`,
+			id, closed, bump).Scan(&ref.Generation); err != nil {
+			return fmt.Errorf("requeue: %w", err)
+		}
+		ok = true
+		return nil
+	})
+	if err != nil {
+		return ref, 0, false, fmt.Errorf("store: requeue lost record %d: %w", r.Ref.RecordID, err)
+	}
+	return ref, closed, ok, nil
+}
