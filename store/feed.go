@@ -11,18 +11,26 @@ import (
 
 // ClaimPending moves up to n pending records of endpoint ep, oldest first,
 // to queued and returns their task refs. FOR UPDATE SKIP LOCKED lets several
-// feeders run.
+// feeders run. Each of the endpoint's shapes is read from the partial index
+// records_pending_shape (shape, id) WHERE status = 'pending', so a claim
+// reads at most n rows per shape whatever the number of pending records.
 func (s *Store) ClaimPending(ctx context.Context, ep ivs.Endpoint, n int) ([]pipeline.TaskRef, error) {
-	rows, err := s.pool.Query(ctx, `
-		UPDATE records SET status = 'queued', updated_at = now()
-		WHERE id IN (SELECT id FROM records WHERE status = 'pending' AND shape = ANY($2)
-		             ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-		RETURNING id, generation, shape`, n, shapesOf(ep))
+	rows, err := s.pool.Query(ctx, claimPendingSQL, n, shapesOf(ep))
 	if err != nil {
 		return nil, fmt.Errorf("store: claim pending: %w", err)
 	}
 	return collectRefs(rows)
 }
+
+var claimPendingSQL = `
+		UPDATE records SET status = '` + string(pipeline.StatusQueued) + `', updated_at = now()
+		WHERE id IN (
+			SELECT p.id FROM unnest($2::text[]) AS s (shape)
+			CROSS JOIN LATERAL (
+				SELECT id FROM records WHERE status = ` + sqlStatuses(pipeline.StatusPending) + ` AND shape = s.shape
+				ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) p
+			ORDER BY p.id LIMIT $1)
+		RETURNING id, generation, shape`
 
 // shapesOf lists the shapes served by endpoint ep.
 func shapesOf(ep ivs.Endpoint) []string {
@@ -37,17 +45,19 @@ func shapesOf(ep ivs.Endpoint) []string {
 
 // ListQueued returns up to n queued or in-flight records with id > afterID,
 // in id order, that have not changed since olderThan: candidates the queue
-// may have lost.
+// may have lost. It reads the partial index records_open_id.
 func (s *Store) ListQueued(ctx context.Context, afterID int64, olderThan time.Time, n int) ([]pipeline.TaskRef, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT id, generation, shape FROM records
-		WHERE status IN ('queued', 'in_flight') AND id > $1 AND updated_at < $2
-		ORDER BY id LIMIT $3`, afterID, olderThan, n)
+	rows, err := s.pool.Query(ctx, listQueuedSQL, afterID, olderThan, n)
 	if err != nil {
 		return nil, fmt.Errorf("store: list queued: %w", err)
 	}
 	return collectRefs(rows)
 }
+
+var listQueuedSQL = `
+		SELECT id, generation, shape FROM records
+		WHERE status IN (` + sqlStatuses(pipeline.StatusQueued, pipeline.StatusInFlight) + `) AND id > $1 AND updated_at < $2
+		ORDER BY id LIMIT $3`
 
 type refRows interface {
 	Next() bool
@@ -99,43 +109,6 @@ func (s *Store) Paused(ctx context.Context) (code, reason string, ok bool, err e
 	return code, reason, ok, nil
 }
 
-// Counts are a batch's records by status.
-type Counts struct {
-	ByStatus map[pipeline.Status]int
-	Total    int
-}
-
-// Open is the number of records without a final outcome.
-func (c Counts) Open() int {
-	n := 0
-	for st, k := range c.ByStatus {
-		if !st.Terminal() {
-			n += k
-		}
-	}
-	return n
-}
-
-// BatchCounts counts a batch's records by status.
-func (s *Store) BatchCounts(ctx context.Context, batchID int64) (Counts, error) {
-	c := Counts{ByStatus: map[pipeline.Status]int{}}
-	rows, err := s.pool.Query(ctx, `SELECT status, count(*) FROM records WHERE batch_id = $1 GROUP BY status`, batchID)
-	if err != nil {
-		return c, fmt.Errorf("store: count batch %d: %w", batchID, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return c, fmt.Errorf("store: count batch %d: %w", batchID, err)
-		}
-		c.ByStatus[pipeline.Status(st)] = n
-		c.Total += n
-	}
-	return c, rows.Err()
-}
-
 // Attempt is one stored IVS call.
 type Attempt struct {
 	ID             int64
@@ -172,25 +145,6 @@ func (s *Store) ListAttempts(ctx context.Context, batchID int64) ([]Attempt, err
 			return nil, fmt.Errorf("store: scan attempt: %w", err)
 		}
 		out = append(out, a)
-	}
-	return out, rows.Err()
-}
-
-// StatusCounts counts all records by status.
-func (s *Store) StatusCounts(ctx context.Context) (map[pipeline.Status]int, error) {
-	rows, err := s.pool.Query(ctx, `SELECT status, count(*) FROM records GROUP BY status`)
-	if err != nil {
-		return nil, fmt.Errorf("store: status counts: %w", err)
-	}
-	defer rows.Close()
-	out := map[pipeline.Status]int{}
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, fmt.Errorf("store: status counts: %w", err)
-		}
-		out[pipeline.Status(st)] = n
 	}
 	return out, rows.Err()
 }

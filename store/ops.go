@@ -370,14 +370,21 @@ func (s *Store) Release(ctx context.Context, batchID int64) error {
 // ListOpenOlder returns up to n records in status (queued or in_flight) with
 // id > afterID whose status has not changed since olderThan, in id order.
 func (s *Store) ListOpenOlder(ctx context.Context, status pipeline.Status, afterID int64, olderThan time.Time, n int) ([]pipeline.TaskRef, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT id, generation, shape FROM records
-		WHERE status = $1 AND id > $2 AND updated_at < $3
-		ORDER BY id LIMIT $4`, string(status), afterID, olderThan, n)
+	// The status is a literal so that the partial indexes on open records apply.
+	rows, err := s.pool.Query(ctx, listOpenOlderSQL(status), afterID, olderThan, n)
 	if err != nil {
 		return nil, fmt.Errorf("store: list %s records: %w", status, err)
 	}
 	return collectRefs(rows)
+}
+
+func listOpenOlderSQL(status pipeline.Status) string {
+	return `SELECT id, generation, shape FROM records
+		WHERE status = ` + sqlStatuses(status) + ` AND id > $1 AND updated_at < $2 ORDER BY id LIMIT $3`
+}
+
+func countOpenOlderSQL(status pipeline.Status) string {
+	return `SELECT count(*) FROM records WHERE status = ` + sqlStatuses(status) + ` AND updated_at < $1`
 }
 
 // StaleAttempt is an attempt still in_flight long after it started: the
@@ -444,39 +451,11 @@ func (s *Store) CloseStaleAttempts(ctx context.Context, olderThan time.Time, dry
 // CountOpenOlder counts records in status whose status has not changed since olderThan.
 func (s *Store) CountOpenOlder(ctx context.Context, status pipeline.Status, olderThan time.Time) (int, error) {
 	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM records WHERE status = $1 AND updated_at < $2`,
-		string(status), olderThan).Scan(&n)
+	err := s.pool.QueryRow(ctx, countOpenOlderSQL(status), olderThan).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: count %s records: %w", status, err)
 	}
 	return n, nil
-}
-
-// OpenBatch is a batch with records that have no final outcome yet.
-type OpenBatch struct {
-	BatchID int64
-	Name    string
-	Open    int // pending, queued or in_flight
-}
-
-// OpenBatches lists batches with open records, oldest first.
-func (s *Store) OpenBatches(ctx context.Context) ([]OpenBatch, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT b.id, b.name, count(*) FROM records r JOIN batches b ON b.id = r.batch_id
-		WHERE r.status IN ('pending', 'queued', 'in_flight') GROUP BY b.id, b.name ORDER BY b.id`)
-	if err != nil {
-		return nil, fmt.Errorf("store: open batches: %w", err)
-	}
-	defer rows.Close()
-	var out []OpenBatch
-	for rows.Next() {
-		var b OpenBatch
-		if err := rows.Scan(&b.BatchID, &b.Name, &b.Open); err != nil {
-			return nil, fmt.Errorf("store: open batches: %w", err)
-		}
-		out = append(out, b)
-	}
-	return out, rows.Err()
 }
 
 // FailedSince counts records finished as failed after t, by last_error_code.

@@ -1,0 +1,148 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ivsbatch/ivsbatch/internal/testenv"
+	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pipeline"
+)
+
+// planNode is one node of EXPLAIN (FORMAT JSON).
+type planNode struct {
+	NodeType     string     `json:"Node Type"`
+	RelationName string     `json:"Relation Name"`
+	IndexName    string     `json:"Index Name"`
+	Plans        []planNode `json:"Plans"`
+}
+
+func (n planNode) walk(fn func(planNode)) {
+	fn(n)
+	for _, c := range n.Plans {
+		c.walk(fn)
+	}
+}
+
+// explainGeneric plans sql as a generic prepared statement (what pgx's
+// statement cache runs after a few executions, where partial indexes must
+// still apply) and returns its plan.
+func explainGeneric(t *testing.T, pool *pgxpool.Pool, sql string, args ...string) planNode {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	c := conn.Conn()
+	if _, err := c.Exec(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Exec(ctx, `RESET plan_cache_mode`) //nolint:errcheck
+	if _, err := c.Exec(ctx, `PREPARE q AS `+sql); err != nil {
+		t.Fatalf("prepare %s: %v", sql, err)
+	}
+	defer c.Exec(ctx, `DEALLOCATE q`) //nolint:errcheck
+	var out []byte
+	exec := `EXPLAIN (FORMAT JSON) EXECUTE q`
+	if len(args) > 0 {
+		exec += "(" + strings.Join(args, ", ") + ")"
+	}
+	if err := c.QueryRow(ctx, exec).Scan(&out); err != nil {
+		t.Fatalf("explain %s: %v", sql, err)
+	}
+	var plans []struct{ Plan planNode }
+	if err := json.Unmarshal(out, &plans); err != nil || len(plans) != 1 {
+		t.Fatalf("decode plan: %v", err)
+	}
+	return plans[0].Plan
+}
+
+// The periodic and per-record queries keep their plan shape on a loaded
+// table: the feeder's claim and the recovery scans read partial indexes,
+// the rate reads records_batch_finished, the counts never read records, and
+// none scans records sequentially.
+func TestQueryPlans(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, testenv.PostgresURL(t), WithKeyring(testenv.Keyring(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pool := st.Pool()
+	// 20,000 records in two batches: mostly finished, a few thousand
+	// pending over every shape, a few hundred queued and in flight.
+	for b := 1; b <= 2; b++ {
+		if _, err := pool.Exec(ctx, `INSERT INTO batches (name, manifest_sha256) VALUES ('plan', $1)`, fmt.Sprint(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `
+		INSERT INTO records (batch_id, ref, line, shape, status, finished_at, updated_at)
+		SELECT 1 + i % 2, 'r' || i, i, (ARRAY['name', 'card', 'name_face_image', 'card_face_image', 'name_video', 'card_video'])[1 + i % 6],
+		       s, CASE WHEN s IN ('done', 'failed') THEN now() - (i || ' seconds')::interval END, now() - interval '1 hour'
+		FROM generate_series(1, 20000) i,
+		LATERAL (SELECT CASE WHEN i % 10 = 0 THEN 'pending' WHEN i % 97 = 0 THEN 'queued' WHEN i % 89 = 0 THEN 'in_flight'
+		                     WHEN i % 13 = 0 THEN 'failed' ELSE 'done' END AS s) x`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `ANALYZE records; ANALYZE record_counts`); err != nil {
+		t.Fatal(err)
+	}
+	shapes := func(ep ivs.Endpoint) string { return "'{" + strings.Join(shapesOf(ep), ",") + "}'" }
+	terminal := "'{" + strings.Join(pipeline.StatusStrings(pipeline.TerminalStatuses), ",") + "}'"
+	open := "'{" + strings.Join(pipeline.StatusStrings(pipeline.OpenStatuses), ",") + "}'"
+	old := "'" + time.Now().Add(-10*time.Minute).UTC().Format(time.RFC3339) + "'"
+	cases := []struct {
+		name, sql string
+		args      []string
+		index     string // must be used; "" = records must not be read at all
+	}{
+		{"claim standard", claimPendingSQL, []string{"100", shapes(ivs.EndpointStandard)}, "records_pending_shape"},
+		{"claim extention", claimPendingSQL, []string{"100", shapes(ivs.EndpointExtention)}, "records_pending_shape"},
+		{"list queued", listQueuedSQL, []string{"0", old, "500"}, "records_open_id"},
+		{"open older queued", listOpenOlderSQL(pipeline.StatusQueued), []string{"0", old, "500"}, "records_open_id"},
+		{"open older in flight", listOpenOlderSQL(pipeline.StatusInFlight), []string{"0", old, "500"}, "records_open_id"},
+		{"count open older", countOpenOlderSQL(pipeline.StatusQueued), []string{old}, "records_open"},
+		{"finished recently", finishedRecentSQL, []string{"1", terminal}, "records_batch_finished"},
+		{"batch counts", batchCountsSQL, []string{"1"}, ""},
+		{"status counts", statusCountsSQL, nil, ""},
+		{"open batches", openBatchesSQL, []string{open}, ""},
+		{"verdicts", batchVerdictsSQL, []string{"1", terminal}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			plan := explainGeneric(t, pool, c.sql, c.args...)
+			var usedIndex, readsRecords bool
+			var nodes []string
+			plan.walk(func(n planNode) {
+				nodes = append(nodes, strings.TrimSpace(n.NodeType+" "+n.RelationName+" "+n.IndexName))
+				if n.RelationName == "records" {
+					readsRecords = true
+					if n.NodeType == "Seq Scan" {
+						t.Errorf("sequential scan of records")
+					}
+				}
+				if n.IndexName == c.index {
+					usedIndex = true
+				}
+			})
+			if c.index == "" && readsRecords {
+				t.Errorf("reads records; want the count deltas only")
+			}
+			if c.index != "" && !usedIndex {
+				t.Errorf("does not use %s", c.index)
+			}
+			if t.Failed() {
+				t.Logf("plan: %s", strings.Join(nodes, " → "))
+			}
+		})
+	}
+}
