@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -87,23 +88,35 @@ type stateCollector struct {
 	records   *prometheus.Desc
 	queue     *prometheus.Desc
 	paused    *prometheus.Desc
+	errors    *prometheus.CounterVec // scrape errors by source, so a failing read is visible
+}
+
+// failed logs a scrape error and counts it.
+func (c *stateCollector) failed(source string, err error) {
+	slog.Warn("metrics scrape", "source", source, "err", err)
+	c.errors.WithLabelValues(source).Inc()
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.records
 	ch <- c.queue
 	ch <- c.paused
+	c.errors.Describe(ch)
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if counts, err := c.st.StatusCounts(ctx); err == nil {
+	if counts, err := c.st.StatusCounts(ctx); err != nil {
+		c.failed("records", err)
+	} else {
 		for st, n := range counts {
 			ch <- prometheus.MustNewConstMetric(c.records, prometheus.GaugeValue, float64(n), string(st))
 		}
 	}
-	if _, _, paused, err := c.st.Paused(ctx); err == nil {
+	if _, _, paused, err := c.st.Paused(ctx); err != nil {
+		c.failed("account_state", err)
+	} else {
 		v := 0.0
 		if paused {
 			v = 1
@@ -120,13 +133,16 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.queue, prometheus.GaugeValue, float64(n), q, state)
 		}
 	}
+	c.errors.Collect(ch) // after the reads, so this scrape's errors are in it
 }
 
 // MetricsHandler serves /metrics (the default registry plus records by
 // status, queue depth and the pause flag) and /healthz (Postgres and Redis answer).
 func MetricsHandler(st *store.Store, rdb redis.UniversalClient) http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(&stateCollector{st: st, inspector: asynq.NewInspectorFromRedisClient(rdb),
+	scrapeErrors := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ivsbatch_metrics_scrape_errors_total",
+		Help: "Errors reading state for /metrics (records, account_state), by source."}, []string{"source"})
+	reg.MustRegister(&stateCollector{st: st, inspector: asynq.NewInspectorFromRedisClient(rdb), errors: scrapeErrors,
 		records: prometheus.NewDesc("ivsbatch_records", "Records by status.", []string{"status"}, nil),
 		queue:   prometheus.NewDesc("ivsbatch_queue_tasks", "Tasks in the asynq queues by queue and state.", []string{"queue", "state"}, nil),
 		paused:  prometheus.NewDesc("ivsbatch_account_paused", "1 when all IVS traffic is paused.", nil, nil)})
