@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -102,7 +103,7 @@ changes nothing. Personal data is never printed.`,
 	}
 	defer st.Close()
 	res, err := ops.Requeue(ctx, st, ops.RequeueOptions{Filter: f, DryRun: *dry, Force: *force, Reason: *reason,
-		Operator: *operator, Sample: *sample, Args: map[string]any{"argv": args}})
+		Operator: *operator, Sample: *sample, Args: map[string]any{"argv": args}, Progress: progressOut()})
 	if err != nil {
 		return err
 	}
@@ -385,4 +386,13 @@ func writeOutput(path string, write func(w *bufio.Writer, path string) error) er
 		return err
 	}
 	return os.Rename(tmp.Name(), abs)
+}
+
+// progressOut is where long commands draw progress: stderr when it is a
+// terminal, nowhere otherwise (logs and pipes stay clean).
+func progressOut() io.Writer {
+	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		return os.Stderr
+	}
+	return nil
 }
