@@ -363,37 +363,56 @@ func (s *Store) SaveReconcile(ctx context.Context, started time.Time, needsHuman
 // ---- export and report data ----
 
 // EachRecord calls fn for every record of batch in id order (statuses: all
-// when empty), streaming: the batch is never held in memory.
+// when empty). It reads chunks of 1000 records by id (keyset), each a short
+// query, and calls fn with no query open: memory stays bounded and no
+// snapshot is held for the whole walk, however slow fn is.
 func (s *Store) EachRecord(ctx context.Context, batchID int64, statuses []pipeline.Status, fn func(*pipeline.Record) error) error {
-	sts := make([]string, 0, len(statuses))
-	for _, st := range statuses {
-		sts = append(sts, string(st))
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+recordColumns+` FROM records
-		WHERE batch_id = $1 AND (coalesce(cardinality($2::text[]), 0) = 0 OR status = ANY ($2)) ORDER BY id`, batchID, sts)
-	if err != nil {
-		return fmt.Errorf("store: records of batch %d: %w", batchID, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := s.scanRecord(rows)
+	const chunk = 1000
+	sts := pipeline.StatusStrings(statuses)
+	var after int64
+	for {
+		rows, err := s.pool.Query(ctx, `SELECT `+recordColumns+` FROM records
+			WHERE batch_id = $1 AND (coalesce(cardinality($2::text[]), 0) = 0 OR status = ANY ($2)) AND id > $3
+			ORDER BY id LIMIT $4`, batchID, sts, after, chunk)
 		if err != nil {
 			return fmt.Errorf("store: records of batch %d: %w", batchID, err)
 		}
-		if err := fn(r); err != nil {
-			return err
+		recs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*pipeline.Record, error) { return s.scanRecord(row) })
+		if err != nil {
+			return fmt.Errorf("store: records of batch %d after %d: %w", batchID, after, err)
 		}
+		for _, r := range recs {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if len(recs) < chunk {
+			return nil
+		}
+		after = recs[len(recs)-1].ID
 	}
-	return rows.Err()
 }
 
-// Similarities returns the similarity of every record of batch that has one.
-func (s *Store) Similarities(ctx context.Context, batchID int64) ([]float64, error) {
-	rows, err := s.pool.Query(ctx, `SELECT similarity FROM records WHERE batch_id = $1 AND similarity IS NOT NULL ORDER BY id`, batchID)
+// SimilarityBins counts the batch's records by similarity in ten bins of
+// width 10 (scores over 100, detail scores of 0–1000, scaled down first).
+func (s *Store) SimilarityBins(ctx context.Context, batchID int64) ([]int, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT least(9, greatest(0, floor(CASE WHEN similarity > 100 THEN similarity / 10 ELSE similarity END / 10)))::int,
+		       count(*)::int
+		FROM records WHERE batch_id = $1 AND similarity IS NOT NULL GROUP BY 1`, batchID)
 	if err != nil {
 		return nil, fmt.Errorf("store: similarities of batch %d: %w", batchID, err)
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[float64])
+	defer rows.Close()
+	bins := make([]int, 10)
+	for rows.Next() {
+		var i, n int
+		if err := rows.Scan(&i, &n); err != nil {
+			return nil, fmt.Errorf("store: similarities of batch %d: %w", batchID, err)
+		}
+		bins[i] = n
+	}
+	return bins, rows.Err()
 }
 
 // CodeBucket is how many attempts of a batch ended with Code in one time bucket.
