@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
+	"os"
 	"strconv"
 	"time"
 
@@ -137,7 +139,9 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // MetricsHandler serves /metrics (the default registry plus records by
-// status, queue depth and the pause flag) and /healthz (Postgres and Redis answer).
+// status, queue depth and the pause flag) and /healthz (Postgres and Redis
+// answer); with IVSBATCH_PPROF=1 also /debug/pprof/ (CPU profiles for
+// benchmarks).
 func MetricsHandler(st *store.Store, rdb redis.UniversalClient) http.Handler {
 	reg := prometheus.NewRegistry()
 	scrapeErrors := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ivsbatch_metrics_scrape_errors_total",
@@ -161,5 +165,9 @@ func MetricsHandler(st *store.Store, rdb redis.UniversalClient) http.Handler {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	if os.Getenv("IVSBATCH_PPROF") == "1" { // profiling for benchmarks (bench/scale); off by default
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	return mux
 }
