@@ -7,6 +7,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -91,6 +92,7 @@ type stateCollector struct {
 	queue     *prometheus.Desc
 	paused    *prometheus.Desc
 	errors    *prometheus.CounterVec // scrape errors by source, so a failing read is visible
+	queues    queueCache
 }
 
 // failed logs a scrape error and counts it.
@@ -125,17 +127,55 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(c.paused, prometheus.GaugeValue, v)
 	}
-	for _, q := range Queues {
-		info, err := c.inspector.GetQueueInfo(q)
-		if err != nil {
-			continue // not created yet
-		}
-		for state, n := range map[string]int{"pending": info.Pending, "active": info.Active, "scheduled": info.Scheduled,
-			"retry": info.Retry, "archived": info.Archived} {
+	for q, depth := range c.queues.get(c.inspector) {
+		for state, n := range depth {
 			ch <- prometheus.MustNewConstMetric(c.queue, prometheus.GaugeValue, float64(n), q, state)
 		}
 	}
 	c.errors.Collect(ch) // after the reads, so this scrape's errors are in it
+}
+
+// queueCache holds the queue depths for scrapes. asynq's queue info runs a
+// script over each queue in Redis (tens of ms under load), so a scrape serves
+// depths at most queueMaxAge old and refreshes them in the background; only
+// the first scrape waits.
+type queueCache struct {
+	mu         sync.Mutex
+	at         time.Time
+	depths     map[string]map[string]int // queue → state → tasks
+	refreshing bool
+}
+
+const queueMaxAge = 5 * time.Second
+
+func (c *queueCache) get(insp *asynq.Inspector) map[string]map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.depths == nil {
+		c.depths, c.at = queueDepths(insp), time.Now()
+	} else if time.Since(c.at) > queueMaxAge && !c.refreshing {
+		c.refreshing = true
+		go func() {
+			d := queueDepths(insp)
+			c.mu.Lock()
+			c.depths, c.at, c.refreshing = d, time.Now(), false
+			c.mu.Unlock()
+		}()
+	}
+	return c.depths
+}
+
+func queueDepths(insp *asynq.Inspector) map[string]map[string]int {
+	out := map[string]map[string]int{}
+	for _, q := range Queues {
+		info, err := insp.GetQueueInfo(q)
+		if err != nil {
+			continue // not created yet
+		}
+		out[q] = map[string]int{"pending": info.Pending, "active": info.Active, "scheduled": info.Scheduled,
+			"retry": info.Retry, "archived": info.Archived}
+	}
+	return out
 }
 
 // MetricsHandler serves /metrics (the default registry plus records by

@@ -42,6 +42,7 @@ type options struct {
 	run         time.Duration
 	requeue     int
 	concurrency int
+	pool        int
 }
 
 func main() {
@@ -51,6 +52,7 @@ func main() {
 	flag.DurationVar(&o.run, "run", 60*time.Second, "how long each worker phase runs")
 	flag.IntVar(&o.requeue, "requeue", 100_000, "records to re-queue")
 	flag.IntVar(&o.concurrency, "concurrency", 32, "handlers per endpoint and worker")
+	flag.IntVar(&o.pool, "pool", 16, "Postgres connections per process (pool_max_conns in IVSBATCH_DATABASE_URL; pgx's default is max(4, cores))")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -80,7 +82,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	fmt.Fprintf(out, "rows=%d image_every=%d run=%s concurrency=%d cores=2 (shared machine)\n", o.rows, o.imageEvery, o.run, o.concurrency)
+	fmt.Fprintf(out, "rows=%d image_every=%d run=%s concurrency=%d pool=%d cores=2 (shared machine)\n", o.rows, o.imageEvery,
+		o.run, o.concurrency, o.pool)
 	if err := buildBinaries(ctx, dir); err != nil {
 		return err
 	}
@@ -99,7 +102,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	w := &world{o: o, dir: dir, out: out, redis: redisCmd, simURL: fmt.Sprintf("http://127.0.0.1:%d", simPort)}
-	w.env = append(os.Environ(), "IVSBATCH_DATABASE_URL="+dbURL, "IVSBATCH_REDIS_ADDR="+redisAddr,
+	w.env = append(os.Environ(), "IVSBATCH_DATABASE_URL="+dbURL+"&pool_max_conns="+strconv.Itoa(o.pool), "IVSBATCH_REDIS_ADDR="+redisAddr,
 		"IVS_ENDPOINT="+w.simURL, "IVS_AK=SIMAK0000000000000000", "IVS_SK=sim-secret-key", "IVSBATCH_LOG_LEVEL=ERROR")
 	w.env = append(w.env, keyEnv()...)
 	// An empty registry: nobody exists, every call is answered (3001) and billed.
