@@ -93,8 +93,18 @@ INSERT INTO record_counts (batch_id, status, verdict, code, n)
 SELECT batch_id, status, coalesce(verification_code::text || ' ' || verdict, ''), coalesce(last_error_code, ''), count(*)
 FROM records GROUP BY 1, 2, 3, 4;
 
--- The feeder claims pending records per shape, oldest first.
-CREATE INDEX records_pending_shape ON records (shape, id) WHERE status = 'pending';
+-- The feeder claims pending records per shape, oldest first (store.ClaimPending,
+-- one subquery per shape with the shape as a literal). One partial index per
+-- shape, on id alone: it is then always cheaper than the primary key with a
+-- filter, whatever the statistics say (with one (shape, id) index the planner
+-- chose the primary key and scanned every row for a shape with none pending).
+-- A new shape needs its index here.
+CREATE INDEX records_pending_name ON records (id) WHERE status = 'pending' AND shape = 'name';
+CREATE INDEX records_pending_card ON records (id) WHERE status = 'pending' AND shape = 'card';
+CREATE INDEX records_pending_name_face_image ON records (id) WHERE status = 'pending' AND shape = 'name_face_image';
+CREATE INDEX records_pending_card_face_image ON records (id) WHERE status = 'pending' AND shape = 'card_face_image';
+CREATE INDEX records_pending_name_video ON records (id) WHERE status = 'pending' AND shape = 'name_video';
+CREATE INDEX records_pending_card_video ON records (id) WHERE status = 'pending' AND shape = 'card_video';
 DROP INDEX records_pending;
 -- Lost-task recovery walks open records by id (and reconcile by status).
 CREATE INDEX records_open_id ON records (id) WHERE status IN ('queued', 'in_flight');
@@ -105,7 +115,12 @@ CREATE INDEX records_batch_finished ON records (batch_id, finished_at) WHERE fin
 DROP INDEX records_batch_finished;
 DROP INDEX records_open_id;
 CREATE INDEX records_pending ON records (id) WHERE status = 'pending';
-DROP INDEX records_pending_shape;
+DROP INDEX records_pending_card_video;
+DROP INDEX records_pending_name_video;
+DROP INDEX records_pending_card_face_image;
+DROP INDEX records_pending_name_face_image;
+DROP INDEX records_pending_card;
+DROP INDEX records_pending_name;
 DROP TRIGGER records_count_delete ON records;
 DROP TRIGGER records_count_update ON records;
 DROP TRIGGER records_count_insert ON records;

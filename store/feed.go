@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/ivs"
@@ -11,26 +12,43 @@ import (
 
 // ClaimPending moves up to n pending records of endpoint ep, oldest first,
 // to queued and returns their task refs. FOR UPDATE SKIP LOCKED lets several
-// feeders run. Each of the endpoint's shapes is read from the partial index
-// records_pending_shape (shape, id) WHERE status = 'pending', so a claim
-// reads at most n rows per shape whatever the number of pending records.
+// feeders run. Each of the endpoint's shapes is read from its own partial
+// index (records_pending_SHAPE, migration 00006), so a claim reads at most n
+// index entries per shape whatever the number of pending records.
 func (s *Store) ClaimPending(ctx context.Context, ep ivs.Endpoint, n int) ([]pipeline.TaskRef, error) {
-	rows, err := s.pool.Query(ctx, claimPendingSQL, n, shapesOf(ep))
+	q, ok := claimPendingSQL[ep]
+	if !ok {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, q, n)
 	if err != nil {
 		return nil, fmt.Errorf("store: claim pending: %w", err)
 	}
 	return collectRefs(rows)
 }
 
-var claimPendingSQL = `
-		UPDATE records SET status = '` + string(pipeline.StatusQueued) + `', updated_at = now()
-		WHERE id IN (
-			SELECT p.id FROM unnest($2::text[]) AS s (shape)
-			CROSS JOIN LATERAL (
-				SELECT id FROM records WHERE status = ` + sqlStatuses(pipeline.StatusPending) + ` AND shape = s.shape
-				ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) p
-			ORDER BY p.id LIMIT $1)
-		RETURNING id, generation, shape`
+// claimPendingSQL is the claim per endpoint: one locking subquery per shape,
+// the shape and the status as literals so that the planner uses the shape's
+// partial index (a parameter would leave it the primary key in a generic plan).
+var claimPendingSQL = func() map[ivs.Endpoint]string {
+	out := map[ivs.Endpoint]string{}
+	for _, ep := range []ivs.Endpoint{ivs.EndpointStandard, ivs.EndpointExtention} {
+		var ctes, union []string
+		for i, sh := range shapesOf(ep) {
+			ctes = append(ctes, fmt.Sprintf(`s%d AS (SELECT id FROM records WHERE status = %s AND shape = '%s'
+				ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)`, i, sqlStatuses(pipeline.StatusPending), sh))
+			union = append(union, fmt.Sprintf("SELECT id FROM s%d", i))
+		}
+		if len(ctes) == 0 {
+			continue
+		}
+		out[ep] = `WITH ` + strings.Join(ctes, ",\n") + `
+			UPDATE records SET status = '` + string(pipeline.StatusQueued) + `', updated_at = now()
+			WHERE id IN (SELECT id FROM (` + strings.Join(union, " UNION ALL ") + `) u ORDER BY id LIMIT $1)
+			RETURNING id, generation, shape`
+	}
+	return out
+}()
 
 // shapesOf lists the shapes served by endpoint ep.
 func shapesOf(ep ivs.Endpoint) []string {

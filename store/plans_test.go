@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +79,8 @@ func TestQueryPlans(t *testing.T) {
 	defer st.Close()
 	pool := st.Pool()
 	// 20,000 records in two batches: mostly finished, a few thousand
-	// pending over every shape, a few hundred queued and in flight.
+	// pending (of three shapes: the card shapes have none, the case where a
+	// claim must not walk the table), a few hundred queued and in flight.
 	for b := 1; b <= 2; b++ {
 		if _, err := pool.Exec(ctx, `INSERT INTO batches (name, manifest_sha256) VALUES ('plan', $1)`, fmt.Sprint(b)); err != nil {
 			t.Fatal(err)
@@ -96,7 +98,6 @@ func TestQueryPlans(t *testing.T) {
 	if _, err := pool.Exec(ctx, `ANALYZE records; ANALYZE record_counts`); err != nil {
 		t.Fatal(err)
 	}
-	shapes := func(ep ivs.Endpoint) string { return "'{" + strings.Join(shapesOf(ep), ",") + "}'" }
 	terminal := "'{" + strings.Join(pipeline.StatusStrings(pipeline.TerminalStatuses), ",") + "}'"
 	open := "'{" + strings.Join(pipeline.StatusStrings(pipeline.OpenStatuses), ",") + "}'"
 	old := "'" + time.Now().Add(-10*time.Minute).UTC().Format(time.RFC3339) + "'"
@@ -105,8 +106,8 @@ func TestQueryPlans(t *testing.T) {
 		args      []string
 		index     string // must be used; "" = records must not be read at all
 	}{
-		{"claim standard", claimPendingSQL, []string{"100", shapes(ivs.EndpointStandard)}, "records_pending_shape"},
-		{"claim extention", claimPendingSQL, []string{"100", shapes(ivs.EndpointExtention)}, "records_pending_shape"},
+		{"claim standard", claimPendingSQL[ivs.EndpointStandard], []string{"100"}, "records_pending_name_face_image"},
+		{"claim extention", claimPendingSQL[ivs.EndpointExtention], []string{"100"}, "records_pending_name"},
 		{"list queued", listQueuedSQL, []string{"0", old, "500"}, "records_open_id"},
 		{"open older queued", listOpenOlderSQL(pipeline.StatusQueued), []string{"0", old, "500"}, "records_open_id"},
 		{"open older in flight", listOpenOlderSQL(pipeline.StatusInFlight), []string{"0", old, "500"}, "records_open_id"},
@@ -139,6 +140,18 @@ func TestQueryPlans(t *testing.T) {
 			}
 			if c.index != "" && !usedIndex {
 				t.Errorf("does not use %s", c.index)
+			}
+			if strings.HasPrefix(c.name, "claim") { // every shape of the endpoint from its own index
+				ep := ivs.EndpointStandard
+				if c.name == "claim extention" {
+					ep = ivs.EndpointExtention
+				}
+				for _, sh := range shapesOf(ep) {
+					if !slices.Contains(nodes, "Index Scan records records_pending_"+sh) &&
+						!slices.Contains(nodes, "Index Only Scan records records_pending_"+sh) {
+						t.Errorf("shape %s not claimed through records_pending_%s", sh, sh)
+					}
+				}
 			}
 			if t.Failed() {
 				t.Logf("plan: %s", strings.Join(nodes, " → "))
