@@ -44,7 +44,7 @@ var claimPendingSQL = func() map[ivs.Endpoint]string {
 		}
 		out[ep] = `WITH ` + strings.Join(ctes, ",\n") + `
 			UPDATE records SET status = '` + string(pipeline.StatusQueued) + `', updated_at = now()
-			WHERE id IN (SELECT id FROM (` + strings.Join(union, " UNION ALL ") + `) u ORDER BY id LIMIT $1)
+			WHERE id = ANY (ARRAY (SELECT id FROM (` + strings.Join(union, " UNION ALL ") + `) u ORDER BY id LIMIT $1))
 			RETURNING id, generation, shape`
 	}
 	return out

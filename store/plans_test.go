@@ -118,6 +118,23 @@ func TestQueryPlans(t *testing.T) {
 		{"open batches", openBatchesSQL, []string{open}, ""},
 		{"verdicts", batchVerdictsSQL, []string{"1", terminal}, ""},
 	}
+	// ExplainPeriodic runs the same queries with EXPLAIN ANALYZE and rolls
+	// the claims back.
+	var pendingBefore, pendingAfter int
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM records WHERE status = 'pending'`).Scan(&pendingBefore)
+	explained, err := st.ExplainPeriodic(ctx, 1)
+	if err != nil || len(explained) < 8 {
+		t.Fatalf("explain: %d plans, %v", len(explained), err)
+	}
+	for _, e := range explained {
+		if !strings.Contains(e.Plan, "Execution Time") || strings.Contains(e.Plan, "Seq Scan on records") {
+			t.Errorf("%s:\n%s", e.Name, e.Plan)
+		}
+	}
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM records WHERE status = 'pending'`).Scan(&pendingAfter)
+	if pendingBefore != pendingAfter || pendingBefore == 0 {
+		t.Fatalf("pending %d → %d: the explained claims were not rolled back", pendingBefore, pendingAfter)
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			plan := explainGeneric(t, pool, c.sql, c.args...)

@@ -169,7 +169,31 @@ func (w *world) idleQueries(ctx context.Context) error {
 	if err := w.claimTimes(ctx, "1M pending"); err != nil {
 		return err
 	}
+	if err := w.explain(ctx); err != nil {
+		return err
+	}
 	return w.statusTimes(ctx, "idle")
+}
+
+// explain prints the scan nodes and execution times of EXPLAIN ANALYZE of
+// the periodic queries (claims rolled back).
+func (w *world) explain(ctx context.Context) error {
+	plans, err := w.st.ExplainPeriodic(ctx, w.batch)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w.out, "EXPLAIN ANALYZE of the periodic queries (scan nodes, execution time):")
+	for _, p := range plans {
+		var keep []string
+		for _, l := range strings.Split(p.Plan, "\n") {
+			t := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "->"))
+			if strings.Contains(t, "Scan") || strings.HasPrefix(t, "Execution Time") || strings.HasPrefix(t, "Trigger") {
+				keep = append(keep, t)
+			}
+		}
+		fmt.Fprintf(w.out, "  %s: %s\n", p.Name, strings.Join(keep, "; "))
+	}
+	return nil
 }
 
 // claimTimes times the feeder's claim per endpoint (then puts the claimed
