@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/schollz/progressbar/v3"
 
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/ops"
@@ -276,7 +277,7 @@ reject code and the first rows. IVS is never called; nothing is stored.
 		return err
 	}
 	proc := &pipeline.Processor{Fetcher: worker.RejectingFetcher{Store: objs}, Preparer: newPreparer()}
-	r, err := ops.Prevalidate(ctx, st, proc, *batch, *sample)
+	r, err := ops.Prevalidate(ctx, st, proc, *batch, *sample, progressOut())
 	if err != nil {
 		return err
 	}
@@ -308,7 +309,14 @@ never in full. "-o -" writes to stdout. Writes an audit_log row.`,
 	}
 	defer st.Close()
 	return writeOutput(*out, func(w *bufio.Writer, path string) error {
-		n, err := ops.ExportAudited(ctx, st, *batch, w, path, *operator)
+		var dst io.Writer = w
+		if pw := progressOut(); pw != nil && *out != "-" {
+			bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(pw), progressbar.OptionSetDescription("export"),
+				progressbar.OptionShowBytes(true), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+			defer bar.Finish()
+			dst = io.MultiWriter(w, bar)
+		}
+		n, err := ops.ExportAudited(ctx, st, *batch, dst, path, *operator)
 		if err == nil && *out != "-" {
 			fmt.Fprintf(os.Stderr, "wrote %d records to %s\n", n, *out)
 		}
