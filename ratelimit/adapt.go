@@ -14,7 +14,7 @@ import (
 // 429 seen by one process means the common pace is too high for all. Zero
 // values take defaults.
 type Adapt struct {
-	Decrease     float64       // multiplicative decrease per episode (default 0.95)
+	Decrease     float64       // multiplicative decrease per episode (default 0.96)
 	Increase     float64       // additive recovery per RecoverEvery (default 0.01)
 	RecoverEvery time.Duration // default 10 s
 	Cooldown     time.Duration // one decrease per episode: later 429s within it are the same episode (default 2 s)
@@ -23,7 +23,7 @@ type Adapt struct {
 
 func (a Adapt) withDefaults() Adapt {
 	if a.Decrease <= 0 || a.Decrease >= 1 {
-		a.Decrease = 0.95
+		a.Decrease = 0.96
 	}
 	if a.Increase <= 0 {
 		a.Increase = 0.01

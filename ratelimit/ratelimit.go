@@ -36,7 +36,9 @@ type Config struct {
 	Now func() time.Time
 	// Prefix namespaces the Redis keys (default "ivsbatch:rate:").
 	Prefix string
-	// Backoff is how long every process holds back after a 429 (default 1 s).
+	// Backoff is how long every process holds back after a 429 (default
+	// 200 ms: two calls' time at 10/s; the lasting answer to throttling is
+	// the lower pace, see Adapt, and a long hold would waste the quota).
 	Backoff time.Duration
 }
 
@@ -72,7 +74,7 @@ func New(rdb redis.UniversalClient, cfg Config) *Limiter {
 		cfg.Prefix = "ivsbatch:rate:"
 	}
 	if cfg.Backoff == 0 {
-		cfg.Backoff = time.Second
+		cfg.Backoff = 200 * time.Millisecond
 	}
 	return &Limiter{rdb: rdb, gcra: redis_rate.NewLimiter(rdb), cfg: cfg, local: map[ivs.Endpoint]*rate.Limiter{}}
 }
