@@ -60,7 +60,7 @@ func TestChartsEmptyAndFull(t *testing.T) {
 	full := []chart{
 		verdictChart(store.BatchStatus{ByVerdict: map[string]int{"1000 valid": 3},
 			Counts: store.Counts{ByStatus: map[pipeline.Status]int{pipeline.StatusDone: 3, pipeline.StatusFailed: 1}, Total: 4}}),
-		similarityChart([]float64{95, 12, 850}),
+		similarityChart([]int{0, 1, 0, 0, 0, 0, 0, 0, 1, 1}), // 12, 850 (scaled: 85), 95
 		errorChart([]store.CodeBucket{{At: t0, Code: "IVS.0101", Count: 2}, {At: t0.Add(2 * time.Minute), Code: "APIG.0308", Count: 1}}, time.Minute),
 		callsChart([]store.SecondCount{{At: t0, Endpoint: "/v2.0/ivs-standard", Count: 9}, {At: t0.Add(3 * time.Second), Endpoint: "/v2.0/ivs-idcard-extention", Count: 4}}, 10),
 	}

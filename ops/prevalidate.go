@@ -7,6 +7,9 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
 
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
@@ -32,14 +35,26 @@ type PrevalidateResult struct {
 // Prevalidate runs, for every pending or queued record of batchID, what the
 // worker does before calling IVS (fetch the media, prepare it, validate the
 // request) with proc's Fetcher and Preparer, and reports which records would
-// be rejected and why. IVS is never called and nothing is stored.
-func Prevalidate(ctx context.Context, st *store.Store, proc *pipeline.Processor, batchID int64, sample int) (PrevalidateResult, error) {
+// be rejected and why. IVS is never called and nothing is stored. Records
+// are read in chunks (memory stays bounded); with progress not nil a
+// progress bar is drawn there.
+func Prevalidate(ctx context.Context, st *store.Store, proc *pipeline.Processor, batchID int64, sample int,
+	progress io.Writer) (PrevalidateResult, error) {
 	res := PrevalidateResult{ByCode: map[string]int{}}
 	if sample == 0 {
 		sample = 20
 	}
+	tick := func() {}
+	if progress != nil {
+		bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(progress),
+			progressbar.OptionSetDescription("records checked"), progressbar.OptionShowCount(),
+			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+		defer bar.Finish()
+		tick = func() { _ = bar.Add(1) }
+	}
 	err := st.EachRecord(ctx, batchID, []pipeline.Status{pipeline.StatusPending, pipeline.StatusQueued},
 		func(rec *pipeline.Record) error {
+			tick()
 			res.Checked++
 			_, err := proc.Prevalidate(ctx, rec)
 			if err == nil {

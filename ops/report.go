@@ -51,7 +51,7 @@ func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o 
 	if err != nil {
 		return err
 	}
-	sims, err := st.Similarities(ctx, batchID)
+	sims, err := st.SimilarityBins(ctx, batchID)
 	if err != nil {
 		return err
 	}
@@ -293,15 +293,11 @@ func verdictChart(bs store.BatchStatus) chart {
 	return c
 }
 
-func similarityChart(sims []float64) chart {
+// similarityChart draws bins: records per similarity bin of width 10.
+func similarityChart(bins []int) chart {
 	c := newChart(ChartSimilarity, "Similarity", "records by similarity score (0–100; detail scores of 0–1000 scaled down)", "records")
-	bins := make([]int, 10)
-	for _, s := range sims {
-		if s > 100 {
-			s /= 10
-		}
-		i := min(9, max(0, int(s/10)))
-		bins[i]++
+	if len(bins) == 0 {
+		bins = make([]int, 10)
 	}
 	y := c.yScale(float64(slices.Max(bins)))
 	xs, wd := slots(len(bins))
@@ -314,7 +310,7 @@ func similarityChart(sims []float64) chart {
 		c.Bars = append(c.Bars, bar{X: xs(i) + 2, Y: top, W: wd - 4, H: c.Y0 - top, Fill: "#1f77b4",
 			Title: fmt.Sprintf("%d–%d: %d records", i*10, i*10+10, n)})
 	}
-	c.Empty = len(sims) == 0
+	c.Empty = slices.Max(bins) == 0
 	return c
 }
 

@@ -8,6 +8,9 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
 
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
@@ -22,6 +25,8 @@ type RequeueOptions struct {
 	Operator string
 	Sample   int            // rows to show (default 20)
 	Args     map[string]any // the command line as given, for the audit log
+	Progress io.Writer      // where a progress bar is drawn; nil for none
+	Chunk    int            // records per transaction (default 1000)
 }
 
 // Requeue re-queues the selected records (or, dry run, only reports what it
@@ -43,8 +48,18 @@ func Requeue(ctx context.Context, st *store.Store, o RequeueOptions) (store.Requ
 		args = requeueArgs(o)
 	}
 	a := &store.AuditEntry{Operator: o.Operator, Command: "requeue", Args: args, BatchID: o.Filter.BatchID}
-	return st.Requeue(ctx, o.Filter, store.RequeueOptions{DryRun: o.DryRun, Force: o.Force, Reason: o.Reason,
-		Sample: o.Sample}, a)
+	so := store.RequeueOptions{DryRun: o.DryRun, Force: o.Force, Reason: o.Reason, Sample: o.Sample, Chunk: o.Chunk}
+	if o.Progress != nil {
+		bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(o.Progress),
+			progressbar.OptionSetDescription("records checked"), progressbar.OptionShowCount(),
+			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+		defer bar.Finish()
+		so.Progress = func(r store.RequeueResult) {
+			_ = bar.Set(r.Selected)
+			bar.Describe(fmt.Sprintf("records checked (%d re-queued)", r.Requeued))
+		}
+	}
+	return st.Requeue(ctx, o.Filter, so, a)
 }
 
 func requeueArgs(o RequeueOptions) map[string]any {
@@ -83,8 +98,8 @@ func PrintRequeue(w io.Writer, r store.RequeueResult, dryRun bool) {
 		fmt.Fprintf(w, "; skipped %d with a verdict (-force -reason to re-verify, paid)", r.SkippedVerdict)
 	}
 	fmt.Fprintln(w)
-	if len(r.ForcedIDs) > 0 {
-		fmt.Fprintf(w, "forced re-verification of %d records with a verdict (recorded in the audit log)\n", len(r.ForcedIDs))
+	if r.Forced > 0 {
+		fmt.Fprintf(w, "forced re-verification of %d records with a verdict (recorded in the audit log)\n", r.Forced)
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.ByCode)) {
 		code := k

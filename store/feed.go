@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/ivs"
@@ -11,18 +12,43 @@ import (
 
 // ClaimPending moves up to n pending records of endpoint ep, oldest first,
 // to queued and returns their task refs. FOR UPDATE SKIP LOCKED lets several
-// feeders run.
+// feeders run. Each of the endpoint's shapes is read from its own partial
+// index (records_pending_SHAPE, migration 00006), so a claim reads at most n
+// index entries per shape whatever the number of pending records.
 func (s *Store) ClaimPending(ctx context.Context, ep ivs.Endpoint, n int) ([]pipeline.TaskRef, error) {
-	rows, err := s.pool.Query(ctx, `
-		UPDATE records SET status = 'queued', updated_at = now()
-		WHERE id IN (SELECT id FROM records WHERE status = 'pending' AND shape = ANY($2)
-		             ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-		RETURNING id, generation, shape`, n, shapesOf(ep))
+	q, ok := claimPendingSQL[ep]
+	if !ok {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, q, n)
 	if err != nil {
 		return nil, fmt.Errorf("store: claim pending: %w", err)
 	}
 	return collectRefs(rows)
 }
+
+// claimPendingSQL is the claim per endpoint: one locking subquery per shape,
+// the shape and the status as literals so that the planner uses the shape's
+// partial index (a parameter would leave it the primary key in a generic plan).
+var claimPendingSQL = func() map[ivs.Endpoint]string {
+	out := map[ivs.Endpoint]string{}
+	for _, ep := range []ivs.Endpoint{ivs.EndpointStandard, ivs.EndpointExtention} {
+		var ctes, union []string
+		for i, sh := range shapesOf(ep) {
+			ctes = append(ctes, fmt.Sprintf(`s%d AS (SELECT id FROM records WHERE status = %s AND shape = '%s'
+				ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)`, i, sqlStatuses(pipeline.StatusPending), sh))
+			union = append(union, fmt.Sprintf("SELECT id FROM s%d", i))
+		}
+		if len(ctes) == 0 {
+			continue
+		}
+		out[ep] = `WITH ` + strings.Join(ctes, ",\n") + `
+			UPDATE records SET status = '` + string(pipeline.StatusQueued) + `', updated_at = now()
+			WHERE id = ANY (ARRAY (SELECT id FROM (` + strings.Join(union, " UNION ALL ") + `) u ORDER BY id LIMIT $1))
+			RETURNING id, generation, shape`
+	}
+	return out
+}()
 
 // shapesOf lists the shapes served by endpoint ep.
 func shapesOf(ep ivs.Endpoint) []string {
@@ -85,43 +111,6 @@ func (s *Store) Paused(ctx context.Context) (code, reason string, ok bool, err e
 	return code, reason, ok, nil
 }
 
-// Counts are a batch's records by status.
-type Counts struct {
-	ByStatus map[pipeline.Status]int
-	Total    int
-}
-
-// Open is the number of records without a final outcome.
-func (c Counts) Open() int {
-	n := 0
-	for st, k := range c.ByStatus {
-		if !st.Terminal() {
-			n += k
-		}
-	}
-	return n
-}
-
-// BatchCounts counts a batch's records by status.
-func (s *Store) BatchCounts(ctx context.Context, batchID int64) (Counts, error) {
-	c := Counts{ByStatus: map[pipeline.Status]int{}}
-	rows, err := s.pool.Query(ctx, `SELECT status, count(*) FROM records WHERE batch_id = $1 GROUP BY status`, batchID)
-	if err != nil {
-		return c, fmt.Errorf("store: count batch %d: %w", batchID, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return c, fmt.Errorf("store: count batch %d: %w", batchID, err)
-		}
-		c.ByStatus[pipeline.Status(st)] = n
-		c.Total += n
-	}
-	return c, rows.Err()
-}
-
 // Attempt is one stored IVS call.
 type Attempt struct {
 	ID             int64
@@ -158,25 +147,6 @@ func (s *Store) ListAttempts(ctx context.Context, batchID int64) ([]Attempt, err
 			return nil, fmt.Errorf("store: scan attempt: %w", err)
 		}
 		out = append(out, a)
-	}
-	return out, rows.Err()
-}
-
-// StatusCounts counts all records by status.
-func (s *Store) StatusCounts(ctx context.Context) (map[pipeline.Status]int, error) {
-	rows, err := s.pool.Query(ctx, `SELECT status, count(*) FROM records GROUP BY status`)
-	if err != nil {
-		return nil, fmt.Errorf("store: status counts: %w", err)
-	}
-	defer rows.Close()
-	out := map[pipeline.Status]int{}
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, fmt.Errorf("store: status counts: %w", err)
-		}
-		out[pipeline.Status(st)] = n
 	}
 	return out, rows.Err()
 }

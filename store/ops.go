@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -93,179 +92,6 @@ func (s *Store) ListAudit(ctx context.Context, command string, n int) ([]AuditRo
 	return out, rows.Err()
 }
 
-// ---- requeue ----
-
-// RequeueFilter selects records to re-queue. Empty fields do not filter; at
-// least one field must be set.
-type RequeueFilter struct {
-	BatchID  int64
-	Statuses []pipeline.Status // default: every terminal status
-	Codes    []string          // last_error_code
-	Since    time.Time         // updated_at ≥ Since
-	IDs      []int64
-}
-
-func (f RequeueFilter) empty() bool {
-	return f.BatchID == 0 && len(f.Statuses) == 0 && len(f.Codes) == 0 && f.Since.IsZero() && len(f.IDs) == 0
-}
-
-// RequeueOptions say how to re-queue.
-type RequeueOptions struct {
-	DryRun bool
-	// Force re-queues records that have a verdict (done, or review with a
-	// verification code): a new, paid verification. Reason is then required
-	// and the record ids are written to the audit log.
-	Force  bool
-	Reason string
-	Sample int // rows of the selection to return (default 20)
-}
-
-// RequeueRow is one selected record, without personal data.
-type RequeueRow struct {
-	ID        int64
-	Ref       string
-	Status    pipeline.Status // before re-queuing
-	Code      string          // last_error_code before re-queuing
-	Verdict   bool            // had a verdict
-	Requeued  bool            // (would be) re-queued
-	SkipCause string          // "on its way" (pending, queued, in_flight) or "has a verdict (use -force)"
-}
-
-// RequeueResult is what a requeue did (or, dry run, would do).
-type RequeueResult struct {
-	Selected       int
-	Requeued       int
-	SkippedOpen    int // pending, queued or in_flight: already on their way
-	SkippedVerdict int // have a verdict and Force was not set
-	ByStatus       map[pipeline.Status]int
-	ByCode         map[string]int // of the re-queued records
-	Sample         []RequeueRow
-	ForcedIDs      []int64 // ids re-queued over a verdict (Force)
-}
-
-// ErrEmptyFilter is returned by Requeue when no filter field is set.
-var ErrEmptyFilter = errors.New("store: requeue needs at least one filter (batch, status, code, since or ids)")
-
-// Requeue re-queues the records f selects, in one transaction: each eligible
-// record gets a new generation (so the feeder enqueues it under a new task
-// id, record:ID:gN+1), status pending, attempts 0 and no last error. Records
-// pending, queued or in_flight are skipped (they are on their way); records
-// with a verdict are skipped unless o.Force, in which case their verdict is
-// cleared and they are marked reverify (no dedup: a new paid call). With
-// o.DryRun nothing changes. When audit is not nil it is written in the same
-// transaction, with the outcome in its Result (ids forced over a verdict
-// included), unless it is a dry run.
-func (s *Store) Requeue(ctx context.Context, f RequeueFilter, o RequeueOptions, a *AuditEntry) (RequeueResult, error) {
-	res := RequeueResult{ByStatus: map[pipeline.Status]int{}, ByCode: map[string]int{}}
-	if f.empty() {
-		return res, ErrEmptyFilter
-	}
-	if o.Force && strings.TrimSpace(o.Reason) == "" {
-		return res, errors.New("store: a forced requeue needs a reason")
-	}
-	if o.Sample == 0 {
-		o.Sample = 20
-	}
-	statuses := make([]string, 0, len(f.Statuses))
-	for _, st := range f.Statuses {
-		statuses = append(statuses, string(st))
-	}
-	var since *time.Time
-	if !f.Since.IsZero() {
-		since = &f.Since
-	}
-	// sel locks the selection; upd changes the eligible rows unless it is a
-	// dry run; the final SELECT reports every selected row.
-	const q = `
-		WITH sel AS (
-			SELECT id, ref, status, coalesce(last_error_code, '') AS code,
-			       (status = 'done' OR (status = 'review' AND verification_code IS NOT NULL)) AS has_verdict
-			FROM records
-			WHERE ($1 = 0 OR batch_id = $1)
-			  AND (coalesce(cardinality($2::text[]), 0) = 0 OR status = ANY ($2))
-			  AND (coalesce(cardinality($3::text[]), 0) = 0 OR last_error_code = ANY ($3))
-			  AND ($4::timestamptz IS NULL OR updated_at >= $4)
-			  AND (coalesce(cardinality($5::bigint[]), 0) = 0 OR id = ANY ($5))
-			ORDER BY id
-			FOR UPDATE
-		), upd AS (
-			UPDATE records r SET generation = r.generation + 1, status = 'pending', attempts = 0,
-			       last_error_code = NULL, last_error_message = NULL, finished_at = NULL, updated_at = now(),
-			       infra_failures = 0, infra_since = NULL,
-			       reverify = r.reverify OR sel.has_verdict,
-			       verdict = CASE WHEN sel.has_verdict THEN NULL ELSE r.verdict END,
-			       verification_code = CASE WHEN sel.has_verdict THEN NULL ELSE r.verification_code END,
-			       verification_message = CASE WHEN sel.has_verdict THEN NULL ELSE r.verification_message END,
-			       similarity = CASE WHEN sel.has_verdict THEN NULL ELSE r.similarity END,
-			       idcard_result = CASE WHEN sel.has_verdict THEN NULL ELSE r.idcard_result END,
-			       video_alive = CASE WHEN sel.has_verdict THEN NULL ELSE r.video_alive END,
-			       video_actions = CASE WHEN sel.has_verdict THEN NULL ELSE r.video_actions END,
-			       linked_record_id = CASE WHEN sel.has_verdict THEN NULL ELSE r.linked_record_id END
-			FROM sel
-			WHERE r.id = sel.id AND NOT $6 AND sel.status IN ('done', 'rejected', 'failed', 'review')
-			  AND (NOT sel.has_verdict OR $7)
-			RETURNING r.id
-		)
-		SELECT sel.id, sel.ref, sel.status, sel.code, sel.has_verdict,
-		       sel.status IN ('done', 'rejected', 'failed', 'review') AND (NOT sel.has_verdict OR $7)
-		FROM sel LEFT JOIN upd ON upd.id = sel.id ORDER BY sel.id`
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, q, f.BatchID, statuses, f.Codes, since, f.IDs, o.DryRun, o.Force)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r RequeueRow
-			var status string
-			if err := rows.Scan(&r.ID, &r.Ref, &status, &r.Code, &r.Verdict, &r.Requeued); err != nil {
-				return err
-			}
-			r.Status = pipeline.Status(status)
-			res.Selected++
-			switch {
-			case r.Requeued:
-				res.Requeued++
-				res.ByStatus[r.Status]++
-				res.ByCode[r.Code]++
-				if r.Verdict {
-					res.ForcedIDs = append(res.ForcedIDs, r.ID)
-				}
-			case !r.Status.Terminal():
-				res.SkippedOpen++
-				r.SkipCause = "on its way"
-			default:
-				res.SkippedVerdict++
-				r.SkipCause = "has a verdict (use -force)"
-			}
-			if len(res.Sample) < o.Sample {
-				res.Sample = append(res.Sample, r)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if a == nil || o.DryRun {
-			return nil
-		}
-		e := *a
-		e.Result = map[string]any{"selected": res.Selected, "requeued": res.Requeued,
-			"skipped_open": res.SkippedOpen, "skipped_verdict": res.SkippedVerdict,
-			"by_status": res.ByStatus, "by_code": res.ByCode}
-		if len(res.ForcedIDs) > 0 {
-			e.Result["forced_reverification_ids"] = res.ForcedIDs
-		}
-		if o.Force {
-			e.Reason = o.Reason
-		}
-		return audit(ctx, tx, e)
-	})
-	if err != nil {
-		return res, fmt.Errorf("store: requeue: %w", err)
-	}
-	return res, nil
-}
-
 // ---- budget ----
 
 // Budget is a batch's cap on billed calls and how much of it is used.
@@ -347,14 +173,21 @@ func getBudget(ctx context.Context, q querier, batchID int64) (Budget, error) {
 // ListOpenOlder returns up to n records in status (queued or in_flight) with
 // id > afterID whose status has not changed since olderThan, in id order.
 func (s *Store) ListOpenOlder(ctx context.Context, status pipeline.Status, afterID int64, olderThan time.Time, n int) ([]pipeline.TaskRef, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT id, generation, shape FROM records
-		WHERE status = $1 AND id > $2 AND updated_at < $3
-		ORDER BY id LIMIT $4`, string(status), afterID, olderThan, n)
+	// The status is a literal so that the partial indexes on open records apply.
+	rows, err := s.pool.Query(ctx, listOpenOlderSQL(status), afterID, olderThan, n)
 	if err != nil {
 		return nil, fmt.Errorf("store: list %s records: %w", status, err)
 	}
 	return collectRefs(rows)
+}
+
+func listOpenOlderSQL(status pipeline.Status) string {
+	return `SELECT id, generation, shape FROM records
+		WHERE status = ` + sqlStatuses(status) + ` AND id > $1 AND updated_at < $2 ORDER BY id LIMIT $3`
+}
+
+func countOpenOlderSQL(status pipeline.Status) string {
+	return `SELECT count(*) FROM records WHERE status = ` + sqlStatuses(status) + ` AND updated_at < $1`
 }
 
 // StaleAttempt is an attempt still in_flight long after it started: the
@@ -421,39 +254,11 @@ func (s *Store) CloseStaleAttempts(ctx context.Context, olderThan time.Time, dry
 // CountOpenOlder counts records in status whose status has not changed since olderThan.
 func (s *Store) CountOpenOlder(ctx context.Context, status pipeline.Status, olderThan time.Time) (int, error) {
 	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM records WHERE status = $1 AND updated_at < $2`,
-		string(status), olderThan).Scan(&n)
+	err := s.pool.QueryRow(ctx, countOpenOlderSQL(status), olderThan).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: count %s records: %w", status, err)
 	}
 	return n, nil
-}
-
-// OpenBatch is a batch with records that have no final outcome yet.
-type OpenBatch struct {
-	BatchID int64
-	Name    string
-	Open    int // pending, queued or in_flight
-}
-
-// OpenBatches lists batches with open records, oldest first.
-func (s *Store) OpenBatches(ctx context.Context) ([]OpenBatch, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT b.id, b.name, count(*) FROM records r JOIN batches b ON b.id = r.batch_id
-		WHERE r.status IN ('pending', 'queued', 'in_flight') GROUP BY b.id, b.name ORDER BY b.id`)
-	if err != nil {
-		return nil, fmt.Errorf("store: open batches: %w", err)
-	}
-	defer rows.Close()
-	var out []OpenBatch
-	for rows.Next() {
-		var b OpenBatch
-		if err := rows.Scan(&b.BatchID, &b.Name, &b.Open); err != nil {
-			return nil, fmt.Errorf("store: open batches: %w", err)
-		}
-		out = append(out, b)
-	}
-	return out, rows.Err()
 }
 
 // FailedSince counts records finished as failed after t, by last_error_code.
@@ -534,37 +339,56 @@ func (s *Store) SaveReconcile(ctx context.Context, started time.Time, needsHuman
 // ---- export and report data ----
 
 // EachRecord calls fn for every record of batch in id order (statuses: all
-// when empty), streaming: the batch is never held in memory.
+// when empty). It reads chunks of 1000 records by id (keyset), each a short
+// query, and calls fn with no query open: memory stays bounded and no
+// snapshot is held for the whole walk, however slow fn is.
 func (s *Store) EachRecord(ctx context.Context, batchID int64, statuses []pipeline.Status, fn func(*pipeline.Record) error) error {
-	sts := make([]string, 0, len(statuses))
-	for _, st := range statuses {
-		sts = append(sts, string(st))
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+recordColumns+` FROM records
-		WHERE batch_id = $1 AND (coalesce(cardinality($2::text[]), 0) = 0 OR status = ANY ($2)) ORDER BY id`, batchID, sts)
-	if err != nil {
-		return fmt.Errorf("store: records of batch %d: %w", batchID, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := s.scanRecord(rows)
+	const chunk = 1000
+	sts := pipeline.StatusStrings(statuses)
+	var after int64
+	for {
+		rows, err := s.pool.Query(ctx, `SELECT `+recordColumns+` FROM records
+			WHERE batch_id = $1 AND (coalesce(cardinality($2::text[]), 0) = 0 OR status = ANY ($2)) AND id > $3
+			ORDER BY id LIMIT $4`, batchID, sts, after, chunk)
 		if err != nil {
 			return fmt.Errorf("store: records of batch %d: %w", batchID, err)
 		}
-		if err := fn(r); err != nil {
-			return err
+		recs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*pipeline.Record, error) { return s.scanRecord(row) })
+		if err != nil {
+			return fmt.Errorf("store: records of batch %d after %d: %w", batchID, after, err)
 		}
+		for _, r := range recs {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if len(recs) < chunk {
+			return nil
+		}
+		after = recs[len(recs)-1].ID
 	}
-	return rows.Err()
 }
 
-// Similarities returns the similarity of every record of batch that has one.
-func (s *Store) Similarities(ctx context.Context, batchID int64) ([]float64, error) {
-	rows, err := s.pool.Query(ctx, `SELECT similarity FROM records WHERE batch_id = $1 AND similarity IS NOT NULL ORDER BY id`, batchID)
+// SimilarityBins counts the batch's records by similarity in ten bins of
+// width 10 (scores over 100, detail scores of 0–1000, scaled down first).
+func (s *Store) SimilarityBins(ctx context.Context, batchID int64) ([]int, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT least(9, greatest(0, floor(CASE WHEN similarity > 100 THEN similarity / 10 ELSE similarity END / 10)))::int,
+		       count(*)::int
+		FROM records WHERE batch_id = $1 AND similarity IS NOT NULL GROUP BY 1`, batchID)
 	if err != nil {
 		return nil, fmt.Errorf("store: similarities of batch %d: %w", batchID, err)
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[float64])
+	defer rows.Close()
+	bins := make([]int, 10)
+	for rows.Next() {
+		var i, n int
+		if err := rows.Scan(&i, &n); err != nil {
+			return nil, fmt.Errorf("store: similarities of batch %d: %w", batchID, err)
+		}
+		bins[i] = n
+	}
+	return bins, rows.Err()
 }
 
 // CodeBucket is how many attempts of a batch ended with Code in one time bucket.

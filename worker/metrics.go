@@ -2,8 +2,12 @@ package worker
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
+	"net/http/pprof"
+	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -102,46 +106,102 @@ type stateCollector struct {
 	records   *prometheus.Desc
 	queue     *prometheus.Desc
 	paused    *prometheus.Desc
+	errors    *prometheus.CounterVec // scrape errors by source, so a failing read is visible
+	queues    queueCache
+}
+
+// failed logs a scrape error and counts it.
+func (c *stateCollector) failed(source string, err error) {
+	slog.Warn("metrics scrape", "source", source, "err", err)
+	c.errors.WithLabelValues(source).Inc()
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.records
 	ch <- c.queue
 	ch <- c.paused
+	c.errors.Describe(ch)
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if counts, err := c.st.StatusCounts(ctx); err == nil {
+	if counts, err := c.st.StatusCounts(ctx); err != nil {
+		c.failed("records", err)
+	} else {
 		for st, n := range counts {
 			ch <- prometheus.MustNewConstMetric(c.records, prometheus.GaugeValue, float64(n), string(st))
 		}
 	}
-	if _, _, paused, err := c.st.Paused(ctx); err == nil {
+	if _, _, paused, err := c.st.Paused(ctx); err != nil {
+		c.failed("account_state", err)
+	} else {
 		v := 0.0
 		if paused {
 			v = 1
 		}
 		ch <- prometheus.MustNewConstMetric(c.paused, prometheus.GaugeValue, v)
 	}
-	for _, q := range Queues {
-		info, err := c.inspector.GetQueueInfo(q)
-		if err != nil {
-			continue // not created yet
-		}
-		for state, n := range map[string]int{"pending": info.Pending, "active": info.Active, "scheduled": info.Scheduled,
-			"retry": info.Retry, "archived": info.Archived} {
+	for q, depth := range c.queues.get(c.inspector) {
+		for state, n := range depth {
 			ch <- prometheus.MustNewConstMetric(c.queue, prometheus.GaugeValue, float64(n), q, state)
 		}
 	}
+	c.errors.Collect(ch) // after the reads, so this scrape's errors are in it
+}
+
+// queueCache holds the queue depths for scrapes. asynq's queue info runs a
+// script over each queue in Redis (tens of ms under load), so a scrape serves
+// depths at most queueMaxAge old and refreshes them in the background; only
+// the first scrape waits.
+type queueCache struct {
+	mu         sync.Mutex
+	at         time.Time
+	depths     map[string]map[string]int // queue → state → tasks
+	refreshing bool
+}
+
+const queueMaxAge = 5 * time.Second
+
+func (c *queueCache) get(insp *asynq.Inspector) map[string]map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.depths == nil {
+		c.depths, c.at = queueDepths(insp), time.Now()
+	} else if time.Since(c.at) > queueMaxAge && !c.refreshing {
+		c.refreshing = true
+		go func() {
+			d := queueDepths(insp)
+			c.mu.Lock()
+			c.depths, c.at, c.refreshing = d, time.Now(), false
+			c.mu.Unlock()
+		}()
+	}
+	return c.depths
+}
+
+func queueDepths(insp *asynq.Inspector) map[string]map[string]int {
+	out := map[string]map[string]int{}
+	for _, q := range Queues {
+		info, err := insp.GetQueueInfo(q)
+		if err != nil {
+			continue // not created yet
+		}
+		out[q] = map[string]int{"pending": info.Pending, "active": info.Active, "scheduled": info.Scheduled,
+			"retry": info.Retry, "archived": info.Archived}
+	}
+	return out
 }
 
 // MetricsHandler serves /metrics (the default registry plus records by
-// status, queue depth and the pause flag) and /healthz (Postgres and Redis answer).
+// status, queue depth and the pause flag) and /healthz (Postgres and Redis
+// answer); with IVSBATCH_PPROF=1 also /debug/pprof/ (CPU profiles for
+// benchmarks).
 func MetricsHandler(st *store.Store, rdb redis.UniversalClient) http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(&stateCollector{st: st, inspector: asynq.NewInspectorFromRedisClient(rdb),
+	scrapeErrors := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ivsbatch_metrics_scrape_errors_total",
+		Help: "Errors reading state for /metrics (records, account_state), by source."}, []string{"source"})
+	reg.MustRegister(&stateCollector{st: st, inspector: asynq.NewInspectorFromRedisClient(rdb), errors: scrapeErrors,
 		records: prometheus.NewDesc("ivsbatch_records", "Records by status.", []string{"status"}, nil),
 		queue:   prometheus.NewDesc("ivsbatch_queue_tasks", "Tasks in the asynq queues by queue and state.", []string{"queue", "state"}, nil),
 		paused:  prometheus.NewDesc("ivsbatch_account_paused", "1 when all IVS traffic is paused.", nil, nil)})
@@ -160,5 +220,9 @@ func MetricsHandler(st *store.Store, rdb redis.UniversalClient) http.Handler {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	if os.Getenv("IVSBATCH_PPROF") == "1" { // profiling for benchmarks (bench/scale); off by default
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	return mux
 }

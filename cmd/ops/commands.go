@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/schollz/progressbar/v3"
 
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/ops"
@@ -102,7 +104,7 @@ changes nothing. Personal data is never printed.`,
 	}
 	defer st.Close()
 	res, err := ops.Requeue(ctx, st, ops.RequeueOptions{Filter: f, DryRun: *dry, Force: *force, Reason: *reason,
-		Operator: *operator, Sample: *sample, Args: map[string]any{"argv": args}})
+		Operator: *operator, Sample: *sample, Args: map[string]any{"argv": args}, Progress: progressOut()})
 	if err != nil {
 		return err
 	}
@@ -316,7 +318,7 @@ reject code and the first rows. IVS is never called; nothing is stored.
 		return err
 	}
 	proc := pipeline.NewPrevalidator(worker.RejectingFetcher{Store: objs}, preparer)
-	r, err := ops.Prevalidate(ctx, st, proc, *batch, *sample)
+	r, err := ops.Prevalidate(ctx, st, proc, *batch, *sample, progressOut())
 	if err != nil {
 		return err
 	}
@@ -348,7 +350,14 @@ never in full. "-o -" writes to stdout. Writes an audit_log row.`,
 	}
 	defer st.Close()
 	return writeOutput(*out, func(w *bufio.Writer, path string) error {
-		n, err := ops.ExportAudited(ctx, st, *batch, w, path, *operator)
+		var dst io.Writer = w
+		if pw := progressOut(); pw != nil && *out != "-" {
+			bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(pw), progressbar.OptionSetDescription("export"),
+				progressbar.OptionShowBytes(true), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+			defer bar.Finish()
+			dst = io.MultiWriter(w, bar)
+		}
+		n, err := ops.ExportAudited(ctx, st, *batch, dst, path, *operator)
 		if err == nil && *out != "-" {
 			fmt.Fprintf(os.Stderr, "wrote %d records to %s\n", n, *out)
 		}
@@ -426,4 +435,13 @@ func writeOutput(path string, write func(w *bufio.Writer, path string) error) er
 		return err
 	}
 	return os.Rename(tmp.Name(), abs)
+}
+
+// progressOut is where long commands draw progress: stderr when it is a
+// terminal, nowhere otherwise (logs and pipes stay clean).
+func progressOut() io.Writer {
+	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		return os.Stderr
+	}
+	return nil
 }
