@@ -122,7 +122,7 @@ func TestQueryPlans(t *testing.T) {
 	var pendingBefore, pendingAfter int
 	_ = pool.QueryRow(ctx, `SELECT count(*) FROM records WHERE status = 'pending'`).Scan(&pendingBefore)
 	explained, err := st.ExplainPeriodic(ctx, 1)
-	if err != nil || len(explained) < 8 {
+	if err != nil || len(explained) < 7 {
 		t.Fatalf("explain: %d plans, %v", len(explained), err)
 	}
 	for _, e := range explained {
