@@ -101,7 +101,7 @@ func TestCommandsStart(t *testing.T) {
 		noRedis := append(env, "IVSBATCH_REDIS_ADDR=127.0.0.1:"+strconv.Itoa(testenv.FreePort(t)))
 		for _, args := range [][]string{{"worker", "status"}, {"ops", "status"}, {"worker", "run"}} {
 			r := runCmd(t, bin, noRedis, args...)
-			r.want(t, 1, "redis at 127.0.0.1:")
+			r.want(t, 1, "redis at redis://127.0.0.1:")
 			r.oneLine(t)
 		}
 		env = append(env, "IVSBATCH_REDIS_ADDR="+testenv.Redis(t))
