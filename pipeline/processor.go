@@ -48,6 +48,16 @@ func (p *Processor) Process(ctx context.Context, ref TaskRef) error {
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrTerminal), errors.Is(err, ErrStaleGeneration):
 		log.Info("task dropped", "reason", err.Error())
 		return nil
+	case errors.Is(err, ErrCallInFlight):
+		// Another task's call for this record may be on the wire: look
+		// again when it is over for certain; by then that task has stored
+		// its outcome, or its attempt can be closed as possibly billed.
+		delay := p.Policy.PauseWait
+		if cif := (*CallInFlight)(nil); errors.As(err, &cif) {
+			delay = cif.Wait + time.Second
+		}
+		log.Info("record left alone: a call for it may still be in flight", "retry_in", delay)
+		return &RetryLater{Delay: delay, Reason: "a call for this record may still be in flight", Err: err}
 	case err != nil:
 		return &RetryLater{Delay: p.Policy.Backoff(1), Failure: true, Reason: "claim record", Err: err}
 	}

@@ -60,7 +60,23 @@ var (
 	ErrTerminal        = errors.New("record already has its final outcome")
 	ErrStaleGeneration = errors.New("task is for an older generation of the record")
 	ErrPaused          = errors.New("account traffic is paused")
+	// ErrCallInFlight: the record has an attempt in flight that started too
+	// recently for its call to be over (another task of the same generation,
+	// redelivered while the first still runs). The record is left alone:
+	// two calls for one record never run at once.
+	ErrCallInFlight = errors.New("a call for this record may still be in flight")
 )
+
+// CallInFlight is ErrCallInFlight with how long until the call in flight is
+// over for certain (its attempt's start plus the call grace).
+type CallInFlight struct{ Wait time.Duration }
+
+func (e *CallInFlight) Error() string {
+	return fmt.Sprintf("%v (over in %s at the latest)", ErrCallInFlight, e.Wait.Round(time.Second))
+}
+
+// Is makes errors.Is(err, ErrCallInFlight) true.
+func (e *CallInFlight) Is(target error) bool { return target == ErrCallInFlight }
 
 // Batch is one submitted manifest.
 type Batch struct {

@@ -25,6 +25,9 @@ func (s *Store) Dedup(ctx context.Context, rec *pipeline.Record, digest []byte, 
 	var priorID int64
 	wait := false
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := asyncCommit(ctx, tx); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(binary.BigEndian.Uint64(digest))); err != nil {
 			return fmt.Errorf("lock digest: %w", err)
 		}

@@ -117,9 +117,16 @@ func (s *Store) ListRecords(ctx context.Context, batchID int64) ([]*pipeline.Rec
 // Claim marks the record in_flight for ref's generation and returns it. An
 // attempt a crashed worker left open is closed as abandoned: marked possibly
 // billed (it may have reached IVS) and counted against the record's attempts.
+// An attempt in flight for less than the call grace may belong to a task
+// that still runs (a redelivered task of the same generation): the record
+// is left alone and ErrCallInFlight returned, so that two calls for one
+// record never run at once.
 func (s *Store) Claim(ctx context.Context, ref pipeline.TaskRef) (*pipeline.Record, error) {
 	var rec *pipeline.Record
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := asyncCommit(ctx, tx); err != nil {
+			return err
+		}
 		r, err := s.scanRecord(tx.QueryRow(ctx, `SELECT `+recordColumns+` FROM records WHERE id = $1 FOR UPDATE`, ref.RecordID))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("record %d: %w", ref.RecordID, pipeline.ErrNotFound)
@@ -132,6 +139,15 @@ func (s *Store) Claim(ctx context.Context, ref pipeline.TaskRef) (*pipeline.Reco
 			return fmt.Errorf("record %d is %s: %w", r.ID, r.Status, pipeline.ErrTerminal)
 		case r.Generation != ref.Generation:
 			return fmt.Errorf("record %d is at generation %d, task has %d: %w", r.ID, r.Generation, ref.Generation, pipeline.ErrStaleGeneration)
+		}
+		if r.Status == pipeline.StatusInFlight {
+			var wait float64
+			if err := tx.QueryRow(ctx, callWaitSQL, r.ID, s.callGrace.Seconds()).Scan(&wait); err != nil {
+				return fmt.Errorf("look for a call in flight: %w", err)
+			}
+			if wait > 0 {
+				return fmt.Errorf("record %d: %w", r.ID, &pipeline.CallInFlight{Wait: time.Duration(wait * float64(time.Second))})
+			}
 		}
 		// A reserved attempt was never sent: it goes, and its budget slot
 		// with it. An attempt in flight may have reached IVS: it is closed as
@@ -165,18 +181,45 @@ func (s *Store) Claim(ctx context.Context, ref pipeline.TaskRef) (*pipeline.Reco
 	return rec, nil
 }
 
+// callWaitSQL: how many seconds until every attempt of record $1 in flight
+// is older than the call grace ($2 seconds), 0 when none is that recent.
+const callWaitSQL = `SELECT GREATEST(0, coalesce(extract(epoch FROM max(started_at) + make_interval(secs => $2) - now()), 0))::float8
+	FROM attempts WHERE record_id = $1 AND state = 'in_flight'`
+
+// asyncCommit lets tx commit without waiting for its WAL flush. It is used
+// only by the transactions before a call (claim, dedup, reserve), whose
+// loss in a Postgres crash costs nothing: no call has gone out yet, and
+// Send, the last write before a call, commits synchronously, which flushes
+// the WAL up to and including theirs. The row locks they take (the batch's
+// budget row above all, which every reservation updates) are then held for
+// microseconds instead of a disk flush, which let reservations queue behind
+// each other's flushes.
+func asyncCommit(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+		return fmt.Errorf("asynchronous commit: %w", err)
+	}
+	return nil
+}
+
 // Reserve implements pipeline.RecordStore: one statement takes a slot of
 // the batch's budget (the batch row's lock serialises concurrent workers, so
 // reservations never exceed the cap) and writes the attempt row, reserved.
+// It commits asynchronously (see asyncCommit): the batch row is locked only
+// for the statement.
 func (s *Store) Reserve(ctx context.Context, a pipeline.AttemptStart) (int64, bool, error) {
 	var id int64
-	err := s.pool.QueryRow(ctx, `
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := asyncCommit(ctx, tx); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `
 		WITH slot AS (
 			UPDATE batches SET budget_used = budget_used + 1
 			WHERE id = $2 AND (max_billed = 0 OR budget_used < max_billed) RETURNING id)
 		INSERT INTO attempts (record_id, batch_id, generation, uuid, endpoint, media_note, started_at, state)
 		SELECT $1, slot.id, $3, $4, $5, $6, $7, 'reserved' FROM slot RETURNING id`,
-		a.RecordID, a.BatchID, a.Generation, a.UUID, string(a.Endpoint), a.MediaNote, a.StartedAt).Scan(&id)
+			a.RecordID, a.BatchID, a.Generation, a.UUID, string(a.Endpoint), a.MediaNote, a.StartedAt).Scan(&id)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, false, nil
 	}

@@ -57,7 +57,8 @@ func (s *Store) ListOpen(ctx context.Context, afterID int64, olderThan time.Time
 // old task is still held by the dead worker's lease; the new generation lets
 // a new task run now and makes the old one a no-op). It changes nothing and
 // returns ok = false when the record moved since updatedAt (a live worker
-// has it). It returns the ref to enqueue and how many attempts it closed.
+// has it) or, without newGeneration, its attempt in flight started within
+// the call grace (its call may still be on the wire). It returns the ref to enqueue and how many attempts it closed.
 func (s *Store) RequeueLost(ctx context.Context, r OpenRecord, newGeneration bool) (ref pipeline.TaskRef, closed int, ok bool, err error) {
 	ref = r.Ref
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -69,6 +70,20 @@ func (s *Store) RequeueLost(ctx context.Context, r OpenRecord, newGeneration boo
 		}
 		if err != nil {
 			return err
+		}
+		// Without a new generation the worker that holds the record may be
+		// alive (Redis lost its task, not the worker): a call of its that
+		// may still be on the wire is left to end first (see Claim), and
+		// the record looked at again in a later round. A dead worker's
+		// calls ended with it.
+		if !newGeneration {
+			var wait float64
+			if err := tx.QueryRow(ctx, callWaitSQL, id, s.callGrace.Seconds()).Scan(&wait); err != nil {
+				return fmt.Errorf("look for a call in flight: %w", err)
+			}
+			if wait > 0 {
+				return nil
+			}
 		}
 		tag, err := tx.Exec(ctx, `
 			UPDATE attempts SET state = 'abandoned', finished_at = now(), possibly_billed = true,

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -17,6 +18,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/ivsbatch/ivsbatch/internal/envconf"
+	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/migrations"
 	"github.com/ivsbatch/ivsbatch/pii"
 )
@@ -53,7 +55,15 @@ type Store struct {
 	pool    *pgxpool.Pool
 	keys    *pii.Keyring
 	keysSet bool // WithKeyring was given: the environment is not read
+	// callGrace is how long after an attempt went in flight its call may
+	// still be on the wire (see WithCallGrace).
+	callGrace time.Duration
 }
+
+// DefaultCallGrace is IVS's default timeout and a margin: an attempt in
+// flight for longer has had its call end, answered or timed out (a resend
+// after a token refresh is a new attempt).
+const DefaultCallGrace = ivs.DefaultTimeout + 10*time.Second
 
 // Option configures Open.
 type Option func(*Store)
@@ -61,9 +71,15 @@ type Option func(*Store)
 // WithKeyring sets the keyring for personal data (default: pii.KeyringFromEnv).
 func WithKeyring(k *pii.Keyring) Option { return func(s *Store) { s.keys, s.keysSet = k, true } }
 
+// WithCallGrace sets how long after an attempt went in flight a claim or
+// lost-task recovery still treats its call as possibly on the wire and
+// leaves the record alone (default DefaultCallGrace; set it above
+// IVS_TIMEOUT when that is raised).
+func WithCallGrace(d time.Duration) Option { return func(s *Store) { s.callGrace = d } }
+
 // Open connects to url and applies any pending migrations.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
-	s := &Store{}
+	s := &Store{callGrace: DefaultCallGrace}
 	for _, o := range opts {
 		o(s)
 	}

@@ -72,9 +72,28 @@ func TestClaimFinishConditional(t *testing.T) {
 	if err != nil || rec.Status != pipeline.StatusInFlight || rec.Name != "张伟" {
 		t.Fatalf("claim: %+v %v", rec, err)
 	}
-	// A worker starts a call and dies.
+	// A worker starts a call. The same task, redelivered while the call
+	// may still be on the wire, leaves the record alone and says how long
+	// to wait.
+	started := time.Now()
 	startAttempt(t, st, pipeline.AttemptStart{RecordID: rec.ID, BatchID: batch, Generation: 1, UUID: ref.UUID(),
-		Endpoint: ivs.EndpointExtention, StartedAt: time.Now()})
+		Endpoint: ivs.EndpointExtention, StartedAt: started})
+	var cif *pipeline.CallInFlight
+	if _, err := st.Claim(ctx, ref); !errors.As(err, &cif) || !errors.Is(err, pipeline.ErrCallInFlight) {
+		t.Fatalf("claim while a call is in flight: %v; want ErrCallInFlight", err)
+	}
+	if grace := store.DefaultCallGrace; cif.Wait > grace || cif.Wait < grace-10*time.Second {
+		t.Fatalf("wait %s; want about the call grace %s", cif.Wait, grace)
+	}
+	if atts, _ := st.ListAttempts(ctx, batch); len(atts) != 1 || atts[0].State != "in_flight" {
+		t.Fatalf("the refused claim changed the attempt: %+v", atts)
+	}
+	// The worker died: once its call is older than the grace, the next
+	// claim closes it.
+	if _, err := st.Pool().Exec(ctx, `UPDATE attempts SET started_at = $2 WHERE record_id = $1`, rec.ID,
+		started.Add(-store.DefaultCallGrace)); err != nil {
+		t.Fatal(err)
+	}
 	rec, err = st.Claim(ctx, ref) // redelivery after the lease expired
 	if err != nil || rec.Attempts != 1 {
 		t.Fatalf("reclaim: attempts %d, %v; want the abandoned call counted", rec.Attempts, err)

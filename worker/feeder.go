@@ -20,10 +20,15 @@ type Feeder struct {
 	Enqueuer  *Enqueuer
 	Recoverer *Recoverer    // nil: no recovery
 	Window    int           // tasks to keep in each endpoint's queue (default 200)
-	Interval  time.Duration // between rounds (default 500 ms)
-	Log       *slog.Logger
-	Lost      func() // called when Redis is found to have lost its data (metrics)
-	marker    markerState
+	Interval  time.Duration // between rounds while the queues keep up (default 500 ms)
+	// Refill is the pause before the next round when a round enqueued half
+	// a window or more (default Interval/20): handlers are draining the
+	// queues faster than Interval refills them, so the feeder keeps up with
+	// them instead of letting them wait for the next tick.
+	Refill time.Duration
+	Log    *slog.Logger
+	Lost   func() // called when Redis is found to have lost its data (metrics)
+	marker markerState
 }
 
 func (f *Feeder) defaults() {
@@ -32,6 +37,9 @@ func (f *Feeder) defaults() {
 	}
 	if f.Interval == 0 {
 		f.Interval = 500 * time.Millisecond
+	}
+	if f.Refill == 0 {
+		f.Refill = f.Interval / 20
 	}
 	if f.Log == nil {
 		f.Log = slog.Default()
@@ -42,11 +50,17 @@ func (f *Feeder) defaults() {
 // its data and runs a recovery round.
 func (f *Feeder) Run(ctx context.Context) error {
 	f.defaults()
-	tick := time.NewTicker(f.Interval)
-	defer tick.Stop()
+	wait := time.NewTimer(0)
+	defer wait.Stop()
 	var lastRecover time.Time
 	for {
-		if _, err := f.FeedOnce(ctx); err != nil && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wait.C:
+		}
+		n, err := f.FeedOnce(ctx)
+		if err != nil && ctx.Err() == nil {
 			f.Log.Warn("feeder round failed", "err", err)
 		}
 		if f.Recoverer != nil && time.Since(lastRecover) >= LostAfter/5 {
@@ -56,11 +70,11 @@ func (f *Feeder) Run(ctx context.Context) error {
 			}
 			lastRecover = time.Now()
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
+		next := f.Interval
+		if err == nil && n >= f.Window/2 {
+			next = f.Refill
 		}
+		wait.Reset(next)
 	}
 }
 

@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -80,20 +81,28 @@ func TestFeederWindowAndRecovery(t *testing.T) {
 	if err := rdb.FlushAll(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	// A claimed record whose worker died mid-call (its task gone with Redis).
-	dead := pipeline.TaskRef{RecordID: 1, Generation: 1, Shape: ivs.ShapeNameFaceImage}
-	deadRec, err := st.Claim(ctx, dead)
-	if err != nil {
-		t.Fatal(err)
+	// A claimed record whose worker died mid-call (its task gone with Redis,
+	// its call older than the call grace), and one whose worker is alive and
+	// mid-call (its call may still be on the wire).
+	callInFlight := func(ref pipeline.TaskRef, ep ivs.Endpoint, sent time.Time) {
+		t.Helper()
+		r, err := st.Claim(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		aid, ok, err := st.Reserve(ctx, pipeline.AttemptStart{RecordID: r.ID, BatchID: r.BatchID, Generation: 1,
+			UUID: ref.UUID(), Endpoint: ep, StartedAt: sent})
+		if err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		if err := st.Send(ctx, aid, sent); err != nil {
+			t.Fatal(err)
+		}
 	}
-	aid, ok, err := st.Reserve(ctx, pipeline.AttemptStart{RecordID: 1, BatchID: deadRec.BatchID, Generation: 1, UUID: "rec-1-g1",
-		Endpoint: ivs.EndpointStandard, StartedAt: time.Now()})
-	if err != nil || !ok {
-		t.Fatal(ok, err)
-	}
-	if err := st.Send(ctx, aid, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	callInFlight(pipeline.TaskRef{RecordID: 1, Generation: 1, Shape: ivs.ShapeNameFaceImage}, ivs.EndpointStandard,
+		time.Now().Add(-store.DefaultCallGrace-time.Second))
+	live := pipeline.TaskRef{RecordID: 2, Generation: 1, Shape: ivs.ShapeName}
+	callInFlight(live, ivs.EndpointExtention, time.Now())
 	// First round: every open record is only suspected.
 	if s, err := rec.Round(ctx); err != nil || s.Open != 80 || s.Lost != 0 {
 		t.Fatalf("first round: %+v (%v); want 80 open, none handed back yet", s, err)
@@ -115,8 +124,20 @@ func TestFeederWindowAndRecovery(t *testing.T) {
 		t.Fatalf("the dead worker's record: %+v (%v); want queued, one attempt counted", r1, err)
 	}
 	attempts, _ := st.ListAttempts(ctx, b.ID)
-	if len(attempts) != 1 || attempts[0].State != "abandoned" || !attempts[0].PossiblyBilled {
-		t.Fatalf("attempts %+v; want the open one abandoned and possibly billed", attempts)
+	if len(attempts) != 2 || attempts[0].State != "abandoned" || !attempts[0].PossiblyBilled ||
+		attempts[1].State != "in_flight" {
+		t.Fatalf("attempts %+v; want the dead worker's abandoned and possibly billed, the live one's left in flight", attempts)
+	}
+	// The live worker's record is left to it; its task is back in the
+	// queue, and a worker that takes it waits for the call to end.
+	if r2, err := st.GetRecord(ctx, 2); err != nil || r2.Status != pipeline.StatusInFlight || r2.Attempts != 0 {
+		t.Fatalf("the live worker's record: %+v (%v); want in flight, untouched", r2, err)
+	}
+	if added, err := enq.Enqueue(ctx, live); err != nil || added {
+		t.Fatalf("the live worker's task is not back in the queue: added=%v err=%v", added, err)
+	}
+	if _, err := st.Claim(ctx, live); !errors.Is(err, pipeline.ErrCallInFlight) {
+		t.Fatalf("claim of the live worker's record: %v; want ErrCallInFlight", err)
 	}
 	for _, q := range worker.Queues {
 		if size, _ := enq.QueueSize(q); size != 40 {

@@ -89,6 +89,10 @@ func New(cfg Config, rdb redis.UniversalClient, proc *pipeline.Processor, feed S
 			Concurrency:     cfg.Concurrency,
 			Queues:          map[string]int{q: 1},
 			ShutdownTimeout: cfg.ShutdownTimeout,
+			// When a queue is empty, asynq looks again after this long
+			// (its default, 1 s, left the handlers idle for most of each
+			// feeder round at high rates); one cheap Redis script per look.
+			TaskCheckInterval: 50 * time.Millisecond,
 			RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
 				if r, ok := pipeline.AsRetryLater(err); ok {
 					return r.Delay

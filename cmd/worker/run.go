@@ -14,6 +14,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/ivsbatch/ivsbatch/internal/cli"
+	"github.com/ivsbatch/ivsbatch/internal/envconf"
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/ops"
@@ -40,7 +41,13 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 
-	st, err := store.OpenFromEnv(ctx)
+	// A call may be on the wire for IVS_TIMEOUT: claims and recovery leave
+	// a record with a younger attempt in flight alone.
+	callTimeout, err := envconf.PositiveDuration(os.Getenv, "IVS_TIMEOUT", ivs.DefaultTimeout)
+	if err != nil {
+		return err
+	}
+	st, err := store.OpenFromEnv(ctx, store.WithCallGrace(callTimeout+store.DefaultCallGrace-ivs.DefaultTimeout))
 	if err != nil {
 		return err
 	}
