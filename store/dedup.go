@@ -22,43 +22,31 @@ func (s *Store) Dedup(ctx context.Context, rec *pipeline.Record, digest []byte, 
 	if len(digest) < 8 {
 		return nil, false, errors.New("store: dedup: digest too short")
 	}
-	var priorID int64
-	wait := false
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := asyncCommit(ctx, tx); err != nil {
-			return err
+	across := window > 0
+	var other, priorID int64
+	// One round trip, committed asynchronously (see oneTrip): lock the
+	// digest, look for identical inputs in progress and for an earlier
+	// verdict, and store the digest on the record when neither exists (the
+	// record is then the one that calls IVS).
+	err := s.oneTrip(ctx, true, func(b *pgx.Batch) {
+		b.Queue(`SELECT pg_advisory_xact_lock($1)`, int64(binary.BigEndian.Uint64(digest)))
+		if rec.Reverify {
+			b.Queue(`UPDATE records SET input_digest = $2 WHERE id = $1`, rec.ID, digest)
+			return
 		}
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(binary.BigEndian.Uint64(digest))); err != nil {
-			return fmt.Errorf("lock digest: %w", err)
-		}
-		if !rec.Reverify {
-			across := window > 0
-			var other int64
-			err := tx.QueryRow(ctx, dedupInProgressSQL, digest, rec.ID, pipeline.StatusStrings(pipeline.OpenStatuses), rec.BatchID, across).Scan(&other)
-			switch {
-			case err == nil:
-				wait = true
-				return nil
-			case !errors.Is(err, pgx.ErrNoRows):
-				return fmt.Errorf("identical inputs in progress: %w", err)
-			}
-			err = tx.QueryRow(ctx, dedupPriorSQL, digest, rec.ID, pipeline.StatusStrings(pipeline.TerminalStatuses),
-				pipeline.ReusableCodes(), rec.BatchID, across, window.Seconds()).Scan(&priorID)
-			switch {
-			case err == nil:
-				return nil
-			case !errors.Is(err, pgx.ErrNoRows):
-				return fmt.Errorf("earlier verdict of identical inputs: %w", err)
-			}
-		}
-		_, err := tx.Exec(ctx, `UPDATE records SET input_digest = $2 WHERE id = $1`, rec.ID, digest)
-		return err
+		args := []any{digest, rec.ID, pipeline.StatusStrings(pipeline.OpenStatuses), rec.BatchID, across,
+			pipeline.StatusStrings(pipeline.TerminalStatuses), pipeline.ReusableCodes(), window.Seconds()}
+		b.Queue(dedupLookupSQL, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&other, &priorID) })
+		b.Queue(dedupMarkSQL, args...)
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("store: dedup record %d: %w", rec.ID, err)
 	}
+	if other != 0 {
+		return nil, true, nil
+	}
 	if priorID == 0 {
-		return nil, wait, nil
+		return nil, false, nil
 	}
 	prior, err := s.GetRecord(ctx, priorID)
 	return prior, false, err
@@ -67,21 +55,28 @@ func (s *Store) Dedup(ctx context.Context, rec *pipeline.Record, digest []byte, 
 // The two look-ups of Dedup. Both find rows by input_digest first (the
 // records_input_digest index), so they cost the same at any table size.
 const (
-	// dedupInProgressSQL: an open record with the digest, in the batch or
-	// (across = $5) any batch: its call is on its way.
+	// dedupInProgressSQL: an open record ($3: open statuses) with the
+	// digest $1, other than $2, in the batch $4 or (across = $5) any batch:
+	// its call is on its way.
 	dedupInProgressSQL = `
 		SELECT id FROM records
 		WHERE input_digest = $1 AND id <> $2 AND status = ANY ($3) AND (batch_id = $4 OR $5)
 		LIMIT 1`
-	// dedupPriorSQL: a final record with a verdict and the digest: any
-	// verdict in the batch; across batches ($6) a reusable one ($4) that
-	// finished within the window ($7 seconds).
+	// dedupPriorSQL: a final record ($6: final statuses) with a verdict and
+	// the digest: any verdict in the batch; across batches ($5) a reusable
+	// one ($7) that finished within the window ($8 seconds).
 	dedupPriorSQL = `
 		SELECT coalesce(linked_record_id, id) FROM records
-		WHERE input_digest = $1 AND id <> $2 AND status = ANY ($3) AND verification_code IS NOT NULL
-		  AND (batch_id = $5
-		       OR ($6 AND verification_code = ANY ($4) AND finished_at > now() - make_interval(secs => $7)))
+		WHERE input_digest = $1 AND id <> $2 AND status = ANY ($6) AND verification_code IS NOT NULL
+		  AND (batch_id = $4
+		       OR ($5 AND verification_code = ANY ($7) AND finished_at > now() - make_interval(secs => $8)))
 		ORDER BY finished_at DESC LIMIT 1`
+	// dedupLookupSQL returns both look-ups' ids, 0 for none.
+	dedupLookupSQL = `SELECT coalesce((` + dedupInProgressSQL + `), 0), coalesce((` + dedupPriorSQL + `), 0)`
+	// dedupMarkSQL stores the digest on record $2 when neither look-up
+	// finds a record (under the digest's lock, so the answer is the same).
+	dedupMarkSQL = `UPDATE records SET input_digest = $1 WHERE id = $2
+		AND NOT EXISTS (` + dedupInProgressSQL + `) AND NOT EXISTS (` + dedupPriorSQL + `)`
 )
 
 // ReusedCount is how many records of batch were answered by reusing the

@@ -2,6 +2,6 @@ package store
 
 // The dedup look-ups, for plan tests.
 const (
-	DedupInProgressSQL = dedupInProgressSQL
-	DedupPriorSQL      = dedupPriorSQL
+	DedupLookupSQL = dedupLookupSQL
+	DedupMarkSQL   = dedupMarkSQL
 )

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
@@ -119,66 +120,81 @@ func (s *Store) ListRecords(ctx context.Context, batchID int64) ([]*pipeline.Rec
 // billed (it may have reached IVS) and counted against the record's attempts.
 // An attempt in flight for less than the call grace may belong to a task
 // that still runs (a redelivered task of the same generation): the record
-// is left alone and ErrCallInFlight returned, so that two calls for one
-// record never run at once.
+// is left alone and a *pipeline.CallInFlight returned, so that two calls for
+// one record never run at once. One round trip (claimSQL), committed
+// asynchronously (see oneTrip).
 func (s *Store) Claim(ctx context.Context, ref pipeline.TaskRef) (*pipeline.Record, error) {
 	var rec *pipeline.Record
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := asyncCommit(ctx, tx); err != nil {
-			return err
-		}
-		r, err := s.scanRecord(tx.QueryRow(ctx, `SELECT `+recordColumns+` FROM records WHERE id = $1 FOR UPDATE`, ref.RecordID))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("record %d: %w", ref.RecordID, pipeline.ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		switch {
-		case r.Status.Terminal():
-			return fmt.Errorf("record %d is %s: %w", r.ID, r.Status, pipeline.ErrTerminal)
-		case r.Generation != ref.Generation:
-			return fmt.Errorf("record %d is at generation %d, task has %d: %w", r.ID, r.Generation, ref.Generation, pipeline.ErrStaleGeneration)
-		}
-		if r.Status == pipeline.StatusInFlight {
-			var wait float64
-			if err := tx.QueryRow(ctx, callWaitSQL, r.ID, s.callGrace.Seconds()).Scan(&wait); err != nil {
-				return fmt.Errorf("look for a call in flight: %w", err)
+	err := s.oneTrip(ctx, true, func(b *pgx.Batch) {
+		b.Queue(claimSQL, ref.RecordID, ref.Generation, terminal, s.callGrace.Seconds()).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				r, err := s.scanRecord(rows)
+				if err != nil {
+					return err
+				}
+				rec = r
 			}
-			if wait > 0 {
-				return fmt.Errorf("record %d: %w", r.ID, &pipeline.CallInFlight{Wait: time.Duration(wait * float64(time.Second))})
-			}
-		}
-		// A reserved attempt was never sent: it goes, and its budget slot
-		// with it. An attempt in flight may have reached IVS: it is closed as
-		// possibly billed (its slot stays used) and counted.
-		if _, err := tx.Exec(ctx, `
-			WITH del AS (DELETE FROM attempts WHERE record_id = $1 AND state = 'reserved' RETURNING batch_id)
-			UPDATE batches b SET budget_used = GREATEST(0, b.budget_used - d.n)
-			FROM (SELECT batch_id, count(*) AS n FROM del GROUP BY batch_id) d WHERE b.id = d.batch_id`, r.ID); err != nil {
-			return fmt.Errorf("release reserved attempts: %w", err)
-		}
-		tag, err := tx.Exec(ctx, `
-			UPDATE attempts SET state = 'abandoned', finished_at = now(), possibly_billed = true,
-			       message = 'abandoned: the worker stopped before storing the outcome'
-			WHERE record_id = $1 AND state = 'in_flight'`, r.ID)
-		if err != nil {
-			return fmt.Errorf("close abandoned attempts: %w", err)
-		}
-		r.Attempts += int(tag.RowsAffected())
-		r.Status = pipeline.StatusInFlight
-		err = tx.QueryRow(ctx, `UPDATE records SET status = $3, attempts = $2, updated_at = now()
-			WHERE id = $1 RETURNING updated_at`, r.ID, r.Attempts, string(pipeline.StatusInFlight)).Scan(&r.UpdatedAt)
-		if err != nil {
-			return fmt.Errorf("mark in flight: %w", err)
-		}
-		rec = r
-		return nil
+			return rows.Err()
+		})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: claim: %w", err)
+		return nil, fmt.Errorf("store: claim record %d: %w", ref.RecordID, err)
+	}
+	if rec == nil {
+		return nil, s.whyNotClaimed(ctx, ref)
 	}
 	return rec, nil
+}
+
+// claimSQL claims record $1 for generation $2 unless it is final ($3) or
+// has an attempt in flight younger than $4 seconds: reserved attempts (never
+// sent) are deleted and their budget slots given back; attempts in flight
+// (their worker is gone) are closed as abandoned, possibly billed, and
+// counted. It returns the claimed record, or no row.
+var claimSQL = `
+	WITH r AS (
+		SELECT id, status, generation FROM records WHERE id = $1 FOR UPDATE),
+	ok AS (
+		SELECT id AS rid FROM r
+		WHERE generation = $2 AND status <> ALL ($3)
+		  AND NOT (status = 'in_flight' AND EXISTS (SELECT 1 FROM attempts WHERE record_id = $1 AND state = 'in_flight'
+		           AND started_at > now() - make_interval(secs => $4)))),
+	released AS (
+		DELETE FROM attempts a USING ok WHERE a.record_id = ok.rid AND a.state = 'reserved' RETURNING a.batch_id),
+	slots AS (
+		UPDATE batches b SET budget_used = GREATEST(0, b.budget_used - d.n)
+		FROM (SELECT batch_id, count(*) AS n FROM released GROUP BY batch_id) d WHERE b.id = d.batch_id),
+	abandoned AS (
+		UPDATE attempts a SET state = 'abandoned', finished_at = now(), possibly_billed = true,
+		       message = 'abandoned: the worker stopped before storing the outcome'
+		FROM ok WHERE a.record_id = ok.rid AND a.state = 'in_flight' RETURNING a.id)
+	UPDATE records SET status = 'in_flight', attempts = attempts + (SELECT count(*) FROM abandoned), updated_at = now()
+	FROM ok WHERE records.id = ok.rid
+	RETURNING ` + recordColumns
+
+// whyNotClaimed says why claimSQL returned no row.
+func (s *Store) whyNotClaimed(ctx context.Context, ref pipeline.TaskRef) error {
+	var (
+		status string
+		gen    int
+		wait   float64
+	)
+	err := s.pool.QueryRow(ctx, `SELECT status, generation, (`+callWaitSQL+`) FROM records WHERE id = $1`,
+		ref.RecordID, s.callGrace.Seconds()).Scan(&status, &gen, &wait)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("store: claim: record %d: %w", ref.RecordID, pipeline.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("store: claim: record %d: %w", ref.RecordID, err)
+	case pipeline.Status(status).Terminal():
+		return fmt.Errorf("store: claim: record %d is %s: %w", ref.RecordID, status, pipeline.ErrTerminal)
+	case gen != ref.Generation:
+		return fmt.Errorf("store: claim: record %d is at generation %d, task has %d: %w", ref.RecordID, gen,
+			ref.Generation, pipeline.ErrStaleGeneration)
+	case wait > 0:
+		return fmt.Errorf("store: claim: record %d: %w", ref.RecordID, &pipeline.CallInFlight{Wait: time.Duration(wait * float64(time.Second))})
+	}
+	return fmt.Errorf("store: claim: record %d changed while being claimed; try again", ref.RecordID)
 }
 
 // callWaitSQL: how many seconds until every attempt of record $1 in flight
@@ -186,47 +202,56 @@ func (s *Store) Claim(ctx context.Context, ref pipeline.TaskRef) (*pipeline.Reco
 const callWaitSQL = `SELECT GREATEST(0, coalesce(extract(epoch FROM max(started_at) + make_interval(secs => $2) - now()), 0))::float8
 	FROM attempts WHERE record_id = $1 AND state = 'in_flight'`
 
-// asyncCommit lets tx commit without waiting for its WAL flush. It is used
-// only by the transactions before a call (claim, dedup, reserve), whose
-// loss in a Postgres crash costs nothing: no call has gone out yet, and
-// Send, the last write before a call, commits synchronously, which flushes
-// the WAL up to and including theirs. The row locks they take (the batch's
-// budget row above all, which every reservation updates) are then held for
-// microseconds instead of a disk flush, which let reservations queue behind
+// oneTrip runs the statements queue adds as one transaction sent in one
+// round trip (BEGIN, the statements, COMMIT in a pgx batch). An error in
+// any statement rolls the whole transaction back (the connection, left in
+// a failed transaction, is then closed by the pool).
+//
+// async commits without waiting for the WAL flush. It is used only by the
+// transactions before a call (claim, dedup, reserve), whose loss in a
+// Postgres crash costs nothing: no call has gone out yet, and Send, the
+// last write before a call, commits synchronously, which flushes the WAL up
+// to and including theirs. The row locks they take (the batch's budget row
+// above all, which every reservation updates) are then held for the
+// statement instead of a disk flush, and reservations do not queue behind
 // each other's flushes.
-func asyncCommit(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-		return fmt.Errorf("asynchronous commit: %w", err)
+func (s *Store) oneTrip(ctx context.Context, async bool, queue func(*pgx.Batch)) error {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	if async {
+		b.Queue("SET LOCAL synchronous_commit = off")
 	}
-	return nil
+	queue(b)
+	b.Queue("COMMIT")
+	return s.pool.SendBatch(ctx, b).Close()
 }
 
 // Reserve implements pipeline.RecordStore: one statement takes a slot of
 // the batch's budget (the batch row's lock serialises concurrent workers, so
 // reservations never exceed the cap) and writes the attempt row, reserved.
-// It commits asynchronously (see asyncCommit): the batch row is locked only
-// for the statement.
+// It commits asynchronously (see oneTrip): the batch row is locked only for
+// the statement.
 func (s *Store) Reserve(ctx context.Context, a pipeline.AttemptStart) (int64, bool, error) {
 	var id int64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := asyncCommit(ctx, tx); err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, `
+	err := s.oneTrip(ctx, true, func(b *pgx.Batch) {
+		b.Queue(`
 		WITH slot AS (
 			UPDATE batches SET budget_used = budget_used + 1
 			WHERE id = $2 AND (max_billed = 0 OR budget_used < max_billed) RETURNING id)
 		INSERT INTO attempts (record_id, batch_id, generation, uuid, endpoint, media_note, started_at, state)
 		SELECT $1, slot.id, $3, $4, $5, $6, $7, 'reserved' FROM slot RETURNING id`,
-			a.RecordID, a.BatchID, a.Generation, a.UUID, string(a.Endpoint), a.MediaNote, a.StartedAt).Scan(&id)
+			a.RecordID, a.BatchID, a.Generation, a.UUID, string(a.Endpoint), a.MediaNote, a.StartedAt).QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&id)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			return err
+		})
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, false, nil
-	}
 	if err != nil {
 		return 0, false, fmt.Errorf("store: reserve attempt for record %d: %w", a.RecordID, err)
 	}
-	return id, true, nil
+	return id, id != 0, nil
 }
 
 // Send implements pipeline.RecordStore: the reserved attempt goes in flight.
@@ -257,7 +282,8 @@ func (s *Store) Release(ctx context.Context, attemptID int64) error {
 }
 
 // Finish completes the attempt (if any) and applies the outcome to the record
-// in one transaction. The record changes only if it is not terminal and is
+// in one transaction, sent in one round trip and committed synchronously (a
+// paid call's outcome is durable before the task is acknowledged). The record changes only if it is not terminal and is
 // still at o.Generation; otherwise the attempt is still completed and
 // ErrTerminal (or ErrStaleGeneration) is returned.
 func (s *Store) Finish(ctx context.Context, o pipeline.Outcome) error {
@@ -278,13 +304,13 @@ func (s *Store) Finish(ctx context.Context, o pipeline.Outcome) error {
 		}
 	}
 	unchanged := false
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = s.oneTrip(ctx, false, func(b *pgx.Batch) {
 		if o.AttemptID != 0 {
 			a := o.Attempt
 			// The attempt holds a budget slot while reserved or in flight,
 			// and afterwards only if it was (possibly) billed: the batch's
 			// budget_used follows in the same statement.
-			_, err := tx.Exec(ctx, `
+			b.Queue(`
 				WITH old AS (
 					SELECT id, batch_id, (state IN ('reserved', 'in_flight') OR billed OR possibly_billed) AS held
 					FROM attempts WHERE id = $1 FOR UPDATE),
@@ -298,9 +324,6 @@ func (s *Store) Finish(ctx context.Context, o pipeline.Outcome) error {
 				UPDATE batches b SET budget_used = GREATEST(0, b.budget_used + upd.holds::int - upd.held::int)
 				FROM upd WHERE b.id = upd.batch_id AND upd.holds <> upd.held`, o.AttemptID, a.FinishedAt, nullIfZero(a.HTTPStatus), nullIfEmpty(a.Code),
 				nullIfEmpty(a.Message), nullIfEmpty(a.RequestID), a.Class.String(), a.Billed, a.PossiblyBilled)
-			if err != nil {
-				return fmt.Errorf("complete attempt %d: %w", o.AttemptID, err)
-			}
 		}
 		// The attempt is completed (the call stays accounted for) even when
 		// the record is not changed below.
@@ -309,7 +332,7 @@ func (s *Store) Finish(ctx context.Context, o pipeline.Outcome) error {
 			count = 1
 		}
 		v := o.Verdict
-		tag, err := tx.Exec(ctx, `
+		b.Queue(`
 			UPDATE records SET status = $3, attempts = attempts + $4,
 			       verdict = coalesce($5, verdict), verification_code = coalesce($6, verification_code),
 			       verification_message = coalesce($7, verification_message), similarity = coalesce($8, similarity),
@@ -323,12 +346,10 @@ func (s *Store) Finish(ctx context.Context, o pipeline.Outcome) error {
 			WHERE id = $1 AND generation = $2 AND status <> ALL ($18)`,
 			o.RecordID, o.Generation, string(o.Status), count, nullIfEmpty(v.Result), v.Code, nullIfEmpty(v.Message),
 			v.Similarity, idcard, v.VideoAlive, videoActions, nullIfEmpty(o.ErrorCode), nullIfEmpty(o.ErrorMessage),
-			o.LinkedRecordID, nullIfEmpty(v.PictureRef), o.Infra, o.AttemptID != 0, terminal)
-		if err != nil {
-			return fmt.Errorf("update record %d: %w", o.RecordID, err)
-		}
-		unchanged = tag.RowsAffected() == 0
-		return nil
+			o.LinkedRecordID, nullIfEmpty(v.PictureRef), o.Infra, o.AttemptID != 0, terminal).Exec(func(tag pgconn.CommandTag) error {
+			unchanged = tag.RowsAffected() == 0
+			return nil
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("store: finish record %d: %w", o.RecordID, err)
