@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -58,6 +59,7 @@ type Store struct {
 	// callGrace is how long after an attempt went in flight its call may
 	// still be on the wire (see WithCallGrace).
 	callGrace time.Duration
+	maxConns  int32 // WithDefaultMaxConns
 }
 
 // DefaultCallGrace is IVS's default timeout and a margin: an attempt in
@@ -77,6 +79,11 @@ func WithKeyring(k *pii.Keyring) Option { return func(s *Store) { s.keys, s.keys
 // IVS_TIMEOUT when that is raised).
 func WithCallGrace(d time.Duration) Option { return func(s *Store) { s.callGrace = d } }
 
+// WithDefaultMaxConns sizes the connection pool when url does not
+// (pool_max_conns): pgx's own default, max(4, cores), keeps a worker's
+// handlers waiting for connections.
+func WithDefaultMaxConns(n int32) Option { return func(s *Store) { s.maxConns = n } }
+
 // Open connects to url and applies any pending migrations.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	s := &Store{callGrace: DefaultCallGrace}
@@ -93,6 +100,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("store: parse database url: %w", err)
+	}
+	if s.maxConns > 0 && !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = s.maxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
