@@ -170,22 +170,6 @@ func getBudget(ctx context.Context, q querier, batchID int64) (Budget, error) {
 
 // ---- reconcile ----
 
-// ListOpenOlder returns up to n records in status (queued or in_flight) with
-// id > afterID whose status has not changed since olderThan, in id order.
-func (s *Store) ListOpenOlder(ctx context.Context, status pipeline.Status, afterID int64, olderThan time.Time, n int) ([]pipeline.TaskRef, error) {
-	// The status is a literal so that the partial indexes on open records apply.
-	rows, err := s.pool.Query(ctx, listOpenOlderSQL(status), afterID, olderThan, n)
-	if err != nil {
-		return nil, fmt.Errorf("store: list %s records: %w", status, err)
-	}
-	return collectRefs(rows)
-}
-
-func listOpenOlderSQL(status pipeline.Status) string {
-	return `SELECT id, generation, shape FROM records
-		WHERE status = ` + sqlStatuses(status) + ` AND id > $1 AND updated_at < $2 ORDER BY id LIMIT $3`
-}
-
 func countOpenOlderSQL(status pipeline.Status) string {
 	return `SELECT count(*) FROM records WHERE status = ` + sqlStatuses(status) + ` AND updated_at < $1`
 }

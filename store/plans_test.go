@@ -108,8 +108,6 @@ func TestQueryPlans(t *testing.T) {
 	}{
 		{"claim standard", claimPendingSQL[ivs.EndpointStandard], []string{"100"}, "records_pending_name_face_image"},
 		{"claim extention", claimPendingSQL[ivs.EndpointExtention], []string{"100"}, "records_pending_name"},
-		{"open older queued", listOpenOlderSQL(pipeline.StatusQueued), []string{"0", old, "500"}, "records_open_id"},
-		{"open older in flight", listOpenOlderSQL(pipeline.StatusInFlight), []string{"0", old, "500"}, "records_open_id"},
 		{"count open older", countOpenOlderSQL(pipeline.StatusQueued), []string{old}, "records_open"},
 		{"finished recently", finishedRecentSQL, []string{"1", terminal}, "records_batch_finished"},
 		{"batch counts", batchCountsSQL, []string{"1"}, ""},

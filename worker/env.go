@@ -2,6 +2,7 @@ package worker
 
 import (
 	"cmp"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -30,6 +31,22 @@ type RedisConfig struct {
 // and friends) and by the rate limiter alike. The caller closes it.
 func (c RedisConfig) NewClient() redis.UniversalClient {
 	return c.Conn.MakeRedisClient().(redis.UniversalClient)
+}
+
+// ConnectRedisFromEnv connects to the Redis of IVSBATCH_REDIS_* (see
+// RedisFromEnv) and checks that it answers; an unreachable server is an
+// error naming it by its URL, without its password.
+func ConnectRedisFromEnv(ctx context.Context, getenv func(string) string) (redis.UniversalClient, error) {
+	rc, err := RedisFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	rdb := rc.NewClient()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("redis at %s unreachable: %w", rc.Display, err)
+	}
+	return rdb, nil
 }
 
 // RedisFromEnv reads where Redis is:

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/ivsbatch/ivsbatch/objstore"
@@ -23,19 +22,6 @@ func defaultOperator() string { return ops.DefaultOperator() }
 
 func openStore(ctx context.Context) (*store.Store, error) {
 	return store.OpenFromEnv(ctx)
-}
-
-func openRedis(ctx context.Context) (redis.UniversalClient, error) {
-	rc, err := worker.RedisFromEnv(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	rdb := rc.NewClient()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
-		return nil, fmt.Errorf("redis at %s: %w", rc.Display, err)
-	}
-	return rdb, nil
 }
 
 func requeue(ctx context.Context, args []string) error {
@@ -159,7 +145,7 @@ attempt is not stale.`,
 		return err
 	}
 	defer st.Close()
-	rdb, err := openRedis(ctx)
+	rdb, err := worker.ConnectRedisFromEnv(ctx, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -195,7 +181,7 @@ ETA, and the budget of billed calls. Changes nothing.`,
 		return err
 	}
 	defer st.Close()
-	rdb, err := openRedis(ctx)
+	rdb, err := worker.ConnectRedisFromEnv(ctx, os.Getenv)
 	if err != nil {
 		return err
 	}

@@ -20,26 +20,12 @@ func withServers(ctx context.Context, fn func(*store.Store, redis.UniversalClien
 		return err
 	}
 	defer st.Close()
-	rdb, err := openRedis(ctx)
+	rdb, err := worker.ConnectRedisFromEnv(ctx, os.Getenv)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
 	return fn(st, rdb)
-}
-
-// openRedis connects to the Redis of IVSBATCH_REDIS_* and checks it answers.
-func openRedis(ctx context.Context) (redis.UniversalClient, error) {
-	rc, err := worker.RedisFromEnv(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	rdb := rc.NewClient()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
-		return nil, fmt.Errorf("redis at %s unreachable: %w", rc.Display, err)
-	}
-	return rdb, nil
 }
 
 func pause(ctx context.Context, args []string) error {
@@ -95,7 +81,7 @@ For queues and batches see "ops status".`)
 	if err != nil {
 		return err
 	}
-	rdb, rerr := openRedis(ctx)
+	rdb, rerr := worker.ConnectRedisFromEnv(ctx, os.Getenv)
 	switch {
 	case paused:
 		fmt.Printf("paused: %s: %s\n", code, reason)

@@ -56,15 +56,11 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	if st.Keyring() == nil {
 		return fmt.Errorf("no keys for personal data: set IVSBATCH_PII_KEYS (or _FILE) and IVSBATCH_PII_INDEX_KEY (see README)")
 	}
-	rc, err := worker.RedisFromEnv(os.Getenv)
+	rdb, err := worker.ConnectRedisFromEnv(ctx, os.Getenv)
 	if err != nil {
 		return err
 	}
-	rdb := rc.NewClient()
 	defer rdb.Close()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis at %s: %w", rc.Display, err)
-	}
 	objs, err := objstore.New(ctx, objstore.ConfigFromEnv(os.Getenv))
 	if err != nil {
 		return err
