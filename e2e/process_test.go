@@ -93,7 +93,10 @@ func (p *processes) start(args ...string) *exec.Cmd {
 // or possibly billed.
 func TestWorkerSIGKILLRecoveredWithin60s(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, ivssim.Config{Quota: 10, Latency: ivssim.Latency{Fixed: 2 * time.Second}})
+	// Calls last longer than asynq's heartbeat (5 s), which is what lists a
+	// server's active tasks: a record seen held by the victim is still in
+	// its call when the victim is killed.
+	h := newHarness(t, ivssim.Config{Quota: 10, Latency: ivssim.Latency{Fixed: 7 * time.Second}})
 	p := newProcesses(t, h)
 	batch := h.submit()
 	victim := p.start("-concurrency", "3", "-window", "6")
@@ -128,7 +131,7 @@ func TestWorkerSIGKILLRecoveredWithin60s(t *testing.T) {
 			}
 		}
 	}
-	time.Sleep(500 * time.Millisecond) // their calls are on the wire (2 s each)
+	time.Sleep(500 * time.Millisecond) // their calls are on the wire (7 s each)
 	if err := victim.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
