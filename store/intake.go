@@ -76,7 +76,10 @@ func (s *Store) BeginIntake(ctx context.Context) (*Intake, error) {
 	// is all it does, and the final commit of the records, synchronous,
 	// flushes the WAL written before it, sequence advances included, so no
 	// stored record's id can be drawn again after a crash.
-	idCfg := s.pool.Config().ConnConfig
+	idCfg := s.pool.Config().ConnConfig // a copy
+	if idCfg.RuntimeParams == nil {
+		idCfg.RuntimeParams = map[string]string{}
+	}
 	idCfg.RuntimeParams["synchronous_commit"] = "off"
 	idConn, err := pgx.ConnectConfig(ctx, idCfg)
 	if err != nil {
