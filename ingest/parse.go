@@ -3,6 +3,7 @@ package ingest
 import (
 	"io"
 	"strconv"
+	"strings"
 )
 
 // Parse streams a manifest's rows, each validated (see Validate), to fn, in
@@ -30,7 +31,8 @@ func ParseWith(r io.Reader, o ReadOptions, fn func(Row) error) (Info, error) {
 				Reason: "already used on line " + strconv.Itoa(first)}
 			row.Input.Ref += "#" + defaultRef(fl.Line)
 		}
-		seen[row.Input.Ref] = fl.Line
+		// A clone: the ref may share the memory of its whole line.
+		seen[strings.Clone(row.Input.Ref)] = fl.Line
 		return fn(row)
 	})
 }

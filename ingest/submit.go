@@ -80,8 +80,8 @@ func Submit(ctx context.Context, st *store.Store, open Opener, src string, opts 
 	var s Summary
 	chunk := make([]store.NewRecord, 0, opts.ChunkRows)
 	flush := func() error {
-		err := intake.Add(ctx, chunk)
-		chunk = chunk[:0]
+		err := intake.Add(ctx, chunk) // Add keeps the chunk
+		chunk = make([]store.NewRecord, 0, opts.ChunkRows)
 		return err
 	}
 	info, err := ParseWith(r, ReadOptions{Name: src, Format: opts.Format, Encoding: opts.Encoding, Sheet: opts.Sheet},
@@ -117,6 +117,11 @@ func Submit(ctx context.Context, st *store.Store, open Opener, src string, opts 
 		return s, fmt.Errorf("ingest: %s: %w", src, err)
 	}
 	s.BatchID, s.Created, s.Inserted = batch.ID, created, int(added)
+	if added > 0 {
+		if err := st.AnalyzeRecords(ctx); err != nil { // the batch is stored: only the planner's numbers are stale
+			log.Warn("manifest stored, statistics not refreshed", "batch", batch.ID, "err", err)
+		}
+	}
 	log.Info("manifest stored", "batch", batch.ID, "new", created, "format", string(info.Format),
 		"encoding", info.Encoding, "rows", s.Rows, "added", added)
 	return s, nil

@@ -107,22 +107,43 @@ type copier interface {
 	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error)
 }
 
-// copyInputs draws record ids, seals every row's personal fields (name, id
-// number, media references, metadata) with its id as associated data and
-// COPYs the rows into table.
+// copyInputs draws record ids, seals every row's personal fields and COPYs
+// the rows into table (see sealInputs).
 func (s *Store) copyInputs(ctx context.Context, q copier, table string, batchID int64, inputs []NewRecord) error {
-	// Ids are drawn first: the record id is the associated data of its
-	// sealed personal fields. Ids of rows never stored are simply unused.
-	idRows, err := q.Query(ctx, `SELECT nextval(pg_get_serial_sequence('records', 'id')) FROM generate_series(1, $1)`, len(inputs))
+	ids, err := drawIDs(ctx, q, len(inputs))
 	if err != nil {
-		return fmt.Errorf("store: allocate record ids: %w", err)
+		return err
+	}
+	rows, err := s.sealInputs(batchID, inputs, ids)
+	if err != nil {
+		return err
+	}
+	return copyRows(ctx, q, table, rows)
+}
+
+// drawIDs draws n record ids. Ids are drawn before the rows are stored: the
+// record id is the associated data of its sealed personal fields. Ids of
+// rows never stored are simply unused.
+func drawIDs(ctx context.Context, q copier, n int) ([]int64, error) {
+	idRows, err := q.Query(ctx, `SELECT nextval(pg_get_serial_sequence('records', 'id')) FROM generate_series(1, $1)`, n)
+	if err != nil {
+		return nil, fmt.Errorf("store: allocate record ids: %w", err)
 	}
 	ids, err := pgx.CollectRows(idRows, pgx.RowTo[int64])
 	if err != nil {
-		return fmt.Errorf("store: allocate record ids: %w", err)
+		return nil, fmt.Errorf("store: allocate record ids: %w", err)
 	}
+	return ids, nil
+}
+
+// sealInputs makes the rows to COPY (inputColumns) of inputs with ids:
+// every row's personal fields (name, id number, media references, metadata)
+// sealed with its id as associated data, and its blind indexes. It uses no
+// connection and is safe for concurrent use.
+func (s *Store) sealInputs(batchID int64, inputs []NewRecord, ids []int64) ([][]any, error) {
 	rows := make([][]any, len(inputs))
 	now := time.Now()
+	var err error
 	for i, in := range inputs {
 		status, finished := pipeline.StatusPending, (*time.Time)(nil)
 		if in.Status != "" && in.Status != pipeline.StatusPending {
@@ -131,7 +152,7 @@ func (s *Store) copyInputs(ctx context.Context, q copier, table string, batchID 
 		sealed := []string{in.Name, in.IDNumber, in.IDCard1, in.IDCard2, in.FaceImage, in.Video, in.Metadata}
 		for j, v := range sealed {
 			if sealed[j], err = s.keys.Seal(v, ids[i]); err != nil {
-				return fmt.Errorf("store: seal personal data of line %d: %w", in.Line, err)
+				return nil, fmt.Errorf("store: seal personal data of line %d: %w", in.Line, err)
 			}
 		}
 		var idHMAC, inputHMAC []byte
@@ -146,6 +167,11 @@ func (s *Store) copyInputs(ctx context.Context, q copier, table string, batchID 
 			sealed[2], sealed[3], sealed[4], sealed[5], in.Actions, in.NodThreshold, in.Detail, in.Crop,
 			string(status), nullIfEmpty(in.ErrorCode), nullIfEmpty(in.ErrorMessage), finished, sealed[6]}
 	}
+	return rows, nil
+}
+
+// copyRows COPYs rows made by sealInputs into table.
+func copyRows(ctx context.Context, q copier, table string, rows [][]any) error {
 	if _, err := q.CopyFrom(ctx, pgx.Identifier{table}, inputColumns, pgx.CopyFromRows(rows)); err != nil {
 		return fmt.Errorf("store: copy inputs: %w", err)
 	}

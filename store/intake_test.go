@@ -2,11 +2,14 @@ package store_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pii"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 )
@@ -109,5 +112,74 @@ func TestMediaSealedAndLegacyRekey(t *testing.T) {
 	}
 	if rec, err := st.GetRecord(ctx, 1); err != nil || rec.FaceImage != want.FaceImage {
 		t.Fatalf("after rekey: %+v %v", rec, err)
+	}
+}
+
+// Staging is pipelined (ids, sealing and COPY overlap), yet records keep
+// the manifest's order: ids grow with the line across chunks, and every
+// row opens with its own id. A chunk that cannot be sealed fails Commit and
+// leaves nothing.
+func TestIntakePipelineOrderAndFailure(t *testing.T) {
+	ctx := context.Background()
+	url := testenv.PostgresURL(t)
+	st, err := store.Open(ctx, url, store.WithKeyring(testenv.Keyring(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	in, err := st.BeginIntake(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	const chunks, size = 9, 700
+	line := 1
+	for range chunks {
+		rows := make([]store.NewRecord, size)
+		for i := range rows {
+			line++
+			rows[i] = nameInput(fmt.Sprintf("r%d", line))
+			rows[i].Line = line
+		}
+		if err := in.Add(ctx, rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch, _, added, err := in.Commit(ctx, pipeline.Batch{Name: "t", ManifestSHA256: "order"}, store.IntakeCounts{Rows: chunks * size})
+	if err != nil || added != chunks*size {
+		t.Fatalf("commit: %d added, %v", added, err)
+	}
+	var disorder int
+	err = st.Pool().QueryRow(ctx, `SELECT count(*) FROM (SELECT id, lag(id) OVER (ORDER BY line) AS prev FROM records) x
+		WHERE id <= prev`).Scan(&disorder)
+	if err != nil || disorder != 0 {
+		t.Fatalf("%d records with an id below the previous line's (%v)", disorder, err)
+	}
+	recs, err := st.ListRecords(ctx, batch.ID)
+	if err != nil || len(recs) != chunks*size || recs[len(recs)-1].Name != "张伟" || recs[len(recs)-1].Ref != fmt.Sprintf("r%d", line) {
+		t.Fatalf("%d records, %v", len(recs), err)
+	}
+
+	noKeys, err := store.Open(ctx, url, store.WithKeyring(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer noKeys.Close()
+	bad, err := noKeys.BeginIntake(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bad.Close()
+	for range 3 {
+		if err := bad.Add(ctx, []store.NewRecord{nameInput("x")}); err != nil && !errors.Is(err, pii.ErrNoKeys) {
+			t.Fatal(err)
+		}
+	}
+	if _, _, _, err := bad.Commit(ctx, pipeline.Batch{Name: "t", ManifestSHA256: "bad"}, store.IntakeCounts{Rows: 3}); !errors.Is(err, pii.ErrNoKeys) {
+		t.Fatalf("commit of unsealable rows: %v, want %v", err, pii.ErrNoKeys)
+	}
+	var n int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM batches WHERE manifest_sha256 = 'bad'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d batches left by a failed intake (%v)", n, err)
 	}
 }

@@ -105,6 +105,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	w.env = append(os.Environ(), "IVSBATCH_DATABASE_URL="+dbURL+"&pool_max_conns="+strconv.Itoa(o.pool), "IVSBATCH_REDIS_ADDR="+redisAddr,
 		"IVS_ENDPOINT="+w.simURL, "IVS_AK=SIMAK0000000000000000", "IVS_SK=sim-secret-key", "IVSBATCH_LOG_LEVEL=ERROR")
 	w.env = append(w.env, keyEnv()...)
+	// The generated faces are file:// references: enqueue refuses and the
+	// workers do not read them outside the media root.
+	media := filepath.Join(dir, "media")
+	if err := os.Mkdir(media, 0o755); err != nil {
+		return err
+	}
+	w.env = append(w.env, "IVSBATCH_MEDIA_ROOT="+media)
 	// An empty registry: nobody exists, every call is answered (3001) and billed.
 	registry := filepath.Join(dir, "registry.jsonl")
 	if err := os.WriteFile(registry, nil, 0o644); err != nil {
@@ -125,7 +132,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 
 	manifest := filepath.Join(dir, "manifest.csv")
 	start := time.Now()
-	if err := writeManifest(manifest, dir, o.rows, o.imageEvery); err != nil {
+	if err := writeManifest(manifest, media, o.rows, o.imageEvery); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "manifest: %d rows written in %s\n", o.rows, time.Since(start).Round(time.Millisecond))
