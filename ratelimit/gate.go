@@ -15,7 +15,8 @@ type Verifier interface {
 
 // Gate holds each call until the slot Wait reserved for it, so that calls
 // reach IVS as evenly spaced as their slots whatever happened between Wait
-// and the send. From now on Wait returns Lead before the slot, for calls it
+// and the send (a call that comes more than MaxLate after its slot takes a
+// fresh one). From now on Wait returns Lead before the slot, for calls it
 // can name (Config.CallKey); other calls go out as soon as they are sent.
 // Wrap the client that the pipeline calls right after Wait.
 func (l *Limiter) Gate(v Verifier) Verifier {
@@ -34,7 +35,7 @@ type gate struct {
 func (g *gate) Do(ctx context.Context, req ivs.Request) (*ivs.Response, error) {
 	if key, ok := g.l.cfg.CallKey(ctx); ok {
 		if at, ok := g.l.takeSlot(key, req.Shape.Endpoint()); ok {
-			if err := sleep(ctx, time.Until(at)); err != nil {
+			if err := g.l.await(ctx, req.Shape.Endpoint(), at); err != nil {
 				return nil, err
 			}
 		}

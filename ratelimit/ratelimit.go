@@ -8,9 +8,9 @@
 // takes effect within Horizon.
 //
 // The pace is (1 − Headroom) × quota × the shared AIMD factor (see Adapt):
-// a 429 (APIG.0308) shifts the schedule by Backoff and lowers the factor a
-// little, once per episode for every process; the factor climbs back while
-// throttling stays away.
+// a 429 (APIG.0308) lowers the factor a little (and shifts the schedule by
+// Backoff, if set), once per episode for every process; the factor climbs
+// back while throttling stays away.
 //
 // What the gateway sees is when a request arrives, not when it was granted:
 // the work between the two (a database write, signing) adds jitter. Gate
@@ -47,10 +47,9 @@ type Config struct {
 	// Adapt sets how the pace backs off on 429s and recovers.
 	Adapt Adapt
 	// Backoff is a gap inserted in the shared schedule once per throttling
-	// episode (default 100 ms: one call's time at 10/s). It costs a call
-	// and keeps the next second's windows clear of the late request's
-	// neighbours; the lasting answer to throttling is the lower pace (see
-	// Adapt). < 0 means none.
+	// episode (default none). A 429 is not counted by the gateway, so the
+	// window it met stays full but no fuller: the lasting answer to
+	// throttling is the lower pace (see Adapt), and a gap costs calls.
 	Backoff time.Duration
 	// Horizon is how far ahead of its slot a call reserves it (default
 	// 300 ms, at least Lead + 50 ms). A longer horizon keeps a slot ready
@@ -62,6 +61,11 @@ type Config struct {
 	// may make eleven in a second with the calls after it. Without a Gate,
 	// Wait returns at the slot.
 	Lead time.Duration
+	// MaxLate is how late after its slot a call may still go out (default
+	// 20 ms); a later one (its process stalled, or the work before the send
+	// took longer than Lead) reserves a fresh slot, so that calls held up
+	// together do not arrive together.
+	MaxLate time.Duration
 	// CallKey names the call a context belongs to, so that Gate finds the
 	// slot Wait reserved for it (default: the asynq task ID).
 	CallKey func(context.Context) (string, bool)
@@ -83,9 +87,6 @@ func (c Config) withDefaults() Config {
 		c.Headroom = 0
 	}
 	c.Adapt = c.Adapt.withDefaults()
-	if c.Backoff == 0 {
-		c.Backoff = 100 * time.Millisecond
-	}
 	if c.Horizon <= 0 {
 		c.Horizon = 300 * time.Millisecond
 	}
@@ -93,6 +94,9 @@ func (c Config) withDefaults() Config {
 		c.Lead = 100 * time.Millisecond
 	}
 	c.Horizon = max(c.Horizon, c.Lead+50*time.Millisecond)
+	if c.MaxLate <= 0 {
+		c.MaxLate = 20 * time.Millisecond
+	}
 	if c.CallKey == nil {
 		c.CallKey = asynq.GetTaskID
 	}
@@ -159,14 +163,35 @@ func (l *Limiter) Wait(ctx context.Context, ep ivs.Endpoint) error {
 	if err != nil {
 		return err
 	}
-	wake := at
 	if l.gated.Load() {
 		if key, ok := l.cfg.CallKey(ctx); ok {
 			l.keepSlot(key, ep, at)
-			wake = at.Add(-l.cfg.Lead)
+			return sleep(ctx, time.Until(at.Add(-l.cfg.Lead)))
 		}
 	}
-	return sleep(ctx, time.Until(wake))
+	return l.await(ctx, ep, at)
+}
+
+// maxReslots bounds how many fresh slots a late call takes before it goes
+// out anyway.
+const maxReslots = 3
+
+// await sleeps until the slot at; when it wakes more than MaxLate after it,
+// it reserves a fresh slot and waits for that one instead.
+func (l *Limiter) await(ctx context.Context, ep ivs.Endpoint, at time.Time) error {
+	for range maxReslots {
+		if err := sleep(ctx, time.Until(at)); err != nil {
+			return err
+		}
+		if time.Since(at) <= l.cfg.MaxLate {
+			return nil
+		}
+		var err error
+		if at, err = l.reserve(ctx, ep); err != nil {
+			return err
+		}
+	}
+	return sleep(ctx, time.Until(at))
 }
 
 // reserve takes ep's turn in this process and reserves the next slot at
@@ -227,8 +252,8 @@ func stateOf(vals []any) adaptState {
 	return decodeState(f, t)
 }
 
-// Throttled lowers the shared pace on ep and shifts its schedule by
-// Backoff, once per episode however many calls and processes report it (see Adapt).
+// Throttled lowers the shared pace on ep (and shifts its schedule by
+// Backoff, if set), once per episode however many calls and processes report it (see Adapt).
 // Errors are dropped: the back-off is best effort, the 429 itself is retried
 // by the caller.
 func (l *Limiter) Throttled(ctx context.Context, ep ivs.Endpoint) {

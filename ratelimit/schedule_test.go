@@ -227,3 +227,31 @@ func TestClockSyncKeepsTightestSample(t *testing.T) {
 		t.Fatalf("offset %d after the sample aged; want %d", off, skew+1000)
 	}
 }
+
+// A call that comes to the gate more than MaxLate after its slot (its
+// process stalled) does not go out at once, together with the calls held
+// up with it: it reserves a fresh slot.
+func TestGateReslotsLateCall(t *testing.T) {
+	ctx := context.Background()
+	l, rdb := newTestLimiter(t, Config{PerSecond: 10, CallKey: keyOf})
+	rec := &recorder{}
+	v := l.Gate(rec)
+	ep := ivs.EndpointStandard
+	l.keepSlot("late", ep, time.Now().Add(-time.Second))
+	l.keepSlot("on-time", ep, time.Now().Add(5*time.Millisecond))
+	if _, err := v.Do(withCall(ctx, "on-time"), ivs.Request{Shape: ivs.ShapeNameFaceImage}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rdb.Exists(ctx, l.nextKey(ep)).Result(); err != nil || n != 0 {
+		t.Fatalf("a call on time reserved another slot (%v)", err)
+	}
+	if _, err := v.Do(withCall(ctx, "late"), ivs.Request{Shape: ivs.ShapeNameFaceImage}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rdb.Exists(ctx, l.nextKey(ep)).Result(); err != nil || n != 1 {
+		t.Fatalf("the late call went out without a fresh slot (%v)", err)
+	}
+	if len(rec.sent) != 2 {
+		t.Fatalf("%d calls made; want 2", len(rec.sent))
+	}
+}
