@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/ivs"
@@ -36,7 +37,9 @@ func (g *gate) Do(ctx context.Context, req ivs.Request) (*ivs.Response, error) {
 	if key, ok := g.l.cfg.CallKey(ctx); ok {
 		if at, ok := g.l.takeSlot(key, req.Shape.Endpoint()); ok {
 			if err := g.l.await(ctx, req.Shape.Endpoint(), at); err != nil {
-				return nil, err
+				// Nothing was sent: a transient failure, not an ambiguous one.
+				return nil, &ivs.TransportError{Op: "wait for the send slot", Err: err,
+					Timeout: errors.Is(err, context.DeadlineExceeded)}
 			}
 		}
 	}

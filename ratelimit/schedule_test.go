@@ -255,3 +255,18 @@ func TestGateReslotsLateCall(t *testing.T) {
 		t.Fatalf("%d calls made; want 2", len(rec.sent))
 	}
 }
+
+// A call whose context ends while the gate holds it is reported as not
+// sent (transient), never as a call that may have been billed.
+func TestGateCancelledIsNotSent(t *testing.T) {
+	l, _ := newTestLimiter(t, Config{PerSecond: 10, CallKey: keyOf})
+	rec := &recorder{}
+	v := l.Gate(rec)
+	l.keepSlot("a", ivs.EndpointStandard, time.Now().Add(time.Hour))
+	ctx, cancel := context.WithCancel(withCall(context.Background(), "a"))
+	cancel()
+	_, err := v.Do(ctx, ivs.Request{Shape: ivs.ShapeNameFaceImage})
+	if c := ivs.Classify(err); c != ivs.ClassTransient || len(rec.sent) != 0 {
+		t.Fatalf("cancelled in the gate: %v classified %s, %d calls made; want transient, none", err, c, len(rec.sent))
+	}
+}

@@ -18,7 +18,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"os/signal"
 	"syscall"
@@ -44,7 +43,7 @@ func main() {
 	flag.Float64Var(&o.quota, "quota", -1, "requests/s per endpoint, enforced by the simulator and the workers; negative = off")
 	flag.DurationVar(&o.latency, "latency", 0, "simulated IVS latency per call")
 	flag.IntVar(&o.workers, "workers", 1, "worker instances (or processes with -procs)")
-	flag.IntVar(&o.concurrency, "concurrency", 0, "handlers per worker; default max(8, 4×quota×(latency+0.5s))")
+	flag.IntVar(&o.concurrency, "concurrency", 0, "handlers per worker; default max(8, 2×quota×latency)")
 	flag.BoolVar(&o.procs, "procs", false, "run workers as separate processes (go build ./cmd/worker)")
 	flag.Int64Var(&o.seed, "seed", 1, "population seed")
 	flag.DurationVar(&o.timeout, "timeout", 20*time.Minute, "give up after this long")
@@ -62,18 +61,14 @@ func main() {
 	res.print(os.Stdout, o)
 }
 
-// concurrencyFor fills the quota when a call takes latency: each endpoint
-// keeps quota × (latency + the limiter's 300 ms reservation horizon + the
-// store writes) handlers busy, and with records of both endpoints mixed in
-// one queue, handlers held by the busier endpoint's waiting records must not
-// starve the other, hence twice that for each of the two endpoints.
+// concurrencyFor fills the quota when a call takes latency.
 func (o options) concurrencyFor() int {
 	if o.concurrency > 0 {
 		return o.concurrency
 	}
 	n := 8
 	if o.quota > 0 {
-		if c := int(math.Ceil(4 * o.quota * (o.latency.Seconds() + 0.5))); c > n {
+		if c := int(2 * o.quota * o.latency.Seconds()); c > n {
 			n = c
 		}
 	}
