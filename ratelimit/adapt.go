@@ -6,30 +6,35 @@ import (
 )
 
 // Adapt is how the pace follows throttling (AIMD): the limiter paces at
-// Factor × quota. A 429 (APIG.0308) is not billed, so the pace starts at the
-// quota itself; each throttling episode multiplies the factor by Decrease
-// (once per Cooldown, however many calls and processes saw it), and every
-// RecoverEvery without a new episode adds Increase back, up to 1. The state
-// is shared by every process through Redis: the quota is the account's, so a
-// 429 seen by one process means the common pace is too high for all. Zero
-// values take defaults.
+// Factor × Rate. The pace starts at the full rate; each throttling episode
+// (a 429, APIG.0308) multiplies the factor by Decrease (once per Cooldown,
+// however many calls and processes saw it), and every RecoverEvery without a
+// new episode adds Increase back, up to 1. The state is shared by every
+// process through Redis: the quota is the account's, so a 429 seen by one
+// process means the common pace is too high for all.
+//
+// The defaults are shallow and quick: a stray 429 (a request that arrived
+// late, not a pace too high) costs 2 % of the pace for 2 s and 1 % for 2 s
+// more, while a quota really lower than configured is still found, the pace
+// losing about 1 % every 2 s for as long as throttling goes on. Zero values
+// take defaults.
 type Adapt struct {
-	Decrease     float64       // multiplicative decrease per episode (default 0.96)
+	Decrease     float64       // multiplicative decrease per episode (default 0.98)
 	Increase     float64       // additive recovery per RecoverEvery (default 0.01)
-	RecoverEvery time.Duration // default 10 s
+	RecoverEvery time.Duration // default 2 s
 	Cooldown     time.Duration // one decrease per episode: later 429s within it are the same episode (default 2 s)
 	Min          float64       // lowest factor (default 0.5)
 }
 
 func (a Adapt) withDefaults() Adapt {
 	if a.Decrease <= 0 || a.Decrease >= 1 {
-		a.Decrease = 0.96
+		a.Decrease = 0.98
 	}
 	if a.Increase <= 0 {
 		a.Increase = 0.01
 	}
 	if a.RecoverEvery <= 0 {
-		a.RecoverEvery = 10 * time.Second
+		a.RecoverEvery = 2 * time.Second
 	}
 	if a.Cooldown <= 0 {
 		a.Cooldown = 2 * time.Second

@@ -78,7 +78,7 @@ func TestAdaptSharedThroughRedis(t *testing.T) {
 	addr := testenv.Redis(t)
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	cfg := Config{PerSecond: 10, Backoff: time.Millisecond, Now: clk.Now,
+	cfg := Config{PerSecond: 10, Headroom: -1, Backoff: time.Millisecond, Now: clk.Now,
 		Adapt: Adapt{Decrease: 0.8, Increase: 0.05, RecoverEvery: 5 * time.Second, Cooldown: 2 * time.Second}}
 	var lims []*Limiter
 	for range 2 {

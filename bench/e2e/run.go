@@ -37,6 +37,9 @@ type result struct {
 	setupDur time.Duration
 	// endpoints: per endpoint, billed calls per second between its first and last call
 	endpoints map[string]string
+	// sent and arrived: per endpoint, the spacing of the workers' sends and
+	// of the requests' arrivals at the simulator (see spacingOf)
+	sent, arrived map[string]string
 }
 
 // endpointRates measures, from the attempts table, each endpoint's achieved
@@ -76,6 +79,8 @@ func (r result) print(w io.Writer, o options) {
 	fmt.Fprintf(w, "statuses=%v wrong_outcomes=%d\n", r.counts, r.wrong)
 	for ep, rate := range r.endpoints {
 		fmt.Fprintf(w, "achieved %s: %s\n", ep, rate)
+		fmt.Fprintf(w, "  sent:    %s\n", r.sent[ep])
+		fmt.Fprintf(w, "  arrived: %s\n", r.arrived[ep])
 	}
 	fmt.Fprintf(w, "ledger: billed=%d requests=%d duplicates=%d by_status=%v max_per_second=%v\n",
 		r.ledger.TotalBilled, r.ledger.Requests, len(r.ledger.Duplicates), r.ledger.ByStatus, r.ledger.MaxPerSecond)
@@ -113,7 +118,8 @@ func run(ctx context.Context, o options) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	srv := httptest.NewServer(sim.Handler())
+	var arr arrivals
+	srv := httptest.NewServer(arr.wrap(sim.Handler()))
 	defer srv.Close()
 	defer sim.Close()
 	st, batch, err := submit(ctx, dbURL, pop, dir)
@@ -137,6 +143,10 @@ func run(ctx context.Context, o options) (result, error) {
 	if res.endpoints, err = endpointRates(ctx, st); err != nil {
 		return result{}, err
 	}
+	if res.sent, err = sendTimes(ctx, st); err != nil {
+		return result{}, err
+	}
+	res.arrived = arr.spacing()
 	res.counts, res.ledger = map[pipeline.Status]int{}, sim.Ledger()
 	want := pop.Expected()
 	for _, r := range recs {

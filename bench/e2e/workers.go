@@ -74,10 +74,11 @@ func newWorker(ctx context.Context, o options, w world) (*worker.Worker, func(),
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: w.redis, PoolSize: 2 * o.concurrencyFor()})
 	closeAll := func() { _ = rdb.Close(); st.Close() }
+	limiter := ratelimit.New(rdb, ratelimit.Config{PerSecond: o.workerQuota()}) // wired as cmd/worker does
 	proc, err := pipeline.NewProcessor(pipeline.Config{
-		Records: st, Account: st, Verifier: client,
+		Records: st, Account: st, Verifier: limiter.Gate(client),
 		Fetcher: worker.RejectingFetcher{Store: fetcher}, Preparer: media.New(media.Config{}),
-		Limiter: ratelimit.New(rdb, ratelimit.Config{PerSecond: o.workerQuota()}),
+		Limiter: limiter,
 		Policy:  pipeline.DefaultPolicy(), Log: o.logger(),
 		Dedup: st, Index: benchKeys,
 	})

@@ -91,11 +91,14 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	// The account pause, kept current by LISTEN/NOTIFY instead of a query per record.
 	acct := st.WatchAccount(5*time.Second, log)
 	go func() { _ = acct.Run(ctx) }()
+	// The limiter reserves each call's slot in the shared schedule; its gate
+	// holds the request until that slot (see package ratelimit).
+	limiter := ratelimit.New(rdb, ratelimit.Config{PerSecond: limiterQuota(*quota)})
 	pcfg := pipeline.Config{
-		Records: st, Account: acct, Verifier: metrics.Verifier(client),
+		Records: st, Account: acct, Verifier: limiter.Gate(metrics.Verifier(client)),
 		Fetcher:  worker.RejectingFetcher{Store: objs},
 		Preparer: preparer,
-		Limiter:  metrics.Limiter(ratelimit.New(rdb, ratelimit.Config{PerSecond: *quota})),
+		Limiter:  metrics.Limiter(limiter),
 		Policy:   policy, Log: log,
 		Dedup: st, Index: st.Keyring(), DedupWindow: env.dedupWindow,
 	}
@@ -125,6 +128,15 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	log.Info("worker running", "ivs", client.Endpoint(), "quota", *quota, "concurrency", *concurrency, "window", *window)
 	return w.Run(ctx)
+}
+
+// limiterQuota is the limiter's PerSecond for the -quota flag: ≤ 0 turns
+// limiting off.
+func limiterQuota(q float64) float64 {
+	if q <= 0 {
+		return -1
+	}
+	return q
 }
 
 // scheduleReconcile runs ops reconcile on the schedule; every worker runs

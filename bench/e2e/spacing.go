@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/store"
+)
+
+// arrivals records when each IVS request reached the simulator, per
+// endpoint: the spacing the gateway's sliding window actually sees.
+type arrivals struct {
+	mu sync.Mutex
+	at map[string][]time.Time
+}
+
+func (a *arrivals) wrap(h http.Handler) http.Handler {
+	a.at = map[string][]time.Time{}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p == string(ivs.EndpointStandard) || p == string(ivs.EndpointExtention) {
+			now := time.Now()
+			a.mu.Lock()
+			a.at[p] = append(a.at[p], now)
+			a.mu.Unlock()
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (a *arrivals) spacing() map[string]string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[string]string{}
+	for ep, ts := range a.at {
+		out[ep] = spacingOf(ts)
+	}
+	return out
+}
+
+// sendTimes reads, per endpoint, when the workers marked each attempt sent
+// (just after the limiter's grant): the spacing the limiter produced.
+func sendTimes(ctx context.Context, st *store.Store) (map[string]string, error) {
+	rows, err := st.Pool().Query(ctx, `SELECT endpoint, started_at FROM attempts WHERE state = 'finished' ORDER BY started_at`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ts := map[string][]time.Time{}
+	for rows.Next() {
+		var ep string
+		var t time.Time
+		if err := rows.Scan(&ep, &t); err != nil {
+			return nil, err
+		}
+		ts[ep] = append(ts[ep], t)
+	}
+	out := map[string]string{}
+	for ep, t := range ts {
+		out[ep] = spacingOf(t)
+	}
+	return out, rows.Err()
+}
+
+// spacingOf summarises request times: the gaps between neighbours, and the
+// span of every 11 consecutive requests (under 1 s, a sliding one-second
+// window would have held 11 of them).
+func spacingOf(ts []time.Time) string {
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	if len(ts) < 12 {
+		return fmt.Sprintf("%d requests", len(ts))
+	}
+	var gaps, spans []time.Duration
+	short := 0
+	for i := 1; i < len(ts); i++ {
+		gaps = append(gaps, ts[i].Sub(ts[i-1]))
+		if i >= 10 {
+			s := ts[i].Sub(ts[i-10])
+			spans = append(spans, s)
+			if s <= time.Second {
+				short++
+			}
+		}
+	}
+	long := 0 // time lost in gaps of more than two intervals (demand ran dry, or a back-off)
+	for _, g := range gaps {
+		if g > 200*time.Millisecond {
+			long += int(g / time.Millisecond)
+		}
+	}
+	slices.Sort(gaps)
+	slices.Sort(spans)
+	q := func(d []time.Duration, p float64) time.Duration {
+		return d[int(p*float64(len(d)-1))].Round(100 * time.Microsecond)
+	}
+	return fmt.Sprintf("gap p1/p50/p99/max %s/%s/%s/%s (%.1fs in gaps > 200ms); 11-request span min/p1/p50 %s/%s/%s, ≤1s: %d of %d",
+		q(gaps, 0.01), q(gaps, 0.5), q(gaps, 0.99), q(gaps, 1), float64(long)/1000,
+		q(spans, 0), q(spans, 0.01), q(spans, 0.5), short, len(spans))
+}
