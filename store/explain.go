@@ -36,7 +36,7 @@ func (s *Store) ExplainPeriodic(ctx context.Context, batchID int64) ([]Explained
 		{"claim " + string(ivs.EndpointStandard), claimPendingSQL[ivs.EndpointStandard], []any{100}},
 		{"status: counts", batchCountsSQL, []any{batchID}},
 		{"status: verdicts and errors", batchVerdictsSQL, []any{batchID, terminal}},
-		{"status: finished in the last minute", finishedRecentSQL, []any{batchID, terminal}},
+		{"status: rate and ETA (the batch's latest attempts)", batchProgressSQL, []any{batchID, progressWindow.Seconds(), terminal}},
 		{"metrics: records by status", statusCountsSQL, nil},
 		{"open batches", openBatchesSQL, []any{pipeline.StatusStrings(pipeline.OpenStatuses)}},
 	}

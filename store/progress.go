@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/pipeline"
@@ -22,26 +23,21 @@ type Progress struct {
 // progressWindow is how far back the rate looks.
 const progressWindow = time.Minute
 
-// batchProgress measures p for batchID. It reads only the attempts started
-// in the last two windows (index attempts_started) and their records by
-// primary key, so it costs the same whatever the size of the tables.
+// progressSample bounds how many of the batch's latest attempts the rate
+// is measured over: at high rates the window is the span of the latest
+// progressSample attempts instead of a whole minute, so a status costs the
+// same at 10 records/s and at 1,000.
+const progressSample = 2000
+
+// batchProgress measures p for batchID. It reads at most progressSample of
+// the batch's latest attempts (index attempts_batch_started, newest first)
+// and their records by primary key, so it costs the same whatever the size
+// of the tables and the rate.
 func (s *Store) batchProgress(ctx context.Context, batchID int64) (Progress, error) {
 	var p Progress
 	var since *time.Time
-	err := s.pool.QueryRow(ctx, `
-		WITH recent AS (
-			SELECT a.started_at, r.id, r.status, r.finished_at
-			FROM attempts a JOIN records r ON r.id = a.record_id
-			WHERE a.started_at > now() - 2 * $2::float8 * interval '1 second' AND r.batch_id = $1
-		), win AS (
-			SELECT CASE WHEN min(started_at) IS NULL THEN NULL
-			            ELSE greatest(min(started_at), now() - $2::float8 * interval '1 second') END AS since
-			FROM recent
-		)
-		SELECT win.since,
-		       (SELECT count(DISTINCT id) FROM recent WHERE finished_at >= win.since AND status = ANY($3)),
-		       now()
-		FROM win`, batchID, progressWindow.Seconds(), pipeline.StatusStrings(pipeline.TerminalStatuses)).Scan(&since, &p.Finished, &p.At)
+	err := s.pool.QueryRow(ctx, batchProgressSQL, batchID, progressWindow.Seconds(),
+		pipeline.StatusStrings(pipeline.TerminalStatuses)).Scan(&since, &p.Finished, &p.At)
 	if err != nil {
 		return p, fmt.Errorf("store: batch %d progress: %w", batchID, err)
 	}
@@ -50,6 +46,30 @@ func (s *Store) batchProgress(ctx context.Context, batchID int64) (Progress, err
 	}
 	return p, nil
 }
+
+// batchProgressSQL: the batch's ($1) latest attempts within the window ($2
+// seconds), at most progressSample of them (a literal, so that a generic
+// plan knows how few); since is the oldest of them; and the
+// records they called for that are final ($3) and finished since then. The
+// latest are taken first and the window applied to them, so only
+// attempts_batch_started serves the scan; the LATERAL (not flattened:
+// OFFSET 0) looks each record up by primary key, so the plan holds without
+// statistics.
+var batchProgressSQL = `
+	WITH latest AS (
+		SELECT started_at, record_id FROM attempts WHERE batch_id = $1 ORDER BY started_at DESC LIMIT ` +
+	strconv.Itoa(progressSample) + `
+	), recent AS (
+		SELECT * FROM latest WHERE started_at > now() - $2::float8 * interval '1 second'
+	), win AS (
+		SELECT min(started_at) AS since FROM recent
+	)
+	SELECT win.since,
+	       (SELECT count(DISTINCT r.id) FROM recent,
+	               LATERAL (SELECT id FROM records WHERE id = recent.record_id AND finished_at >= win.since
+	                        AND status = ANY ($3) OFFSET 0) r),
+	       now()
+	FROM win`
 
 // Rate is the batch's records finished per second since p.Since (0 before
 // its first call, or when it made none in the last minute).

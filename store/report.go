@@ -9,15 +9,13 @@ import (
 )
 
 // BatchStatus is what an operator sees of a batch: counts by status, by
-// verdict code and by last error code, and how many records finished in the
-// last minute (the current rate).
+// verdict code and by last error code, and its recent progress (rate, ETA).
 type BatchStatus struct {
-	Batch          pipeline.Batch
-	Counts         Counts
-	ByVerdict      map[string]int // "1000 valid" → n
-	ByError        map[string]int // last_error_code → n, for records without a verdict
-	FinishedRecent int            // finished within the last minute
-	Progress       Progress       // the batch's own recent work: rate and ETA
+	Batch     pipeline.Batch
+	Counts    Counts
+	ByVerdict map[string]int // "1000 valid" → n
+	ByError   map[string]int // last_error_code → n, for records without a verdict
+	Progress  Progress       // the batch's own recent work: rate and ETA
 }
 
 // Rate is the batch's records finished per second over its own recent work
@@ -27,16 +25,6 @@ func (b BatchStatus) Rate() float64 { return b.Progress.Rate() }
 // ETA is the time left at Rate (0 when done, or before the batch made
 // progress).
 func (b BatchStatus) ETA() time.Duration { return b.Progress.ETA(b.Counts.Open()) }
-
-// finishedRecentSQL counts a batch's records finished in the last minute.
-// OFFSET 0 keeps the status test out of the scan, so the scan has only
-// (batch_id, finished_at) to go on, which records_batch_finished serves
-// better than any other index whatever the statistics say: with the status
-// test in it, a planner without fresh statistics (right after a submit)
-// read every finished record of the batch through records_batch_status.
-const finishedRecentSQL = `SELECT count(*) FROM (
-		SELECT status FROM records WHERE batch_id = $1 AND finished_at > now() - interval '1 minute' OFFSET 0
-	) r WHERE status = ANY ($2)`
 
 const batchVerdictsSQL = `SELECT verdict, code, sum(n) FROM record_counts WHERE batch_id = $1 AND status = ANY ($2)
 	GROUP BY 1, 2 HAVING sum(n) <> 0`
@@ -54,8 +42,7 @@ func (s *Store) GetBatchStatus(ctx context.Context, batchID int64) (BatchStatus,
 	if b.Progress, err = s.batchProgress(ctx, batchID); err != nil {
 		return b, err
 	}
-	// By verdict and error code: the count deltas (O(1) rows); finished in
-	// the last minute: the index records_batch_finished (rows of that minute).
+	// By verdict and error code: the count deltas (O(1) rows).
 	rows, err := s.pool.Query(ctx, batchVerdictsSQL, batchID, pipeline.StatusStrings(pipeline.TerminalStatuses))
 	if err != nil {
 		return b, fmt.Errorf("store: batch %d status: %w", batchID, err)
@@ -75,11 +62,6 @@ func (s *Store) GetBatchStatus(ctx context.Context, batchID int64) (BatchStatus,
 	}
 	if err := rows.Err(); err != nil {
 		return b, fmt.Errorf("store: batch %d status: %w", batchID, err)
-	}
-	err = s.pool.QueryRow(ctx, finishedRecentSQL, batchID, pipeline.StatusStrings(pipeline.TerminalStatuses)).
-		Scan(&b.FinishedRecent)
-	if err != nil {
-		return b, fmt.Errorf("store: batch %d rate: %w", batchID, err)
 	}
 	return b, nil
 }

@@ -167,7 +167,7 @@ func status(ctx context.Context, args []string) error {
 		`Shows the queues (asynq: pending, active, scheduled, retry, archived tasks of
 the queues ivs-standard and ivs-extention, one per IVS endpoint, paused or not), the account-wide pause and its reason, and per
 batch (-batch, or every batch with open records): counts by status, verdict
-and error code, the current rate (records finished in the last minute), the
+and error code, the current rate (from the batch's latest calls, within the last minute), the
 ETA, and the budget of billed calls. Changes nothing.`,
 		`  ops status
   ops status -batch 12
