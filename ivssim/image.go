@@ -2,9 +2,11 @@ package ivssim
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"image"
 	"image/jpeg"
+	"sync"
 
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/synth"
@@ -47,15 +49,61 @@ func decodeImage(b64, code string) (image.Image, *apiError) {
 	return img, nil
 }
 
+// imageRead is what the simulator reads off an image: its tag and whether
+// it is horizontal.
+type imageRead struct {
+	tag        tag.Tag
+	found      bool
+	horizontal bool
+	err        *apiError
+}
+
+// reads remembers what recent images showed, by their SHA-256: reading is a
+// function of the bytes, and decoding the same face or card again for every
+// call (a batch shows a few pictures many times) was most of the
+// simulator's CPU in the scale benchmark. Bounded: emptied when full.
+var reads = struct {
+	sync.Mutex
+	m map[[sha256.Size]byte]imageRead
+}{m: map[[sha256.Size]byte]imageRead{}}
+
+const maxReads = 1024
+
+// readImage decodes a base64 JPEG (errors carry code, see decodeImage) and
+// reads its tag, once per distinct image and code.
+func readImage(b64, code string) imageRead {
+	key := sha256.Sum256([]byte(code + "\x00" + b64))
+	reads.Lock()
+	r, ok := reads.m[key]
+	reads.Unlock()
+	if ok {
+		return r
+	}
+	img, e := decodeImage(b64, code)
+	if e != nil {
+		r = imageRead{err: e}
+	} else {
+		b := img.Bounds()
+		r.horizontal = b.Dx() >= b.Dy()
+		r.tag, r.found = tag.Read(img)
+	}
+	reads.Lock()
+	if len(reads.m) >= maxReads {
+		clear(reads.m)
+	}
+	reads.m[key] = r
+	reads.Unlock()
+	return r
+}
+
 // faceTag decodes a face image and returns its tag; found is false when
 // it carries none.
 func faceTag(b64 string) (t tag.Tag, found bool, e *apiError) {
-	img, e := decodeImage(b64, CodeFaceImage)
-	if e != nil {
-		return tag.Tag{}, false, e
+	r := readImage(b64, CodeFaceImage)
+	if r.err != nil {
+		return tag.Tag{}, false, r.err
 	}
-	t, found = tag.Read(img)
-	return t, found, nil
+	return r.tag, r.found, nil
 }
 
 // readCards reads one or two card sides and returns the card's person.
@@ -65,14 +113,14 @@ func (s *Server) readCards(card1, card2 string) (synth.Person, *apiError) {
 		if b64 == "" {
 			continue
 		}
-		img, e := decodeImage(b64, CodeIDCardImage)
-		if e != nil {
-			return synth.Person{}, e
+		r := readImage(b64, CodeIDCardImage)
+		if r.err != nil {
+			return synth.Person{}, r.err
 		}
-		if b := img.Bounds(); b.Dx() < b.Dy() {
+		if !r.horizontal {
 			return synth.Person{}, fail(CodeIDCardImage, "the id card must be horizontal")
 		}
-		t, ok := tag.Read(img)
+		t, ok := r.tag, r.found
 		if !ok || (t.Kind != tag.KindIDCardFront && t.Kind != tag.KindIDCardBack) {
 			return synth.Person{}, fail(CodeIDCardImage, "no id card found in the image")
 		}
