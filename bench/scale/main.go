@@ -51,8 +51,8 @@ func main() {
 	flag.IntVar(&o.imageEvery, "image-every", 10, "one row in N has a face image (name_face_image); the others are two-factor (name)")
 	flag.DurationVar(&o.run, "run", 60*time.Second, "how long each worker phase runs")
 	flag.IntVar(&o.requeue, "requeue", 100_000, "records to re-queue")
-	flag.IntVar(&o.concurrency, "concurrency", 64, "handlers per endpoint and worker")
-	flag.IntVar(&o.pool, "pool", 40, "Postgres connections per process (pool_max_conns in IVSBATCH_DATABASE_URL; the worker opens up to 40 without it)")
+	flag.IntVar(&o.concurrency, "concurrency", 160, "handlers per endpoint and worker (each sync commit's WAL flush is shared by the commits waiting for it: more handlers, more records per flush)")
+	flag.IntVar(&o.pool, "pool", 80, "Postgres connections of the worker processes together, split between them (pool_max_conns in IVSBATCH_DATABASE_URL; Postgres's default max_connections is 100)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -74,6 +74,7 @@ type world struct {
 	sim    *exec.Cmd
 	out    io.Writer
 	simURL string
+	dbURL  string
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
@@ -101,8 +102,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	w := &world{o: o, dir: dir, out: out, redis: redisCmd, simURL: fmt.Sprintf("http://127.0.0.1:%d", simPort)}
-	w.env = append(os.Environ(), "IVSBATCH_DATABASE_URL="+dbURL+"&pool_max_conns="+strconv.Itoa(o.pool), "IVSBATCH_REDIS_ADDR="+redisAddr,
+	w := &world{o: o, dir: dir, out: out, redis: redisCmd, simURL: fmt.Sprintf("http://127.0.0.1:%d", simPort), dbURL: dbURL}
+	w.env = append(os.Environ(), "IVSBATCH_DATABASE_URL="+dbURL, "IVSBATCH_REDIS_ADDR="+redisAddr,
 		"IVS_ENDPOINT="+w.simURL, "IVS_AK=SIMAK0000000000000000", "IVS_SK=sim-secret-key", "IVSBATCH_LOG_LEVEL=ERROR")
 	w.env = append(w.env, keyEnv()...)
 	// The generated faces are file:// references: enqueue refuses and the
@@ -289,7 +290,8 @@ func (w *world) phase(ctx context.Context, n int) error {
 		}
 		c := exec.Command(filepath.Join(w.dir, "worker"), "run", "-quota", "-1", "-concurrency", strconv.Itoa(w.o.concurrency),
 			"-window", strconv.Itoa(4*w.o.concurrency), "-metrics-addr", addr)
-		c.Env = append(w.env, "IVSBATCH_PPROF=1")
+		c.Env = append(w.env, "IVSBATCH_PPROF=1",
+			"IVSBATCH_DATABASE_URL="+w.dbURL+"&pool_max_conns="+strconv.Itoa(max(4, w.o.pool/n)))
 		c.Stderr = os.Stderr
 		if err := c.Start(); err != nil {
 			return err
