@@ -73,7 +73,8 @@ type Config struct {
 	// Wait returns at the slot.
 	Lead time.Duration
 	// MaxLate is how late after its slot a call may still go out (default
-	// 20 ms); a later one (its process stalled, or the work before the send
+	// 20 ms, or a fifth of the spacing between slots when that is longer:
+	// 20 ms at 10/s, 670 ms at 0.3/s); a later one (its process stalled, or the work before the send
 	// took longer than Lead) reserves a fresh slot, so that calls held up
 	// together do not arrive together.
 	MaxLate time.Duration
@@ -107,6 +108,13 @@ func (c Config) withDefaults() Config {
 	c.Horizon = max(c.Horizon, c.Lead+50*time.Millisecond)
 	if c.MaxLate <= 0 {
 		c.MaxLate = 20 * time.Millisecond
+		if c.PerSecond > 0 {
+			// A fifth of the spacing at a low quota: a call a few tens of
+			// ms late is nowhere near the next one, and waiting a whole
+			// interval again (its attempt already in flight) costs more.
+			interval := time.Duration(float64(time.Second) / (c.PerSecond * (1 - c.Headroom)))
+			c.MaxLate = max(c.MaxLate, interval/5)
+		}
 	}
 	if c.CallKey == nil {
 		c.CallKey = asynq.GetTaskID
