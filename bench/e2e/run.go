@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ivsbatch/ivsbatch/bench/internal/servers"
 	"github.com/ivsbatch/ivsbatch/e2e"
 	"github.com/ivsbatch/ivsbatch/ingest"
 	"github.com/ivsbatch/ivsbatch/ivssim"
@@ -94,16 +95,16 @@ func run(ctx context.Context, o options) (result, error) {
 		return result{}, err
 	}
 	defer os.RemoveAll(dir)
-	dbURL, dropDB, err := createDatabase(ctx)
+	dbURL, dropDB, err := servers.CreateDatabase(ctx, "ivsbatch_bench")
 	if err != nil {
 		return result{}, err
 	}
 	defer dropDB()
-	redisAddr, stopRedis, err := startRedis(ctx, dir)
+	redisAddr, redisCmd, err := servers.StartRedis(ctx, dir)
 	if err != nil {
 		return result{}, err
 	}
-	defer stopRedis()
+	defer func() { _ = redisCmd.Process.Kill(); _ = redisCmd.Wait() }()
 	pop, err := e2e.Build(ctx, e2e.Options{Seed: o.seed, Records: o.records, Videos: -1, Plain: true})
 	if err != nil {
 		return result{}, err

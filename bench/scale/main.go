@@ -31,6 +31,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ivsbatch/ivsbatch/bench/internal/servers"
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
@@ -88,17 +89,17 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := buildBinaries(ctx, dir); err != nil {
 		return err
 	}
-	dbURL, dropDB, err := createDatabase(ctx)
+	dbURL, dropDB, err := servers.CreateDatabase(ctx, "ivsbatch_scale")
 	if err != nil {
 		return err
 	}
 	defer dropDB()
-	redisAddr, redisCmd, err := startRedis(ctx, dir)
+	redisAddr, redisCmd, err := servers.StartRedis(ctx, dir)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = redisCmd.Process.Kill(); _ = redisCmd.Wait() }()
-	simPort, err := freePort()
+	simPort, err := servers.FreePort()
 	if err != nil {
 		return err
 	}
@@ -125,7 +126,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	defer func() { _ = w.sim.Process.Kill(); _ = w.sim.Wait() }()
-	if err := waitListening(ctx, fmt.Sprintf("127.0.0.1:%d", simPort)); err != nil {
+	if err := servers.WaitListening(ctx, fmt.Sprintf("127.0.0.1:%d", simPort)); err != nil {
 		return err
 	}
 	w.rdb = redis.NewClient(&redis.Options{Addr: redisAddr})
@@ -264,7 +265,7 @@ func (w *world) terminal(ctx context.Context) (int, error) {
 // phase runs n worker processes for o.run and measures them.
 func (w *world) phase(ctx context.Context, n int) error {
 	fmt.Fprintf(w.out, "\n== %d worker process(es), quota off, simulator latency 0, %s ==\n", n, w.o.run)
-	metricsPort, err := freePort()
+	metricsPort, err := servers.FreePort()
 	if err != nil {
 		return err
 	}
@@ -298,7 +299,7 @@ func (w *world) phase(ctx context.Context, n int) error {
 		}
 		workers = append(workers, c)
 	}
-	if err := waitListening(ctx, metricsAddr); err != nil {
+	if err := servers.WaitListening(ctx, metricsAddr); err != nil {
 		return err
 	}
 	time.Sleep(5 * time.Second) // warm-up: the feeder fills the queues

@@ -6,96 +6,14 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/ivsbatch/ivsbatch/identity"
 	"github.com/ivsbatch/ivsbatch/synth"
 )
-
-// createDatabase creates a fresh database and returns its URL and a function
-// that drops it.
-func createDatabase(ctx context.Context) (string, func(), error) {
-	admin := os.Getenv("IVSBATCH_PG_ADMIN_URL")
-	if admin == "" {
-		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return "", nil, fmt.Errorf("postgres admin connection: %w", err)
-	}
-	name := fmt.Sprintf("ivsbatch_scale_%d", os.Getpid())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		conn.Close(ctx)
-		return "", nil, fmt.Errorf("create database: %w", err)
-	}
-	u, err := url.Parse(admin)
-	if err != nil {
-		conn.Close(ctx)
-		return "", nil, err
-	}
-	u.Path = "/" + name
-	drop := func() {
-		c, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if _, err := conn.Exec(c, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			fmt.Fprintln(os.Stderr, "bench scale: drop database:", err)
-		}
-		conn.Close(c)
-	}
-	return u.String(), drop, nil
-}
-
-// startRedis starts a private redis-server without persistence.
-func startRedis(ctx context.Context, dir string) (string, *exec.Cmd, error) {
-	port, err := freePort()
-	if err != nil {
-		return "", nil, err
-	}
-	cmd := exec.Command("redis-server", "--bind", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--save", "", "--appendonly", "no", "--dir", dir)
-	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start redis-server (run scripts/deps.sh): %w", err)
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	if err := waitListening(ctx, addr); err != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		return "", nil, fmt.Errorf("redis-server: %w", err)
-	}
-	return addr, cmd, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func waitListening(ctx context.Context, addr string) error {
-	for range 200 {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			return c.Close()
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("%s: not listening", addr)
-}
 
 // keyEnv holds random keys for this run's personal data.
 func keyEnv() []string {

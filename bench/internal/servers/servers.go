@@ -1,4 +1,6 @@
-package main
+// Package servers starts what the benchmark programs run against: a fresh
+// Postgres database on the admin server and a private redis-server.
+package servers
 
 import (
 	"context"
@@ -13,9 +15,10 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// createDatabase creates a fresh database on the admin server and returns its
-// URL and a function that drops it.
-func createDatabase(ctx context.Context) (string, func(), error) {
+// CreateDatabase creates a fresh database, named after prefix, on the server
+// of IVSBATCH_PG_ADMIN_URL (default trust auth on 127.0.0.1:5432) and returns
+// its URL and a function that drops it.
+func CreateDatabase(ctx context.Context, prefix string) (string, func(), error) {
 	admin := os.Getenv("IVSBATCH_PG_ADMIN_URL")
 	if admin == "" {
 		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
@@ -24,7 +27,7 @@ func createDatabase(ctx context.Context) (string, func(), error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("postgres admin connection: %w", err)
 	}
-	name := fmt.Sprintf("ivsbatch_bench_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6)
+	name := fmt.Sprintf("%s_%d_%d", prefix, os.Getpid(), time.Now().UnixNano()%1e6)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		conn.Close(ctx)
 		return "", nil, fmt.Errorf("create database: %w", err)
@@ -36,19 +39,20 @@ func createDatabase(ctx context.Context) (string, func(), error) {
 	}
 	u.Path = "/" + name
 	drop := func() {
-		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		c, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if _, err := conn.Exec(c, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			fmt.Fprintln(os.Stderr, "bench e2e: drop database:", err)
+			fmt.Fprintln(os.Stderr, "drop database:", err)
 		}
 		conn.Close(c)
 	}
 	return u.String(), drop, nil
 }
 
-// startRedis starts a private redis-server without persistence.
-func startRedis(ctx context.Context, dir string) (string, func(), error) {
-	port, err := freePort()
+// StartRedis starts a private redis-server without persistence in dir and
+// returns its address and process (kill it and wait when done).
+func StartRedis(ctx context.Context, dir string) (string, *exec.Cmd, error) {
+	port, err := FreePort()
 	if err != nil {
 		return "", nil, err
 	}
@@ -57,16 +61,17 @@ func startRedis(ctx context.Context, dir string) (string, func(), error) {
 	if err := cmd.Start(); err != nil {
 		return "", nil, fmt.Errorf("start redis-server (run scripts/deps.sh): %w", err)
 	}
-	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	if err := waitListening(ctx, addr); err != nil {
-		stop()
+	if err := WaitListening(ctx, addr); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
 		return "", nil, fmt.Errorf("redis-server: %w", err)
 	}
-	return addr, stop, nil
+	return addr, cmd, nil
 }
 
-func freePort() (int, error) {
+// FreePort returns a TCP port free on 127.0.0.1 now.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("free port: %w", err)
@@ -75,8 +80,9 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func waitListening(ctx context.Context, addr string) error {
-	for range 100 {
+// WaitListening waits up to about 20 s for addr to accept connections.
+func WaitListening(ctx context.Context, addr string) error {
+	for range 200 {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			return c.Close()
