@@ -147,7 +147,7 @@ func (s *Store) Claim(ctx context.Context, ref pipeline.TaskRef) (*pipeline.Reco
 }
 
 // claimSQL claims record $1 for generation $2 unless it is final ($3) or
-// has an attempt in flight younger than $4 seconds: reserved attempts (never
+// has an attempt in flight younger than $4 seconds (callWait): reserved attempts (never
 // sent) are deleted and their budget slots given back; attempts in flight
 // (their worker is gone) are closed as abandoned, possibly billed, and
 // counted. It returns the claimed record, or no row.
@@ -157,8 +157,7 @@ var claimSQL = `
 	ok AS (
 		SELECT id AS rid FROM r
 		WHERE generation = $2 AND status <> ALL ($3)
-		  AND NOT (status = 'in_flight' AND EXISTS (SELECT 1 FROM attempts WHERE record_id = $1 AND state = 'in_flight'
-		           AND started_at > now() - make_interval(secs => $4)))),
+		  AND NOT (status = 'in_flight' AND (` + callWait("$1", "$4") + `) > 0)),
 	released AS (
 		DELETE FROM attempts a USING ok WHERE a.record_id = ok.rid AND a.state = 'reserved' RETURNING a.batch_id),
 	slots AS (
@@ -179,7 +178,7 @@ func (s *Store) whyNotClaimed(ctx context.Context, ref pipeline.TaskRef) error {
 		gen    int
 		wait   float64
 	)
-	err := s.pool.QueryRow(ctx, `SELECT status, generation, (`+callWaitSQL+`) FROM records WHERE id = $1`,
+	err := s.pool.QueryRow(ctx, `SELECT status, generation, (`+callWait("$1", "$2")+`) FROM records WHERE id = $1`,
 		ref.RecordID, s.callGrace.Seconds()).Scan(&status, &gen, &wait)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -197,10 +196,14 @@ func (s *Store) whyNotClaimed(ctx context.Context, ref pipeline.TaskRef) error {
 	return fmt.Errorf("store: claim: record %d changed while being claimed; try again", ref.RecordID)
 }
 
-// callWaitSQL: how many seconds until every attempt of record $1 in flight
-// is older than the call grace ($2 seconds), 0 when none is that recent.
-const callWaitSQL = `SELECT GREATEST(0, coalesce(extract(epoch FROM max(started_at) + make_interval(secs => $2) - now()), 0))::float8
-	FROM attempts WHERE record_id = $1 AND state = 'in_flight'`
+// callWait is a query of how many seconds until every attempt of the record
+// (placeholder rec) in flight is older than the call grace (placeholder
+// grace, in seconds), 0 when none is that recent. The claim, its
+// explanation and lost-task recovery share it.
+func callWait(rec, grace string) string {
+	return `SELECT GREATEST(0, coalesce(extract(epoch FROM max(started_at) + make_interval(secs => ` + grace +
+		`::float8) - now()), 0))::float8 FROM attempts WHERE record_id = ` + rec + ` AND state = 'in_flight'`
+}
 
 // oneTrip runs the statements queue adds as one transaction sent in one
 // round trip (BEGIN, the statements, COMMIT in a pgx batch). An error in

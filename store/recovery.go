@@ -58,7 +58,8 @@ func (s *Store) ListOpen(ctx context.Context, afterID int64, olderThan time.Time
 // a new task run now and makes the old one a no-op). It changes nothing and
 // returns ok = false when the record moved since updatedAt (a live worker
 // has it) or, without newGeneration, its attempt in flight started within
-// the call grace (its call may still be on the wire). It returns the ref to enqueue and how many attempts it closed.
+// the call grace (its call may still be on the wire). It returns the ref to
+// enqueue and how many attempts it closed.
 func (s *Store) RequeueLost(ctx context.Context, r OpenRecord, newGeneration bool) (ref pipeline.TaskRef, closed int, ok bool, err error) {
 	ref = r.Ref
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -78,7 +79,7 @@ func (s *Store) RequeueLost(ctx context.Context, r OpenRecord, newGeneration boo
 		// calls ended with it.
 		if !newGeneration {
 			var wait float64
-			if err := tx.QueryRow(ctx, callWaitSQL, id, s.callGrace.Seconds()).Scan(&wait); err != nil {
+			if err := tx.QueryRow(ctx, callWait("$1", "$2"), id, s.callGrace.Seconds()).Scan(&wait); err != nil {
 				return fmt.Errorf("look for a call in flight: %w", err)
 			}
 			if wait > 0 {

@@ -57,15 +57,18 @@ type Store struct {
 	keys    *pii.Keyring
 	keysSet bool // WithKeyring was given: the environment is not read
 	// callGrace is how long after an attempt went in flight its call may
-	// still be on the wire (see WithCallGrace).
+	// still be on the wire (see WithCallTimeout).
 	callGrace time.Duration
 	maxConns  int32 // WithDefaultMaxConns
 }
 
+// callGraceMargin is added to the IVS timeout to make the call grace.
+const callGraceMargin = 10 * time.Second
+
 // DefaultCallGrace is IVS's default timeout and a margin: an attempt in
 // flight for longer has had its call end, answered or timed out (a resend
 // after a token refresh is a new attempt).
-const DefaultCallGrace = ivs.DefaultTimeout + 10*time.Second
+const DefaultCallGrace = ivs.DefaultTimeout + callGraceMargin
 
 // Option configures Open.
 type Option func(*Store)
@@ -73,11 +76,13 @@ type Option func(*Store)
 // WithKeyring sets the keyring for personal data (default: pii.KeyringFromEnv).
 func WithKeyring(k *pii.Keyring) Option { return func(s *Store) { s.keys, s.keysSet = k, true } }
 
-// WithCallGrace sets how long after an attempt went in flight a claim or
-// lost-task recovery still treats its call as possibly on the wire and
-// leaves the record alone (default DefaultCallGrace; set it above
-// IVS_TIMEOUT when that is raised).
-func WithCallGrace(d time.Duration) Option { return func(s *Store) { s.callGrace = d } }
+// WithCallTimeout gives the IVS client's timeout (IVS_TIMEOUT), from which
+// comes how long after an attempt went in flight a claim or lost-task
+// recovery still treats its call as possibly on the wire and leaves the
+// record alone: the timeout and a margin (default DefaultCallGrace).
+func WithCallTimeout(d time.Duration) Option {
+	return func(s *Store) { s.callGrace = d + callGraceMargin }
+}
 
 // WithDefaultMaxConns sizes the connection pool when url does not
 // (pool_max_conns): pgx's own default, max(4, cores), keeps a worker's

@@ -47,7 +47,7 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.OpenFromEnv(ctx, store.WithCallGrace(callTimeout+store.DefaultCallGrace-ivs.DefaultTimeout),
+	st, err := store.OpenFromEnv(ctx, store.WithCallTimeout(callTimeout),
 		store.WithDefaultMaxConns(DefaultPoolConns))
 	if err != nil {
 		return err
@@ -139,14 +139,14 @@ func limiterQuota(q float64) float64 {
 	return q
 }
 
-// scheduleReconcile runs ops reconcile on the schedule; every worker runs
-// this loop and Postgres lets exactly one of them run each slot.
 // DefaultPoolConns is a worker's Postgres connections when
 // IVSBATCH_DATABASE_URL does not set pool_max_conns: enough for the handlers'
 // short transactions at high rates, and two workers fit Postgres's default
 // max_connections (100).
 const DefaultPoolConns = 40
 
+// scheduleReconcile runs ops reconcile on the schedule; every worker runs
+// this loop and Postgres lets exactly one of them run each slot.
 func scheduleReconcile(ctx context.Context, log *slog.Logger, spec cron.Schedule, st *store.Store, rdb redis.UniversalClient, taskTimeout time.Duration) {
 	host, _ := os.Hostname()
 	id := fmt.Sprintf("%s:%d", host, os.Getpid())
