@@ -82,13 +82,15 @@ func TestKilledWorkerBillsExactlyTheCap(t *testing.T) {
 		return n
 	}
 
-	// One call every ~3.5 s: after the first call, the other records wait
-	// for the limiter holding a reservation. The kill comes then, with no
-	// call on the wire (one on the wire would rightly count as possibly
-	// billed, which the simulator may not have billed).
+	// One call every ~3.4 s per endpoint: after the first calls, the other
+	// records wait for the limiter holding a reservation. The kill comes
+	// right after the second call ends (the endpoints' schedules start
+	// together, so both are then ~3 s from their next send; a call gated or
+	// on the wire would rightly count as possibly billed, which the
+	// simulator may not have billed).
 	first := worker("0.3")
 	deadline := time.Now().Add(time.Minute)
-	for slots("reserved") < 3 || slots("in_flight") != 0 || slots("finished") < 1 {
+	for slots("reserved") < 3 || slots("in_flight") != 0 || slots("finished") < 2 {
 		if time.Now().After(deadline) {
 			t.Fatalf("no reservations held after a minute (%d billed)\n%s", h.sim.Ledger().TotalBilled, output.String())
 		}
