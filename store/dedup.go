@@ -23,12 +23,16 @@ func (s *Store) Dedup(ctx context.Context, rec *pipeline.Record, digest []byte, 
 		return nil, false, errors.New("store: dedup: digest too short")
 	}
 	across := window > 0
-	var other, priorID int64
-	// One round trip, committed asynchronously (see oneTrip): lock the
-	// digest, look for identical inputs in progress and for an earlier
-	// verdict, and store the digest on the record when neither exists (the
-	// record is then the one that calls IVS).
-	err := s.oneTrip(ctx, true, func(b *pgx.Batch) {
+	var (
+		other, priorID int64
+		scanErr        error
+	)
+	// One transaction, committed asynchronously in a group commit with other
+	// tasks' writes (see oneTrip, group.go): lock the digest, look for
+	// identical inputs in progress and for an earlier verdict, and store the
+	// digest on the record when neither exists (the record is then the one
+	// that calls IVS).
+	queue := func(b *pgx.Batch) {
 		b.Queue(`SELECT pg_advisory_xact_lock($1)`, int64(binary.BigEndian.Uint64(digest)))
 		if rec.Reverify {
 			b.Queue(`UPDATE records SET input_digest = $2 WHERE id = $1`, rec.ID, digest)
@@ -36,9 +40,16 @@ func (s *Store) Dedup(ctx context.Context, rec *pipeline.Record, digest []byte, 
 		}
 		args := []any{digest, rec.ID, pipeline.StatusStrings(pipeline.OpenStatuses), rec.BatchID, across,
 			pipeline.StatusStrings(pipeline.TerminalStatuses), pipeline.ReusableCodes(), window.Seconds()}
-		b.Queue(dedupLookupSQL, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&other, &priorID) })
+		b.Queue(dedupLookupSQL, args...).QueryRow(func(row pgx.Row) error {
+			scanErr = row.Scan(&other, &priorID)
+			return nil
+		})
 		b.Queue(dedupMarkSQL, args...)
-	})
+	}
+	err := s.asyncGroup.write(ctx, &groupWrite{queue: queue, reset: func() { other, priorID, scanErr = 0, 0, nil }})
+	if err == nil {
+		err = scanErr
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("store: dedup record %d: %w", rec.ID, err)
 	}

@@ -124,19 +124,41 @@ func (s *Store) ListRecords(ctx context.Context, batchID int64) ([]*pipeline.Rec
 // one record never run at once. One round trip (claimSQL), committed
 // asynchronously (see oneTrip).
 func (s *Store) Claim(ctx context.Context, ref pipeline.TaskRef) (*pipeline.Record, error) {
-	var rec *pipeline.Record
-	err := s.oneTrip(ctx, true, func(b *pgx.Batch) {
-		b.Queue(claimSQL, ref.RecordID, ref.Generation, terminal, s.callGrace.Seconds()).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				r, err := s.scanRecord(rows)
-				if err != nil {
-					return err
-				}
-				rec = r
+	var (
+		rec     *pipeline.Record
+		scanErr error
+	)
+	scan := func(rows pgx.Rows) error {
+		for rows.Next() {
+			r, err := s.scanRecord(rows)
+			if err != nil {
+				return err
 			}
-			return rows.Err()
-		})
+			rec = r
+		}
+		return rows.Err()
+	}
+	// Nearly every task finds its record queued with nothing reserved or in
+	// flight: claimQueuedSQL, a plain update, claims it (in a group commit
+	// with other tasks' writes). Anything else (leftover attempts, another
+	// status) takes claimSQL.
+	err := s.asyncGroup.write(ctx, &groupWrite{
+		queue: func(b *pgx.Batch) {
+			b.Queue(claimQueuedSQL, ref.RecordID, ref.Generation).Query(func(rows pgx.Rows) error {
+				scanErr = scan(rows)
+				return nil
+			})
+		},
+		reset: func() { rec, scanErr = nil, nil },
 	})
+	if err == nil {
+		err = scanErr
+	}
+	if err == nil && rec == nil {
+		err = s.oneTrip(ctx, true, func(b *pgx.Batch) {
+			b.Queue(claimSQL, ref.RecordID, ref.Generation, terminal, s.callGrace.Seconds()).Query(scan)
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: claim record %d: %w", ref.RecordID, err)
 	}
@@ -145,6 +167,17 @@ func (s *Store) Claim(ctx context.Context, ref pipeline.TaskRef) (*pipeline.Reco
 	}
 	return rec, nil
 }
+
+// claimQueuedSQL claims record $1 for generation $2 when it is queued and
+// has no attempt reserved or in flight: claimSQL would release and close
+// nothing, so one update does. No row means claimSQL must decide. A claim
+// that changed the record meanwhile makes the update re-check the new
+// version (status no longer queued: no row).
+var claimQueuedSQL = `
+	UPDATE records SET status = 'in_flight', updated_at = now()
+	WHERE id = $1 AND generation = $2 AND status = 'queued'
+	  AND NOT EXISTS (SELECT 1 FROM attempts WHERE record_id = $1 AND state IN ('reserved', 'in_flight'))
+	RETURNING ` + recordColumns
 
 // claimSQL claims record $1 for generation $2 unless it is final ($3) or
 // has an attempt in flight younger than $4 seconds (callWait): reserved attempts (never
@@ -232,11 +265,15 @@ func (s *Store) oneTrip(ctx context.Context, async bool, queue func(*pgx.Batch))
 // Reserve implements pipeline.RecordStore: one statement takes a slot of
 // the batch's budget (the batch row's lock serialises concurrent workers, so
 // reservations never exceed the cap) and writes the attempt row, reserved.
-// It commits asynchronously (see oneTrip): the batch row is locked only for
-// the statement.
+// It commits asynchronously (see oneTrip), in a group commit with other
+// tasks' writes (group.go): the batch row is locked only until the group's
+// statements have run.
 func (s *Store) Reserve(ctx context.Context, a pipeline.AttemptStart) (int64, bool, error) {
-	var id int64
-	err := s.oneTrip(ctx, true, func(b *pgx.Batch) {
+	var (
+		id      int64
+		scanErr error
+	)
+	queue := func(b *pgx.Batch) {
 		b.Queue(`
 		WITH slot AS (
 			UPDATE batches SET budget_used = budget_used + 1
@@ -244,29 +281,43 @@ func (s *Store) Reserve(ctx context.Context, a pipeline.AttemptStart) (int64, bo
 		INSERT INTO attempts (record_id, batch_id, generation, uuid, endpoint, media_note, started_at, state)
 		SELECT $1, slot.id, $3, $4, $5, $6, $7, 'reserved' FROM slot RETURNING id`,
 			a.RecordID, a.BatchID, a.Generation, a.UUID, string(a.Endpoint), a.MediaNote, a.StartedAt).QueryRow(func(row pgx.Row) error {
-			err := row.Scan(&id)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
+			if err := row.Scan(&id); !errors.Is(err, pgx.ErrNoRows) {
+				scanErr = err
 			}
-			return err
+			return nil
 		})
-	})
+	}
+	err := s.asyncGroup.write(ctx, &groupWrite{queue: queue, reset: func() { id, scanErr = 0, nil }})
+	if err == nil {
+		err = scanErr
+	}
 	if err != nil {
 		return 0, false, fmt.Errorf("store: reserve attempt for record %d: %w", a.RecordID, err)
 	}
 	return id, id != 0, nil
 }
 
-// Send implements pipeline.RecordStore: the reserved attempt goes in flight.
+// Send implements pipeline.RecordStore: the reserved attempt goes in flight,
+// committed synchronously before the call goes out (with other tasks' writes:
+// see group.go).
 // ErrNotFound means it is no longer reserved (a redelivered task's claim
 // took the record over): the call must not go out.
 func (s *Store) Send(ctx context.Context, attemptID int64, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE attempts SET state = 'in_flight', started_at = $2
-		WHERE id = $1 AND state = 'reserved'`, attemptID, at)
+	sent := false
+	err := s.group.write(ctx, &groupWrite{
+		queue: func(b *pgx.Batch) {
+			b.Queue(`UPDATE attempts SET state = 'in_flight', started_at = $2 WHERE id = $1 AND state = 'reserved'`,
+				attemptID, at).Exec(func(tag pgconn.CommandTag) error {
+				sent = tag.RowsAffected() == 1
+				return nil
+			})
+		},
+		reset: func() { sent = false },
+	})
 	if err != nil {
 		return fmt.Errorf("store: send attempt %d: %w", attemptID, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if !sent {
 		return fmt.Errorf("store: attempt %d is no longer reserved: %w", attemptID, pipeline.ErrNotFound)
 	}
 	return nil
@@ -285,8 +336,9 @@ func (s *Store) Release(ctx context.Context, attemptID int64) error {
 }
 
 // Finish completes the attempt (if any) and applies the outcome to the record
-// in one transaction, sent in one round trip and committed synchronously (a
-// paid call's outcome is durable before the task is acknowledged). The record changes only if it is not terminal and is
+// in one transaction, committed synchronously (a paid call's outcome is
+// durable before the task is acknowledged) and shared with other tasks'
+// writes (see group.go). The record changes only if it is not terminal and is
 // still at o.Generation; otherwise the attempt is still completed and
 // ErrTerminal (or ErrStaleGeneration) is returned.
 func (s *Store) Finish(ctx context.Context, o pipeline.Outcome) error {
@@ -307,7 +359,7 @@ func (s *Store) Finish(ctx context.Context, o pipeline.Outcome) error {
 		}
 	}
 	unchanged := false
-	err = s.oneTrip(ctx, false, func(b *pgx.Batch) {
+	queue := func(b *pgx.Batch) {
 		if o.AttemptID != 0 {
 			a := o.Attempt
 			// The attempt holds a budget slot while reserved or in flight,
@@ -353,7 +405,8 @@ func (s *Store) Finish(ctx context.Context, o pipeline.Outcome) error {
 			unchanged = tag.RowsAffected() == 0
 			return nil
 		})
-	})
+	}
+	err = s.group.write(ctx, &groupWrite{queue: queue, reset: func() { unchanged = false }})
 	if err != nil {
 		return fmt.Errorf("store: finish record %d: %w", o.RecordID, err)
 	}

@@ -60,6 +60,10 @@ type Store struct {
 	// still be on the wire (see WithCallTimeout).
 	callGrace time.Duration
 	maxConns  int32 // WithDefaultMaxConns
+	// group commits the writes that wait for a WAL flush (Send, Finish)
+	// together, asyncGroup those that do not (claim, dedup, reserve); see
+	// group.go.
+	group, asyncGroup *groupCommitter
 }
 
 // callGraceMargin is added to the IVS timeout to make the call grace.
@@ -122,6 +126,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
+	s.group, s.asyncGroup = newGroupCommitter(s, false), newGroupCommitter(s, true)
 	return s, nil
 }
 
@@ -151,8 +156,12 @@ func migrate(ctx context.Context, db *sql.DB) error {
 // Pool returns the underlying pool (for tests and reports).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// Close closes the pool.
-func (s *Store) Close() { s.pool.Close() }
+// Close finishes the group commits under way and closes the pool.
+func (s *Store) Close() {
+	s.group.close()
+	s.asyncGroup.close()
+	s.pool.Close()
+}
 
 // Keyring returns the store's keyring (nil when none is configured).
 func (s *Store) Keyring() *pii.Keyring { return s.keys }
