@@ -37,8 +37,7 @@ func (s *Store) CreateBatch(ctx context.Context, b pipeline.Batch) (batch pipeli
 // GetBatch returns batch id.
 func (s *Store) GetBatch(ctx context.Context, id int64) (pipeline.Batch, error) {
 	var b pipeline.Batch
-	err := s.pool.QueryRow(ctx, `SELECT id, name, source, manifest_sha256, created_at FROM batches WHERE id = $1`, id).
-		Scan(&b.ID, &b.Name, &b.Source, &b.ManifestSHA256, &b.CreatedAt)
+	err := s.pool.QueryRow(ctx, getBatchSQL, id).Scan(&b.ID, &b.Name, &b.Source, &b.ManifestSHA256, &b.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return b, fmt.Errorf("store: batch %d: %w", id, pipeline.ErrNotFound)
 	}
@@ -47,6 +46,8 @@ func (s *Store) GetBatch(ctx context.Context, id int64) (pipeline.Batch, error) 
 	}
 	return b, nil
 }
+
+const getBatchSQL = `SELECT id, name, source, manifest_sha256, created_at FROM batches WHERE id = $1`
 
 // SetBatchRowCounts records how many manifest rows there were and how many
 // were rejected at enqueue.

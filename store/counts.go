@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -56,17 +58,25 @@ func (s *Store) BatchCounts(ctx context.Context, batchID int64) (Counts, error) 
 	if err != nil {
 		return c, fmt.Errorf("store: count batch %d: %w", batchID, err)
 	}
+	if err := scanCounts(rows, &c); err != nil {
+		return c, fmt.Errorf("store: count batch %d: %w", batchID, err)
+	}
+	return c, nil
+}
+
+// scanCounts adds rows of batchCountsSQL to c.
+func scanCounts(rows pgx.Rows, c *Counts) error {
 	defer rows.Close()
 	for rows.Next() {
 		var st string
 		var n int
 		if err := rows.Scan(&st, &n); err != nil {
-			return c, fmt.Errorf("store: count batch %d: %w", batchID, err)
+			return err
 		}
 		c.ByStatus[pipeline.Status(st)] = n
 		c.Total += n
 	}
-	return c, rows.Err()
+	return rows.Err()
 }
 
 // StatusCounts counts all records by status.

@@ -28,21 +28,31 @@ var errRollback = errors.New("rolled back")
 func (s *Store) ExplainPeriodic(ctx context.Context, batchID int64) ([]ExplainedQuery, error) {
 	terminal := pipeline.StatusStrings(pipeline.TerminalStatuses)
 	queries := []struct {
-		name string
-		sql  string
-		args []any
+		name   string
+		sql    string
+		args   []any
+		status bool // read by GetBatchStatus, under its planner settings
 	}{
-		{"claim " + string(ivs.EndpointExtention), claimPendingSQL[ivs.EndpointExtention], []any{100}},
-		{"claim " + string(ivs.EndpointStandard), claimPendingSQL[ivs.EndpointStandard], []any{100}},
-		{"status: counts", batchCountsSQL, []any{batchID}},
-		{"status: verdicts and errors", batchVerdictsSQL, []any{batchID, terminal}},
-		{"status: rate and ETA (the batch's latest attempts)", batchProgressSQL, []any{batchID, progressWindow.Seconds(), terminal}},
-		{"metrics: records by status", statusCountsSQL, nil},
-		{"open batches", openBatchesSQL, []any{pipeline.StatusStrings(pipeline.OpenStatuses)}},
+		{"claim " + string(ivs.EndpointExtention), claimPendingSQL[ivs.EndpointExtention], []any{100}, false},
+		{"claim " + string(ivs.EndpointStandard), claimPendingSQL[ivs.EndpointStandard], []any{100}, false},
+		{"status: counts", batchCountsSQL, []any{batchID}, true},
+		{"status: verdicts and errors", batchVerdictsSQL, []any{batchID, terminal}, true},
+		{"status: rate and ETA (the batch's latest attempts)", batchProgressSQL, []any{batchID, progressWindow.Seconds(), terminal}, true},
+		{"metrics: records by status", statusCountsSQL, nil, false},
+		{"open batches", openBatchesSQL, []any{pipeline.StatusStrings(pipeline.OpenStatuses)}, false},
 	}
 	var out []ExplainedQuery
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		for _, q := range queries {
+			settings := []string{"RESET enable_bitmapscan", "RESET enable_seqscan"}
+			if q.status {
+				settings = statusPlannerSettings
+			}
+			for _, set := range settings {
+				if _, err := tx.Exec(ctx, set); err != nil {
+					return err
+				}
+			}
 			rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, COSTS OFF) "+q.sql, q.args...)
 			if err != nil {
 				return fmt.Errorf("%s: %w", q.name, err)

@@ -1,12 +1,8 @@
 package store
 
 import (
-	"context"
-	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
 // Progress is a batch's own recent work, from which its rate and ETA come:
@@ -29,25 +25,12 @@ const progressWindow = time.Minute
 // same at 10 records/s and at 1,000.
 const progressSample = 2000
 
-// batchProgress measures p for batchID. It reads at most progressSample of
-// the batch's latest attempts (index attempts_batch_started, newest first)
-// and their records by primary key, so it costs the same whatever the size
-// of the tables and the rate.
-func (s *Store) batchProgress(ctx context.Context, batchID int64) (Progress, error) {
-	var p Progress
-	var since *time.Time
-	err := s.pool.QueryRow(ctx, batchProgressSQL, batchID, progressWindow.Seconds(),
-		pipeline.StatusStrings(pipeline.TerminalStatuses)).Scan(&since, &p.Finished, &p.At)
-	if err != nil {
-		return p, fmt.Errorf("store: batch %d progress: %w", batchID, err)
-	}
-	if since != nil {
-		p.Since = *since
-	}
-	return p, nil
-}
-
-// batchProgressSQL: the batch's ($1) latest attempts within the window ($2
+// batchProgressSQL measures a batch's Progress (GetBatchStatus). It reads
+// at most progressSample of the batch's latest attempts (index
+// attempts_batch_started, newest first) and their records by primary key,
+// so it costs the same whatever the size of the tables and the rate.
+//
+// The batch's ($1) latest attempts within the window ($2
 // seconds), at most progressSample of them (a literal, so that a generic
 // plan knows how few); since is the oldest of them; and the
 // records they called for that are final ($3) and finished since then. The

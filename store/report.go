@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -29,39 +31,67 @@ func (b BatchStatus) ETA() time.Duration { return b.Progress.ETA(b.Counts.Open()
 const batchVerdictsSQL = `SELECT verdict, code, sum(n) FROM record_counts WHERE batch_id = $1 AND status = ANY ($2)
 	GROUP BY 1, 2 HAVING sum(n) <> 0`
 
-// GetBatchStatus gathers a batch's status.
+// statusPlannerSettings are GetBatchStatus's: index scans only (see there).
+var statusPlannerSettings = []string{"SET LOCAL enable_bitmapscan = off", "SET LOCAL enable_seqscan = off"}
+
+// GetBatchStatus gathers a batch's status: the batch, its counts by status,
+// its rate and ETA, and its final records by verdict and error code. One
+// round trip, one read-only snapshot (the numbers agree with each other).
+// The count deltas and the latest attempts are read through their indexes,
+// never by bitmap scans: under load the deltas that compaction deleted are
+// still in the index until vacuum, and an index scan marks them dead for
+// the next reader (a bitmap scan visits them all again, 58,000 of them and
+// 14 ms at 1,100 records/s), and the latest attempts are read newest first
+// up to the sample instead of all of the batch's index entries being sorted.
 func (s *Store) GetBatchStatus(ctx context.Context, batchID int64) (BatchStatus, error) {
-	b := BatchStatus{ByVerdict: map[string]int{}, ByError: map[string]int{}}
-	var err error
-	if b.Batch, err = s.GetBatch(ctx, batchID); err != nil {
-		return b, err
+	b := BatchStatus{ByVerdict: map[string]int{}, ByError: map[string]int{},
+		Counts: Counts{ByStatus: map[pipeline.Status]int{}}}
+	var (
+		found bool
+		since *time.Time
+	)
+	q := &pgx.Batch{}
+	q.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+	for _, set := range statusPlannerSettings {
+		q.Queue(set)
 	}
-	if b.Counts, err = s.BatchCounts(ctx, batchID); err != nil {
-		return b, err
-	}
-	if b.Progress, err = s.batchProgress(ctx, batchID); err != nil {
-		return b, err
-	}
+	q.Queue(getBatchSQL, batchID).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			found = true
+			if err := rows.Scan(&b.Batch.ID, &b.Batch.Name, &b.Batch.Source, &b.Batch.ManifestSHA256, &b.Batch.CreatedAt); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	q.Queue(batchCountsSQL, batchID).Query(func(rows pgx.Rows) error { return scanCounts(rows, &b.Counts) })
+	q.Queue(batchProgressSQL, batchID, progressWindow.Seconds(), pipeline.StatusStrings(pipeline.TerminalStatuses)).
+		QueryRow(func(row pgx.Row) error { return row.Scan(&since, &b.Progress.Finished, &b.Progress.At) })
 	// By verdict and error code: the count deltas (O(1) rows).
-	rows, err := s.pool.Query(ctx, batchVerdictsSQL, batchID, pipeline.StatusStrings(pipeline.TerminalStatuses))
-	if err != nil {
+	q.Queue(batchVerdictsSQL, batchID, pipeline.StatusStrings(pipeline.TerminalStatuses)).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var verdict, code string
+			var n int
+			if err := rows.Scan(&verdict, &code, &n); err != nil {
+				return err
+			}
+			if verdict != "" {
+				b.ByVerdict[verdict] += n
+			} else if code != "" {
+				b.ByError[code] += n
+			}
+		}
+		return rows.Err()
+	})
+	q.Queue("COMMIT")
+	if err := s.pool.SendBatch(ctx, q).Close(); err != nil {
 		return b, fmt.Errorf("store: batch %d status: %w", batchID, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var verdict, code string
-		var n int
-		if err := rows.Scan(&verdict, &code, &n); err != nil {
-			return b, fmt.Errorf("store: batch %d status: %w", batchID, err)
-		}
-		if verdict != "" {
-			b.ByVerdict[verdict] += n
-		} else if code != "" {
-			b.ByError[code] += n
-		}
+	if !found {
+		return b, fmt.Errorf("store: batch %d: %w", batchID, pipeline.ErrNotFound)
 	}
-	if err := rows.Err(); err != nil {
-		return b, fmt.Errorf("store: batch %d status: %w", batchID, err)
+	if since != nil {
+		b.Progress.Since = *since
 	}
 	return b, nil
 }

@@ -19,7 +19,7 @@ type Feeder struct {
 	Store     pipeline.FeedStore
 	Enqueuer  *Enqueuer
 	Recoverer *Recoverer    // nil: no recovery
-	Window    int           // tasks to keep in each endpoint's queue (default 200)
+	Window    int           // tasks to keep waiting in each endpoint's queue, beside those running (default 200)
 	Interval  time.Duration // between rounds while the queues keep up (default 500 ms)
 	// Refill is the pause before the next round when a round enqueued half
 	// a window or more (default Interval/20): handlers are draining the

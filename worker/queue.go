@@ -142,7 +142,10 @@ func (e *Enqueuer) Enqueue(ctx context.Context, ref pipeline.TaskRef) (added boo
 	return true, nil
 }
 
-// QueueSize is the number of tasks waiting or running in queue. A queue
+// QueueSize is the number of tasks waiting in queue: ready, scheduled or
+// to be retried, not those the handlers are running (a window that counted
+// them would be filled by the handlers alone when they outnumber it, and
+// they would wait for the feeder's next tick). A queue
 // asynq does not list (nothing enqueued yet, or Redis lost its data) has
 // size 0 as far as asynq can tell; the enqueuer then starts a fresh asynq
 // client so that its next enqueue registers the queue again.
@@ -161,5 +164,5 @@ func (e *Enqueuer) QueueSize(queue string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("worker: queue info: %w", err)
 	}
-	return info.Pending + info.Active + info.Scheduled + info.Retry, nil
+	return info.Pending + info.Scheduled + info.Retry, nil
 }

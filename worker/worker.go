@@ -28,7 +28,8 @@ type Config struct {
 	// (default 45 s, longer than the IVS timeout); unfinished tasks go back
 	// to the queue.
 	ShutdownTimeout time.Duration
-	// Window is how many tasks the feeder keeps in each queue (default 200).
+	// Window is how many tasks the feeder keeps waiting in each queue, ahead
+	// of those the handlers run (default 200).
 	Window int
 	// Feed runs the feeder in this process (default true via NewConfig; every
 	// process may run one: claiming uses SKIP LOCKED).

@@ -178,7 +178,7 @@ func (w *world) idleQueries(ctx context.Context) error {
 	if err := w.claimTimes(ctx, "1M pending"); err != nil {
 		return err
 	}
-	if err := w.explain(ctx); err != nil {
+	if err := w.explain(ctx, "idle"); err != nil {
 		return err
 	}
 	return w.statusTimes(ctx, "idle")
@@ -186,17 +186,18 @@ func (w *world) idleQueries(ctx context.Context) error {
 
 // explain prints the scan nodes and execution times of EXPLAIN ANALYZE of
 // the periodic queries (claims rolled back).
-func (w *world) explain(ctx context.Context) error {
+func (w *world) explain(ctx context.Context, when string) error {
 	plans, err := w.st.ExplainPeriodic(ctx, w.batch)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(w.out, "EXPLAIN ANALYZE of the periodic queries (scan nodes, execution time):")
+	fmt.Fprintf(w.out, "EXPLAIN ANALYZE of the periodic queries, %s (scan nodes, execution time):\n", when)
 	for _, p := range plans {
 		var keep []string
 		for _, l := range strings.Split(p.Plan, "\n") {
 			t := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "->"))
-			if strings.Contains(t, "Scan") || strings.HasPrefix(t, "Execution Time") || strings.HasPrefix(t, "Trigger") {
+			if strings.Contains(t, "Scan") || strings.HasPrefix(t, "Execution Time") || strings.HasPrefix(t, "Trigger") ||
+				strings.HasPrefix(t, "Heap Blocks") || strings.HasPrefix(t, "Rows Removed") {
 				keep = append(keep, t)
 			}
 		}
@@ -317,6 +318,11 @@ func (w *world) phase(ctx context.Context, n int) error {
 	time.Sleep(w.o.run / 4)
 	if err := w.statusTimes(ctx, "under load"); err != nil {
 		return err
+	}
+	if n == 1 {
+		if err := w.explain(ctx, "under load"); err != nil {
+			return err
+		}
 	}
 	med, worst, err := timeN(5, func() error { return scrape(ctx, metricsAddr) })
 	if err != nil {

@@ -32,7 +32,7 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	fs := cli.NewFlags("worker run", "[flags]", runAbout)
 	concurrency := fs.Int("concurrency", env.concurrency, "records handled at once (≈ quota × call latency in seconds, with margin)")
 	quota := fs.Float64("quota", env.quota, "the account's IVS quota in requests/s per endpoint, shared by all worker processes; ≤ 0 disables limiting")
-	window := fs.Int("window", env.window, "tasks the feeder keeps in the Redis queue ahead of the workers")
+	window := fs.Int("window", env.window, "tasks the feeder keeps waiting in each Redis queue, ahead of those the handlers run")
 	feed := fs.Bool("feed", true, "run the feeder (Postgres → queue) in this process")
 	taskTimeout := fs.Duration("task-timeout", worker.DefaultTaskTimeout, "upper bound for one record's task")
 	shutdown := fs.Duration("shutdown-timeout", 45*time.Second, "time in-flight records get to finish on SIGTERM (longer than IVS_TIMEOUT)")
