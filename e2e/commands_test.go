@@ -49,6 +49,7 @@ func TestCommandsStart(t *testing.T) {
 		runCmd(t, bin, base, "ivs-sim", "stray").want(t, 2, `unexpected argument "stray"`)
 		runCmd(t, bin, base, "ivs-sim", "-rate-500", "2").want(t, 2, "Rate500 2 is outside [0, 1]")
 		runCmd(t, bin, base, "worker", "run", "-concurrency", "0").want(t, 2, "-concurrency 0: want at least 1")
+		runCmd(t, bin, base, "worker", "run", "-queues", "ivs-fast").want(t, 2, `-queues: unknown queue "ivs-fast"`)
 		runCmd(t, bin, base, "enqueue", "submit").want(t, 2, "missing MANIFEST")
 		runCmd(t, bin, base, "ops", "budget", "-batch", "x").want(t, 2, `invalid value "x" for flag -batch`)
 		runCmd(t, bin, base, "ops", "budget", "-batch", "1", "-max", "-3").want(t, 2, "-max -3: want 0 or more")
@@ -73,6 +74,9 @@ func TestCommandsStart(t *testing.T) {
 	t.Run("bad settings", func(t *testing.T) {
 		r := runCmd(t, bin, append(base, "IVSBATCH_QUOTA=10/s"), "worker", "run")
 		r.want(t, 2, `worker: IVSBATCH_QUOTA="10/s": want a number of requests per second`)
+		r.oneLine(t)
+		r = runCmd(t, bin, append(base, "IVSBATCH_QUEUES=standard"), "worker", "run")
+		r.want(t, 2, `worker: IVSBATCH_QUEUES="standard": want a comma-separated list of ivs-standard, ivs-extention`)
 		r.oneLine(t)
 		r = runCmd(t, bin, append(base, "IVSBATCH_DEDUP_WINDOW=30 days"), "worker", "run")
 		r.want(t, 2, `worker: IVSBATCH_DEDUP_WINDOW="30 days": want a duration`)

@@ -20,6 +20,7 @@ type Feeder struct {
 	Enqueuer  *Enqueuer
 	Recoverer *Recoverer    // nil: no recovery
 	Window    int           // tasks to keep waiting in each endpoint's queue, beside those running (default 200)
+	Queues    []string      // the queues to feed (default Queues)
 	Interval  time.Duration // between rounds while the queues keep up (default 500 ms)
 	// Refill is the pause before the next round when a round enqueued half
 	// a window or more (default Interval/20): handlers are draining the
@@ -34,6 +35,9 @@ type Feeder struct {
 func (f *Feeder) defaults() {
 	if f.Window == 0 {
 		f.Window = 200
+	}
+	if len(f.Queues) == 0 {
+		f.Queues = Queues
 	}
 	if f.Interval == 0 {
 		f.Interval = 500 * time.Millisecond
@@ -84,11 +88,12 @@ func (f *Feeder) Run(ctx context.Context) error {
 func (f *Feeder) FeedOnce(ctx context.Context) (int, error) {
 	f.defaults()
 	n := 0
-	for i, ep := range Endpoints {
-		size, err := f.Enqueuer.QueueSize(Queues[i])
+	for _, q := range f.Queues {
+		size, err := f.Enqueuer.QueueSize(q)
 		if err != nil {
 			return n, err
 		}
+		ep := endpointOf(q)
 		room := f.Window - size
 		if room <= 0 {
 			continue

@@ -145,3 +145,56 @@ func TestFeederWindowAndRecovery(t *testing.T) {
 		}
 	}
 }
+
+// A worker for one queue feeds that queue only: the other endpoint's
+// records stay pending in Postgres for the processes that serve it.
+func TestFeederServesItsQueuesOnly(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, testenv.PostgresURL(t), store.WithKeyring(testenv.Keyring(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b, _, err := st.CreateBatch(ctx, pipeline.Batch{Name: "feed", ManifestSHA256: "feed-one-queue"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []store.NewRecord
+	for i := range 60 {
+		in := pipeline.Input{Ref: fmt.Sprint(i), Line: i + 2, Shape: ivs.ShapeName, Name: "张伟", IDNumber: "11010119900307803X"}
+		if i%2 == 0 {
+			in.Shape, in.FaceImage = ivs.ShapeNameFaceImage, "s3://media/face.jpg"
+		}
+		rows = append(rows, store.NewRecord{Input: in})
+	}
+	if _, err := st.InsertInputs(ctx, b.ID, rows); err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: testenv.Redis(t)})
+	defer rdb.Close()
+	enq := &worker.Enqueuer{Client: asynq.NewClientFromRedisClient(rdb), Inspector: asynq.NewInspectorFromRedisClient(rdb),
+		Redis: rdb}
+	queues, err := worker.ParseQueues(" ivs-extention ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &worker.Feeder{Store: st, Enqueuer: enq, Window: 100, Queues: queues}
+	if n, err := f.FeedOnce(ctx); err != nil || n != 30 {
+		t.Fatalf("fed %d (%v); want the 30 two-factor records", n, err)
+	}
+	if size, _ := enq.QueueSize(worker.QueueStandard); size != 0 {
+		t.Fatalf("standard queue holds %d; want 0", size)
+	}
+	counts, _ := st.BatchCounts(ctx, b.ID)
+	if counts.ByStatus[pipeline.StatusPending] != 30 || counts.ByStatus[pipeline.StatusQueued] != 30 {
+		t.Fatalf("counts %v; want 30 pending (standard) and 30 queued", counts.ByStatus)
+	}
+	for _, bad := range []string{"", "ivs-standard,ivs-nope", "standard"} {
+		if _, err := worker.ParseQueues(bad); err == nil {
+			t.Errorf("ParseQueues(%q) accepted", bad)
+		}
+	}
+	if q, err := worker.ParseQueues("ivs-standard,ivs-extention,ivs-standard"); err != nil || len(q) != 2 {
+		t.Errorf("ParseQueues of both (one twice): %v %v", q, err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +44,30 @@ func QueueOf(ep ivs.Endpoint) string {
 		return QueueExtention
 	}
 	return QueueStandard
+}
+
+// endpointOf returns the endpoint of queue q (one of Queues).
+func endpointOf(q string) ivs.Endpoint {
+	if q == QueueExtention {
+		return ivs.EndpointExtention
+	}
+	return ivs.EndpointStandard
+}
+
+// ParseQueues reads a comma-separated list of queue names (Queues), such as
+// "ivs-extention": the queues a worker process serves and feeds.
+func ParseQueues(s string) ([]string, error) {
+	var out []string
+	for name := range strings.SplitSeq(s, ",") {
+		name = strings.TrimSpace(name)
+		if !slices.Contains(Queues, name) {
+			return nil, fmt.Errorf("unknown queue %q: want %s, or both separated by a comma", name, strings.Join(Queues, " or "))
+		}
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out, nil
 }
 
 // QueueFor returns the queue of ref's record (its shape's endpoint).

@@ -31,6 +31,10 @@ type Config struct {
 	// Window is how many tasks the feeder keeps waiting in each queue, ahead
 	// of those the handlers run (default 200).
 	Window int
+	// Queues are the queues this process serves and feeds (default Queues:
+	// both endpoints). A process for one endpoint only lets hosts be sized
+	// per endpoint, or a batch's text-only records go first.
+	Queues []string
 	// Feed runs the feeder in this process (default true via NewConfig; every
 	// process may run one: claiming uses SKIP LOCKED).
 	Feed bool
@@ -74,18 +78,21 @@ func New(cfg Config, rdb redis.UniversalClient, proc *pipeline.Processor, feed S
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if len(cfg.Queues) == 0 {
+		cfg.Queues = Queues
+	}
 	w := &Worker{cfg: cfg, rdb: rdb, proc: proc}
 	w.inspector = asynq.NewInspectorFromRedisClient(rdb)
 	w.client = asynq.NewClientFromRedisClient(rdb)
 	w.enqueuer = &Enqueuer{Client: w.client, Inspector: w.inspector, Redis: rdb, TaskTimeout: cfg.TaskTimeout}
-	w.feeder = &Feeder{Store: feed, Enqueuer: w.enqueuer, Window: cfg.Window, Log: cfg.Log,
+	w.feeder = &Feeder{Store: feed, Enqueuer: w.enqueuer, Window: cfg.Window, Queues: cfg.Queues, Log: cfg.Log,
 		Recoverer: &Recoverer{Store: feed, Enqueuer: w.enqueuer, Log: cfg.Log, InWorker: true}}
 	if m := cfg.Metrics; m != nil {
 		w.feeder.Lost = m.RedisLost.Inc
 		w.feeder.Recoverer.Observe = m.ObserveRecovery
 	}
 	proc.PauseQueue = func(context.Context) error { return w.PauseQueue() }
-	for _, q := range Queues {
+	for _, q := range cfg.Queues {
 		w.servers = append(w.servers, asynq.NewServerFromRedisClient(rdb, asynq.Config{
 			Concurrency:     cfg.Concurrency,
 			Queues:          map[string]int{q: 1},
@@ -137,7 +144,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			for _, started := range w.servers[:i] {
 				started.Shutdown()
 			}
-			return fmt.Errorf("worker: start asynq server for %s: %w", Queues[i], err)
+			return fmt.Errorf("worker: start asynq server for %s: %w", w.cfg.Queues[i], err)
 		}
 	}
 	feedDone := make(chan struct{})

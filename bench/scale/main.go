@@ -1,7 +1,9 @@
 // Command scale measures ivsbatch on a million-row batch: a generated
 // manifest (two-factor records and records with a face image) is submitted
-// into a fresh Postgres database; worker processes run for a fixed time with
-// the quota off against the IVS simulator (zero latency, separate process);
+// into a fresh Postgres database; worker processes (one, then two) run for a
+// fixed time with the quota off against the IVS simulator (zero latency,
+// separate process), first on the two-factor records alone (-queues
+// ivs-extention), then on both endpoints;
 // and the periodic queries (feeder claim, status, metrics scrape), Redis
 // memory, worker RSS, export, report and a 100,000-record requeue are
 // measured at that size, with a CPU profile.
@@ -35,6 +37,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/worker"
 )
 
 type options struct {
@@ -154,9 +157,17 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := w.idleQueries(ctx); err != nil {
 		return err
 	}
-	for _, n := range []int{1, 2} {
-		if err := w.phase(ctx, n); err != nil {
-			return err
+	// Two workloads: the batch's two-factor records alone (workers serving
+	// the ivs-extention queue only; the image records wait), then both
+	// endpoints at once, each endpoint's handlers as fast as they go.
+	for _, wl := range []workload{
+		{"two-factor records (queue ivs-extention)", worker.QueueExtention},
+		{"two-factor and image records (both queues)", strings.Join(worker.Queues, ",")},
+	} {
+		for _, n := range []int{1, 2} {
+			if err := w.phase(ctx, n, wl); err != nil {
+				return err
+			}
 		}
 	}
 	if err := w.bulk(ctx); err != nil {
@@ -263,9 +274,16 @@ func (w *world) terminal(ctx context.Context) (int, error) {
 	return c.Total - c.Open(), nil
 }
 
-// phase runs n worker processes for o.run and measures them.
-func (w *world) phase(ctx context.Context, n int) error {
-	fmt.Fprintf(w.out, "\n== %d worker process(es), quota off, simulator latency 0, %s ==\n", n, w.o.run)
+// workload is what a phase's workers serve.
+type workload struct {
+	name   string
+	queues string // worker run -queues
+}
+
+// phase runs n worker processes serving wl for o.run and measures them.
+func (w *world) phase(ctx context.Context, n int, wl workload) error {
+	first := n == 1 && wl.queues == worker.QueueExtention
+	fmt.Fprintf(w.out, "\n== %s: %d worker process(es), quota off, simulator latency 0, %s ==\n", wl.name, n, w.o.run)
 	metricsPort, err := servers.FreePort()
 	if err != nil {
 		return err
@@ -291,7 +309,7 @@ func (w *world) phase(ctx context.Context, n int) error {
 			addr = metricsAddr
 		}
 		c := exec.Command(filepath.Join(w.dir, "worker"), "run", "-quota", "-1", "-concurrency", strconv.Itoa(w.o.concurrency),
-			"-window", strconv.Itoa(4*w.o.concurrency), "-metrics-addr", addr)
+			"-window", strconv.Itoa(4*w.o.concurrency), "-metrics-addr", addr, "-queues", wl.queues)
 		c.Env = append(w.env, "IVSBATCH_PPROF=1",
 			"IVSBATCH_DATABASE_URL="+w.dbURL+"&pool_max_conns="+strconv.Itoa(max(4, w.o.pool/n)))
 		c.Stderr = os.Stderr
@@ -319,7 +337,7 @@ func (w *world) phase(ctx context.Context, n int) error {
 	if err := w.statusTimes(ctx, "under load"); err != nil {
 		return err
 	}
-	if n == 1 {
+	if first {
 		if err := w.explain(ctx, "under load"); err != nil {
 			return err
 		}
@@ -330,7 +348,7 @@ func (w *world) phase(ctx context.Context, n int) error {
 	}
 	fmt.Fprintf(w.out, "metrics scrape GET /metrics (under load): median %s, max %s\n", ms(med), ms(worst))
 	profiled := false
-	if n == 1 {
+	if first {
 		if err := saveProfile(ctx, metricsAddr, w.dir, min(20*time.Second, w.o.run/2)); err != nil {
 			return err
 		}

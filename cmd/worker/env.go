@@ -2,11 +2,13 @@ package main
 
 import (
 	"flag"
+	"strings"
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/internal/cli"
 	"github.com/ivsbatch/ivsbatch/internal/envconf"
 	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/worker"
 )
 
 // runEnv is what `worker run` reads from the environment (besides the
@@ -19,6 +21,7 @@ type runEnv struct {
 	dedupWindow         time.Duration
 	keepPictures        string
 	trimVideo           bool
+	queues              string
 }
 
 func readRunEnv(get envconf.Lookup) (runEnv, error) {
@@ -45,15 +48,23 @@ func readRunEnv(get envconf.Lookup) (runEnv, error) {
 	if e.keepPictures, err = envconf.URL(get, "IVSBATCH_KEEP_PICTURES", "", "s3", "file"); err != nil {
 		return e, err
 	}
-	e.trimVideo, err = envconf.Bool(get, "IVSBATCH_TRIM_VIDEO", false)
-	return e, err
+	if e.trimVideo, err = envconf.Bool(get, "IVSBATCH_TRIM_VIDEO", false); err != nil {
+		return e, err
+	}
+	e.queues = envconf.String(get, "IVSBATCH_QUEUES", strings.Join(worker.Queues, ","))
+	if _, err := worker.ParseQueues(e.queues); err != nil {
+		return e, &envconf.Error{Name: "IVSBATCH_QUEUES", Value: e.queues, Want: "a comma-separated list of " +
+			strings.Join(worker.Queues, ", ")}
+	}
+	return e, nil
 }
 
 const runAbout = `Serves the queues until SIGINT/SIGTERM: fetches each record's media, checks
 and prepares it, waits for the shared rate limit, calls IVS once and stores
 the outcome. On SIGTERM in-flight records finish or go back to the queue.
 Flags default to the environment: IVSBATCH_CONCURRENCY, IVSBATCH_QUOTA,
-IVSBATCH_QUEUE_WINDOW, IVSBATCH_METRICS_ADDR (see README.md, Configuration).`
+IVSBATCH_QUEUE_WINDOW, IVSBATCH_QUEUES, IVSBATCH_METRICS_ADDR (see README.md,
+Configuration).`
 
 // parseRunFlags parses worker run's flags and refuses values that cannot
 // work (no handlers, an empty window, a zero timeout).
@@ -70,6 +81,9 @@ func parseRunFlags(fs *flag.FlagSet, args []string) error {
 		if d := fs.Lookup(name).Value.(flag.Getter).Get().(time.Duration); d <= 0 {
 			return cli.Usagef(fs, "-%s %s: want a positive duration", name, d)
 		}
+	}
+	if _, err := worker.ParseQueues(fs.Lookup("queues").Value.String()); err != nil {
+		return cli.Usagef(fs, "-queues: %v", err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,12 +35,14 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	quota := fs.Float64("quota", env.quota, "the account's IVS quota in requests/s per endpoint, shared by all worker processes; ≤ 0 disables limiting")
 	window := fs.Int("window", env.window, "tasks the feeder keeps waiting in each Redis queue, ahead of those the handlers run")
 	feed := fs.Bool("feed", true, "run the feeder (Postgres → queue) in this process")
+	queues := fs.String("queues", env.queues, "the queues this process serves and feeds, comma-separated: "+strings.Join(worker.Queues, ","))
 	taskTimeout := fs.Duration("task-timeout", worker.DefaultTaskTimeout, "upper bound for one record's task")
 	shutdown := fs.Duration("shutdown-timeout", 45*time.Second, "time in-flight records get to finish on SIGTERM (longer than IVS_TIMEOUT)")
 	metricsAddr := fs.String("metrics-addr", env.metricsAddr, "address for /metrics and /healthz; empty to disable")
 	if err := parseRunFlags(fs, args); err != nil {
 		return err
 	}
+	queueList, _ := worker.ParseQueues(*queues) // checked by parseRunFlags
 
 	// A call may be on the wire for IVS_TIMEOUT: claims and recovery leave
 	// a record with a younger attempt in flight alone.
@@ -113,7 +116,7 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	w := worker.New(worker.Config{Concurrency: *concurrency, TaskTimeout: *taskTimeout, ShutdownTimeout: *shutdown,
-		Window: *window, Feed: *feed, Log: log, Metrics: metrics}, rdb, proc, st)
+		Window: *window, Queues: queueList, Feed: *feed, Log: log, Metrics: metrics}, rdb, proc, st)
 	if reconcileCron != nil {
 		go scheduleReconcile(ctx, log, reconcileCron, st, rdb, *taskTimeout)
 	}
@@ -126,7 +129,8 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		}()
 		defer srv.Close()
 	}
-	log.Info("worker running", "ivs", client.Endpoint(), "quota", *quota, "concurrency", *concurrency, "window", *window)
+	log.Info("worker running", "ivs", client.Endpoint(), "quota", *quota, "concurrency", *concurrency, "window", *window,
+		"queues", queueList)
 	return w.Run(ctx)
 }
 
