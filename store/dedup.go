@@ -40,11 +40,10 @@ func (s *Store) Dedup(ctx context.Context, rec *pipeline.Record, digest []byte, 
 		}
 		args := []any{digest, rec.ID, pipeline.StatusStrings(pipeline.OpenStatuses), rec.BatchID, across,
 			pipeline.StatusStrings(pipeline.TerminalStatuses), pipeline.ReusableCodes(), window.Seconds()}
-		b.Queue(dedupLookupSQL, args...).QueryRow(func(row pgx.Row) error {
+		b.Queue(dedupSQL, args...).QueryRow(func(row pgx.Row) error {
 			scanErr = row.Scan(&other, &priorID)
 			return nil
 		})
-		b.Queue(dedupMarkSQL, args...)
 	}
 	err := s.asyncGroup.write(ctx, &groupWrite{queue: queue, reset: func() { other, priorID, scanErr = 0, 0, nil }})
 	if err == nil {
@@ -82,12 +81,15 @@ const (
 		  AND (batch_id = $4
 		       OR ($5 AND verification_code = ANY ($7) AND finished_at > now() - make_interval(secs => $8)))
 		ORDER BY finished_at DESC LIMIT 1`
-	// dedupLookupSQL returns both look-ups' ids, 0 for none.
-	dedupLookupSQL = `SELECT coalesce((` + dedupInProgressSQL + `), 0), coalesce((` + dedupPriorSQL + `), 0)`
-	// dedupMarkSQL stores the digest on record $2 when neither look-up
-	// finds a record (under the digest's lock, so the answer is the same).
-	dedupMarkSQL = `UPDATE records SET input_digest = $1 WHERE id = $2
-		AND NOT EXISTS (` + dedupInProgressSQL + `) AND NOT EXISTS (` + dedupPriorSQL + `)`
+	// dedupSQL returns both look-ups' ids, 0 for none, and stores the
+	// digest on record $2 when both are 0 (under the digest's lock, taken
+	// by the statement before, so no other record can slip in between).
+	dedupSQL = `
+		WITH look AS (
+			SELECT coalesce((` + dedupInProgressSQL + `), 0) AS other, coalesce((` + dedupPriorSQL + `), 0) AS prior),
+		mark AS (
+			UPDATE records SET input_digest = $1 FROM look WHERE records.id = $2 AND look.other = 0 AND look.prior = 0)
+		SELECT other, prior FROM look`
 )
 
 // ReusedCount is how many records of batch were answered by reusing the

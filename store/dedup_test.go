@@ -96,8 +96,7 @@ func TestDedupLookupsUseDigestIndex(t *testing.T) {
 		sql  string
 		args []any
 	}{
-		"look-ups": {store.DedupLookupSQL, []any{d[:], int64(1), open, batch, true, final, pipeline.ReusableCodes(), 3600.0}},
-		"mark":     {store.DedupMarkSQL, []any{d[:], int64(1), open, batch, true, final, pipeline.ReusableCodes(), 3600.0}},
+		"look-ups and mark": {store.DedupSQL, []any{d[:], int64(1), open, batch, true, final, pipeline.ReusableCodes(), 3600.0}},
 	} {
 		rows, err := st.Pool().Query(ctx, "EXPLAIN "+q.sql, q.args...)
 		if err != nil {

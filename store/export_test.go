@@ -1,7 +1,6 @@
 package store
 
-// The dedup look-ups, for plan tests.
-const (
-	DedupLookupSQL = dedupLookupSQL
-	DedupMarkSQL   = dedupMarkSQL
-)
+// The dedup statement and the claim of queued records, for plan tests.
+const DedupSQL = dedupSQL
+
+var ClaimQueuedManySQL = claimQueuedManySQL

@@ -49,6 +49,9 @@ type groupWrite struct {
 	// results after the server had run its COMMIT): a write's own failure
 	// to read a row is one of its results.
 	queue func(b *pgx.Batch)
+	// claim is a claim's record and result, for the claims' committers,
+	// which run a group's claims as one statement (claimQueuedManySQL).
+	claim *claimWrite
 	// reset clears those results before the write runs again alone.
 	reset func()
 	done  chan error // buffered: the committer never waits for the caller
@@ -63,16 +66,28 @@ const (
 
 // groupCommitter owns a queue and its committers.
 type groupCommitter struct {
-	s     *Store
-	async bool // commit without waiting for the WAL flush (see oneTrip)
-	in    chan *groupWrite
-	stop  chan struct{}
-	once  sync.Once
-	wg    sync.WaitGroup
+	// exec runs a group as one transaction (a group of one included).
+	exec func(ctx context.Context, group []*groupWrite) error
+	in   chan *groupWrite
+	stop chan struct{}
+	once sync.Once
+	wg   sync.WaitGroup
 }
 
+// newGroupCommitter starts the committers of the writes' own statements
+// (groupWrite.queue), committed synchronously or not (see oneTrip).
 func newGroupCommitter(s *Store, async bool) *groupCommitter {
-	g := &groupCommitter{s: s, async: async, in: make(chan *groupWrite, 4*maxGroup), stop: make(chan struct{})}
+	return startCommitters(func(ctx context.Context, group []*groupWrite) error {
+		return s.oneTrip(ctx, async, func(b *pgx.Batch) {
+			for _, w := range group {
+				w.queue(b)
+			}
+		})
+	})
+}
+
+func startCommitters(exec func(ctx context.Context, group []*groupWrite) error) *groupCommitter {
+	g := &groupCommitter{exec: exec, in: make(chan *groupWrite, 4*maxGroup), stop: make(chan struct{})}
 	for range groupCommitters {
 		g.wg.Add(1)
 		go g.run()
@@ -156,11 +171,7 @@ func (g *groupCommitter) take(group []*groupWrite, w *groupWrite) []*groupWrite 
 func (g *groupCommitter) commit(group []*groupWrite) {
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
-	err := g.s.oneTrip(ctx, g.async, func(b *pgx.Batch) {
-		for _, w := range group {
-			w.queue(b)
-		}
-	})
+	err := g.exec(ctx, group)
 	var pgErr *pgconn.PgError
 	if err == nil || len(group) == 1 || !errors.As(err, &pgErr) {
 		for _, w := range group {
@@ -170,6 +181,6 @@ func (g *groupCommitter) commit(group []*groupWrite) {
 	}
 	for _, w := range group {
 		w.reset()
-		w.done <- g.s.oneTrip(ctx, g.async, w.queue)
+		w.done <- g.exec(ctx, []*groupWrite{w})
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
+	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
 // A group whose transaction Postgres refuses rolls back as a whole; each of
@@ -76,5 +78,57 @@ func TestGroupCommitAfterClose(t *testing.T) {
 	err = st.group.write(ctx, &groupWrite{queue: func(b *pgx.Batch) { ran = true }, reset: func() {}})
 	if !errors.Is(err, errStoreClosed) || ran {
 		t.Fatalf("write after close: %v, ran %v; want errStoreClosed and nothing run", err, ran)
+	}
+}
+
+// A group of claims is one statement; two tasks of one record in a group
+// (a redelivery) do not both get it, and a task of another generation gets
+// nothing (claimSQL then explains why).
+func TestGroupedClaims(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, testenv.PostgresURL(t), WithKeyring(testenv.Keyring(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b, _, err := st.CreateBatch(ctx, pipeline.Batch{Name: "claims", ManifestSHA256: "claims"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := func(ref string) NewRecord {
+		return NewRecord{Input: pipeline.Input{Ref: ref, Line: 2, Shape: ivs.ShapeName, Name: "张伟", IDNumber: "11010119900307803X"}}
+	}
+	if _, err := st.InsertInputs(ctx, b.ID, []NewRecord{in("a"), in("b"), in("c")}); err != nil {
+		t.Fatal(err)
+	}
+	refs, err := st.ClaimPending(ctx, ivs.EndpointExtention, 3)
+	if err != nil || len(refs) != 3 {
+		t.Fatalf("claim pending: %v %v", refs, err)
+	}
+	stale := refs[2]
+	stale.Generation++
+	var group []*groupWrite
+	for _, ref := range []pipeline.TaskRef{refs[0], refs[0], refs[1], stale} {
+		group = append(group, &groupWrite{claim: &claimWrite{ref: ref}})
+	}
+	if err := st.claimQueued(ctx, group); err != nil {
+		t.Fatal(err)
+	}
+	got := func(i int) *pipeline.Record { return group[i].claim.rec }
+	switch {
+	case got(0) == nil || got(0).ID != refs[0].RecordID || got(0).Name != "张伟" || got(0).Status != pipeline.StatusInFlight:
+		t.Fatalf("first task: %+v", got(0))
+	case got(1) != nil:
+		t.Fatalf("the redelivered task got the record too")
+	case got(2) == nil || got(2).ID != refs[1].RecordID:
+		t.Fatalf("second record: %+v", got(2))
+	case got(3) != nil:
+		t.Fatalf("a task of another generation got its record: %+v", got(3))
+	}
+	if _, err := st.Claim(ctx, stale); !errors.Is(err, pipeline.ErrStaleGeneration) {
+		t.Fatalf("claim of another generation: %v; want ErrStaleGeneration", err)
+	}
+	if r, _ := st.GetRecord(ctx, refs[2].RecordID); r.Status != pipeline.StatusQueued {
+		t.Fatalf("record of the stale task is %s; want queued", r.Status)
 	}
 }

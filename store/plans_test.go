@@ -100,8 +100,8 @@ func TestQueryPlans(t *testing.T) {
 	// forty other batches made 200,000 attempts over the last hour (a
 	// batch is a small part of the attempts table, as in production).
 	if _, err := pool.Exec(ctx, `
-		INSERT INTO attempts (record_id, batch_id, generation, uuid, endpoint, started_at, state, finished_at)
-		SELECT id, batch_id, 1, 'rec-' || id || '-g1', 'x', finished_at - interval '1 second', 'finished', finished_at
+		INSERT INTO attempts (record_id, batch_id, generation, uuid, endpoint, started_at, state, finished_at, billed)
+		SELECT id, batch_id, 1, 'rec-' || id || '-g1', 'x', finished_at - interval '1 second', 'finished', finished_at, true
 		FROM records WHERE finished_at IS NOT NULL`); err != nil {
 		t.Fatal(err)
 	}
@@ -110,8 +110,8 @@ func TestQueryPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, `
-		INSERT INTO attempts (record_id, batch_id, generation, uuid, endpoint, started_at, state)
-		SELECT 1 + i % 20000, 3 + i % 40, 1, 'other-' || i, 'x', now() - (i * 18 || ' milliseconds')::interval, 'finished'
+		INSERT INTO attempts (record_id, batch_id, generation, uuid, endpoint, started_at, state, billed)
+		SELECT 1 + i % 20000, 3 + i % 40, 1, 'other-' || i, 'x', now() - (i * 18 || ' milliseconds')::interval, 'finished', true
 		FROM generate_series(1, 200000) i`); err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +153,7 @@ func TestQueryPlans(t *testing.T) {
 		{"claim standard", claimPendingSQL[ivs.EndpointStandard], []string{"100"}, "records_pending_name_face_image"},
 		{"claim extention", claimPendingSQL[ivs.EndpointExtention], []string{"100"}, "records_pending_name"},
 		{"count open older", countOpenOlderSQL(pipeline.StatusQueued), []string{old}, "records_open"},
+		{"task claims", claimQueuedManySQL, []string{"'{97,194,291}'", "'{1,1,1}'"}, "attempts_record"},
 		{"batch counts", batchCountsSQL, []string{"1"}, ""},
 		{"status counts", statusCountsSQL, nil, ""},
 		{"open batches", openBatchesSQL, []string{open}, ""},

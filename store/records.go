@@ -124,39 +124,28 @@ func (s *Store) ListRecords(ctx context.Context, batchID int64) ([]*pipeline.Rec
 // one record never run at once. One round trip (claimSQL), committed
 // asynchronously (see oneTrip).
 func (s *Store) Claim(ctx context.Context, ref pipeline.TaskRef) (*pipeline.Record, error) {
-	var (
-		rec     *pipeline.Record
-		scanErr error
-	)
-	scan := func(rows pgx.Rows) error {
-		for rows.Next() {
-			r, err := s.scanRecord(rows)
-			if err != nil {
-				return err
-			}
-			rec = r
-		}
-		return rows.Err()
-	}
 	// Nearly every task finds its record queued with nothing reserved or in
-	// flight: claimQueuedSQL, a plain update, claims it (in a group commit
-	// with other tasks' writes). Anything else (leftover attempts, another
-	// status) takes claimSQL.
-	err := s.asyncGroup.write(ctx, &groupWrite{
-		queue: func(b *pgx.Batch) {
-			b.Queue(claimQueuedSQL, ref.RecordID, ref.Generation).Query(func(rows pgx.Rows) error {
-				scanErr = scan(rows)
-				return nil
-			})
-		},
-		reset: func() { rec, scanErr = nil, nil },
-	})
+	// flight: claimQueuedManySQL, a plain update, claims it together with
+	// the records of other tasks claiming at the same moment. Anything else
+	// (leftover attempts, another status) takes claimSQL.
+	cw := &claimWrite{ref: ref}
+	err := s.claims.write(ctx, &groupWrite{claim: cw, reset: func() { cw.rec, cw.err = nil, nil }})
 	if err == nil {
-		err = scanErr
+		err = cw.err
 	}
+	rec := cw.rec
 	if err == nil && rec == nil {
 		err = s.oneTrip(ctx, true, func(b *pgx.Batch) {
-			b.Queue(claimSQL, ref.RecordID, ref.Generation, terminal, s.callGrace.Seconds()).Query(scan)
+			b.Queue(claimSQL, ref.RecordID, ref.Generation, terminal, s.callGrace.Seconds()).Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					r, err := s.scanRecord(rows)
+					if err != nil {
+						return err
+					}
+					rec = r
+				}
+				return rows.Err()
+			})
 		})
 	}
 	if err != nil {
@@ -168,15 +157,69 @@ func (s *Store) Claim(ctx context.Context, ref pipeline.TaskRef) (*pipeline.Reco
 	return rec, nil
 }
 
-// claimQueuedSQL claims record $1 for generation $2 when it is queued and
-// has no attempt reserved or in flight: claimSQL would release and close
-// nothing, so one update does. No row means claimSQL must decide. A claim
-// that changed the record meanwhile makes the update re-check the new
-// version (status no longer queued: no row).
-var claimQueuedSQL = `
+// claimWrite is one task's claim in a group of claims.
+type claimWrite struct {
+	ref pipeline.TaskRef
+	rec *pipeline.Record // claimed; nil: claimSQL must decide
+	err error
+}
+
+// claimQueued runs a group of claims as one statement (claimQueuedManySQL),
+// committed asynchronously, and hands each task its record. Two tasks of one
+// record in a group (a redelivery): the first gets it, the other goes on to
+// claimSQL, as it would a moment later.
+func (s *Store) claimQueued(ctx context.Context, group []*groupWrite) error {
+	ids, gens := make([]int64, len(group)), make([]int32, len(group))
+	for i, w := range group {
+		ids[i], gens[i] = w.claim.ref.RecordID, int32(w.claim.ref.Generation)
+	}
+	var scanErr error
+	var claimed []*pipeline.Record
+	err := s.oneTrip(ctx, true, func(b *pgx.Batch) {
+		b.Queue(claimQueuedManySQL, ids, gens).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				r, err := s.scanRecord(rows)
+				if err != nil {
+					scanErr = err // a record that cannot be read: the tasks left without one get the error
+					continue
+				}
+				claimed = append(claimed, r)
+			}
+			if err := rows.Err(); err != nil && scanErr == nil {
+				scanErr = err
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range claimed {
+		for _, w := range group {
+			if c := w.claim; c.rec == nil && c.ref.RecordID == r.ID && c.ref.Generation == r.Generation {
+				c.rec = r
+				break
+			}
+		}
+	}
+	for _, w := range group {
+		if w.claim.rec == nil {
+			w.claim.err = scanErr
+		}
+	}
+	return nil
+}
+
+// claimQueuedManySQL claims each record of $1 at the generation of $2 (in
+// the same position) that is queued and has no attempt reserved or in
+// flight: claimSQL would release and close nothing, so one update does. A
+// record left out is for claimSQL to decide. A claim that changed a record
+// meanwhile makes the update re-check the new version (no longer queued:
+// left out).
+var claimQueuedManySQL = `
 	UPDATE records SET status = 'in_flight', updated_at = now()
-	WHERE id = $1 AND generation = $2 AND status = 'queued'
-	  AND NOT EXISTS (SELECT 1 FROM attempts WHERE record_id = $1 AND state IN ('reserved', 'in_flight'))
+	WHERE id = ANY ($1::bigint[]) AND generation = ($2::int[])[array_position($1::bigint[], id)] AND status = 'queued'
+	  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.record_id = records.id AND a.state IN ('reserved', 'in_flight'))
 	RETURNING ` + recordColumns
 
 // claimSQL claims record $1 for generation $2 unless it is final ($3) or

@@ -64,6 +64,7 @@ type Store struct {
 	// together, asyncGroup those that do not (claim, dedup, reserve); see
 	// group.go.
 	group, asyncGroup *groupCommitter
+	claims            *groupCommitter // Claim's common case, one statement per group
 }
 
 // callGraceMargin is added to the IVS timeout to make the call grace.
@@ -127,6 +128,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	s.group, s.asyncGroup = newGroupCommitter(s, false), newGroupCommitter(s, true)
+	s.claims = startCommitters(s.claimQueued)
 	return s, nil
 }
 
@@ -160,6 +162,7 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 func (s *Store) Close() {
 	s.group.close()
 	s.asyncGroup.close()
+	s.claims.close()
 	s.pool.Close()
 }
 
