@@ -31,7 +31,7 @@ import (
 const (
 	// groupCommitters run groups at once: while they are all busy, writes
 	// queue and go in the next groups.
-	groupCommitters = 4
+	groupCommitters = 2
 	// maxGroup bounds a group's size (and its transaction's locks).
 	maxGroup = 64
 	// groupTimeout bounds a group's transaction, whatever the callers'
@@ -49,6 +49,11 @@ type groupWrite struct {
 	// results after the server had run its COMMIT): a write's own failure
 	// to read a row is one of its results.
 	queue func(b *pgx.Batch)
+	// last puts the write's statements after the others of its group: it
+	// locks a row that every task's write locks (the batch's budget), held
+	// until the group commits, so the others' statements must not run
+	// while it is held.
+	last bool
 	// claim is a claim's record and result, for the claims' committers,
 	// which run a group's claims as one statement (claimQueuedManySQL).
 	claim *claimWrite
@@ -79,8 +84,12 @@ type groupCommitter struct {
 func newGroupCommitter(s *Store, async bool) *groupCommitter {
 	return startCommitters(func(ctx context.Context, group []*groupWrite) error {
 		return s.oneTrip(ctx, async, func(b *pgx.Batch) {
-			for _, w := range group {
-				w.queue(b)
+			for _, last := range []bool{false, true} {
+				for _, w := range group {
+					if w.last == last {
+						w.queue(b)
+					}
+				}
 			}
 		})
 	})

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -169,8 +171,10 @@ type claimWrite struct {
 // record in a group (a redelivery): the first gets it, the other goes on to
 // claimSQL, as it would a moment later.
 func (s *Store) claimQueued(ctx context.Context, group []*groupWrite) error {
-	ids, gens := make([]int64, len(group)), make([]int32, len(group))
-	for i, w := range group {
+	order := slices.Clone(group)
+	slices.SortFunc(order, func(a, b *groupWrite) int { return cmp.Compare(a.claim.ref.RecordID, b.claim.ref.RecordID) })
+	ids, gens := make([]int64, len(order)), make([]int32, len(order))
+	for i, w := range order {
 		ids[i], gens[i] = w.claim.ref.RecordID, int32(w.claim.ref.Generation)
 	}
 	var scanErr error
@@ -210,16 +214,27 @@ func (s *Store) claimQueued(ctx context.Context, group []*groupWrite) error {
 	return nil
 }
 
-// claimQueuedManySQL claims each record of $1 at the generation of $2 (in
-// the same position) that is queued and has no attempt reserved or in
-// flight: claimSQL would release and close nothing, so one update does. A
-// record left out is for claimSQL to decide. A claim that changed a record
-// meanwhile makes the update re-check the new version (no longer queued:
-// left out).
+// claimQueuedManySQL claims each record of $1 (ascending ids, so that two
+// groups lock in the same order) at the generation of $2 (in the same
+// position) that is queued and has no attempt reserved or in flight:
+// claimSQL would release and close nothing, so one update does. A record
+// left out is for claimSQL to decide. Each record is locked first (FOR
+// UPDATE: a claim that changed it meanwhile is seen) and then checked.
+//
+// Every look-up goes by key, one task at a time: records by id, attempts by
+// record_id, with the status and state conditions outside the scans
+// (OFFSET 0 keeps them out). A condition inside would let the planner use
+// a partial index whose predicate it implies (records_open, attempts_batch_slot)
+// and filter it whole: cheap while the index is empty, as in a new
+// database's first minute, and kept in the cached plan as the index grows.
 var claimQueuedManySQL = `
 	UPDATE records SET status = 'in_flight', updated_at = now()
-	WHERE id = ANY ($1::bigint[]) AND generation = ($2::int[])[array_position($1::bigint[], id)] AND status = 'queued'
-	  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.record_id = records.id AND a.state IN ('reserved', 'in_flight'))
+	FROM (SELECT r.id AS claimed FROM unnest($1::bigint[], $2::int[]) AS task(rid, gen),
+	      LATERAL (SELECT id, generation, status FROM records WHERE id = task.rid OFFSET 0 FOR UPDATE) r
+	      WHERE r.generation = task.gen AND r.status = 'queued'
+	        AND NOT EXISTS (SELECT 1 FROM (SELECT state FROM attempts a WHERE a.record_id = task.rid OFFSET 0) att
+	                        WHERE att.state IN ('reserved', 'in_flight'))) ok
+	WHERE records.id = ok.claimed
 	RETURNING ` + recordColumns
 
 // claimSQL claims record $1 for generation $2 unless it is final ($3) or
@@ -330,7 +345,7 @@ func (s *Store) Reserve(ctx context.Context, a pipeline.AttemptStart) (int64, bo
 			return nil
 		})
 	}
-	err := s.asyncGroup.write(ctx, &groupWrite{queue: queue, reset: func() { id, scanErr = 0, nil }})
+	err := s.asyncGroup.write(ctx, &groupWrite{queue: queue, reset: func() { id, scanErr = 0, nil }, last: true})
 	if err == nil {
 		err = scanErr
 	}
