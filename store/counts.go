@@ -54,14 +54,26 @@ func (c Counts) Open() int {
 // BatchCounts counts a batch's records by status.
 func (s *Store) BatchCounts(ctx context.Context, batchID int64) (Counts, error) {
 	c := Counts{ByStatus: map[pipeline.Status]int{}}
-	rows, err := s.pool.Query(ctx, batchCountsSQL, batchID)
-	if err != nil {
-		return c, fmt.Errorf("store: count batch %d: %w", batchID, err)
-	}
-	if err := scanCounts(rows, &c); err != nil {
+	if err := s.readByIndex(ctx, batchCountsSQL, []any{batchID}, func(rows pgx.Rows) error {
+		return scanCounts(rows, &c)
+	}); err != nil {
 		return c, fmt.Errorf("store: count batch %d: %w", batchID, err)
 	}
 	return c, nil
+}
+
+// readByIndex runs a query of the count deltas under statusPlannerSettings
+// (index scans, which mark the deltas compaction deleted as dead for the
+// next reader; see GetBatchStatus), in one round trip.
+func (s *Store) readByIndex(ctx context.Context, sql string, args []any, scan func(pgx.Rows) error) error {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN READ ONLY")
+	for _, set := range statusPlannerSettings {
+		b.Queue(set)
+	}
+	b.Queue(sql, args...).Query(scan)
+	b.Queue("COMMIT")
+	return s.pool.SendBatch(ctx, b).Close()
 }
 
 // scanCounts adds rows of batchCountsSQL to c.
@@ -81,21 +93,23 @@ func scanCounts(rows pgx.Rows, c *Counts) error {
 
 // StatusCounts counts all records by status.
 func (s *Store) StatusCounts(ctx context.Context) (map[pipeline.Status]int, error) {
-	rows, err := s.pool.Query(ctx, statusCountsSQL)
+	out := map[pipeline.Status]int{}
+	err := s.readByIndex(ctx, statusCountsSQL, nil, func(rows pgx.Rows) error {
+		defer rows.Close()
+		for rows.Next() {
+			var st string
+			var n int
+			if err := rows.Scan(&st, &n); err != nil {
+				return err
+			}
+			out[pipeline.Status(st)] = n
+		}
+		return rows.Err()
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: status counts: %w", err)
 	}
-	defer rows.Close()
-	out := map[pipeline.Status]int{}
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, fmt.Errorf("store: status counts: %w", err)
-		}
-		out[pipeline.Status(st)] = n
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // OpenBatch is a batch with records that have no final outcome yet.

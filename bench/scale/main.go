@@ -46,6 +46,7 @@ type options struct {
 	run         time.Duration
 	requeue     int
 	concurrency int
+	mixedConc   int
 	pool        int
 }
 
@@ -55,7 +56,8 @@ func main() {
 	flag.IntVar(&o.imageEvery, "image-every", 10, "one row in N has a face image (name_face_image); the others are two-factor (name)")
 	flag.DurationVar(&o.run, "run", 60*time.Second, "how long each worker phase runs")
 	flag.IntVar(&o.requeue, "requeue", 100_000, "records to re-queue")
-	flag.IntVar(&o.concurrency, "concurrency", 320, "handlers per endpoint and worker (a task waits for a few group commits: with 160, one worker left a quarter of the CPU idle)")
+	flag.IntVar(&o.concurrency, "concurrency", 320, "handlers per endpoint and worker on the two-factor records (a task waits for a few group commits: with 160, one worker left a quarter of the CPU idle)")
+	flag.IntVar(&o.mixedConc, "mixed-concurrency", 160, "handlers per endpoint and worker on both endpoints (an image record holds its photo, base64 and request body while in flight: 320 took the worker to 178 MB)")
 	flag.IntVar(&o.pool, "pool", 80, "Postgres connections of the worker processes together, split between them (pool_max_conns in IVSBATCH_DATABASE_URL; Postgres's default max_connections is 100)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -87,8 +89,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	fmt.Fprintf(out, "rows=%d image_every=%d run=%s concurrency=%d pool=%d cores=2 (shared machine)\n", o.rows, o.imageEvery,
-		o.run, o.concurrency, o.pool)
+	fmt.Fprintf(out, "rows=%d image_every=%d run=%s concurrency=%d (mixed %d) pool=%d cores=2 (shared machine)\n", o.rows,
+		o.imageEvery, o.run, o.concurrency, o.mixedConc, o.pool)
 	if err := buildBinaries(ctx, dir); err != nil {
 		return err
 	}
@@ -161,8 +163,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	// the ivs-extention queue only; the image records wait), then both
 	// endpoints at once, each endpoint's handlers as fast as they go.
 	for _, wl := range []workload{
-		{"two-factor records (queue ivs-extention)", worker.QueueExtention},
-		{"two-factor and image records (both queues)", strings.Join(worker.Queues, ",")},
+		{"two-factor records (queue ivs-extention)", worker.QueueExtention, o.concurrency},
+		{"two-factor and image records (both queues)", strings.Join(worker.Queues, ","), o.mixedConc},
 	} {
 		for _, n := range []int{1, 2} {
 			if err := w.phase(ctx, n, wl); err != nil {
@@ -282,14 +284,16 @@ func (w *world) terminal(ctx context.Context) (int, error) {
 
 // workload is what a phase's workers serve.
 type workload struct {
-	name   string
-	queues string // worker run -queues
+	name        string
+	queues      string // worker run -queues
+	concurrency int    // worker run -concurrency
 }
 
 // phase runs n worker processes serving wl for o.run and measures them.
 func (w *world) phase(ctx context.Context, n int, wl workload) error {
 	first := n == 1 && wl.queues == worker.QueueExtention
-	fmt.Fprintf(w.out, "\n== %s: %d worker process(es), quota off, simulator latency 0, %s ==\n", wl.name, n, w.o.run)
+	fmt.Fprintf(w.out, "\n== %s: %d worker process(es), %d handlers per endpoint, quota off, simulator latency 0, %s ==\n",
+		wl.name, n, wl.concurrency, w.o.run)
 	metricsPort, err := servers.FreePort()
 	if err != nil {
 		return err
@@ -314,8 +318,8 @@ func (w *world) phase(ctx context.Context, n int, wl workload) error {
 		if i == 0 {
 			addr = metricsAddr
 		}
-		c := exec.Command(filepath.Join(w.dir, "worker"), "run", "-quota", "-1", "-concurrency", strconv.Itoa(w.o.concurrency),
-			"-window", strconv.Itoa(4*w.o.concurrency), "-metrics-addr", addr, "-queues", wl.queues)
+		c := exec.Command(filepath.Join(w.dir, "worker"), "run", "-quota", "-1", "-concurrency", strconv.Itoa(wl.concurrency),
+			"-window", strconv.Itoa(4*wl.concurrency), "-metrics-addr", addr, "-queues", wl.queues)
 		c.Env = append(w.env, "IVSBATCH_PPROF=1",
 			"IVSBATCH_DATABASE_URL="+w.dbURL+"&pool_max_conns="+strconv.Itoa(max(4, w.o.pool/n)))
 		c.Stderr = os.Stderr
