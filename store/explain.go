@@ -38,7 +38,7 @@ func (s *Store) ExplainPeriodic(ctx context.Context, batchID int64) ([]Explained
 		{"status: counts", batchCountsSQL, []any{batchID}, true},
 		{"status: verdicts and errors", batchVerdictsSQL, []any{batchID, terminal}, true},
 		{"status: rate and ETA (the batch's latest attempts)", batchProgressSQL, []any{batchID, progressWindow.Seconds(), terminal}, true},
-		{"metrics: records by status", statusCountsSQL, nil, true},
+		{"metrics: records by status", statusCountsSQL, nil, false},
 		{"open batches", openBatchesSQL, []any{pipeline.StatusStrings(pipeline.OpenStatuses)}, false},
 	}
 	var out []ExplainedQuery
