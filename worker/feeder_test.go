@@ -17,24 +17,25 @@ import (
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
-// The feeder keeps the queue a bounded window ahead (a big batch never sits
-// in Redis whole), enqueuing is idempotent, and after Redis loses its data
-// Recover re-queues exactly what Postgres says is queued.
-func TestFeederWindowAndRecovery(t *testing.T) {
+// feedBatch opens a store on a fresh database with a batch of n pending
+// two-factor records, one in imageEvery of them with a face image (the
+// standard endpoint's queue). The store closes with the test.
+func feedBatch(t *testing.T, n, imageEvery int) (*store.Store, pipeline.Batch) {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, testenv.PostgresURL(t), store.WithKeyring(testenv.Keyring(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	b, _, err := st.CreateBatch(ctx, pipeline.Batch{Name: "feed", ManifestSHA256: "feed"})
+	t.Cleanup(st.Close)
+	b, _, err := st.CreateBatch(ctx, pipeline.Batch{Name: "feed", ManifestSHA256: t.Name()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var rows []store.NewRecord
-	for i := range 300 {
+	for i := range n {
 		in := pipeline.Input{Ref: fmt.Sprint(i), Line: i + 2, Shape: ivs.ShapeName, Name: "张伟", IDNumber: "11010119900307803X"}
-		if i%3 == 0 { // a third goes to the standard endpoint
+		if i%imageEvery == 0 {
 			in.Shape, in.FaceImage = ivs.ShapeNameFaceImage, "s3://media/face.jpg"
 		}
 		rows = append(rows, store.NewRecord{Input: in})
@@ -42,6 +43,15 @@ func TestFeederWindowAndRecovery(t *testing.T) {
 	if _, err := st.InsertInputs(ctx, b.ID, rows); err != nil {
 		t.Fatal(err)
 	}
+	return st, b
+}
+
+// The feeder keeps the queue a bounded window ahead (a big batch never sits
+// in Redis whole), enqueuing is idempotent, and after Redis loses its data
+// Recover re-queues exactly what Postgres says is queued.
+func TestFeederWindowAndRecovery(t *testing.T) {
+	ctx := context.Background()
+	st, b := feedBatch(t, 300, 3) // a third goes to the standard endpoint
 	rdb := redis.NewClient(&redis.Options{Addr: testenv.Redis(t)})
 	defer rdb.Close()
 	enq := &worker.Enqueuer{Client: asynq.NewClientFromRedisClient(rdb), Inspector: asynq.NewInspectorFromRedisClient(rdb),
@@ -150,26 +160,7 @@ func TestFeederWindowAndRecovery(t *testing.T) {
 // records stay pending in Postgres for the processes that serve it.
 func TestFeederServesItsQueuesOnly(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, testenv.PostgresURL(t), store.WithKeyring(testenv.Keyring(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	b, _, err := st.CreateBatch(ctx, pipeline.Batch{Name: "feed", ManifestSHA256: "feed-one-queue"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rows []store.NewRecord
-	for i := range 60 {
-		in := pipeline.Input{Ref: fmt.Sprint(i), Line: i + 2, Shape: ivs.ShapeName, Name: "张伟", IDNumber: "11010119900307803X"}
-		if i%2 == 0 {
-			in.Shape, in.FaceImage = ivs.ShapeNameFaceImage, "s3://media/face.jpg"
-		}
-		rows = append(rows, store.NewRecord{Input: in})
-	}
-	if _, err := st.InsertInputs(ctx, b.ID, rows); err != nil {
-		t.Fatal(err)
-	}
+	st, b := feedBatch(t, 60, 2)
 	rdb := redis.NewClient(&redis.Options{Addr: testenv.Redis(t)})
 	defer rdb.Close()
 	enq := &worker.Enqueuer{Client: asynq.NewClientFromRedisClient(rdb), Inspector: asynq.NewInspectorFromRedisClient(rdb),
