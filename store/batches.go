@@ -19,7 +19,7 @@ func (s *Store) CreateBatch(ctx context.Context, b pipeline.Batch) (batch pipeli
 		INSERT INTO batches (name, source, manifest_sha256) VALUES ($1, $2, $3)
 		ON CONFLICT (manifest_sha256) DO NOTHING
 		RETURNING id, name, source, manifest_sha256, created_at`, b.Name, b.Source, b.ManifestSHA256)
-	err = row.Scan(&batch.ID, &batch.Name, &batch.Source, &batch.ManifestSHA256, &batch.CreatedAt)
+	err = row.Scan(batchFields(&batch)...)
 	if err == nil {
 		return batch, true, nil
 	}
@@ -27,7 +27,7 @@ func (s *Store) CreateBatch(ctx context.Context, b pipeline.Batch) (batch pipeli
 		return batch, false, fmt.Errorf("store: create batch: %w", err)
 	}
 	err = s.pool.QueryRow(ctx, `SELECT id, name, source, manifest_sha256, created_at FROM batches WHERE manifest_sha256 = $1`,
-		b.ManifestSHA256).Scan(&batch.ID, &batch.Name, &batch.Source, &batch.ManifestSHA256, &batch.CreatedAt)
+		b.ManifestSHA256).Scan(batchFields(&batch)...)
 	if err != nil {
 		return batch, false, fmt.Errorf("store: find batch by manifest: %w", err)
 	}
@@ -37,7 +37,7 @@ func (s *Store) CreateBatch(ctx context.Context, b pipeline.Batch) (batch pipeli
 // GetBatch returns batch id.
 func (s *Store) GetBatch(ctx context.Context, id int64) (pipeline.Batch, error) {
 	var b pipeline.Batch
-	err := s.pool.QueryRow(ctx, getBatchSQL, id).Scan(&b.ID, &b.Name, &b.Source, &b.ManifestSHA256, &b.CreatedAt)
+	err := s.pool.QueryRow(ctx, getBatchSQL, id).Scan(batchFields(&b)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return b, fmt.Errorf("store: batch %d: %w", id, pipeline.ErrNotFound)
 	}
@@ -48,6 +48,12 @@ func (s *Store) GetBatch(ctx context.Context, id int64) (pipeline.Batch, error) 
 }
 
 const getBatchSQL = `SELECT id, name, source, manifest_sha256, created_at FROM batches WHERE id = $1`
+
+// batchFields are the scan targets of a batch read as id, name, source,
+// manifest_sha256, created_at.
+func batchFields(b *pipeline.Batch) []any {
+	return []any{&b.ID, &b.Name, &b.Source, &b.ManifestSHA256, &b.CreatedAt}
+}
 
 // SetBatchRowCounts records how many manifest rows there were and how many
 // were rejected at enqueue.

@@ -54,24 +54,25 @@ func (c Counts) Open() int {
 // BatchCounts counts a batch's records by status.
 func (s *Store) BatchCounts(ctx context.Context, batchID int64) (Counts, error) {
 	c := Counts{ByStatus: map[pipeline.Status]int{}}
-	if err := s.readByIndex(ctx, batchCountsSQL, []any{batchID}, func(rows pgx.Rows) error {
-		return scanCounts(rows, &c)
+	if err := s.readThroughIndexes(ctx, func(b *pgx.Batch) {
+		b.Queue(batchCountsSQL, batchID).Query(func(rows pgx.Rows) error { return scanCounts(rows, &c) })
 	}); err != nil {
 		return c, fmt.Errorf("store: count batch %d: %w", batchID, err)
 	}
 	return c, nil
 }
 
-// readByIndex runs a query of the count deltas under statusPlannerSettings
-// (index scans, which mark the deltas compaction deleted as dead for the
-// next reader; see GetBatchStatus), in one round trip.
-func (s *Store) readByIndex(ctx context.Context, sql string, args []any, scan func(pgx.Rows) error) error {
+// readThroughIndexes runs the queries queue adds in one round trip, one
+// read-only snapshot and under statusPlannerSettings: index scans, which
+// mark the count deltas compaction deleted as dead for the next reader
+// (see GetBatchStatus).
+func (s *Store) readThroughIndexes(ctx context.Context, queue func(*pgx.Batch)) error {
 	b := &pgx.Batch{}
-	b.Queue("BEGIN READ ONLY")
+	b.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 	for _, set := range statusPlannerSettings {
 		b.Queue(set)
 	}
-	b.Queue(sql, args...).Query(scan)
+	queue(b)
 	b.Queue("COMMIT")
 	return s.pool.SendBatch(ctx, b).Close()
 }

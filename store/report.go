@@ -50,41 +50,37 @@ func (s *Store) GetBatchStatus(ctx context.Context, batchID int64) (BatchStatus,
 		found bool
 		since *time.Time
 	)
-	q := &pgx.Batch{}
-	q.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-	for _, set := range statusPlannerSettings {
-		q.Queue(set)
-	}
-	q.Queue(getBatchSQL, batchID).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			found = true
-			if err := rows.Scan(&b.Batch.ID, &b.Batch.Name, &b.Batch.Source, &b.Batch.ManifestSHA256, &b.Batch.CreatedAt); err != nil {
-				return err
+	err := s.readThroughIndexes(ctx, func(q *pgx.Batch) {
+		q.Queue(getBatchSQL, batchID).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				found = true
+				if err := rows.Scan(batchFields(&b.Batch)...); err != nil {
+					return err
+				}
 			}
-		}
-		return rows.Err()
+			return rows.Err()
+		})
+		q.Queue(batchCountsSQL, batchID).Query(func(rows pgx.Rows) error { return scanCounts(rows, &b.Counts) })
+		q.Queue(batchProgressSQL, batchID, progressWindow.Seconds(), pipeline.StatusStrings(pipeline.TerminalStatuses)).
+			QueryRow(func(row pgx.Row) error { return row.Scan(&since, &b.Progress.Finished, &b.Progress.At) })
+		// By verdict and error code: the count deltas (O(1) rows).
+		q.Queue(batchVerdictsSQL, batchID, pipeline.StatusStrings(pipeline.TerminalStatuses)).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var verdict, code string
+				var n int
+				if err := rows.Scan(&verdict, &code, &n); err != nil {
+					return err
+				}
+				if verdict != "" {
+					b.ByVerdict[verdict] += n
+				} else if code != "" {
+					b.ByError[code] += n
+				}
+			}
+			return rows.Err()
+		})
 	})
-	q.Queue(batchCountsSQL, batchID).Query(func(rows pgx.Rows) error { return scanCounts(rows, &b.Counts) })
-	q.Queue(batchProgressSQL, batchID, progressWindow.Seconds(), pipeline.StatusStrings(pipeline.TerminalStatuses)).
-		QueryRow(func(row pgx.Row) error { return row.Scan(&since, &b.Progress.Finished, &b.Progress.At) })
-	// By verdict and error code: the count deltas (O(1) rows).
-	q.Queue(batchVerdictsSQL, batchID, pipeline.StatusStrings(pipeline.TerminalStatuses)).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var verdict, code string
-			var n int
-			if err := rows.Scan(&verdict, &code, &n); err != nil {
-				return err
-			}
-			if verdict != "" {
-				b.ByVerdict[verdict] += n
-			} else if code != "" {
-				b.ByError[code] += n
-			}
-		}
-		return rows.Err()
-	})
-	q.Queue("COMMIT")
-	if err := s.pool.SendBatch(ctx, q).Close(); err != nil {
+	if err != nil {
 		return b, fmt.Errorf("store: batch %d status: %w", batchID, err)
 	}
 	if !found {

@@ -47,12 +47,7 @@ func QueueOf(ep ivs.Endpoint) string {
 }
 
 // endpointOf returns the endpoint of queue q (one of Queues).
-func endpointOf(q string) ivs.Endpoint {
-	if q == QueueExtention {
-		return ivs.EndpointExtention
-	}
-	return ivs.EndpointStandard
-}
+func endpointOf(q string) ivs.Endpoint { return Endpoints[slices.Index(Queues, q)] }
 
 // ParseQueues reads a comma-separated list of queue names (Queues), such as
 // "ivs-extention": the queues a worker process serves and feeds.
