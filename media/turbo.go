@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"runtime"
 	"unsafe"
 )
 
@@ -49,6 +50,8 @@ func init() {
 // turboEncode compresses a YCbCr (4:2:0, 4:2:2, 4:4:4, 4:4:0), grey or RGBA
 // image at the origin as a baseline JPEG; ok is false for other images.
 func turboEncode(img image.Image, q int) (out []byte, ok bool, err error) {
+	runtime.LockOSThread() // see turboDecode
+	defer runtime.UnlockOSThread()
 	t := C.tjInitCompress()
 	if t == nil {
 		return nil, false, errors.New("tjInitCompress failed")
@@ -107,6 +110,13 @@ func turboDecode(data []byte, uw, uh int) (image.Image, error) {
 	if len(data) == 0 {
 		return nil, errors.New("empty")
 	}
+	// libjpeg-turbo keeps the message of a failed call (warnings included)
+	// in thread-local storage, read by tjGetErrorStr2 in a later cgo call:
+	// on another OS thread that call read another decode's message (a
+	// truncated image's "premature end" judged the extraneous bytes of a
+	// sound one, and the other way round, under parallel decodes).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	t := C.tjInitDecompress()
 	if t == nil {
 		return nil, errors.New("tjInitDecompress failed")
