@@ -52,19 +52,23 @@ func New(opts ...Option) (*Client, error) {
 }
 
 // RefreshAuth discards the cached IAM token and fetches a fresh one. With
-// AK/SK auth it does nothing. Concurrent calls share one IAM request.
+// AK/SK auth it does nothing. Concurrent calls share one IAM request. Its
+// error is a *pipeline.CallError (pipeline.Verifier) wrapping an *AuthError.
 func (c *Client) RefreshAuth(ctx context.Context) error {
 	if c.tokens == nil {
 		return nil
 	}
-	return c.tokens.Refresh(ctx)
+	if err := c.tokens.Refresh(ctx); err != nil {
+		return CallError(err)
+	}
+	return nil
 }
 
 // Endpoint returns the IVS base URL the client calls.
 func (c *Client) Endpoint() string { return c.endpoint }
 
 // Do validates req, sends it to the shape's endpoint and returns the verdict.
-// Errors: *RequestError (refused locally, nothing sent), *AuthError (no
+// Errors: *pipeline.RequestError (refused locally, nothing sent), *AuthError (no
 // token), *TransportError (no answer; Sent says whether it may be billed),
 // *Error (a 4xx/5xx answer, or a billed 200 whose body is unusable). Use
 // Classify to decide what to do.

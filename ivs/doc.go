@@ -9,11 +9,16 @@
 // time (Signer). ConfigFromEnv reads endpoints and credentials from the
 // environment; nothing secret is ever logged.
 //
-// Client.Do never retries. Its errors are typed: *RequestError (refused
-// locally, nothing sent), *AuthError (no token), *TransportError (no answer;
-// Sent says whether the request may have been billed) and *Error (an HTTP
-// answer with status, normalised code — APIGW.0308 equals APIG.0308 —,
-// message and X-Request-Id). Classify maps every outcome to the Class the
-// pipeline's retry rules key on; the code→class mapping is one table
-// (classify.go).
+// Client.Do never retries. Its errors are typed: *pipeline.RequestError
+// (refused locally, nothing sent), *AuthError (no token), *TransportError
+// (no answer; Sent says whether the request may have been billed) and
+// *Error (an HTTP answer with status, normalised code — APIGW.0308 equals
+// APIG.0308 —, message and X-Request-Id). Classify maps every outcome to the
+// pipeline.Class the outcome table keys on; the code→class mapping is one
+// table (classify.go).
+//
+// The shapes, endpoints and classes are the domain's (package pipeline):
+// this package imports them, never the reverse. Client implements the
+// domain's Verifier port (Verify, RefreshAuth), whose errors are
+// *pipeline.CallError values wrapping the typed errors above.
 package ivs

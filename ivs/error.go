@@ -5,17 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
-// Local codes the client puts in Error.Code or RequestError.Code when IVS
+// Local codes the client stores for an outcome when IVS
 // itself gave none. They never collide with IVS codes (which are upper case).
 const (
-	CodeBadBody    = "client.bad_body"     // a 200 whose body is not the documented JSON
-	CodeNoRespData = "client.no_resp_data" // a 200 without resp_data[0] or with an empty result
-	CodeBodyTooBig = "client.body_too_big" // a body over the client's read limit
-	CodeBadRequest = "request.invalid"     // local validation refused the request (RequestError)
-	CodeTransport  = "transport"           // no HTTP answer (TransportError)
-	CodeAuth       = "auth"                // credentials could not be obtained (AuthError)
+	CodeBadBody    = "client.bad_body"           // a 200 whose body is not the documented JSON
+	CodeNoRespData = "client.no_resp_data"       // a 200 without resp_data[0] or with an empty result
+	CodeBodyTooBig = "client.body_too_big"       // a body over the client's read limit
+	CodeBadRequest = pipeline.CodeRequestInvalid // local validation refused the request (pipeline.RequestError)
+	CodeTransport  = "transport"                 // no HTTP answer (TransportError)
+	CodeAuth       = "auth"                      // credentials could not be obtained (AuthError)
 )
 
 // Error is an HTTP answer that is not a verdict: a 4xx/5xx with the service's
@@ -92,23 +94,6 @@ func (e *TransportError) Error() string {
 // Unwrap returns the underlying error.
 func (e *TransportError) Unwrap() error { return e.Err }
 
-// RequestError is a request the client refused to send because it breaks the
-// API's rules (shape, uuid, missing or foreign fields). Nothing was sent.
-// Messages name fields, never their values.
-type RequestError struct {
-	Field  string
-	Reason string
-}
-
-// Error returns "ivs: invalid request: <field>: <reason>".
-func (e *RequestError) Error() string {
-	return "ivs: invalid request: " + e.Field + ": " + e.Reason
-}
-
-// RejectCode returns CodeBadRequest, so a RequestError satisfies
-// pipeline.Rejection.
-func (e *RequestError) RejectCode() string { return CodeBadRequest }
-
 // AuthError is a failure to obtain credentials (an IAM token) before calling
 // IVS. Nothing was sent to IVS. Err is an *Error (IAM answered) or a
 // *TransportError (IAM unreachable).
@@ -126,7 +111,7 @@ func (e *AuthError) Unwrap() error { return e.Err }
 // code of an *Error, CodeBadRequest, CodeAuth, or CodeTransport.
 func ErrorCode(err error) string {
 	var (
-		re *RequestError
+		re *pipeline.RequestError
 		ae *AuthError
 		e  *Error
 		te *TransportError

@@ -9,13 +9,15 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
 // Defaults used when an option is not given.
 const (
 	DefaultEndpoint      = "http://127.0.0.1:8090" // the project's simulator
 	DefaultRegion        = "cn-north-4"
-	DefaultTimeout       = 30 * time.Second
+	DefaultTimeout       = pipeline.DefaultCallTimeout
 	DefaultRefreshMargin = time.Hour
 	DefaultTokenLifetime = 24 * time.Hour
 )

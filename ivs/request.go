@@ -1,11 +1,15 @@
 package ivs
 
-import "time"
+import (
+	"time"
+
+	"github.com/ivsbatch/ivsbatch/pipeline"
+)
 
 // Request is one call: a shape, the caller's uuid (meta.uuid, ≤ 64 chars) and
 // the single req_data item.
 type Request struct {
-	Shape Shape
+	Shape pipeline.Shape
 	UUID  string
 	Item  Item
 }

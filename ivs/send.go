@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"sync/atomic"
+
+	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
 // HeaderRequestID is the response header with the service's request id, and
@@ -24,13 +26,13 @@ func encodeBody(req Request) ([]byte, error) {
 		Data: RequestData{ReqData: []Item{req.Item}},
 	})
 	if err != nil {
-		return nil, &RequestError{Field: "item", Reason: "cannot encode: " + err.Error()}
+		return nil, &pipeline.RequestError{Field: "item", Reason: "cannot encode: " + err.Error()}
 	}
 	return b, nil
 }
 
 // send authenticates and posts body, then reads the answer.
-func (c *Client) send(ctx context.Context, ep Endpoint, body []byte) (*Response, error) {
+func (c *Client) send(ctx context.Context, ep pipeline.Endpoint, body []byte) (*Response, error) {
 	var sent atomic.Bool
 	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
 		if i.Err == nil {
@@ -40,7 +42,7 @@ func (c *Client) send(ctx context.Context, ep Endpoint, body []byte) (*Response,
 	r, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost,
 		c.endpoint+string(ep), bytes.NewReader(body))
 	if err != nil {
-		return nil, &RequestError{Field: "endpoint", Reason: err.Error()}
+		return nil, &pipeline.RequestError{Field: "endpoint", Reason: err.Error()}
 	}
 	if err := c.authenticate(ctx, r, body); err != nil {
 		return nil, err

@@ -1,5 +1,7 @@
 package ivs
 
+import "github.com/ivsbatch/ivsbatch/pipeline"
+
 // Item is the single req_data entry of a request, with the field names the
 // official SDK sends. Media fields hold standard base64 without a data: prefix.
 type Item struct {
@@ -46,38 +48,19 @@ type ResultEnvelope struct {
 
 // Result is one verification outcome.
 type Result struct {
-	VerificationResult  string        `json:"verification_result"` // valid, invalid, nonexistent
-	VerificationMessage string        `json:"verification_message"`
-	VerificationCode    int           `json:"verification_code"` // 1000, 2001, 2002, 2003, 2006, 3001
-	Similarity          *Similarity   `json:"similarity,omitempty"`
-	IDCardResult        *IDCardResult `json:"idcard_result,omitempty"`
-	VideoResult         *VideoResult  `json:"video_result,omitempty"`
-}
-
-// IDCardResult is the OCR of the ID card images.
-type IDCardResult struct {
-	Name      string `json:"name"`
-	Number    string `json:"number"`
-	Sex       string `json:"sex"`
-	Birth     string `json:"birth"`
-	Ethnicity string `json:"ethnicity"`
-	Address   string `json:"address"`
-	Issue     string `json:"issue"`
-	ValidFrom string `json:"valid_from"`
-	ValidTo   string `json:"valid_to"`
+	VerificationResult  string                 `json:"verification_result"` // valid, invalid, nonexistent
+	VerificationMessage string                 `json:"verification_message"`
+	VerificationCode    int                    `json:"verification_code"` // 1000, 2001, 2002, 2003, 2006, 3001
+	Similarity          *Similarity            `json:"similarity,omitempty"`
+	IDCardResult        *pipeline.IDCardResult `json:"idcard_result,omitempty"`
+	VideoResult         *VideoResult           `json:"video_result,omitempty"`
 }
 
 // VideoResult is the liveness part of a video verification.
 type VideoResult struct {
-	Alive   bool           `json:"alive"`
-	Actions []ActionResult `json:"actions"`
-	Picture string         `json:"picture,omitempty"` // base64 of the largest face; large and personal
-}
-
-// ActionResult is one detected action with its confidence (0–1).
-type ActionResult struct {
-	Action     int     `json:"action"`
-	Confidence float64 `json:"confidence"`
+	Alive   bool                    `json:"alive"`
+	Actions []pipeline.ActionResult `json:"actions"`
+	Picture string                  `json:"picture,omitempty"` // base64 of the largest face; large and personal
 }
 
 // ErrorBody is the JSON body of a 4xx/5xx answer.

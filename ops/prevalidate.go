@@ -34,11 +34,10 @@ type PrevalidateResult struct {
 
 // Prevalidate runs, for every pending or queued record of batchID, what the
 // worker does before calling IVS (fetch the media, prepare it, validate the
-// request) with proc's Fetcher and Preparer, and reports which records would
-// be rejected and why. IVS is never called and nothing is stored. Records
+// request) with pv, and reports which records would be rejected and why. IVS is never called and nothing is stored. Records
 // are read in chunks (memory stays bounded); with progress not nil a
 // progress bar is drawn there.
-func Prevalidate(ctx context.Context, st *store.Store, proc *pipeline.Processor, batchID int64, sample int,
+func Prevalidate(ctx context.Context, st *store.Store, pv *pipeline.Prevalidator, batchID int64, sample int,
 	progress io.Writer) (PrevalidateResult, error) {
 	res := PrevalidateResult{ByCode: map[string]int{}}
 	if sample == 0 {
@@ -56,7 +55,7 @@ func Prevalidate(ctx context.Context, st *store.Store, proc *pipeline.Processor,
 		func(rec *pipeline.Record) error {
 			tick()
 			res.Checked++
-			_, err := proc.Prevalidate(ctx, rec)
+			_, err := pv.Prevalidate(ctx, rec)
 			if err == nil {
 				res.OK++
 				return nil

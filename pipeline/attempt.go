@@ -2,8 +2,6 @@ package pipeline
 
 import (
 	"time"
-
-	"github.com/ivsbatch/ivsbatch/ivs"
 )
 
 // AttemptStart is written before an IVS call, so that a crash between the
@@ -13,7 +11,7 @@ type AttemptStart struct {
 	BatchID    int64 // whose budget the attempt's slot is taken from
 	Generation int
 	UUID       string
-	Endpoint   ivs.Endpoint
+	Endpoint   Endpoint
 	StartedAt  time.Time
 	MediaNote  string // what prevalidation did to the media (passed through, recompressed …)
 }
@@ -25,7 +23,7 @@ type AttemptResult struct {
 	Code           string // verification_code for a 200 (e.g. "1000"), else the normalised error code
 	Message        string
 	RequestID      string // X-Request-Id
-	Class          ivs.Class
+	Class          Class
 	Billed         bool // a 200
 	PossiblyBilled bool // timed out or dropped after the request was written
 }

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/ivsbatch/ivsbatch/ivs"
 )
 
 // Defaults of Config, written once.
@@ -38,9 +36,9 @@ const (
 	DefaultDedupWait = 2 * time.Second
 	// DefaultTaskTimeout covers the worst case of one task: fetch and
 	// prepare (each under DefaultMediaTimeout), the limiter wait, a call
-	// and its one resend after an auth refresh (ivs.DefaultTimeout each),
+	// and its one resend after an auth refresh (DefaultCallTimeout each),
 	// and the outcome write (DefaultStoreRetry), with a margin.
-	DefaultTaskTimeout = 2*DefaultMediaTimeout + DefaultLimiterTimeout + 2*ivs.DefaultTimeout + DefaultStoreRetry +
+	DefaultTaskTimeout = 2*DefaultMediaTimeout + DefaultLimiterTimeout + 2*DefaultCallTimeout + DefaultStoreRetry +
 		30*time.Second
 )
 
@@ -169,11 +167,5 @@ func NewProcessor(cfg Config) (*Processor, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("pipeline: processor config: %w", err)
 	}
-	return &Processor{Config: cfg, ready: true}, nil
-}
-
-// NewPrevalidator returns a Processor that can only Prevalidate: fetch and
-// prepare media and check the request, without calling IVS.
-func NewPrevalidator(f Fetcher, pr Preparer) *Processor {
-	return &Processor{Config: Config{Fetcher: f, Preparer: pr}.WithDefaults()}
+	return &Processor{Config: cfg, pre: newPrevalidator(cfg)}, nil
 }

@@ -27,10 +27,10 @@ const DefaultDedupWindow = 30 * 24 * time.Hour
 // reuse finishes rec with prior's verdict, linked to prior. Nothing is sent.
 func (p *Processor) reuse(ctx context.Context, rec *Record, prior *Record) error {
 	p.Log.Info("outcome reused from an earlier record", "record", rec.ID, "linked_record", prior.ID)
-	status := StatusReview
+	ev := Event{Kind: EventReused}
 	if prior.Code != nil {
-		status = VerdictRuleOf(*prior.Code).Status
+		ev.Code = *prior.Code
 	}
-	return p.finish(ctx, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: status, Verdict: prior.Verdict,
-		LinkedRecordID: &prior.ID})
+	o := Outcome{RecordID: rec.ID, Generation: rec.Generation, Verdict: prior.Verdict, LinkedRecordID: &prior.ID}
+	return p.settle(ctx, o, p.Decide(ev), "", nil)
 }

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -186,14 +185,15 @@ type fakeVerifier struct {
 	refreshes int
 }
 
-func (v *fakeVerifier) Do(_ context.Context, req ivs.Request) (*ivs.Response, error) {
+func (v *fakeVerifier) Verify(context.Context, pipeline.Call) (*pipeline.Reply, error) {
 	a := v.answers[min(v.calls, len(v.answers)-1)]
 	v.calls++
 	if a.err != nil {
 		return nil, a.err
 	}
-	return &ivs.Response{HTTPStatus: 200, RequestID: "req", Result: ivs.Result{VerificationCode: a.code,
-		VerificationResult: pipeline.VerdictRuleOf(a.code).Result}}, nil
+	code := a.code
+	return &pipeline.Reply{HTTPStatus: 200, RequestID: "req", Verdict: pipeline.Verdict{Code: &code,
+		Result: pipeline.VerdictRuleOf(a.code).Result}}, nil
 }
 
 func (v *fakeVerifier) RefreshAuth(context.Context) error { v.refreshes++; return nil }
@@ -226,14 +226,14 @@ type fakeLimiter struct {
 	throttled int
 }
 
-func (l *fakeLimiter) Wait(context.Context, ivs.Endpoint) error {
+func (l *fakeLimiter) Wait(context.Context, pipeline.Endpoint) error {
 	if l.onWait != nil {
 		l.onWait()
 	}
 	return l.err
 }
 
-func (l *fakeLimiter) Throttled(context.Context, ivs.Endpoint) { l.throttled++ }
+func (l *fakeLimiter) Throttled(context.Context, pipeline.Endpoint) { l.throttled++ }
 
 type fakeClock struct {
 	mu sync.Mutex

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/ivsbatch/ivsbatch/ivs"
 )
 
 // Action is what the processor does with a record after an IVS outcome.
@@ -20,12 +18,16 @@ const (
 	ActSlow    Action = "slow"    // tell the shared limiter to slow down and retry soon; not an attempt, not a failure
 	ActRefresh Action = "refresh" // refresh credentials and resend once; if that fails too, pause
 	ActPause   Action = "pause"   // pause all traffic for the account; the record waits, resumable
+	// ActWait is not a rule operators set: the record goes back to the
+	// queue uncounted and the task looks again after the decision's delay
+	// (identical inputs in progress, the account paused, the worker stopping).
+	ActWait Action = "wait"
 )
 
 // Policy is the retry table: one action per outcome class, plus the limits.
 // Operators override rules with IVSBATCH_RETRY_RULES (see ParseRules).
 type Policy struct {
-	Rules        map[ivs.Class]Action
+	Rules        map[Class]Action
 	MaxAttempts  int           // counted attempts before a record is failed (default 5)
 	BackoffBase  time.Duration // first retry delay (default 2 s); doubles per attempt, full jitter
 	BackoffMax   time.Duration // cap on a retry delay (default 2 min)
@@ -36,17 +38,17 @@ type Policy struct {
 // DefaultRules is the documented table. A verdict and a billed 200 are never
 // retried: they were paid for. Ambiguous timeouts are retried but their
 // attempt rows say "possibly billed".
-func DefaultRules() map[ivs.Class]Action {
-	return map[ivs.Class]Action{
-		ivs.ClassVerdict:     ActFinal,
-		ivs.ClassBilledOdd:   ActFinal,
-		ivs.ClassInputError:  ActFinal,
-		ivs.ClassTransient:   ActRetry,
-		ivs.ClassThrottled:   ActSlow,
-		ivs.ClassAuthRefresh: ActRefresh,
-		ivs.ClassAccountStop: ActPause,
-		ivs.ClassAmbiguous:   ActRetry,
-		ivs.ClassUnknown:     ActRetry,
+func DefaultRules() map[Class]Action {
+	return map[Class]Action{
+		ClassVerdict:     ActFinal,
+		ClassBilledOdd:   ActFinal,
+		ClassInputError:  ActFinal,
+		ClassTransient:   ActRetry,
+		ClassThrottled:   ActSlow,
+		ClassAuthRefresh: ActRefresh,
+		ClassAccountStop: ActPause,
+		ClassAmbiguous:   ActRetry,
+		ClassUnknown:     ActRetry,
 	}
 }
 
@@ -72,9 +74,9 @@ func (p *Policy) ParseRules(s string) error {
 		if !ok {
 			return fmt.Errorf("rule %q: want class=action", part)
 		}
-		c, ok := ivs.ParseClass(strings.TrimSpace(name))
+		c, ok := ParseClass(strings.TrimSpace(name))
 		if !ok {
-			return fmt.Errorf("rule %q: unknown class %q (want one of %s)", part, name, classNames())
+			return fmt.Errorf("rule %q: unknown class %q (want one of %s)", part, name, classList())
 		}
 		a := Action(strings.TrimSpace(act))
 		switch a {
@@ -82,7 +84,7 @@ func (p *Policy) ParseRules(s string) error {
 		default:
 			return fmt.Errorf("rule %q: unknown action %q (want final, retry, slow, refresh or pause)", part, act)
 		}
-		if (c == ivs.ClassVerdict || c == ivs.ClassBilledOdd) && a != ActFinal {
+		if (c == ClassVerdict || c == ClassBilledOdd) && a != ActFinal {
 			return fmt.Errorf("rule %q: a billed answer is always final", part)
 		}
 		p.Rules[c] = a
@@ -90,9 +92,9 @@ func (p *Policy) ParseRules(s string) error {
 	return nil
 }
 
-func classNames() string {
+func classList() string {
 	var names []string
-	for c := ivs.ClassUnknown; c <= ivs.ClassAmbiguous; c++ {
+	for c := ClassUnknown; c <= ClassAmbiguous; c++ {
 		names = append(names, c.String())
 	}
 	return strings.Join(names, ", ")
@@ -127,7 +129,7 @@ func (p Policy) validate() error {
 		return fmt.Errorf("Policy: backoff %s–%s, throttle wait %s, pause wait %s: want positive durations, base ≤ max",
 			p.BackoffBase, p.BackoffMax, p.ThrottleWait, p.PauseWait)
 	}
-	for _, c := range []ivs.Class{ivs.ClassVerdict, ivs.ClassBilledOdd} {
+	for _, c := range []Class{ClassVerdict, ClassBilledOdd} {
 		if a, ok := p.Rules[c]; ok && a != ActFinal {
 			return fmt.Errorf("Policy.Rules[%s] = %s: a billed answer is always final", c, a)
 		}
@@ -136,20 +138,31 @@ func (p Policy) validate() error {
 }
 
 // Action returns the rule for class c.
-func (p Policy) Action(c ivs.Class) Action {
+func (p Policy) Action(c Class) Action {
 	if a, ok := p.Rules[c]; ok {
 		return a
 	}
 	return ActRetry
 }
 
-// Backoff is the delay before retry number attempt (1-based): exponential
-// from BackoffBase, capped at BackoffMax, with "equal jitter" (half fixed, half random) so that workers
-// recovering from an outage do not all call at once.
+// Backoff is the delay before retry number attempt (1-based): the one
+// backoff formula (see backoffDelay) from BackoffBase up to BackoffMax.
 func (p Policy) Backoff(attempt int) time.Duration {
-	d := p.BackoffBase << min(max(attempt-1, 0), 20)
-	if d <= 0 || d > p.BackoffMax {
-		d = p.BackoffMax
+	return backoffDelay(p.BackoffBase, p.BackoffMax, attempt)
+}
+
+// Exhausted reports whether a record with n counted attempts has used them
+// all: it is not sent again.
+func (p Policy) Exhausted(n int) bool { return n >= p.MaxAttempts }
+
+// backoffDelay is the delay before retry n (1-based): doubling from base, capped
+// at ceiling, with "equal jitter" (half fixed, half random) so that the records
+// of an outage do not all come back at once. Call retries and
+// infrastructure retries both use it, with their own base and cap.
+func backoffDelay(base, ceiling time.Duration, n int) time.Duration {
+	d := base << min(max(n-1, 0), 20)
+	if d <= 0 || d > ceiling {
+		d = ceiling
 	}
 	return d/2 + rand.N(d/2+1)
 }

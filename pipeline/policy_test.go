@@ -4,16 +4,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
 func TestRetryTable(t *testing.T) {
 	p := pipeline.DefaultPolicy()
-	for class, want := range map[ivs.Class]pipeline.Action{
-		ivs.ClassVerdict: pipeline.ActFinal, ivs.ClassBilledOdd: pipeline.ActFinal, ivs.ClassInputError: pipeline.ActFinal,
-		ivs.ClassTransient: pipeline.ActRetry, ivs.ClassThrottled: pipeline.ActSlow, ivs.ClassAuthRefresh: pipeline.ActRefresh,
-		ivs.ClassAccountStop: pipeline.ActPause, ivs.ClassAmbiguous: pipeline.ActRetry,
+	for class, want := range map[pipeline.Class]pipeline.Action{
+		pipeline.ClassVerdict: pipeline.ActFinal, pipeline.ClassBilledOdd: pipeline.ActFinal, pipeline.ClassInputError: pipeline.ActFinal,
+		pipeline.ClassTransient: pipeline.ActRetry, pipeline.ClassThrottled: pipeline.ActSlow, pipeline.ClassAuthRefresh: pipeline.ActRefresh,
+		pipeline.ClassAccountStop: pipeline.ActPause, pipeline.ClassAmbiguous: pipeline.ActRetry,
 	} {
 		if got := p.Action(class); got != want {
 			t.Errorf("%s: %s, want %s", class, got, want)
@@ -22,7 +21,7 @@ func TestRetryTable(t *testing.T) {
 	if err := p.ParseRules("ambiguous=final, transient=retry"); err != nil {
 		t.Fatal(err)
 	}
-	if p.Action(ivs.ClassAmbiguous) != pipeline.ActFinal {
+	if p.Action(pipeline.ClassAmbiguous) != pipeline.ActFinal {
 		t.Error("override not applied")
 	}
 	for _, bad := range []string{"verdict=retry", "billed_odd=retry", "nosuch=final", "transient=again", "transient"} {

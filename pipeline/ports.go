@@ -3,8 +3,6 @@ package pipeline
 import (
 	"context"
 	"time"
-
-	"github.com/ivsbatch/ivsbatch/ivs"
 )
 
 // RecordStore is what the worker needs from the record of truth.
@@ -37,7 +35,7 @@ type RecordStore interface {
 type FeedStore interface {
 	// ClaimPending moves up to n pending records of endpoint ep, oldest
 	// first, to queued (FOR UPDATE SKIP LOCKED) and returns their task refs.
-	ClaimPending(ctx context.Context, ep ivs.Endpoint, n int) ([]TaskRef, error)
+	ClaimPending(ctx context.Context, ep Endpoint, n int) ([]TaskRef, error)
 }
 
 // AccountState is the account-wide pause switch stored in Postgres, so that
@@ -49,10 +47,13 @@ type AccountState interface {
 	Paused(ctx context.Context) (code, reason string, ok bool, err error)
 }
 
-// Verifier sends one request to IVS. *ivs.Client satisfies it.
+// Verifier sends calls to IVS. *ivs.Client satisfies it.
 type Verifier interface {
-	Do(ctx context.Context, req ivs.Request) (*ivs.Response, error)
-	// RefreshAuth discards cached credentials and fetches fresh ones (a no-op for AK/SK).
+	// Verify sends call once, never retrying. It returns the verdict, or an
+	// error that is (or wraps) a *CallError saying what the failure means.
+	Verify(ctx context.Context, call Call) (*Reply, error)
+	// RefreshAuth discards cached credentials and fetches fresh ones (a
+	// no-op for AK/SK). Its error is (or wraps) a *CallError.
 	RefreshAuth(ctx context.Context) error
 }
 
@@ -65,9 +66,9 @@ type Fetcher interface {
 // Limiter paces calls to one IVS endpoint across every worker process.
 type Limiter interface {
 	// Wait blocks until a call to endpoint may go out, or ctx ends.
-	Wait(ctx context.Context, endpoint ivs.Endpoint) error
+	Wait(ctx context.Context, endpoint Endpoint) error
 	// Throttled tells the limiter IVS answered 429, so every process slows down.
-	Throttled(ctx context.Context, endpoint ivs.Endpoint)
+	Throttled(ctx context.Context, endpoint Endpoint)
 }
 
 // MediaKind says what a piece of media is for; limits differ by kind.
@@ -97,7 +98,7 @@ type Preparer interface {
 // calling IVS. RejectCode is a stable machine-readable reason, such as
 // "media.not_image" or "media.too_small"; Error() is the human sentence.
 // *rejection.Error is the one implementation ivsbatch's packages return
-// (plus *ivs.RequestError for a request the client refuses to send).
+// (plus *RequestError for a request that breaks the API's rules).
 type Rejection interface {
 	error
 	RejectCode() string

@@ -3,13 +3,13 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/rejection"
 )
@@ -29,7 +29,7 @@ type world struct {
 
 func record(id int64) *pipeline.Record {
 	return &pipeline.Record{ID: id, BatchID: 1, Generation: 1, Status: pipeline.StatusQueued, Input: pipeline.Input{
-		Ref: "r", Shape: ivs.ShapeNameFaceImage, Name: "张伟", IDNumber: "11010119900307803X", FaceImage: "s3://m/face.jpg"}}
+		Ref: "r", Shape: pipeline.ShapeNameFaceImage, Name: "张伟", IDNumber: "11010119900307803X", FaceImage: "s3://m/face.jpg"}}
 }
 
 func newWorld(t *testing.T, answers []answer, tune func(*pipeline.Config), recs ...*pipeline.Record) *world {
@@ -56,6 +56,12 @@ func newWorld(t *testing.T, answers []answer, tune func(*pipeline.Config), recs 
 	return w
 }
 
+// failure is the CallError a Verifier returns for an IVS error answer.
+func failure(class pipeline.Class, code string, status int) error {
+	return &pipeline.CallError{Class: class, Code: code, HTTPStatus: status,
+		Err: fmt.Errorf("ivs: HTTP %d %s", status, code)}
+}
+
 func (w *world) process(id int64) error {
 	r := w.store.get(id)
 	return w.proc.Process(context.Background(), r.Task())
@@ -79,16 +85,17 @@ func TestOutcomeTable(t *testing.T) {
 		{name: "verdict 2003", ans: answer{code: 2003}, status: pipeline.StatusDone, attempts: 1, slots: 1},
 		{name: "verdict 2006", ans: answer{code: 2006}, status: pipeline.StatusReview, attempts: 1, slots: 1},
 		{name: "verdict 3001", ans: answer{code: 3001}, status: pipeline.StatusReview, attempts: 1, slots: 1},
-		{name: "billed_odd", ans: answer{err: &ivs.Error{Status: 200, Code: "IVS.ODD"}}, status: pipeline.StatusFailed, attempts: 1, slots: 1},
-		{name: "input_error", ans: answer{err: &ivs.Error{Status: 400, Code: "IVS.0002"}}, status: pipeline.StatusFailed, attempts: 1},
-		{name: "transient", ans: answer{err: &ivs.Error{Status: 500, Code: "IVS.0101"}}, status: pipeline.StatusQueued,
+		{name: "billed_odd", ans: answer{err: failure(pipeline.ClassBilledOdd, "IVS.ODD", 200)}, status: pipeline.StatusFailed, attempts: 1, slots: 1},
+		{name: "input_error", ans: answer{err: failure(pipeline.ClassInputError, "IVS.0002", 400)}, status: pipeline.StatusFailed, attempts: 1},
+		{name: "transient", ans: answer{err: failure(pipeline.ClassTransient, "IVS.0101", 500)}, status: pipeline.StatusQueued,
 			attempts: 1, retry: true},
-		{name: "ambiguous", ans: answer{err: &ivs.TransportError{Op: "post", Err: errors.New("timeout"), Sent: true, Timeout: true}},
+		{name: "ambiguous", ans: answer{err: &pipeline.CallError{Class: pipeline.ClassAmbiguous, Code: "transport",
+			PossiblyBilled: true, Err: errors.New("timeout")}},
 			status: pipeline.StatusQueued, attempts: 1, slots: 1, retry: true},
 		{name: "unknown", ans: answer{err: errors.New("something else")}, status: pipeline.StatusQueued, attempts: 1, retry: true},
-		{name: "throttled", ans: answer{err: &ivs.Error{Status: 429, Code: "APIG.0308"}}, status: pipeline.StatusQueued,
+		{name: "throttled", ans: answer{err: failure(pipeline.ClassThrottled, "APIG.0308", 429)}, status: pipeline.StatusQueued,
 			retry: true, throttled: true},
-		{name: "account_stop", ans: answer{err: &ivs.Error{Status: 403, Code: "IVS.0014"}}, status: pipeline.StatusQueued,
+		{name: "account_stop", ans: answer{err: failure(pipeline.ClassAccountStop, "IVS.0014", 403)}, status: pipeline.StatusQueued,
 			retry: true, paused: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,7 +148,7 @@ func TestVerdictRules(t *testing.T) {
 // An expired token: the credentials are refreshed and the request resent
 // once; refused again, the account is paused.
 func TestAuthRefreshThenResendOnce(t *testing.T) {
-	expired := answer{err: &ivs.Error{Status: 401, Code: "APIG.0307"}}
+	expired := answer{err: failure(pipeline.ClassAuthRefresh, "APIG.0307", 401)}
 	w := newWorld(t, []answer{expired, {code: 1000}}, nil)
 	if err := w.process(1); err != nil {
 		t.Fatal(err)
@@ -267,7 +274,7 @@ func TestInfraBound(t *testing.T) {
 // A slot is reserved before every call and given back when the call was not
 // billed; at the cap the record ends failed budget.exhausted without a call.
 func TestBudgetReservationAndRelease(t *testing.T) {
-	w := newWorld(t, []answer{{err: &ivs.Error{Status: 400, Code: "IVS.0002"}}, {code: 1000}, {code: 1000}},
+	w := newWorld(t, []answer{{err: failure(pipeline.ClassInputError, "IVS.0002", 400)}, {code: 1000}, {code: 1000}},
 		func(c *pipeline.Config) { c.Dedup, c.Index = nil, nil }, record(1), record(2), record(3))
 	w.store.cap = 1
 	var slotsAtCall []int
@@ -347,7 +354,7 @@ func TestConfigDefaultsAndValidate(t *testing.T) {
 		t.Errorf("with a zero Policy: %v, %s", err, w.store.get(1).Status)
 	}
 	bad := pipeline.DefaultPolicy()
-	bad.Rules[ivs.ClassVerdict] = pipeline.ActRetry
+	bad.Rules[pipeline.ClassVerdict] = pipeline.ActRetry
 	if _, err := pipeline.NewProcessor(pipeline.Config{Policy: bad}); err == nil || !strings.Contains(err.Error(), "always final") {
 		t.Errorf("a retried verdict: %v", err)
 	}

@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/ivsbatch/ivsbatch/ivs"
 )
 
 // Status is where a record stands.
@@ -92,7 +90,7 @@ type Batch struct {
 type Input struct {
 	Ref          string // the caller's key for the row, unique in its batch (manifest "ref", else the line number)
 	Line         int    // line in the manifest, for messages
-	Shape        ivs.Shape
+	Shape        Shape
 	Name         string // verification_name (text shapes)
 	IDNumber     string // verification_id, 18 characters (text shapes)
 	IDCard1      string
@@ -144,20 +142,40 @@ type Verdict struct {
 	Code         *int     // verification_code
 	Message      string   // verification_message
 	Similarity   *float64 // as sent (0–100, or 0–1000 with detail=true)
-	IDCardResult *ivs.IDCardResult
+	IDCardResult *IDCardResult
 	VideoAlive   *bool
-	VideoActions []ivs.ActionResult
+	VideoActions []ActionResult
 	// PictureRef is where the liveness picture was kept (object storage),
 	// when keeping it is configured; the picture itself is never in Postgres.
 	PictureRef string
 }
 
+// IDCardResult is IVS's reading (OCR) of the id card images, stored with
+// the verdict (name, number and address sealed at rest).
+type IDCardResult struct {
+	Name      string `json:"name"`
+	Number    string `json:"number"`
+	Sex       string `json:"sex"`
+	Birth     string `json:"birth"`
+	Ethnicity string `json:"ethnicity"`
+	Address   string `json:"address"`
+	Issue     string `json:"issue"`
+	ValidFrom string `json:"valid_from"`
+	ValidTo   string `json:"valid_to"`
+}
+
+// ActionResult is one liveness action IVS detected, with its confidence (0–1).
+type ActionResult struct {
+	Action     int     `json:"action"`
+	Confidence float64 `json:"confidence"`
+}
+
 // TaskRef is what a queued task carries: the record id and its generation,
 // and the record's shape, which decides the queue (one per IVS endpoint).
 type TaskRef struct {
-	RecordID   int64     `json:"record_id"`
-	Generation int       `json:"generation"`
-	Shape      ivs.Shape `json:"shape,omitempty"`
+	RecordID   int64 `json:"record_id"`
+	Generation int   `json:"generation"`
+	Shape      Shape `json:"shape,omitempty"`
 }
 
 // UUID is the meta.uuid sent to IVS for this record generation (≤ 64 chars).

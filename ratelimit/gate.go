@@ -6,13 +6,8 @@ import (
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pipeline"
 )
-
-// Verifier is the IVS client a Gate wraps (pipeline.Verifier).
-type Verifier interface {
-	Do(ctx context.Context, req ivs.Request) (*ivs.Response, error)
-	RefreshAuth(ctx context.Context) error
-}
 
 // Gate holds each call until the slot Wait reserved for it, so that calls
 // reach IVS as evenly spaced as their slots whatever happened between Wait
@@ -20,7 +15,7 @@ type Verifier interface {
 // fresh one). From now on Wait returns Lead before the slot, for calls it
 // can name (Config.CallKey); other calls go out as soon as they are sent.
 // Wrap the client that the pipeline calls right after Wait.
-func (l *Limiter) Gate(v Verifier) Verifier {
+func (l *Limiter) Gate(v pipeline.Verifier) pipeline.Verifier {
 	if l.cfg.PerSecond < 0 {
 		return v
 	}
@@ -30,24 +25,24 @@ func (l *Limiter) Gate(v Verifier) Verifier {
 
 type gate struct {
 	l *Limiter
-	v Verifier
+	v pipeline.Verifier
 }
 
-func (g *gate) Do(ctx context.Context, req ivs.Request) (*ivs.Response, error) {
+func (g *gate) Verify(ctx context.Context, call pipeline.Call) (*pipeline.Reply, error) {
 	if key, ok := g.l.cfg.CallKey(ctx); ok {
-		if at, ok := g.l.takeSlot(key, req.Shape.Endpoint()); ok {
-			err := g.l.await(ctx, req.Shape.Endpoint(), at)
+		if at, ok := g.l.takeSlot(key, call.Shape.Endpoint()); ok {
+			err := g.l.await(ctx, call.Shape.Endpoint(), at)
 			if err == nil {
-				err = g.l.ceiling(ctx, req.Shape.Endpoint())
+				err = g.l.ceiling(ctx, call.Shape.Endpoint())
 			}
 			if err != nil {
 				// Nothing was sent: a transient failure, not an ambiguous one.
-				return nil, &ivs.TransportError{Op: "wait for the send slot", Err: err,
-					Timeout: errors.Is(err, context.DeadlineExceeded)}
+				return nil, ivs.CallError(&ivs.TransportError{Op: "wait for the send slot", Err: err,
+					Timeout: errors.Is(err, context.DeadlineExceeded)})
 			}
 		}
 	}
-	return g.v.Do(ctx, req)
+	return g.v.Verify(ctx, call)
 }
 
 func (g *gate) RefreshAuth(ctx context.Context) error { return g.v.RefreshAuth(ctx) }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
 // newTestLimiter returns a limiter on a fresh Redis server, and its client.
@@ -131,9 +132,9 @@ func keyOf(ctx context.Context) (string, bool) {
 // recorder is a Verifier that notes when each call went out.
 type recorder struct{ sent []time.Time }
 
-func (r *recorder) Do(context.Context, ivs.Request) (*ivs.Response, error) {
+func (r *recorder) Verify(context.Context, pipeline.Call) (*pipeline.Reply, error) {
 	r.sent = append(r.sent, time.Now())
-	return &ivs.Response{HTTPStatus: 200}, nil
+	return &pipeline.Reply{HTTPStatus: 200}, nil
 }
 
 func (r *recorder) RefreshAuth(context.Context) error { return nil }
@@ -148,8 +149,8 @@ func TestGateHoldsCallUntilItsSlot(t *testing.T) {
 	rec := &recorder{}
 	v := l.Gate(rec)
 	ep := ivs.EndpointStandard
-	req := ivs.Request{Shape: ivs.ShapeNameFaceImage}      // to the standard endpoint
-	if err := l.Wait(withCall(ctx, "a"), ep); err != nil { // takes the slot now
+	call := pipeline.Call{Shape: pipeline.ShapeNameFaceImage} // to the standard endpoint
+	if err := l.Wait(withCall(ctx, "a"), ep); err != nil {    // takes the slot now
 		t.Fatal(err)
 	}
 	if err := l.Wait(withCall(ctx, "b"), ep); err != nil { // the slot 1 s later
@@ -163,7 +164,7 @@ func TestGateHoldsCallUntilItsSlot(t *testing.T) {
 	if !returned.Before(at) {
 		t.Fatalf("Wait returned %s after the slot; want Lead (500 ms) before it", returned.Sub(at))
 	}
-	if _, err := v.Do(withCall(ctx, "b"), req); err != nil {
+	if _, err := v.Verify(withCall(ctx, "b"), call); err != nil {
 		t.Fatal(err)
 	}
 	if len(rec.sent) != 1 || rec.sent[0].Before(at) {
@@ -172,7 +173,7 @@ func TestGateHoldsCallUntilItsSlot(t *testing.T) {
 	if _, ok := l.slots[string(ep)+" b"]; ok {
 		t.Fatal("the slot was kept after its call went out")
 	}
-	if _, err := v.Do(ctx, req); err != nil || len(rec.sent) != 2 {
+	if _, err := v.Verify(ctx, call); err != nil || len(rec.sent) != 2 {
 		t.Fatalf("unnamed call: %v, %d calls made", err, len(rec.sent))
 	}
 }
@@ -239,13 +240,13 @@ func TestGateReslotsLateCall(t *testing.T) {
 	ep := ivs.EndpointStandard
 	l.keepSlot("late", ep, time.Now().Add(-time.Second))
 	l.keepSlot("on-time", ep, time.Now().Add(5*time.Millisecond))
-	if _, err := v.Do(withCall(ctx, "on-time"), ivs.Request{Shape: ivs.ShapeNameFaceImage}); err != nil {
+	if _, err := v.Verify(withCall(ctx, "on-time"), pipeline.Call{Shape: pipeline.ShapeNameFaceImage}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := rdb.Exists(ctx, l.nextKey(ep)).Result(); err != nil || n != 0 {
 		t.Fatalf("a call on time reserved another slot (%v)", err)
 	}
-	if _, err := v.Do(withCall(ctx, "late"), ivs.Request{Shape: ivs.ShapeNameFaceImage}); err != nil {
+	if _, err := v.Verify(withCall(ctx, "late"), pipeline.Call{Shape: pipeline.ShapeNameFaceImage}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := rdb.Exists(ctx, l.nextKey(ep)).Result(); err != nil || n != 1 {
@@ -265,8 +266,8 @@ func TestGateCancelledIsNotSent(t *testing.T) {
 	l.keepSlot("a", ivs.EndpointStandard, time.Now().Add(time.Hour))
 	ctx, cancel := context.WithCancel(withCall(context.Background(), "a"))
 	cancel()
-	_, err := v.Do(ctx, ivs.Request{Shape: ivs.ShapeNameFaceImage})
-	if c := ivs.Classify(err); c != ivs.ClassTransient || len(rec.sent) != 0 {
+	_, err := v.Verify(ctx, pipeline.Call{Shape: pipeline.ShapeNameFaceImage})
+	if c := pipeline.ClassOf(err); c != pipeline.ClassTransient || len(rec.sent) != 0 {
 		t.Fatalf("cancelled in the gate: %v classified %s, %d calls made; want transient, none", err, c, len(rec.sent))
 	}
 }

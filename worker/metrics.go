@@ -66,21 +66,23 @@ type meteredVerifier struct {
 	m *Metrics
 }
 
-func (v *meteredVerifier) Do(ctx context.Context, req ivs.Request) (*ivs.Response, error) {
+func (v *meteredVerifier) Verify(ctx context.Context, call pipeline.Call) (*pipeline.Reply, error) {
 	start := time.Now()
-	resp, err := v.Verifier.Do(ctx, req)
-	ep := string(req.Shape.Endpoint())
+	reply, err := v.Verifier.Verify(ctx, call)
+	ep := string(call.Shape.Endpoint())
 	v.m.CallSeconds.WithLabelValues(ep).Observe(time.Since(start).Seconds())
-	code := ivs.ErrorCode(err)
-	if err == nil && resp != nil {
-		code = strconv.Itoa(resp.Result.VerificationCode)
-		v.m.Billed.Inc()
-	} else if ivs.Classify(err) == ivs.ClassBilledOdd {
+	code, class := "", pipeline.ClassVerdict
+	if ce := pipeline.CallErrorOf(err); ce != nil {
+		code, class = ce.Code, ce.Class
+	} else if reply != nil && reply.Verdict.Code != nil {
+		code = strconv.Itoa(*reply.Verdict.Code)
+	}
+	if class == pipeline.ClassVerdict || class == pipeline.ClassBilledOdd {
 		v.m.Billed.Inc()
 	}
 	v.m.Calls.WithLabelValues(ep, code).Inc()
-	v.m.observeOutcome(req.Shape.Endpoint(), ivs.Classify(err))
-	return resp, err
+	v.m.observeOutcome(call.Shape.Endpoint(), class)
+	return reply, err
 }
 
 type meteredLimiter struct {

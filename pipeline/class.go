@@ -1,8 +1,9 @@
-package ivs
+package pipeline
 
-// Class is what an outcome means for retry rules. The mapping from
-// status/code to Class lives in one table (classify.go); nothing else in the
-// project branches on IVS error codes.
+// Class is what the outcome of an IVS call means for the record: the key
+// of the outcome table (Config.Decide) and of the operators' retry rules.
+// The Verifier classifies its answers (package ivs holds the one table from
+// IVS codes to classes); nothing else branches on IVS error codes.
 type Class int
 
 // Outcome classes.
@@ -22,7 +23,7 @@ var classNames = [...]string{"unknown", "verdict", "billed_odd", "input_error", 
 
 // String returns the class's snake_case name, as stored and configured.
 func (c Class) String() string {
-	if int(c) < len(classNames) {
+	if c >= 0 && int(c) < len(classNames) {
 		return classNames[c]
 	}
 	return "unknown"
