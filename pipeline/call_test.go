@@ -32,6 +32,7 @@ func TestCallCheck(t *testing.T) {
 		{name: "nod out of range", edit: func(c *pipeline.Call) { c.NodThreshold = nod(91) }, field: "nod_threshold"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			c := good
 			tt.edit(&c)
 			err := c.Check()

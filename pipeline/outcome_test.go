@@ -78,6 +78,7 @@ func TestDecide(t *testing.T) {
 			pipeline.Decision{Action: pipeline.ActWait, Status: pipeline.StatusQueued}, p.PauseWait, p.PauseWait},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got := c.Decide(tt.ev)
 			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreFields(pipeline.Decision{}, "Delay")); diff != "" {
 				t.Errorf("decision (-want +got):\n%s", diff)

@@ -8,6 +8,7 @@ import (
 )
 
 func TestRetryTable(t *testing.T) {
+	t.Parallel()
 	p := pipeline.DefaultPolicy()
 	for class, want := range map[pipeline.Class]pipeline.Action{
 		pipeline.ClassVerdict: pipeline.ActFinal, pipeline.ClassBilledOdd: pipeline.ActFinal, pipeline.ClassInputError: pipeline.ActFinal,
@@ -37,6 +38,7 @@ func TestRetryTable(t *testing.T) {
 }
 
 func TestBackoffGrowsWithJitterAndCap(t *testing.T) {
+	t.Parallel()
 	p := pipeline.DefaultPolicy()
 	p.BackoffBase, p.BackoffMax = time.Second, 10*time.Second
 	for attempt := 1; attempt <= 30; attempt++ {

@@ -22,7 +22,6 @@ type world struct {
 	verifier *fakeVerifier
 	fetcher  *fakeFetcher
 	limiter  *fakeLimiter
-	dedup    *fakeDedup
 	pauses   int
 	proc     *pipeline.Processor
 }
@@ -38,11 +37,11 @@ func newWorld(t *testing.T, answers []answer, tune func(*pipeline.Config), recs 
 		recs = []*pipeline.Record{record(1)}
 	}
 	w := &world{clock: &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, account: &fakeAccount{},
-		verifier: &fakeVerifier{answers: answers}, limiter: &fakeLimiter{}, dedup: &fakeDedup{},
+		verifier: &fakeVerifier{answers: answers}, limiter: &fakeLimiter{},
 		fetcher: &fakeFetcher{objects: map[string][]byte{"s3://m/face.jpg": []byte("face bytes")}}}
-	w.store = newFakeStore(w.clock, recs...)
+	w.store = newFakeStore(w.clock.Now, recs...)
 	cfg := pipeline.Config{Records: w.store, Account: w.account, Verifier: w.verifier, Fetcher: w.fetcher,
-		Preparer: passPreparer{}, Limiter: w.limiter, Dedup: w.dedup, Index: plainIndex{}, Now: w.clock.Now,
+		Preparer: passPreparer{}, Limiter: w.limiter, Dedup: w.store, Index: plainIndex{}, Now: w.clock.Now,
 		StoreRetry: 10 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		PauseQueue: func(context.Context) error { w.pauses++; return nil }}
 	if tune != nil {
@@ -69,6 +68,7 @@ func (w *world) process(id int64) error {
 
 // Every row of the outcome table, one IVS answer each.
 func TestOutcomeTable(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name      string
 		ans       answer
@@ -99,6 +99,7 @@ func TestOutcomeTable(t *testing.T) {
 			retry: true, paused: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, []answer{tt.ans}, nil)
 			err := w.process(1)
 			if _, ok := pipeline.AsRetryLater(err); ok != tt.retry || (!tt.retry && err != nil) {
@@ -130,6 +131,7 @@ func TestOutcomeTable(t *testing.T) {
 // The verdict rows of the table say which verdicts may be reused across
 // batches: only those that depend on the inputs alone.
 func TestVerdictRules(t *testing.T) {
+	t.Parallel()
 	got := map[int]bool{}
 	for _, r := range pipeline.VerdictRules() {
 		got[r.Code] = r.Reusable
@@ -148,6 +150,7 @@ func TestVerdictRules(t *testing.T) {
 // An expired token: the credentials are refreshed and the request resent
 // once; refused again, the account is paused.
 func TestAuthRefreshThenResendOnce(t *testing.T) {
+	t.Parallel()
 	expired := answer{err: failure(pipeline.ClassAuthRefresh, "APIG.0307", 401)}
 	w := newWorld(t, []answer{expired, {code: 1000}}, nil)
 	if err := w.process(1); err != nil {
@@ -174,6 +177,7 @@ func TestAuthRefreshThenResendOnce(t *testing.T) {
 // Another worker pauses the account while this one waits for the limiter:
 // no call goes out and the reserved slot is given back.
 func TestPauseBetweenLimiterWaitAndCall(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, []answer{{code: 1000}}, nil)
 	w.limiter.onWait = func() { _ = w.account.SetPaused(context.Background(), "IVS.0014", "frozen") }
 	err := w.process(1)
@@ -193,6 +197,7 @@ func TestPauseBetweenLimiterWaitAndCall(t *testing.T) {
 // rejection is the input's fault and never retried; a worker stopping is
 // not trouble.
 func TestInfraBound(t *testing.T) {
+	t.Parallel()
 	down := errors.New("dial tcp: connection refused")
 	w := newWorld(t, []answer{{code: 1000}}, func(c *pipeline.Config) {
 		c.InfraMaxTries, c.InfraMaxAge = 3, time.Hour
@@ -274,9 +279,10 @@ func TestInfraBound(t *testing.T) {
 // A slot is reserved before every call and given back when the call was not
 // billed; at the cap the record ends failed budget.exhausted without a call.
 func TestBudgetReservationAndRelease(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, []answer{{err: failure(pipeline.ClassInputError, "IVS.0002", 400)}, {code: 1000}, {code: 1000}},
 		func(c *pipeline.Config) { c.Dedup, c.Index = nil, nil }, record(1), record(2), record(3))
-	w.store.cap = 1
+	w.store.caps[1] = 1
 	var slotsAtCall []int
 	w.limiter.onWait = func() { slotsAtCall = append(slotsAtCall, w.store.used()) }
 	for id := int64(1); id <= 3; id++ {
@@ -303,35 +309,45 @@ func TestBudgetReservationAndRelease(t *testing.T) {
 }
 
 // Identical inputs: a record waits while another verifies them, and reuses
-// a verdict without a call; the digest covers the media's content.
+// its verdict without a call; the digest covers the media's content.
 func TestDedupWaitAndReuse(t *testing.T) {
-	w := newWorld(t, []answer{{code: 1000}}, nil)
-	w.dedup.wait = true
-	err := w.process(1)
+	t.Parallel()
+	w := newWorld(t, []answer{{code: 2002}}, nil, record(1), record(2), record(3))
+	// Record 2 is on its way: claimed, its digest kept (it is the one to call).
+	r2, err := w.store.Claim(context.Background(), record(2).Task())
+	if err != nil {
+		t.Fatal(err)
+	}
+	media := map[string][]byte{"face_image": w.fetcher.objects["s3://m/face.jpg"]}
+	if _, wait, err := w.store.Dedup(context.Background(), r2, pipeline.InputDigest(plainIndex{}, r2, media), time.Hour); err != nil || wait {
+		t.Fatalf("record 2's dedup: wait %v, %v", wait, err)
+	}
+	err = w.process(1)
 	if rl, ok := pipeline.AsRetryLater(err); !ok || rl.Failure {
 		t.Fatalf("wait: %v; want a RetryLater asynq does not count", err)
 	}
 	if r := w.store.get(1); r.Status != pipeline.StatusQueued || w.verifier.calls != 0 || w.store.used() != 0 {
 		t.Errorf("wait: %s, %d calls, %d slots", r.Status, w.verifier.calls, w.store.used())
 	}
-	code := 2002
-	w.dedup.wait, w.dedup.prior = false, &pipeline.Record{ID: 9, Status: pipeline.StatusDone,
-		Verdict: pipeline.Verdict{Result: "invalid", Code: &code}}
+	if err := w.process(2); err != nil || w.verifier.calls != 1 {
+		t.Fatalf("record 2: %v after %d calls", err, w.verifier.calls)
+	}
 	if err := w.process(1); err != nil {
 		t.Fatal(err)
 	}
 	r := w.store.get(1)
-	if r.Status != pipeline.StatusDone || r.LinkedRecordID == nil || *r.LinkedRecordID != 9 || *r.Code != 2002 || w.verifier.calls != 0 {
-		t.Errorf("reuse: %s linked %v code %v after %d calls; want done, linked to 9, 2002, no call", r.Status,
+	if r.Status != pipeline.StatusDone || r.LinkedRecordID == nil || *r.LinkedRecordID != 2 || r.Code == nil ||
+		*r.Code != 2002 || w.verifier.calls != 1 {
+		t.Errorf("reuse: %s linked %v code %v after %d calls; want done, linked to 2, 2002, no other call", r.Status,
 			r.LinkedRecordID, r.Code, w.verifier.calls)
 	}
-	// Same references, other bytes: another digest.
+	// Same references, other bytes: other inputs, a call of their own.
 	w.fetcher.objects["s3://m/face.jpg"] = []byte("another face")
-	w.store.recs[1].Status = pipeline.StatusQueued
-	_ = w.process(1)
-	if d := w.dedup.digests; len(d) != 3 || string(d[0]) != string(d[1]) || string(d[1]) == string(d[2]) {
-		t.Errorf("digests of the same and of re-uploaded content: equal %v, differ %v", string(d[0]) == string(d[1]),
-			string(d[1]) != string(d[2]))
+	if err := w.process(3); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.store.get(3); r.LinkedRecordID != nil || w.verifier.calls != 2 {
+		t.Errorf("re-uploaded content: linked %v after %d calls; want a call of its own", r.LinkedRecordID, w.verifier.calls)
 	}
 }
 
@@ -339,6 +355,7 @@ func TestDedupWaitAndReuse(t *testing.T) {
 // run; a zero Policy takes the defaults (so records are not failed for
 // want of attempts).
 func TestConfigDefaultsAndValidate(t *testing.T) {
+	t.Parallel()
 	_, err := pipeline.NewProcessor(pipeline.Config{})
 	if err == nil || !strings.Contains(err.Error(), "Records is required") || !strings.Contains(err.Error(), "Verifier is required") {
 		t.Errorf("zero config: %v; want every missing port named", err)
@@ -374,11 +391,12 @@ func TestConfigDefaultsAndValidate(t *testing.T) {
 // limiter (its reservation is gone): this task stops without a call and
 // without touching the record.
 func TestReservationTakenBackStopsTheTask(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, []answer{{code: 1000}}, nil)
-	w.limiter.onWait = func() {
-		w.store.mu.Lock()
-		clear(w.store.attempts) // what the other task's Claim does to a reserved attempt
-		w.store.mu.Unlock()
+	w.limiter.onWait = func() { // the other task's claim takes the reserved attempt back
+		if _, err := w.store.Claim(context.Background(), record(1).Task()); err != nil {
+			t.Errorf("the other task's claim: %v", err)
+		}
 	}
 	if err := w.process(1); err != nil {
 		t.Fatalf("Process: %v; want nil (the other task goes on)", err)
