@@ -18,6 +18,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/ivssim/ivssimtest"
+	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/synth/tag"
 )
 
@@ -139,7 +140,7 @@ func TestCommandsStart(t *testing.T) {
 		face, front := b64(ivssimtest.FaceJPEG(t, 1)), b64(ivssimtest.CardJPEG(t, tag.KindIDCardFront, 1))
 		video := b64(ivssimtest.Video(t, 1, []int{1, 3}, 2*time.Second))
 		const id = "11010519491231002X" // valid GB 11643; nobody exists without a registry
-		for i, shape := range ivs.Shapes {
+		for i, shape := range pipeline.Shapes {
 			it := ivs.Item{}
 			if shape.UsesText() {
 				it.VerificationName, it.VerificationID = "张三", id

@@ -10,7 +10,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ivsbatch/ivsbatch/e2e"
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/ivssim"
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/pipeline"
@@ -30,9 +29,9 @@ func TestDedupIdenticalInputsOnly(t *testing.T) {
 	var otherFace, thirdFace, otherName string
 	for _, r := range h.pop.Rows {
 		switch {
-		case r.Shape == ivs.ShapeNameFaceImage && r.Expect.Code == 1000 && match.Ref == "":
+		case r.Shape == pipeline.ShapeNameFaceImage && r.Expect.Code == 1000 && match.Ref == "":
 			match = r
-		case r.Shape == ivs.ShapeCardFaceImage && r.Expect.Code == 1000 && cardMatch.Ref == "":
+		case r.Shape == pipeline.ShapeCardFaceImage && r.Expect.Code == 1000 && cardMatch.Ref == "":
 			cardMatch = r
 		}
 	}
@@ -143,7 +142,7 @@ func TestUnreachableMediaEndsFailedInfraFetch(t *testing.T) {
 	h := newHarness(t, ivssim.Config{Quota: 10})
 	var victim string
 	for _, r := range h.pop.Rows {
-		if r.FaceImage != "" && r.Expect.Status == pipeline.StatusDone && r.Shape == ivs.ShapeNameFaceImage {
+		if r.FaceImage != "" && r.Expect.Status == pipeline.StatusDone && r.Shape == pipeline.ShapeNameFaceImage {
 			victim = r.Ref
 			break
 		}

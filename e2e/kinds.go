@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/synth"
 )
@@ -12,7 +11,7 @@ import (
 // kind is one pattern of record: a shape and what is wrong with it.
 type kind struct {
 	label       string
-	shape       ivs.Shape
+	shape       pipeline.Shape
 	wrongName   bool // someone else's name with this id → 2001
 	wrongFace   bool // someone else's face → 2002
 	nonexistent bool // the authority does not know the person → 3001
@@ -22,15 +21,15 @@ type kind struct {
 // kinds cycle over the non-video rows; every verdict of the issue appears in
 // each cycle of nine.
 var kinds = []kind{
-	{label: "match", shape: ivs.ShapeNameFaceImage},
-	{label: "wrongname", shape: ivs.ShapeNameFaceImage, wrongName: true},
-	{label: "wrongface", shape: ivs.ShapeNameFaceImage, wrongFace: true},
-	{label: "nonexistent", shape: ivs.ShapeName, nonexistent: true},
-	{label: "match", shape: ivs.ShapeCardFaceImage, back: true},
-	{label: "wrongface", shape: ivs.ShapeCardFaceImage, wrongFace: true},
-	{label: "match", shape: ivs.ShapeName},
-	{label: "match", shape: ivs.ShapeCard, back: true},
-	{label: "wrongname", shape: ivs.ShapeName, wrongName: true},
+	{label: "match", shape: pipeline.ShapeNameFaceImage},
+	{label: "wrongname", shape: pipeline.ShapeNameFaceImage, wrongName: true},
+	{label: "wrongface", shape: pipeline.ShapeNameFaceImage, wrongFace: true},
+	{label: "nonexistent", shape: pipeline.ShapeName, nonexistent: true},
+	{label: "match", shape: pipeline.ShapeCardFaceImage, back: true},
+	{label: "wrongface", shape: pipeline.ShapeCardFaceImage, wrongFace: true},
+	{label: "match", shape: pipeline.ShapeName},
+	{label: "match", shape: pipeline.ShapeCard, back: true},
+	{label: "wrongname", shape: pipeline.ShapeName, wrongName: true},
 }
 
 func (k kind) expect() Expect {
@@ -82,9 +81,9 @@ func (p *Population) videoRow(ctx context.Context, i int, card bool) (Row, error
 	pi := personOf(i)
 	person := p.people[pi]
 	actions := []int{1, 2}
-	row := Row{Shape: ivs.ShapeNameVideo, Actions: "1,2", Expect: kind{}.expect()}
+	row := Row{Shape: pipeline.ShapeNameVideo, Actions: "1,2", Expect: kind{}.expect()}
 	if card {
-		row.Shape = ivs.ShapeCardVideo
+		row.Shape = pipeline.ShapeCardVideo
 		key, err := p.card(pi, synth.Front)
 		if err != nil {
 			return Row{}, err
@@ -110,7 +109,7 @@ func (p *Population) badMediaRow(i int) Row {
 	key := fmt.Sprintf("media/p%04d-face-broken.jpg", person.Index)
 	p.Objects[key] = []byte("this is not a JPEG file, just text pretending to be one\n")
 	return Row{
-		Ref: fmt.Sprintf("r%04d-%s-badmedia", i, ivs.ShapeNameFaceImage), Shape: ivs.ShapeNameFaceImage,
+		Ref: fmt.Sprintf("r%04d-%s-badmedia", i, pipeline.ShapeNameFaceImage), Shape: pipeline.ShapeNameFaceImage,
 		Name: person.Name, IDNumber: person.IDNumber, FaceImage: key,
 		Expect: Expect{Status: pipeline.StatusRejected, Reject: "media."},
 	}

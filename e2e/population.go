@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/synth"
 )
@@ -30,7 +29,7 @@ type Expect struct {
 // Row is one manifest row; media fields are object keys (see Objects), not references.
 type Row struct {
 	Ref, Name, IDNumber                string
-	Shape                              ivs.Shape
+	Shape                              pipeline.Shape
 	IDCard1, IDCard2, FaceImage, Video string
 	Actions                            string
 	Expect                             Expect

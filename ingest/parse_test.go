@@ -7,7 +7,7 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/identity"
 	"github.com/ivsbatch/ivsbatch/ingest"
-	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
 type want struct {
@@ -58,16 +58,16 @@ func TestCSV(t *testing.T) {
 		{10, "c", identity.CodeIDCheck, "id_number"},
 		{11, "d", identity.CodeNamePrivateUse, "name"},
 	})
-	if in := rows[0].Input; in.IDNumber != id18 || in.Name != name || in.Shape != ivs.ShapeNameFaceImage {
+	if in := rows[0].Input; in.IDNumber != id18 || in.Name != name || in.Shape != pipeline.ShapeNameFaceImage {
 		t.Errorf("row a: %+v", in)
 	}
 	if in := rows[1].Input; in.FaceImage != "s3://media/a,b.jpg" || in.IDCard1 != card1 {
 		t.Errorf("row b: %+v", in)
 	}
-	if in := rows[3].Input; in.Actions != "3,1" || in.Video != video || in.Shape != ivs.ShapeNameVideo {
+	if in := rows[3].Input; in.Actions != "3,1" || in.Video != video || in.Shape != pipeline.ShapeNameVideo {
 		t.Errorf("row line-6: %+v", in)
 	}
-	if rows[6].Input.Shape != ivs.ShapeName {
+	if rows[6].Input.Shape != pipeline.ShapeName {
 		t.Errorf("row d: shape %q", rows[6].Input.Shape)
 	}
 	for _, r := range rows {
@@ -134,7 +134,7 @@ func TestJSONL(t *testing.T) {
 	if in := rows[0].Input; in.IDNumber != id18 || in.Detail == nil || !*in.Detail {
 		t.Errorf("row a: %+v", in)
 	}
-	if in := rows[1].Input; in.Shape != ivs.ShapeCardVideo || in.Actions != "1,3" || in.NodThreshold == nil ||
+	if in := rows[1].Input; in.Shape != pipeline.ShapeCardVideo || in.Actions != "1,3" || in.NodThreshold == nil ||
 		*in.NodThreshold != 15 || in.Detail != nil {
 		t.Errorf("row b: %+v", in)
 	}

@@ -3,7 +3,6 @@ package ingest
 import (
 	"strings"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 )
@@ -60,7 +59,7 @@ func ToNewRecord(row Row) store.NewRecord {
 		&rec.Video, &rec.Actions} {
 		*f = sanitize(*f)
 	}
-	rec.Shape = ivs.Shape(sanitize(string(rec.Shape)))
+	rec.Shape = pipeline.Shape(sanitize(string(rec.Shape)))
 	return rec
 }
 

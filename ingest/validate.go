@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/ivsbatch/ivsbatch/identity"
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
@@ -23,7 +22,7 @@ const MaxRefLen = 200
 // crop well-formed. Duplicate refs are Parse's concern.
 func Validate(fl Fields) Row {
 	get := func(k string) string { return excelText(strings.TrimSpace(fl.Values[k])) }
-	in := pipeline.Input{Line: fl.Line, Ref: get("ref"), Shape: ivs.Shape(strings.ToLower(get("shape"))),
+	in := pipeline.Input{Line: fl.Line, Ref: get("ref"), Shape: pipeline.Shape(strings.ToLower(get("shape"))),
 		Name: get("name"), IDNumber: get("id_number"), IDCard1: get("idcard_image1"), IDCard2: get("idcard_image2"),
 		FaceImage: get("face_image"), Video: get("video"), Actions: get("actions"), Metadata: metadata(fl.Extra)}
 	var refErr *RowError
@@ -70,7 +69,7 @@ func validate(row *Row, fl Fields, get func(string) string) *RowError {
 	if !s.Valid() {
 		return &RowError{Field: "shape", Code: CodeShape, Reason: fmt.Sprintf("unknown shape %q (one of %s)", truncate(string(s), 40), shapeList())}
 	}
-	if f, reason := s.CheckFields(func(f ivs.ShapeField) bool { return field(*in, f.Manifest, get) != "" }); reason != "" {
+	if f, reason := s.CheckFields(func(f pipeline.ShapeField) bool { return field(*in, f.Manifest, get) != "" }); reason != "" {
 		return &RowError{Field: f.Manifest, Code: CodeShape, Reason: reason}
 	}
 	if s.UsesText() {
@@ -138,10 +137,10 @@ func field(in pipeline.Input, col string, get func(string) string) string {
 }
 
 func normaliseVideo(in *pipeline.Input, nod string) *RowError {
-	acts, err := ivs.ParseActions(in.Actions)
+	acts, err := pipeline.ParseActions(in.Actions)
 	if err != nil {
 		reason := err.Error()
-		if re, ok := errors.AsType[*ivs.RequestError](err); ok {
+		if re, ok := errors.AsType[*pipeline.RequestError](err); ok {
 			reason = re.Reason
 		}
 		return &RowError{Field: "actions", Code: CodeActions, Reason: reason}
@@ -190,7 +189,7 @@ func parseBool(field, s string) (*bool, *RowError) {
 }
 
 // inferShape picks the shape from which fields are present.
-func inferShape(in pipeline.Input) (ivs.Shape, *RowError) {
+func inferShape(in pipeline.Input) (pipeline.Shape, *RowError) {
 	text, card := in.Name != "" || in.IDNumber != "", in.IDCard1 != "" || in.IDCard2 != ""
 	face, video := in.FaceImage != "", in.Video != "" || in.Actions != ""
 	switch {
@@ -203,22 +202,22 @@ func inferShape(in pipeline.Input) (ivs.Shape, *RowError) {
 	}
 	switch {
 	case text && face:
-		return ivs.ShapeNameFaceImage, nil
+		return pipeline.ShapeNameFaceImage, nil
 	case text && video:
-		return ivs.ShapeNameVideo, nil
+		return pipeline.ShapeNameVideo, nil
 	case text:
-		return ivs.ShapeName, nil
+		return pipeline.ShapeName, nil
 	case face:
-		return ivs.ShapeCardFaceImage, nil
+		return pipeline.ShapeCardFaceImage, nil
 	case video:
-		return ivs.ShapeCardVideo, nil
+		return pipeline.ShapeCardVideo, nil
 	}
-	return ivs.ShapeCard, nil
+	return pipeline.ShapeCard, nil
 }
 
 func shapeList() string {
-	s := make([]string, len(ivs.Shapes))
-	for i, sh := range ivs.Shapes {
+	s := make([]string, len(pipeline.Shapes))
+	for i, sh := range pipeline.Shapes {
 		s[i] = string(sh)
 	}
 	return strings.Join(s, ", ")

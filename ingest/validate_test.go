@@ -8,7 +8,6 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/identity"
 	"github.com/ivsbatch/ivsbatch/ingest"
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -22,22 +21,22 @@ func TestValidateGoodRows(t *testing.T) {
 	}{
 		{"name_face_image", map[string]string{"ref": "r1", "shape": "name_face_image", "name": " 张三 ", "id_number": id15,
 			"face_image": face, "detail": "TRUE", "crop": "0"},
-			pipeline.Input{Ref: "r1", Shape: ivs.ShapeNameFaceImage, Name: name, IDNumber: id18, FaceImage: face,
+			pipeline.Input{Ref: "r1", Shape: pipeline.ShapeNameFaceImage, Name: name, IDNumber: id18, FaceImage: face,
 				Detail: ptr(true), Crop: ptr(false)}},
 		{"card_face_image", map[string]string{"shape": "Card_Face_Image", "idcard_image1": card1, "idcard_image2": card2,
 			"face_image": face, "crop": "1"},
-			pipeline.Input{Ref: "line-7", Shape: ivs.ShapeCardFaceImage, IDCard1: card1, IDCard2: card2, FaceImage: face,
+			pipeline.Input{Ref: "line-7", Shape: pipeline.ShapeCardFaceImage, IDCard1: card1, IDCard2: card2, FaceImage: face,
 				Crop: ptr(true)}},
 		{"name_video", map[string]string{"shape": "name_video", "name": "买买提 . 艾力", "id_number": "11010519491231002x",
 			"video": video, "actions": " 1, 3 ", "nod_threshold": "12.5", "detail": "false"},
-			pipeline.Input{Ref: "line-7", Shape: ivs.ShapeNameVideo, Name: "买买提·艾力", IDNumber: id18, Video: video,
+			pipeline.Input{Ref: "line-7", Shape: pipeline.ShapeNameVideo, Name: "买买提·艾力", IDNumber: id18, Video: video,
 				Actions: "1,3", NodThreshold: ptr(12.5), Detail: ptr(false)}},
 		{"card_video", map[string]string{"shape": "card_video", "idcard_image1": card1, "video": video, "actions": "5"},
-			pipeline.Input{Ref: "line-7", Shape: ivs.ShapeCardVideo, IDCard1: card1, Video: video, Actions: "5"}},
+			pipeline.Input{Ref: "line-7", Shape: pipeline.ShapeCardVideo, IDCard1: card1, Video: video, Actions: "5"}},
 		{"name", map[string]string{"shape": "name", "name": name, "id_number": id18b},
-			pipeline.Input{Ref: "line-7", Shape: ivs.ShapeName, Name: name, IDNumber: id18b}},
+			pipeline.Input{Ref: "line-7", Shape: pipeline.ShapeName, Name: name, IDNumber: id18b}},
 		{"card", map[string]string{"shape": "card", "idcard_image1": card1},
-			pipeline.Input{Ref: "line-7", Shape: ivs.ShapeCard, IDCard1: card1}},
+			pipeline.Input{Ref: "line-7", Shape: pipeline.ShapeCard, IDCard1: card1}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			row := ingest.Validate(ingest.Fields{Line: 7, Values: c.v})
@@ -144,14 +143,14 @@ func TestValidateKeepsRawFieldsOfRefusedRow(t *testing.T) {
 func TestInferShape(t *testing.T) {
 	for _, c := range []struct {
 		v    map[string]string
-		want ivs.Shape
+		want pipeline.Shape
 	}{
-		{map[string]string{"name": name, "id_number": id18, "face_image": face}, ivs.ShapeNameFaceImage},
-		{map[string]string{"idcard_image1": card1, "face_image": face}, ivs.ShapeCardFaceImage},
-		{map[string]string{"name": name, "id_number": id18, "video": video, "actions": "1,2"}, ivs.ShapeNameVideo},
-		{map[string]string{"idcard_image1": card1, "idcard_image2": card2, "video": video, "actions": "4"}, ivs.ShapeCardVideo},
-		{map[string]string{"name": name, "id_number": id18}, ivs.ShapeName},
-		{map[string]string{"idcard_image1": card1}, ivs.ShapeCard},
+		{map[string]string{"name": name, "id_number": id18, "face_image": face}, pipeline.ShapeNameFaceImage},
+		{map[string]string{"idcard_image1": card1, "face_image": face}, pipeline.ShapeCardFaceImage},
+		{map[string]string{"name": name, "id_number": id18, "video": video, "actions": "1,2"}, pipeline.ShapeNameVideo},
+		{map[string]string{"idcard_image1": card1, "idcard_image2": card2, "video": video, "actions": "4"}, pipeline.ShapeCardVideo},
+		{map[string]string{"name": name, "id_number": id18}, pipeline.ShapeName},
+		{map[string]string{"idcard_image1": card1}, pipeline.ShapeCard},
 	} {
 		row := ingest.Validate(ingest.Fields{Line: 2, Values: c.v})
 		if row.Err != nil || row.Input.Shape != c.want {
@@ -160,7 +159,7 @@ func TestInferShape(t *testing.T) {
 	}
 	// A name without id still infers a text shape, then fails on the missing id.
 	row := ingest.Validate(ingest.Fields{Line: 2, Values: map[string]string{"name": name, "face_image": face}})
-	if row.Input.Shape != ivs.ShapeNameFaceImage || code(row) != ingest.CodeShape || row.Err.Field != "id_number" {
+	if row.Input.Shape != pipeline.ShapeNameFaceImage || code(row) != ingest.CodeShape || row.Err.Field != "id_number" {
 		t.Errorf("name only: %q %v", row.Input.Shape, row.Err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/ivssim"
 	"github.com/ivsbatch/ivsbatch/ivssim/ivssimtest"
+	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/synth"
 	"github.com/ivsbatch/ivsbatch/synth/tag"
 )
@@ -52,7 +53,7 @@ func (f *simFixture) videoB64(t *testing.T) string {
 }
 
 // request builds a request of shape for person 1 showing person 1.
-func (f *simFixture) request(t *testing.T, shape ivs.Shape, uuid string) ivs.Request {
+func (f *simFixture) request(t *testing.T, shape pipeline.Shape, uuid string) ivs.Request {
 	p := f.people[1]
 	it := ivs.Item{}
 	if shape.UsesText() {
@@ -98,12 +99,12 @@ func TestClientSimAllShapesBothAuths(t *testing.T) {
 	}
 	ctx := context.Background()
 	for name, c := range clients {
-		for _, shape := range ivs.Shapes {
+		for _, shape := range pipeline.Shapes {
 			resp, err := c.Do(ctx, f.request(t, shape, name+"-"+string(shape)))
 			if err != nil {
 				t.Fatalf("%s %s: %v (class %s)", name, shape, err, ivs.Classify(err))
 			}
-			if ivs.Classify(err) != ivs.ClassVerdict || resp.Result.VerificationCode != 1000 || resp.RequestID == "" {
+			if ivs.Classify(err) != pipeline.ClassVerdict || resp.Result.VerificationCode != 1000 || resp.RequestID == "" {
 				t.Errorf("%s %s: %+v", name, shape, resp.Result)
 			}
 			if shape.UsesCard() && (resp.Result.IDCardResult == nil || resp.Result.IDCardResult.Number != f.people[1].IDNumber) {
@@ -124,13 +125,13 @@ func TestClientSimTokenExpiryMidUse(t *testing.T) {
 	f := newSim(t, nil)
 	c := tokenClient(t, f.url, ivssimtest.Password)
 	ctx := context.Background()
-	req := f.request(t, ivs.ShapeName, "tok")
+	req := f.request(t, pipeline.ShapeName, "tok")
 	if _, err := c.Do(ctx, req); err != nil {
 		t.Fatal(err)
 	}
 	f.srv.ExpireTokens()
 	_, err := c.Do(ctx, req)
-	if ivs.Classify(err) != ivs.ClassAuthRefresh || !ivs.HasCode(err, "APIG.0307") {
+	if ivs.Classify(err) != pipeline.ClassAuthRefresh || !ivs.HasCode(err, "APIG.0307") {
 		t.Fatalf("after expiry: %v (class %s)", err, ivs.Classify(err))
 	}
 	if err := c.RefreshAuth(ctx); err != nil {
@@ -154,29 +155,29 @@ func TestClientSimOutcomeClasses(t *testing.T) {
 		auth  string // "aksk" (default), "token", "badsk", "badpw"
 		req   func(t *testing.T, f *simFixture) ivs.Request
 		calls int // the last call's error is checked
-		class ivs.Class
+		class pipeline.Class
 		code  string
 	}{
 		{name: "verdict 2001", req: func(t *testing.T, f *simFixture) ivs.Request {
-			r := f.request(t, ivs.ShapeName, "v")
+			r := f.request(t, pipeline.ShapeName, "v")
 			r.Item.VerificationName = f.people[2].Name
 			return r
-		}, class: ivs.ClassVerdict},
+		}, class: pipeline.ClassVerdict},
 		{name: "input error", req: func(t *testing.T, f *simFixture) ivs.Request {
-			r := f.request(t, ivs.ShapeCard, "in")
+			r := f.request(t, pipeline.ShapeCard, "in")
 			r.Item.IDCardImage1 = b64(ivssimtest.JPEG(t, ivssimtest.Image{W: 1000, H: 630, Quality: 85, Noise: 24}))
 			return r
-		}, class: ivs.ClassInputError, code: "IVS.0007"},
-		{name: "transient 500", mod: func(c *ivssim.Config) { c.Faults.Rate500 = 1 }, class: ivs.ClassTransient, code: "IVS.0101"},
-		{name: "transient 504", mod: func(c *ivssim.Config) { c.Faults.Rate504 = 1 }, class: ivs.ClassTransient, code: "APIG.0201"},
-		{name: "throttled", mod: func(c *ivssim.Config) { c.Quota = 1; c.Now = func() time.Time { return fixed } }, calls: 2, class: ivs.ClassThrottled, code: "APIG.0308"},
-		{name: "auth refresh token expired", auth: "token", mod: func(c *ivssim.Config) { c.Faults.RateTokenExpire = 1 }, class: ivs.ClassAuthRefresh, code: "APIG.0307"},
-		{name: "auth refresh bad signature", auth: "badsk", class: ivs.ClassAuthRefresh, code: "APIG.0301"},
-		{name: "account stop bad password", auth: "badpw", class: ivs.ClassAccountStop},
-		{name: "account stop frozen", setup: func(f *simFixture) { f.srv.SetAccountState("IVS.0014") }, class: ivs.ClassAccountStop, code: "IVS.0014"},
-		{name: "account stop not subscribed", setup: func(f *simFixture) { f.srv.SetAccountState("IVS.0015") }, class: ivs.ClassAccountStop, code: "IVS.0015"},
-		{name: "ambiguous slow", mod: func(c *ivssim.Config) { c.Faults = ivssim.Faults{RateSlow: 1, SlowDelay: 2 * time.Second} }, class: ivs.ClassAmbiguous},
-		{name: "ambiguous drop", mod: func(c *ivssim.Config) { c.Faults.RateDrop = 1 }, class: ivs.ClassAmbiguous},
+		}, class: pipeline.ClassInputError, code: "IVS.0007"},
+		{name: "transient 500", mod: func(c *ivssim.Config) { c.Faults.Rate500 = 1 }, class: pipeline.ClassTransient, code: "IVS.0101"},
+		{name: "transient 504", mod: func(c *ivssim.Config) { c.Faults.Rate504 = 1 }, class: pipeline.ClassTransient, code: "APIG.0201"},
+		{name: "throttled", mod: func(c *ivssim.Config) { c.Quota = 1; c.Now = func() time.Time { return fixed } }, calls: 2, class: pipeline.ClassThrottled, code: "APIG.0308"},
+		{name: "auth refresh token expired", auth: "token", mod: func(c *ivssim.Config) { c.Faults.RateTokenExpire = 1 }, class: pipeline.ClassAuthRefresh, code: "APIG.0307"},
+		{name: "auth refresh bad signature", auth: "badsk", class: pipeline.ClassAuthRefresh, code: "APIG.0301"},
+		{name: "account stop bad password", auth: "badpw", class: pipeline.ClassAccountStop},
+		{name: "account stop frozen", setup: func(f *simFixture) { f.srv.SetAccountState("IVS.0014") }, class: pipeline.ClassAccountStop, code: "IVS.0014"},
+		{name: "account stop not subscribed", setup: func(f *simFixture) { f.srv.SetAccountState("IVS.0015") }, class: pipeline.ClassAccountStop, code: "IVS.0015"},
+		{name: "ambiguous slow", mod: func(c *ivssim.Config) { c.Faults = ivssim.Faults{RateSlow: 1, SlowDelay: 2 * time.Second} }, class: pipeline.ClassAmbiguous},
+		{name: "ambiguous drop", mod: func(c *ivssim.Config) { c.Faults.RateDrop = 1 }, class: pipeline.ClassAmbiguous},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -196,7 +197,7 @@ func TestClientSimOutcomeClasses(t *testing.T) {
 			default:
 				c = akskClient(t, f.url, ivs.WithTimeout(time.Second))
 			}
-			req := f.request(t, ivs.ShapeNameFaceImage, "c-"+tc.name)
+			req := f.request(t, pipeline.ShapeNameFaceImage, "c-"+tc.name)
 			if tc.req != nil {
 				req = tc.req(t, f)
 			}
@@ -210,7 +211,7 @@ func TestClientSimOutcomeClasses(t *testing.T) {
 			if tc.code != "" && !ivs.HasCode(err, tc.code) {
 				t.Errorf("code %q, want %s", ivs.ErrorCode(err), tc.code)
 			}
-			if tc.class == ivs.ClassAmbiguous {
+			if tc.class == pipeline.ClassAmbiguous {
 				var te *ivs.TransportError
 				if !errors.As(err, &te) || !te.Sent {
 					t.Errorf("want a TransportError with Sent, got %#v", err)

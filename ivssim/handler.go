@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
 // serveIVS runs one IVS call in the order the real stack does: gateway
 // (method, body size, auth, quota), then faults and latency, then the
 // service (account state, Content-Type, validation, verdict).
-func (s *Server) serveIVS(w http.ResponseWriter, r *http.Request, ep ivs.Endpoint) {
+func (s *Server) serveIVS(w http.ResponseWriter, r *http.Request, ep pipeline.Endpoint) {
 	s.ledger.countRequest()
 	start := time.Now()
 	status, code, uuid := s.handleIVS(w, r, ep)
@@ -27,7 +28,7 @@ func (s *Server) serveIVS(w http.ResponseWriter, r *http.Request, ep ivs.Endpoin
 }
 
 // handleIVS answers and returns the ledger's status key, code and uuid.
-func (s *Server) handleIVS(w http.ResponseWriter, r *http.Request, ep ivs.Endpoint) (status, code, uuid string) {
+func (s *Server) handleIVS(w http.ResponseWriter, r *http.Request, ep pipeline.Endpoint) (status, code, uuid string) {
 	if r.Method != http.MethodPost {
 		return s.answerError(w, fail(CodeAPINotFound, ""))
 	}
@@ -51,7 +52,7 @@ func (s *Server) handleIVS(w http.ResponseWriter, r *http.Request, ep ivs.Endpoi
 }
 
 // service is the IVS backend proper: only its 200s are billed.
-func (s *Server) service(w http.ResponseWriter, r *http.Request, ep ivs.Endpoint, body []byte) (status, code, uuid string) {
+func (s *Server) service(w http.ResponseWriter, r *http.Request, ep pipeline.Endpoint, body []byte) (status, code, uuid string) {
 	if st := s.AccountState(); st != "" {
 		return s.answerError(w, fail(st, ""))
 	}
@@ -76,8 +77,8 @@ func (s *Server) service(w http.ResponseWriter, r *http.Request, ep ivs.Endpoint
 	return "200", strconv.Itoa(res.VerificationCode), req.uuid
 }
 
-func serviceName(ep ivs.Endpoint) string {
-	if ep == ivs.EndpointExtention {
+func serviceName(ep pipeline.Endpoint) string {
+	if ep == pipeline.EndpointExtention {
 		return "ivs-idcard-extention"
 	}
 	return "ivs-standard"

@@ -8,7 +8,7 @@ import (
 	"image/jpeg"
 	"sync"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/synth"
 	"github.com/ivsbatch/ivsbatch/synth/tag"
 )
@@ -139,8 +139,8 @@ func (s *Server) readCards(card1, card2 string) (synth.Person, *apiError) {
 	return p, nil
 }
 
-func idcardResult(p synth.Person) *ivs.IDCardResult {
-	return &ivs.IDCardResult{
+func idcardResult(p synth.Person) *pipeline.IDCardResult {
+	return &pipeline.IDCardResult{
 		Name: p.Name, Number: p.IDNumber, Sex: p.Sex, Birth: p.Birth, Ethnicity: p.Ethnicity,
 		Address: p.Address, Issue: p.Issue, ValidFrom: p.ValidFrom, ValidTo: p.ValidTo,
 	}

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
 // liveness compares the requested actions with those the video shows: the
@@ -33,7 +34,7 @@ func liveness(requested, shown []int) ivs.VideoResult {
 		} else {
 			vr.Alive = false
 		}
-		vr.Actions = append(vr.Actions, ivs.ActionResult{Action: a, Confidence: conf})
+		vr.Actions = append(vr.Actions, pipeline.ActionResult{Action: a, Confidence: conf})
 	}
 	return vr
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
 // Server is one simulated IVS account: the two IVS endpoints, IAM token
@@ -73,8 +74,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(ivs.HeaderRequestID, newRequestID())
 	defer s.recoverPanic(w, r)
 	switch p := r.URL.Path; {
-	case p == string(ivs.EndpointStandard) || p == string(ivs.EndpointExtention):
-		s.serveIVS(w, r, ivs.Endpoint(p))
+	case p == string(pipeline.EndpointStandard) || p == string(pipeline.EndpointExtention):
+		s.serveIVS(w, r, pipeline.Endpoint(p))
 	case p == "/v3/auth/tokens":
 		s.serveIAM(w, r)
 	case strings.HasPrefix(p, "/_sim/"):

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/synth"
 	"github.com/ivsbatch/ivsbatch/synth/tag"
 )
@@ -34,8 +35,8 @@ type evidence struct {
 }
 
 // verify validates the media, then decides the verdict from the registry.
-func (s *Server) verify(ctx context.Context, ep ivs.Endpoint, q *simRequest) (ivs.Result, *apiError) {
-	standard := ep == ivs.EndpointStandard
+func (s *Server) verify(ctx context.Context, ep pipeline.Endpoint, q *simRequest) (ivs.Result, *apiError) {
+	standard := ep == pipeline.EndpointStandard
 	if e := q.require(standard); e != nil {
 		return ivs.Result{}, e
 	}

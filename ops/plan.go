@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 )
 
@@ -41,7 +41,7 @@ type Plan struct {
 	// Calls is, per endpoint, the distinct inputs among open records: an
 	// upper bound of the IVS calls still to pay (repeats of the same inputs
 	// reuse one verdict; earlier valid verdicts may save more).
-	Calls    map[ivs.Endpoint]int
+	Calls    map[pipeline.Endpoint]int
 	Quota    float64       // requests/s per endpoint; ≤ 0: no limit
 	Duration time.Duration // at Quota, endpoints in parallel; 0 when unlimited
 	Budget   store.Budget
@@ -73,7 +73,7 @@ func MakePlan(ctx context.Context, st *store.Store, batchID int64, quota float64
 		return Plan{}, err
 	}
 	p := Plan{BatchID: batchID, Rows: c.Rows, Refused: c.Refused, Review: c.Review,
-		Accepted: c.Rows - c.Refused - c.Review, Calls: map[ivs.Endpoint]int{}, Quota: quota, Budget: c.Budget}
+		Accepted: c.Rows - c.Refused - c.Review, Calls: map[pipeline.Endpoint]int{}, Quota: quota, Budget: c.Budget}
 	for _, s := range c.Shapes {
 		p.Open += s.Records
 		p.Calls[s.Shape.Endpoint()] += s.Distinct
@@ -93,7 +93,7 @@ func (p Plan) Write(w io.Writer) {
 	total := p.TotalCalls()
 	fmt.Fprintf(w, "  calls:    at most %d paid IVS calls for the %d records still open (%d repeat another record's inputs and reuse its verdict; earlier valid verdicts may save more)\n",
 		total, p.Open, p.Open-total)
-	for _, e := range []ivs.Endpoint{ivs.EndpointStandard, ivs.EndpointExtention} {
+	for _, e := range []pipeline.Endpoint{pipeline.EndpointStandard, pipeline.EndpointExtention} {
 		if n := p.Calls[e]; n > 0 {
 			fmt.Fprintf(w, "            %-28s %d\n", e, n)
 		}

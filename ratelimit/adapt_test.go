@@ -10,7 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
-	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
 // clock is an injected clock.
@@ -86,7 +86,7 @@ func TestAdaptSharedThroughRedis(t *testing.T) {
 		defer rdb.Close()
 		lims = append(lims, New(rdb, cfg))
 	}
-	rateOf := func(l *Limiter, ep ivs.Endpoint) float64 {
+	rateOf := func(l *Limiter, ep pipeline.Endpoint) float64 {
 		t.Helper()
 		r, err := l.CurrentRate(ctx, ep)
 		if err != nil {
@@ -94,30 +94,30 @@ func TestAdaptSharedThroughRedis(t *testing.T) {
 		}
 		return r
 	}
-	if r := rateOf(lims[0], ivs.EndpointStandard); r != 10 {
+	if r := rateOf(lims[0], pipeline.EndpointStandard); r != 10 {
 		t.Fatalf("initial pace %v; want the quota, 10", r)
 	}
-	lims[0].Throttled(ctx, ivs.EndpointStandard)
+	lims[0].Throttled(ctx, pipeline.EndpointStandard)
 	clk.Add(500 * time.Millisecond)
-	lims[1].Throttled(ctx, ivs.EndpointStandard) // same episode
+	lims[1].Throttled(ctx, pipeline.EndpointStandard) // same episode
 	for i, l := range lims {
-		if r := rateOf(l, ivs.EndpointStandard); !near(r, 8) {
+		if r := rateOf(l, pipeline.EndpointStandard); !near(r, 8) {
 			t.Fatalf("process %d: pace after the episode %v; want 8", i, r)
 		}
 	}
-	if r := rateOf(lims[1], ivs.EndpointExtention); r != 10 {
+	if r := rateOf(lims[1], pipeline.EndpointExtention); r != 10 {
 		t.Fatalf("the other endpoint slowed down: %v", r)
 	}
 	clk.Add(10 * time.Second) // two recovery steps since the decrease
-	if r := rateOf(lims[1], ivs.EndpointStandard); !near(r, 9) {
+	if r := rateOf(lims[1], pipeline.EndpointStandard); !near(r, 9) {
 		t.Fatalf("pace after 10.5 s: %v; want 9", r)
 	}
-	lims[1].Throttled(ctx, ivs.EndpointStandard) // a new episode, from 0.9
-	if r := rateOf(lims[0], ivs.EndpointStandard); !near(r, 7.2) {
+	lims[1].Throttled(ctx, pipeline.EndpointStandard) // a new episode, from 0.9
+	if r := rateOf(lims[0], pipeline.EndpointStandard); !near(r, 7.2) {
 		t.Fatalf("pace after a second episode: %v; want 7.2", r)
 	}
 	clk.Add(time.Minute)
-	if r := rateOf(lims[0], ivs.EndpointStandard); r != 10 {
+	if r := rateOf(lims[0], pipeline.EndpointStandard); r != 10 {
 		t.Fatalf("pace a minute later: %v; want the quota again", r)
 	}
 }
@@ -131,12 +131,12 @@ func TestWaitFollowsAdaptedPace(t *testing.T) {
 	ctx := context.Background()
 	l := New(rdb, Config{PerSecond: 20, Backoff: time.Millisecond,
 		Adapt: Adapt{Decrease: 0.5, Min: 0.5, RecoverEvery: time.Hour}})
-	l.Throttled(ctx, ivs.EndpointStandard)
+	l.Throttled(ctx, pipeline.EndpointStandard)
 	time.Sleep(5 * time.Millisecond) // the hold
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	n := 0
-	for l.Wait(ctx, ivs.EndpointStandard) == nil {
+	for l.Wait(ctx, pipeline.EndpointStandard) == nil {
 		n++
 	}
 	// 10/s for 2 s, plus the first grant: at most 21; the full 20/s would give ~40.

@@ -52,7 +52,7 @@ func (g *gate) RefreshAuth(ctx context.Context) error { return g.v.RefreshAuth(c
 const staleSlot = time.Minute
 
 // keepSlot remembers the slot reserved for a call, dropping stale ones.
-func (l *Limiter) keepSlot(key string, ep ivs.Endpoint, at time.Time) {
+func (l *Limiter) keepSlot(key string, ep pipeline.Endpoint, at time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for k, t := range l.slots {
@@ -64,7 +64,7 @@ func (l *Limiter) keepSlot(key string, ep ivs.Endpoint, at time.Time) {
 }
 
 // takeSlot returns and forgets the slot reserved for a call.
-func (l *Limiter) takeSlot(key string, ep ivs.Endpoint) (time.Time, bool) {
+func (l *Limiter) takeSlot(key string, ep pipeline.Endpoint) (time.Time, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	k := string(ep) + " " + key

@@ -41,7 +41,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
 // Config sets the quota and the pacing. Zero values take the defaults.
@@ -136,13 +136,13 @@ type Limiter struct {
 	clock clockSync   // the Redis clock, seen from here
 	gated atomic.Bool // a Gate holds sends until their slot
 	mu    sync.Mutex
-	turns map[ivs.Endpoint]chan struct{} // one reserving caller per endpoint
-	slots map[string]time.Time           // call key + endpoint → reserved slot, for Gate
-	local map[ivs.Endpoint]*rate.Limiter // this process's ceiling per endpoint (see the package doc)
+	turns map[pipeline.Endpoint]chan struct{} // one reserving caller per endpoint
+	slots map[string]time.Time                // call key + endpoint → reserved slot, for Gate
+	local map[pipeline.Endpoint]*rate.Limiter // this process's ceiling per endpoint (see the package doc)
 }
 
 // ceiling waits for this process's own limiter of ep: the quota, burst 1.
-func (l *Limiter) ceiling(ctx context.Context, ep ivs.Endpoint) error {
+func (l *Limiter) ceiling(ctx context.Context, ep pipeline.Endpoint) error {
 	l.mu.Lock()
 	lim, ok := l.local[ep]
 	if !ok {
@@ -155,13 +155,13 @@ func (l *Limiter) ceiling(ctx context.Context, ep ivs.Endpoint) error {
 
 // The Redis keys of an endpoint: its schedule (the next free slot) and the
 // shared AIMD state.
-func (l *Limiter) nextKey(ep ivs.Endpoint) string  { return l.cfg.Prefix + "next:" + string(ep) }
-func (l *Limiter) adaptKey(ep ivs.Endpoint) string { return l.cfg.Prefix + "adapt:" + string(ep) }
+func (l *Limiter) nextKey(ep pipeline.Endpoint) string  { return l.cfg.Prefix + "next:" + string(ep) }
+func (l *Limiter) adaptKey(ep pipeline.Endpoint) string { return l.cfg.Prefix + "adapt:" + string(ep) }
 
 // New returns a limiter sharing its state through rdb.
 func New(rdb redis.UniversalClient, cfg Config) *Limiter {
-	return &Limiter{rdb: rdb, cfg: cfg.withDefaults(), turns: map[ivs.Endpoint]chan struct{}{}, slots: map[string]time.Time{},
-		local: map[ivs.Endpoint]*rate.Limiter{}}
+	return &Limiter{rdb: rdb, cfg: cfg.withDefaults(), turns: map[pipeline.Endpoint]chan struct{}{}, slots: map[string]time.Time{},
+		local: map[pipeline.Endpoint]*rate.Limiter{}}
 }
 
 // Rate returns the full pace (calls per second) per endpoint: the quota less
@@ -175,7 +175,7 @@ func (l *Limiter) Rate() float64 {
 
 // CurrentRate returns the pace in force on ep (calls per second): Rate
 // times the shared factor, after any back-off and recovery.
-func (l *Limiter) CurrentRate(ctx context.Context, ep ivs.Endpoint) (float64, error) {
+func (l *Limiter) CurrentRate(ctx context.Context, ep pipeline.Endpoint) (float64, error) {
 	if l.cfg.PerSecond < 0 {
 		return math.Inf(1), nil
 	}
@@ -188,7 +188,7 @@ func (l *Limiter) CurrentRate(ctx context.Context, ep ivs.Endpoint) (float64, er
 
 // Wait blocks until a call to ep may go out: it reserves the next slot of
 // ep's shared schedule and returns at it (Lead before it when gated).
-func (l *Limiter) Wait(ctx context.Context, ep ivs.Endpoint) error {
+func (l *Limiter) Wait(ctx context.Context, ep pipeline.Endpoint) error {
 	if l.cfg.PerSecond < 0 {
 		return nil
 	}
@@ -214,7 +214,7 @@ const maxReslots = 3
 
 // await sleeps until the slot at; when it wakes more than MaxLate after it,
 // it reserves a fresh slot and waits for that one instead.
-func (l *Limiter) await(ctx context.Context, ep ivs.Endpoint, at time.Time) error {
+func (l *Limiter) await(ctx context.Context, ep pipeline.Endpoint, at time.Time) error {
 	for range maxReslots {
 		if err := sleep(ctx, time.Until(at)); err != nil {
 			return err
@@ -232,7 +232,7 @@ func (l *Limiter) await(ctx context.Context, ep ivs.Endpoint, at time.Time) erro
 
 // reserve takes ep's turn in this process and reserves the next slot at
 // most Horizon ahead, polling until one is that close.
-func (l *Limiter) reserve(ctx context.Context, ep ivs.Endpoint) (time.Time, error) {
+func (l *Limiter) reserve(ctx context.Context, ep pipeline.Endpoint) (time.Time, error) {
 	turn := l.turn(ep)
 	select {
 	case turn <- struct{}{}:
@@ -259,7 +259,7 @@ func (l *Limiter) reserve(ctx context.Context, ep ivs.Endpoint) (time.Time, erro
 	}
 }
 
-func (l *Limiter) turn(ep ivs.Endpoint) chan struct{} {
+func (l *Limiter) turn(ep pipeline.Endpoint) chan struct{} {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	t, ok := l.turns[ep]
@@ -271,7 +271,7 @@ func (l *Limiter) turn(ep ivs.Endpoint) chan struct{} {
 }
 
 // adaptState reads ep's shared AIMD state.
-func (l *Limiter) adaptState(ctx context.Context, ep ivs.Endpoint) (adaptState, error) {
+func (l *Limiter) adaptState(ctx context.Context, ep pipeline.Endpoint) (adaptState, error) {
 	vals, err := l.rdb.HMGet(ctx, l.adaptKey(ep), "f", "t").Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return adaptState{}, fmt.Errorf("ratelimit: read state: %w", err)
@@ -292,7 +292,7 @@ func stateOf(vals []any) adaptState {
 // Backoff, if set), once per episode however many calls and processes report it (see Adapt).
 // Errors are dropped: the back-off is best effort, the 429 itself is retried
 // by the caller.
-func (l *Limiter) Throttled(ctx context.Context, ep ivs.Endpoint) {
+func (l *Limiter) Throttled(ctx context.Context, ep pipeline.Endpoint) {
 	if l.cfg.PerSecond < 0 {
 		return
 	}
@@ -304,7 +304,7 @@ func (l *Limiter) Throttled(ctx context.Context, ep ivs.Endpoint) {
 // backOff applies one AIMD decrease to ep's shared state, atomically
 // (WATCH/MULTI: a concurrent change by another process is retried), and
 // reports whether this call started a new episode.
-func (l *Limiter) backOff(ctx context.Context, ep ivs.Endpoint) (bool, error) {
+func (l *Limiter) backOff(ctx context.Context, ep pipeline.Endpoint) (bool, error) {
 	key := l.adaptKey(ep)
 	for range 5 {
 		changed := false

@@ -9,7 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
-	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/ratelimit"
 )
 
@@ -31,7 +31,7 @@ func TestSharedLimitAcrossProcesses(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for lim.Wait(ctx, ivs.EndpointStandard) == nil {
+				for lim.Wait(ctx, pipeline.EndpointStandard) == nil {
 					mu.Lock()
 					grants = append(grants, time.Now())
 					mu.Unlock()
@@ -66,9 +66,9 @@ func TestThrottledHoldsEveryone(t *testing.T) {
 	a := ratelimit.New(rdb, ratelimit.Config{PerSecond: 100, Backoff: 400 * time.Millisecond})
 	b := ratelimit.New(rdb, ratelimit.Config{PerSecond: 100, Backoff: 400 * time.Millisecond})
 	ctx := context.Background()
-	a.Throttled(ctx, ivs.EndpointExtention)
+	a.Throttled(ctx, pipeline.EndpointExtention)
 	start := time.Now()
-	if err := b.Wait(ctx, ivs.EndpointExtention); err != nil {
+	if err := b.Wait(ctx, pipeline.EndpointExtention); err != nil {
 		t.Fatal(err)
 	}
 	if waited := time.Since(start); waited < 300*time.Millisecond {
@@ -76,7 +76,7 @@ func TestThrottledHoldsEveryone(t *testing.T) {
 	}
 	// The other endpoint is not held.
 	start = time.Now()
-	if err := b.Wait(ctx, ivs.EndpointStandard); err != nil {
+	if err := b.Wait(ctx, pipeline.EndpointStandard); err != nil {
 		t.Fatal(err)
 	}
 	if waited := time.Since(start); waited > 200*time.Millisecond {

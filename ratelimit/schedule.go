@@ -8,7 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
 // reserveScript reserves the next slot of a schedule: KEYS[1] holds the
@@ -42,7 +42,7 @@ return 1
 // reserveSlot runs reserveScript on ep's schedule. It returns the slot's
 // time on the local clock (see clockSync), or how long to wait before trying
 // again.
-func (l *Limiter) reserveSlot(ctx context.Context, ep ivs.Endpoint, interval time.Duration) (at time.Time, retry time.Duration, err error) {
+func (l *Limiter) reserveSlot(ctx context.Context, ep pipeline.Endpoint, interval time.Duration) (at time.Time, retry time.Duration, err error) {
 	sent := time.Now()
 	res, err := reserveScript.Run(ctx, l.rdb, []string{l.nextKey(ep)}, interval.Microseconds(), l.cfg.Horizon.Microseconds()).Int64Slice()
 	if err != nil {
@@ -88,7 +88,7 @@ func (c *clockSync) sample(sent, received time.Time, redisNow int64) int64 {
 }
 
 // shift moves ep's schedule d later: no slot is handed out in the next d.
-func (l *Limiter) shift(ctx context.Context, ep ivs.Endpoint, d time.Duration) error {
+func (l *Limiter) shift(ctx context.Context, ep pipeline.Endpoint, d time.Duration) error {
 	if err := shiftScript.Run(ctx, l.rdb, []string{l.nextKey(ep)}, d.Microseconds()).Err(); err != nil {
 		return fmt.Errorf("ratelimit: shift the schedule: %w", err)
 	}

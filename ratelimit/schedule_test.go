@@ -9,7 +9,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -22,7 +21,7 @@ func newTestLimiter(t *testing.T, cfg Config) (*Limiter, redis.UniversalClient) 
 }
 
 // next reads ep's next free slot (µs on the Redis clock).
-func next(t *testing.T, l *Limiter, rdb redis.UniversalClient, ep ivs.Endpoint) int64 {
+func next(t *testing.T, l *Limiter, rdb redis.UniversalClient, ep pipeline.Endpoint) int64 {
 	t.Helper()
 	v, err := rdb.Get(context.Background(), l.nextKey(ep)).Result()
 	if err != nil {
@@ -52,7 +51,7 @@ func redisNow(t *testing.T, rdb redis.UniversalClient) int64 {
 func TestScheduleSpacesSlots(t *testing.T) {
 	ctx := context.Background()
 	l, rdb := newTestLimiter(t, Config{PerSecond: 10, Horizon: 3500 * time.Millisecond})
-	ep := ivs.EndpointStandard
+	ep := pipeline.EndpointStandard
 	if err := rdb.Set(ctx, l.nextKey(ep), "1", 0).Err(); err != nil { // long idle
 		t.Fatal(err)
 	}
@@ -81,7 +80,7 @@ func TestScheduleSpacesSlots(t *testing.T) {
 		t.Fatal("a refused reservation moved the schedule")
 	}
 	// The other endpoint has its own schedule.
-	if _, retry, err := l.reserveSlot(ctx, ivs.EndpointExtention, time.Second); err != nil || retry != 0 {
+	if _, retry, err := l.reserveSlot(ctx, pipeline.EndpointExtention, time.Second); err != nil || retry != 0 {
 		t.Fatalf("other endpoint: retry %s, %v", retry, err)
 	}
 }
@@ -94,7 +93,7 @@ func TestThrottledShiftsOncePerEpisode(t *testing.T) {
 	cfg := Config{PerSecond: 10, Backoff: 5 * time.Second, Now: clk.Now}
 	a, rdb := newTestLimiter(t, cfg)
 	b := New(rdb, cfg) // a second process
-	ep := ivs.EndpointExtention
+	ep := pipeline.EndpointExtention
 	a.Throttled(ctx, ep)
 	first := next(t, a, rdb, ep)
 	if d := first - redisNow(t, rdb); d <= 4*time.Second.Microseconds() || d > 5*time.Second.Microseconds() {
@@ -148,7 +147,7 @@ func TestGateHoldsCallUntilItsSlot(t *testing.T) {
 		Horizon: 2 * time.Second, CallKey: keyOf})
 	rec := &recorder{}
 	v := l.Gate(rec)
-	ep := ivs.EndpointStandard
+	ep := pipeline.EndpointStandard
 	call := pipeline.Call{Shape: pipeline.ShapeNameFaceImage} // to the standard endpoint
 	if err := l.Wait(withCall(ctx, "a"), ep); err != nil {    // takes the slot now
 		t.Fatal(err)
@@ -182,7 +181,7 @@ func TestGateHoldsCallUntilItsSlot(t *testing.T) {
 func TestWaitWithoutGateReturnsAtTheSlot(t *testing.T) {
 	ctx := withCall(context.Background(), "a")
 	l, _ := newTestLimiter(t, Config{PerSecond: 2, Headroom: -1, CallKey: keyOf})
-	ep := ivs.EndpointStandard
+	ep := pipeline.EndpointStandard
 	start := time.Now()
 	for range 2 {
 		if err := l.Wait(ctx, ep); err != nil {
@@ -237,7 +236,7 @@ func TestGateReslotsLateCall(t *testing.T) {
 	l, rdb := newTestLimiter(t, Config{PerSecond: 10, CallKey: keyOf})
 	rec := &recorder{}
 	v := l.Gate(rec)
-	ep := ivs.EndpointStandard
+	ep := pipeline.EndpointStandard
 	l.keepSlot("late", ep, time.Now().Add(-time.Second))
 	l.keepSlot("on-time", ep, time.Now().Add(5*time.Millisecond))
 	if _, err := v.Verify(withCall(ctx, "on-time"), pipeline.Call{Shape: pipeline.ShapeNameFaceImage}); err != nil {
@@ -263,7 +262,7 @@ func TestGateCancelledIsNotSent(t *testing.T) {
 	l, _ := newTestLimiter(t, Config{PerSecond: 10, CallKey: keyOf})
 	rec := &recorder{}
 	v := l.Gate(rec)
-	l.keepSlot("a", ivs.EndpointStandard, time.Now().Add(time.Hour))
+	l.keepSlot("a", pipeline.EndpointStandard, time.Now().Add(time.Hour))
 	ctx, cancel := context.WithCancel(withCall(context.Background(), "a"))
 	cancel()
 	_, err := v.Verify(ctx, pipeline.Call{Shape: pipeline.ShapeNameFaceImage})

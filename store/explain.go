@@ -8,7 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -33,8 +32,8 @@ func (s *Store) ExplainPeriodic(ctx context.Context, batchID int64) ([]Explained
 		args   []any
 		status bool // read by GetBatchStatus, under its planner settings
 	}{
-		{"claim " + string(ivs.EndpointExtention), claimPendingSQL[ivs.EndpointExtention], []any{100}, false},
-		{"claim " + string(ivs.EndpointStandard), claimPendingSQL[ivs.EndpointStandard], []any{100}, false},
+		{"claim " + string(pipeline.EndpointExtention), claimPendingSQL[pipeline.EndpointExtention], []any{100}, false},
+		{"claim " + string(pipeline.EndpointStandard), claimPendingSQL[pipeline.EndpointStandard], []any{100}, false},
 		{"status: counts", batchCountsSQL, []any{batchID}, true},
 		{"status: verdicts and errors", batchVerdictsSQL, []any{batchID, terminal}, true},
 		{"status: rate and ETA (the batch's latest attempts)", batchProgressSQL, []any{batchID, progressWindow.Seconds(), terminal}, true},

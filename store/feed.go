@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -14,7 +13,7 @@ import (
 // feeders run. Each of the endpoint's shapes is read from its own partial
 // index (records_pending_SHAPE, migration 00006), so a claim reads at most n
 // index entries per shape whatever the number of pending records.
-func (s *Store) ClaimPending(ctx context.Context, ep ivs.Endpoint, n int) ([]pipeline.TaskRef, error) {
+func (s *Store) ClaimPending(ctx context.Context, ep pipeline.Endpoint, n int) ([]pipeline.TaskRef, error) {
 	q, ok := claimPendingSQL[ep]
 	if !ok {
 		return nil, nil
@@ -29,9 +28,9 @@ func (s *Store) ClaimPending(ctx context.Context, ep ivs.Endpoint, n int) ([]pip
 // claimPendingSQL is the claim per endpoint: one locking subquery per shape,
 // the shape and the status as literals so that the planner uses the shape's
 // partial index (a parameter would leave it the primary key in a generic plan).
-var claimPendingSQL = func() map[ivs.Endpoint]string {
-	out := map[ivs.Endpoint]string{}
-	for _, ep := range []ivs.Endpoint{ivs.EndpointStandard, ivs.EndpointExtention} {
+var claimPendingSQL = func() map[pipeline.Endpoint]string {
+	out := map[pipeline.Endpoint]string{}
+	for _, ep := range []pipeline.Endpoint{pipeline.EndpointStandard, pipeline.EndpointExtention} {
 		var ctes, union []string
 		for i, sh := range shapesOf(ep) {
 			ctes = append(ctes, fmt.Sprintf(`s%d AS (SELECT id FROM records WHERE status = %s AND shape = '%s'
@@ -50,9 +49,9 @@ var claimPendingSQL = func() map[ivs.Endpoint]string {
 }()
 
 // shapesOf lists the shapes served by endpoint ep.
-func shapesOf(ep ivs.Endpoint) []string {
+func shapesOf(ep pipeline.Endpoint) []string {
 	var out []string
-	for _, sh := range ivs.Shapes {
+	for _, sh := range pipeline.Shapes {
 		if sh.Endpoint() == ep {
 			out = append(out, string(sh))
 		}

@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -96,12 +95,12 @@ func TestGroupedClaims(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := func(ref string) NewRecord {
-		return NewRecord{Input: pipeline.Input{Ref: ref, Line: 2, Shape: ivs.ShapeName, Name: "张伟", IDNumber: "11010119900307803X"}}
+		return NewRecord{Input: pipeline.Input{Ref: ref, Line: 2, Shape: pipeline.ShapeName, Name: "张伟", IDNumber: "11010119900307803X"}}
 	}
 	if _, err := st.InsertInputs(ctx, b.ID, []NewRecord{in("a"), in("b"), in("c")}); err != nil {
 		t.Fatal(err)
 	}
-	refs, err := st.ClaimPending(ctx, ivs.EndpointExtention, 3)
+	refs, err := st.ClaimPending(ctx, pipeline.EndpointExtention, 3)
 	if err != nil || len(refs) != 3 {
 		t.Fatalf("claim pending: %v %v", refs, err)
 	}

@@ -8,14 +8,13 @@ import (
 	"testing"
 
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pii"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 )
 
 func cardInput(ref string) store.NewRecord {
-	return store.NewRecord{Input: pipeline.Input{Ref: ref, Line: 2, Shape: ivs.ShapeCardFaceImage,
+	return store.NewRecord{Input: pipeline.Input{Ref: ref, Line: 2, Shape: pipeline.ShapeCardFaceImage,
 		IDCard1: "file:///media/王芳/110101199003077777-front.jpg", FaceImage: "s3://media/王芳.jpg",
 		Metadata: `{"备注":"王芳的客户"}`}}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 )
@@ -34,7 +33,7 @@ func opsBatch(t *testing.T, st *store.Store, n int) int64 {
 	}
 	var in []store.NewRecord
 	for i := range n {
-		in = append(in, store.NewRecord{Input: pipeline.Input{Ref: fmt.Sprintf("r%d", i), Line: i + 2, Shape: ivs.ShapeName,
+		in = append(in, store.NewRecord{Input: pipeline.Input{Ref: fmt.Sprintf("r%d", i), Line: i + 2, Shape: pipeline.ShapeName,
 			Name: "张伟", IDNumber: "11010119900307803X"}})
 	}
 	if _, err := st.InsertInputs(ctx, b.ID, in); err != nil {
@@ -48,7 +47,7 @@ func opsBatch(t *testing.T, st *store.Store, n int) int64 {
 func finishAs(t *testing.T, st *store.Store, status pipeline.Status, code string) *pipeline.Record {
 	t.Helper()
 	ctx := context.Background()
-	refs, err := st.ClaimPending(ctx, ivs.EndpointExtention, 1)
+	refs, err := st.ClaimPending(ctx, pipeline.EndpointExtention, 1)
 	if err != nil || len(refs) != 1 {
 		t.Fatalf("claim pending: %v %v", refs, err)
 	}
@@ -149,7 +148,7 @@ func TestBudgetReserveIsExact(t *testing.T) {
 	if _, err := st.SetBudget(ctx, batch, 7, &store.AuditEntry{Operator: "t", Command: "budget"}); err != nil {
 		t.Fatal(err)
 	}
-	start := pipeline.AttemptStart{RecordID: rec.ID, BatchID: batch, Generation: 1, UUID: "u", Endpoint: ivs.EndpointExtention,
+	start := pipeline.AttemptStart{RecordID: rec.ID, BatchID: batch, Generation: 1, UUID: "u", Endpoint: pipeline.EndpointExtention,
 		StartedAt: time.Now()}
 	var mu sync.Mutex
 	var granted []int64
@@ -245,14 +244,14 @@ func TestCloseStaleAttempts(t *testing.T) {
 	old := time.Now().Add(-time.Hour)
 	gone := finishAs(t, st, pipeline.StatusInFlight, "")
 	a1 := startAttempt(t, st, pipeline.AttemptStart{RecordID: gone.ID, BatchID: gone.BatchID, Generation: 1, UUID: "u1",
-		Endpoint: ivs.EndpointExtention, StartedAt: old})
+		Endpoint: pipeline.EndpointExtention, StartedAt: old})
 	// the record went on without the attempt (its outcome stored without it)
 	if err := st.Finish(ctx, pipeline.Outcome{RecordID: gone.ID, Generation: 1, Status: pipeline.StatusFailed, ErrorCode: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	held := finishAs(t, st, pipeline.StatusInFlight, "")
 	startAttempt(t, st, pipeline.AttemptStart{RecordID: held.ID, BatchID: held.BatchID, Generation: 1, UUID: "u2",
-		Endpoint: ivs.EndpointExtention, StartedAt: old})
+		Endpoint: pipeline.EndpointExtention, StartedAt: old})
 	got, err := st.CloseStaleAttempts(ctx, time.Now().Add(-10*time.Minute), false)
 	if err != nil || len(got) != 2 {
 		t.Fatalf("stale attempts: %+v %v", got, err)

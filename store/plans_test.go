@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -168,8 +167,8 @@ func TestQueryPlans(t *testing.T) {
 		args      []string
 		index     string // must be used; "" = records must not be read at all
 	}{
-		{"claim standard", claimPendingSQL[ivs.EndpointStandard], []string{"100"}, "records_pending_name_face_image"},
-		{"claim extention", claimPendingSQL[ivs.EndpointExtention], []string{"100"}, "records_pending_name"},
+		{"claim standard", claimPendingSQL[pipeline.EndpointStandard], []string{"100"}, "records_pending_name_face_image"},
+		{"claim extention", claimPendingSQL[pipeline.EndpointExtention], []string{"100"}, "records_pending_name"},
 		{"in flight since", inFlightSinceSQL, []string{old}, "records_open"},
 		{"task claims", claimQueuedManySQL, []string{"'{97,194,291}'", "'{1,1,1}'"}, "attempts_record"},
 		{"batch counts", batchCountsSQL, []string{"1"}, ""},
@@ -218,9 +217,9 @@ func TestQueryPlans(t *testing.T) {
 				t.Errorf("does not use %s", c.index)
 			}
 			if strings.HasPrefix(c.name, "claim") { // every shape of the endpoint from its own index
-				ep := ivs.EndpointStandard
+				ep := pipeline.EndpointStandard
 				if c.name == "claim extention" {
-					ep = ivs.EndpointExtention
+					ep = pipeline.EndpointExtention
 				}
 				for _, sh := range shapesOf(ep) {
 					if !slices.Contains(nodes, "Index Scan records records_pending_"+sh) &&

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 )
@@ -53,7 +52,7 @@ func TestBatchStatusProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		refs, err := st.ClaimPending(ctx, ivs.EndpointExtention, 1)
+		refs, err := st.ClaimPending(ctx, pipeline.EndpointExtention, 1)
 		if err != nil || len(refs) != 1 {
 			t.Fatalf("claim pending: %v %v", refs, err)
 		}
@@ -62,7 +61,7 @@ func TestBatchStatusProgress(t *testing.T) {
 			t.Fatal(err)
 		}
 		id, ok, err := st.Reserve(ctx, pipeline.AttemptStart{RecordID: rec.ID, BatchID: rec.BatchID, Generation: rec.Generation, UUID: refs[0].UUID(),
-			Endpoint: ivs.EndpointExtention, StartedAt: dbNow.Add(-20 * time.Second)})
+			Endpoint: pipeline.EndpointExtention, StartedAt: dbNow.Add(-20 * time.Second)})
 		if err != nil || !ok {
 			t.Fatal(ok, err)
 		}

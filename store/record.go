@@ -9,7 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -34,7 +33,7 @@ func (s *Store) scanRecord(row pgx.Row) (*pipeline.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.Shape, r.Status = ivs.Shape(shape), pipeline.Status(status)
+	r.Shape, r.Status = pipeline.Shape(shape), pipeline.Status(status)
 	if r.Name, err = s.keys.Open(r.Name, r.ID); err != nil {
 		return nil, fmt.Errorf("record %d: name: %w", r.ID, err)
 	}
@@ -45,7 +44,7 @@ func (s *Store) scanRecord(row pgx.Row) (*pipeline.Record, error) {
 		return nil, err
 	}
 	if len(idcard) > 0 {
-		r.IDCardResult = new(ivs.IDCardResult)
+		r.IDCardResult = new(pipeline.IDCardResult)
 		if err := json.Unmarshal(idcard, r.IDCardResult); err != nil {
 			return nil, fmt.Errorf("decode idcard_result: %w", err)
 		}
@@ -145,7 +144,7 @@ func (s *Store) EachRecord(ctx context.Context, batchID int64, statuses []pipeli
 }
 
 // sealOCR seals the OCR result's personal fields (name, number, address).
-func (s *Store) sealOCR(r *ivs.IDCardResult, recordID int64) error {
+func (s *Store) sealOCR(r *pipeline.IDCardResult, recordID int64) error {
 	for _, f := range []*string{&r.Name, &r.Number, &r.Address} {
 		sealed, err := s.keys.Seal(*f, recordID)
 		if err != nil {
@@ -157,7 +156,7 @@ func (s *Store) sealOCR(r *ivs.IDCardResult, recordID int64) error {
 }
 
 // openOCR is the inverse of sealOCR.
-func (s *Store) openOCR(r *ivs.IDCardResult, recordID int64) error {
+func (s *Store) openOCR(r *pipeline.IDCardResult, recordID int64) error {
 	for _, f := range []*string{&r.Name, &r.Number, &r.Address} {
 		plain, err := s.keys.Open(*f, recordID)
 		if err != nil {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -41,7 +40,7 @@ func (s *Store) ListOpen(ctx context.Context, afterID int64, olderThan time.Time
 		if err := rows.Scan(&r.Ref.RecordID, &r.Ref.Generation, &shape, &status, &r.UpdatedAt); err != nil {
 			return nil, fmt.Errorf("store: scan open record: %w", err)
 		}
-		r.Ref.Shape, r.Status = ivs.Shape(shape), pipeline.Status(status)
+		r.Ref.Shape, r.Status = pipeline.Shape(shape), pipeline.Status(status)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {

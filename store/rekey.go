@@ -7,8 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pii"
+	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
 // Rekey re-seals every personal field that is not under the keyring's
@@ -134,7 +134,7 @@ func (s *Store) resealOCR(raw []byte, id int64, active string) ([]byte, bool, er
 	if len(raw) == 0 {
 		return raw, false, nil
 	}
-	var r ivs.IDCardResult
+	var r pipeline.IDCardResult
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return nil, false, fmt.Errorf("record %d: idcard_result: %w", id, err)
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -105,7 +104,7 @@ type PlanCounts struct {
 // ShapeCount is the open records of one shape: Records of them, Distinct
 // different full inputs (shape, name, id number, media references, actions).
 type ShapeCount struct {
-	Shape             ivs.Shape
+	Shape             pipeline.Shape
 	Records, Distinct int
 }
 
@@ -135,7 +134,7 @@ func (s *Store) PlanCounts(ctx context.Context, batchID int64) (PlanCounts, erro
 		var c ShapeCount
 		var shape string
 		err := r.Scan(&shape, &c.Records, &c.Distinct)
-		c.Shape = ivs.Shape(shape)
+		c.Shape = pipeline.Shape(shape)
 		return c, err
 	})
 	if err != nil {

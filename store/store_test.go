@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pii"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
@@ -50,7 +49,7 @@ func newBatch(t *testing.T, st *store.Store, inputs ...store.NewRecord) int64 {
 }
 
 func nameInput(ref string) store.NewRecord {
-	return store.NewRecord{Input: pipeline.Input{Ref: ref, Line: 2, Shape: ivs.ShapeName, Name: "张伟",
+	return store.NewRecord{Input: pipeline.Input{Ref: ref, Line: 2, Shape: pipeline.ShapeName, Name: "张伟",
 		IDNumber: "11010119900307803X"}}
 }
 
@@ -65,7 +64,7 @@ func TestClaimFinishConditional(t *testing.T) {
 	}
 	defer st.Close()
 	batch := newBatch(t, st, nameInput("a"))
-	refs, err := st.ClaimPending(ctx, ivs.EndpointExtention, 10)
+	refs, err := st.ClaimPending(ctx, pipeline.EndpointExtention, 10)
 	if err != nil || len(refs) != 1 {
 		t.Fatalf("claim pending: %v %v", refs, err)
 	}
@@ -79,7 +78,7 @@ func TestClaimFinishConditional(t *testing.T) {
 	// to wait.
 	started := time.Now()
 	startAttempt(t, st, pipeline.AttemptStart{RecordID: rec.ID, BatchID: batch, Generation: 1, UUID: ref.UUID(),
-		Endpoint: ivs.EndpointExtention, StartedAt: started})
+		Endpoint: pipeline.EndpointExtention, StartedAt: started})
 	var cif *pipeline.CallInFlight
 	if _, err := st.Claim(ctx, ref); !errors.As(err, &cif) || !errors.Is(err, pipeline.ErrCallInFlight) {
 		t.Fatalf("claim while a call is in flight: %v; want ErrCallInFlight", err)
@@ -105,11 +104,11 @@ func TestClaimFinishConditional(t *testing.T) {
 		t.Fatalf("abandoned attempt: %+v", atts)
 	}
 	id := startAttempt(t, st, pipeline.AttemptStart{RecordID: rec.ID, BatchID: batch, Generation: 1, UUID: ref.UUID(),
-		Endpoint: ivs.EndpointExtention, StartedAt: time.Now()})
+		Endpoint: pipeline.EndpointExtention, StartedAt: time.Now()})
 	code := 1000
 	done := pipeline.Outcome{RecordID: rec.ID, Generation: 1, AttemptID: id, Status: pipeline.StatusDone, CountAttempt: true,
 		Attempt: pipeline.AttemptResult{FinishedAt: time.Now(), HTTPStatus: 200, Code: "1000", Billed: true},
-		Verdict: pipeline.Verdict{Result: "valid", Code: &code, IDCardResult: &ivs.IDCardResult{Name: "张伟", Number: "11010119900307803X", Address: "北京"}}}
+		Verdict: pipeline.Verdict{Result: "valid", Code: &code, IDCardResult: &pipeline.IDCardResult{Name: "张伟", Number: "11010119900307803X", Address: "北京"}}}
 	if err := st.Finish(ctx, done); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +193,7 @@ func TestGroupedWritesKeepTheirOwnResults(t *testing.T) {
 		inputs[i] = nameInput(fmt.Sprintf("r%d", i))
 	}
 	batch := newBatch(t, st, inputs...)
-	refs, err := st.ClaimPending(ctx, ivs.EndpointExtention, n)
+	refs, err := st.ClaimPending(ctx, pipeline.EndpointExtention, n)
 	if err != nil || len(refs) != n {
 		t.Fatalf("claim pending: %d %v", len(refs), err)
 	}
@@ -210,7 +209,7 @@ func TestGroupedWritesKeepTheirOwnResults(t *testing.T) {
 					return err
 				}
 				id, ok, err := st.Reserve(ctx, pipeline.AttemptStart{RecordID: rec.ID, BatchID: batch, Generation: 1,
-					UUID: ref.UUID(), Endpoint: ivs.EndpointExtention, StartedAt: time.Now()})
+					UUID: ref.UUID(), Endpoint: pipeline.EndpointExtention, StartedAt: time.Now()})
 				if err != nil || !ok {
 					return fmt.Errorf("reserve: %v %w", ok, err)
 				}

@@ -11,7 +11,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 	"github.com/ivsbatch/ivsbatch/worker"
@@ -34,9 +33,9 @@ func feedBatch(t *testing.T, n, imageEvery int) (*store.Store, pipeline.Batch) {
 	}
 	var rows []store.NewRecord
 	for i := range n {
-		in := pipeline.Input{Ref: fmt.Sprint(i), Line: i + 2, Shape: ivs.ShapeName, Name: "张伟", IDNumber: "11010119900307803X"}
+		in := pipeline.Input{Ref: fmt.Sprint(i), Line: i + 2, Shape: pipeline.ShapeName, Name: "张伟", IDNumber: "11010119900307803X"}
 		if i%imageEvery == 0 {
-			in.Shape, in.FaceImage = ivs.ShapeNameFaceImage, "s3://media/face.jpg"
+			in.Shape, in.FaceImage = pipeline.ShapeNameFaceImage, "s3://media/face.jpg"
 		}
 		rows = append(rows, store.NewRecord{Input: in})
 	}
@@ -84,7 +83,7 @@ func TestFeederWindowAndRecovery(t *testing.T) {
 		t.Fatalf("statuses %v", counts.ByStatus)
 	}
 	// Enqueuing a task already in the queue changes nothing.
-	if added, err := enq.Enqueue(ctx, pipeline.TaskRef{RecordID: 1, Generation: 1, Shape: ivs.ShapeNameFaceImage}); err != nil || added {
+	if added, err := enq.Enqueue(ctx, pipeline.TaskRef{RecordID: 1, Generation: 1, Shape: pipeline.ShapeNameFaceImage}); err != nil || added {
 		t.Fatalf("re-enqueue: added=%v err=%v", added, err)
 	}
 	// Redis loses everything.
@@ -94,7 +93,7 @@ func TestFeederWindowAndRecovery(t *testing.T) {
 	// A claimed record whose worker died mid-call (its task gone with Redis,
 	// its call older than the call grace), and one whose worker is alive and
 	// mid-call (its call may still be on the wire).
-	callInFlight := func(ref pipeline.TaskRef, ep ivs.Endpoint, sent time.Time) {
+	callInFlight := func(ref pipeline.TaskRef, ep pipeline.Endpoint, sent time.Time) {
 		t.Helper()
 		r, err := st.Claim(ctx, ref)
 		if err != nil {
@@ -109,10 +108,10 @@ func TestFeederWindowAndRecovery(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	callInFlight(pipeline.TaskRef{RecordID: 1, Generation: 1, Shape: ivs.ShapeNameFaceImage}, ivs.EndpointStandard,
+	callInFlight(pipeline.TaskRef{RecordID: 1, Generation: 1, Shape: pipeline.ShapeNameFaceImage}, pipeline.EndpointStandard,
 		time.Now().Add(-store.DefaultCallGrace-time.Second))
-	live := pipeline.TaskRef{RecordID: 2, Generation: 1, Shape: ivs.ShapeName}
-	callInFlight(live, ivs.EndpointExtention, time.Now())
+	live := pipeline.TaskRef{RecordID: 2, Generation: 1, Shape: pipeline.ShapeName}
+	callInFlight(live, pipeline.EndpointExtention, time.Now())
 	// First round: every open record is only suspected.
 	if s, err := rec.Round(ctx); err != nil || s.Open != 80 || s.Lost != 0 {
 		t.Fatalf("first round: %+v (%v); want 80 open, none handed back yet", s, err)

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 )
@@ -90,7 +89,7 @@ type meteredLimiter struct {
 	m *Metrics
 }
 
-func (l *meteredLimiter) Wait(ctx context.Context, ep ivs.Endpoint) error {
+func (l *meteredLimiter) Wait(ctx context.Context, ep pipeline.Endpoint) error {
 	start := time.Now()
 	err := l.Limiter.Wait(ctx, ep)
 	l.m.LimiterWait.WithLabelValues(string(ep)).Observe(time.Since(start).Seconds())

@@ -7,15 +7,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 )
 
 // outcomeClasses are the classes a call is counted under (every series
 // exists from the start, so that rate() and the alert rules see zeros).
-var outcomeClasses = []ivs.Class{ivs.ClassVerdict, ivs.ClassBilledOdd, ivs.ClassInputError, ivs.ClassTransient,
-	ivs.ClassThrottled, ivs.ClassAuthRefresh, ivs.ClassAccountStop, ivs.ClassAmbiguous, ivs.ClassUnknown}
+var outcomeClasses = []pipeline.Class{pipeline.ClassVerdict, pipeline.ClassBilledOdd, pipeline.ClassInputError, pipeline.ClassTransient,
+	pipeline.ClassThrottled, pipeline.ClassAuthRefresh, pipeline.ClassAccountStop, pipeline.ClassAmbiguous, pipeline.ClassUnknown}
 
 func (m *Metrics) registerQuota(reg prometheus.Registerer) {
 	m.Quota = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ivsbatch_quota_requests_per_second",
@@ -48,9 +47,9 @@ func (m *Metrics) SetQuota(perSecond float64) {
 	}
 }
 
-func (m *Metrics) observeOutcome(ep ivs.Endpoint, c ivs.Class) {
+func (m *Metrics) observeOutcome(ep pipeline.Endpoint, c pipeline.Class) {
 	m.Outcomes.WithLabelValues(QueueOf(ep), c.String()).Inc()
-	if c == ivs.ClassAmbiguous {
+	if c == pipeline.ClassAmbiguous {
 		m.PossiblyBilled.WithLabelValues("ambiguous").Inc()
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 	"github.com/ivsbatch/ivsbatch/worker"
@@ -29,7 +28,7 @@ func TestStoreCollector(t *testing.T) {
 	}
 	var rows []store.NewRecord
 	for i := range 3 {
-		rows = append(rows, store.NewRecord{Input: pipeline.Input{Ref: string(rune('a' + i)), Line: i + 2, Shape: ivs.ShapeName,
+		rows = append(rows, store.NewRecord{Input: pipeline.Input{Ref: string(rune('a' + i)), Line: i + 2, Shape: pipeline.ShapeName,
 			Name: "张伟", IDNumber: "11010119900307803X"}})
 	}
 	if _, err := st.InsertInputs(ctx, b.ID, rows); err != nil {
@@ -38,7 +37,7 @@ func TestStoreCollector(t *testing.T) {
 	if _, err := st.SetBudget(ctx, b.ID, 100, nil); err != nil {
 		t.Fatal(err)
 	}
-	refs, err := st.ClaimPending(ctx, ivs.EndpointExtention, 1)
+	refs, err := st.ClaimPending(ctx, pipeline.EndpointExtention, 1)
 	if err != nil || len(refs) != 1 {
 		t.Fatalf("claim: %v %v", refs, err)
 	}

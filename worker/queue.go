@@ -17,7 +17,6 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -36,18 +35,18 @@ const (
 var Queues = []string{QueueStandard, QueueExtention}
 
 // Endpoints lists the endpoints in the order of Queues.
-var Endpoints = []ivs.Endpoint{ivs.EndpointStandard, ivs.EndpointExtention}
+var Endpoints = []pipeline.Endpoint{pipeline.EndpointStandard, pipeline.EndpointExtention}
 
 // QueueOf returns the queue of endpoint ep.
-func QueueOf(ep ivs.Endpoint) string {
-	if ep == ivs.EndpointExtention {
+func QueueOf(ep pipeline.Endpoint) string {
+	if ep == pipeline.EndpointExtention {
 		return QueueExtention
 	}
 	return QueueStandard
 }
 
 // endpointOf returns the endpoint of queue q (one of Queues).
-func endpointOf(q string) ivs.Endpoint { return Endpoints[slices.Index(Queues, q)] }
+func endpointOf(q string) pipeline.Endpoint { return Endpoints[slices.Index(Queues, q)] }
 
 // ParseQueues reads a comma-separated list of queue names (Queues), such as
 // "ivs-extention": the queues a worker process serves and feeds.

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 )
 
@@ -22,7 +22,7 @@ type arrivals struct {
 func (a *arrivals) wrap(h http.Handler) http.Handler {
 	a.at = map[string][]time.Time{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := r.URL.Path; p == string(ivs.EndpointStandard) || p == string(ivs.EndpointExtention) {
+		if p := r.URL.Path; p == string(pipeline.EndpointStandard) || p == string(pipeline.EndpointExtention) {
 			now := time.Now()
 			a.mu.Lock()
 			a.at[p] = append(a.at[p], now)

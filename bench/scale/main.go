@@ -34,7 +34,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ivsbatch/ivsbatch/bench/internal/servers"
-	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 	"github.com/ivsbatch/ivsbatch/worker"
@@ -228,7 +227,7 @@ func (w *world) explain(ctx context.Context, when string) error {
 // claimTimes times the feeder's claim per endpoint (then puts the claimed
 // records back to pending).
 func (w *world) claimTimes(ctx context.Context, when string) error {
-	for _, ep := range []ivs.Endpoint{ivs.EndpointExtention, ivs.EndpointStandard} {
+	for _, ep := range []pipeline.Endpoint{pipeline.EndpointExtention, pipeline.EndpointStandard} {
 		var refs []pipeline.TaskRef
 		med, worst, err := timeN(5, func() error {
 			r, err := w.st.ClaimPending(ctx, ep, 100)
