@@ -8,9 +8,11 @@ import (
 // RecordStore is what the worker needs from the record of truth.
 type RecordStore interface {
 	// Claim marks the record in_flight for generation gen and returns it.
-	// It fails with ErrNotFound, ErrTerminal or ErrStaleGeneration. An attempt
-	// left open by a crashed worker is closed as abandoned (possibly billed if
-	// it was sent) and counts against the record's attempts.
+	// It fails with ErrNotFound, ErrTerminal or ErrStaleGeneration, and with
+	// a *CallInFlight while an attempt of the record in flight may still be
+	// on the wire. A reserved attempt a crashed worker left is deleted (its
+	// slot given back); one it left in flight is closed as abandoned,
+	// possibly billed, and counts against the record's attempts.
 	Claim(ctx context.Context, ref TaskRef) (*Record, error)
 	// Reserve takes one call slot of the record's batch budget and writes
 	// the attempt row (state reserved, not sent yet) in one transaction. ok

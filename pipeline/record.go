@@ -1,8 +1,11 @@
 // Package pipeline is the domain of ivsbatch: batches, records, attempts,
-// their statuses and outcomes, and the small interfaces the worker and the
-// feeder consume (a record store, a verifier, a media fetcher, a limiter).
-// It owns the decision of what an IVS outcome means for a record (policy.go);
-// it does not own SQL, Redis, S3 or HTTP.
+// their statuses and outcomes, the request shapes and outcome classes, and
+// the small interfaces (ports) the worker and the feeder consume: a record
+// store, a verifier, a media fetcher, a limiter. It owns the decision of
+// what every event means for a record (the outcome table, outcome.go, with
+// the retry rules of policy.go) and the processor that carries it out. It
+// imports no adapter: store, ivs, objstore, media and ratelimit implement
+// its ports; it does not own SQL, Redis, S3 or HTTP.
 package pipeline
 
 import (
