@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -344,10 +345,12 @@ func (a *fakeAccount) Paused(context.Context) (string, string, bool, error) {
 	return a.code, "", a.paused, nil
 }
 
-// answer is one scripted IVS answer: a verification code (a 200) or an error.
+// answer is one scripted IVS answer: a verification code (a 200, with a
+// liveness picture when set) or an error.
 type answer struct {
-	code int
-	err  error
+	code    int
+	err     error
+	picture []byte
 }
 
 type fakeVerifier struct {
@@ -364,10 +367,18 @@ func (v *fakeVerifier) Verify(context.Context, pipeline.Call) (*pipeline.Reply, 
 	}
 	code := a.code
 	return &pipeline.Reply{HTTPStatus: 200, RequestID: "req", Verdict: pipeline.Verdict{Code: &code,
-		Result: pipeline.VerdictRuleOf(a.code).Result}}, nil
+		Result: pipeline.VerdictRuleOf(a.code).Result}, Picture: a.picture}, nil
 }
 
 func (v *fakeVerifier) RefreshAuth(context.Context) error { v.refreshes++; return nil }
+
+// fakePictures keeps liveness pictures by task.
+type fakePictures struct{ saved map[pipeline.TaskRef][]byte }
+
+func (p *fakePictures) SavePicture(_ context.Context, ref pipeline.TaskRef, jpeg []byte) (string, error) {
+	p.saved[ref] = jpeg
+	return fmt.Sprintf("s3://pictures/%d", ref.RecordID), nil
+}
 
 type fakeFetcher struct {
 	objects map[string][]byte

@@ -406,3 +406,25 @@ func TestReservationTakenBackStopsTheTask(t *testing.T) {
 			w.verifier.calls, r.Status, r.InfraFailures)
 	}
 }
+
+// A video verdict's liveness picture is kept when pictures are configured
+// and referenced from the record; otherwise it is dropped.
+func TestLivenessPictureKept(t *testing.T) {
+	t.Parallel()
+	pic := []byte{0xFF, 0xD8, 0xFF, 0xD9}
+	pictures := &fakePictures{saved: map[pipeline.TaskRef][]byte{}}
+	w := newWorld(t, []answer{{code: 1000, picture: pic}}, func(c *pipeline.Config) { c.Pictures = pictures })
+	if err := w.process(1); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.store.get(1); r.PictureRef != "s3://pictures/1" || string(pictures.saved[r.Task()]) != string(pic) {
+		t.Errorf("picture ref %q, saved %v; want it kept", r.PictureRef, pictures.saved)
+	}
+	w = newWorld(t, []answer{{code: 1000, picture: pic}}, nil)
+	if err := w.process(1); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.store.get(1); r.PictureRef != "" || r.Status != pipeline.StatusDone {
+		t.Errorf("not configured: %s, picture ref %q; want done, none kept", r.Status, r.PictureRef)
+	}
+}
