@@ -64,7 +64,9 @@ func TestImagePackagesMatchTheCode(t *testing.T) {
 	if len(linked) == 0 {
 		t.Fatal("found no #cgo LDFLAGS: the scan is broken")
 	}
-	word := func(s, w string) bool { return regexp.MustCompile(`(^|[\s(])` + regexp.QuoteMeta(w) + `(\s|$|\))`).MatchString(s) }
+	word := func(s, w string) bool {
+		return regexp.MustCompile(`(^|[\s(])` + regexp.QuoteMeta(w) + `(\s|$|\))`).MatchString(s)
+	}
 	for l := range linked {
 		pkgs, ok := cgoLibs[l]
 		if !ok {
