@@ -120,7 +120,8 @@ check() { # what command...
 }
 user=$(podman image inspect --format '{{.Config.User}}' "$img")
 check "non-root numeric user ($user)" test "$user" = 10001:10001
-check "HEALTHCHECK in the image" podman image inspect --format '{{.Config.Healthcheck.Test}}' "$img" | grep -q healthcheck
+hc=$(podman image inspect --format '{{.Config.Healthcheck.Test}}' "$img")
+check "HEALTHCHECK in the image: $hc" grep -q healthcheck <<<"$hc"
 label=$(podman image inspect --format '{{index .Config.Labels "org.opencontainers.image.version"}}' "$img")
 check "version label ($label)" test "$label" = "$VERSION"
 out=$(podman run --rm "$img" worker -version)
@@ -196,11 +197,14 @@ envs=(
 )
 mounts=(-v "$sec:/run/secrets:ro" -v "$demo:/demo")
 run() { podman run --rm --network host "${envs[@]}" "${mounts[@]}" "$img" "$@"; }
-start() { # name command...: a detached container
-  local name=ivsbatch-imagetest-$1-$$; shift
-  podman run -d --name "$name" --network host "${envs[@]}" "${mounts[@]}" "$img" "$@" >/dev/null
-  CTRS+=("$name")
-  echo "$name"
+started=
+start() { # what command...: a detached container, named in $started
+  local what=$1; shift
+  started=ivsbatch-imagetest-$what-$$
+  CTRS+=("$started")
+  # Without systemd podman cannot schedule the image's healthcheck (it says
+  # so on stderr); this script runs it with podman healthcheck run.
+  podman run -d --name "$started" --network host "${envs[@]}" "${mounts[@]}" "$img" "$@" >/dev/null 2>"$W/logs/$what.start.log"
 }
 
 say "migrate (one-shot, as compose's migrate service)"
@@ -213,7 +217,8 @@ manifest=$(sed -n 's/^manifest=//p' "$W/prepare.out")
 [ -n "$manifest" ] || fail "demo prepare printed no manifest"
 
 say "simulator"
-sim=$(start ivs-sim ivs-sim -addr "127.0.0.1:$sim_port" -registry /demo/registry.jsonl)
+start ivs-sim ivs-sim -addr "127.0.0.1:$sim_port" -registry /demo/registry.jsonl
+sim=$started
 for _ in $(seq 1 100); do podman exec "$sim" healthcheck "http://127.0.0.1:$sim_port/_sim/ledger" 2>/dev/null && break; sleep 0.3; done
 check "simulator healthy" podman exec "$sim" healthcheck "http://127.0.0.1:$sim_port/_sim/ledger"
 
@@ -224,7 +229,8 @@ batch=$(sed -n 's/.*batch_id=\([0-9][0-9]*\).*/\1/p' "$W/enqueue.out" | head -n1
 
 say "worker"
 start_worker=$SECONDS
-worker=$(start worker worker run)
+start worker worker run
+worker=$started
 healthy=
 for _ in $(seq 1 60); do
   if podman healthcheck run "$worker" >/dev/null 2>&1; then healthy=1; break; fi
