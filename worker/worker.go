@@ -142,7 +142,9 @@ func (w *Worker) Handler(queue string) asynq.Handler {
 // down gracefully: no new tasks; in-flight ones get ShutdownTimeout, then
 // go back to the queue.
 func (w *Worker) Run(ctx context.Context) error {
-	if err := w.syncPause(ctx, true); err != nil {
+	// A SIGTERM during start-up cancels this read: that is a clean stop,
+	// not a failure.
+	if err := w.syncPause(ctx, true); err != nil && ctx.Err() == nil {
 		return err
 	}
 	for i, srv := range w.servers {
