@@ -4,8 +4,9 @@
 #   VERSION   default: git describe (tag, or commit, +dirty)
 #   IMAGE     default: ivsbatch
 #   BUILD_ARGS extra arguments for the build (e.g. --build-arg GO_IMAGE=…)
-# podman builds with --format docker (OCI images drop HEALTHCHECK) and, where
-# the kernel needs them (this machine: runc, fixed ulimits), PODMAN_ARGS.
+# podman builds with --format docker (OCI images drop HEALTHCHECK). Where podman
+# needs settings of its own (this machine: runc and fixed ulimits), point
+# CONTAINERS_CONF at a containers.conf (scripts/image-test.sh writes one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
@@ -15,9 +16,7 @@ args=(--build-arg "VERSION=$VERSION" --build-arg "REVISION=$REVISION" -t "$IMAGE
 # shellcheck disable=SC2206
 extra=(${BUILD_ARGS:-})
 if command -v podman >/dev/null; then
-  # shellcheck disable=SC2206
-  podman_args=(${PODMAN_ARGS:-})
-  podman "${podman_args[@]}" build --format docker "${args[@]}" "${extra[@]}" .
+  podman build --format docker "${args[@]}" "${extra[@]}" .
 elif command -v docker >/dev/null && docker info >/dev/null 2>&1; then
   docker build "${args[@]}" "${extra[@]}" .
 else
