@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"path"
 	"regexp"
 	"strings"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
+
+	"github.com/ivsbatch/ivsbatch/internal/sink"
 )
 
 // wrapS3 maps a missing key or bucket to ErrNotFound and wraps the rest in
@@ -39,9 +40,9 @@ func (e *s3Error) Unwrap() error { return e.err }
 // for an API error, the dial error for an unreachable store), else only the
 // HTTP status and S3 error code.
 func describeS3(err error, key string) string {
-	forms := keyForms(key)
+	base := path.Base(key)
 	for e := err; e != nil; e = errors.Unwrap(e) {
-		if msg := e.Error(); !containsAny(msg, forms) {
+		if msg := e.Error(); !sink.Mentions(msg, key, base, strings.TrimSuffix(base, path.Ext(base))) {
 			return msg
 		}
 	}
@@ -62,45 +63,3 @@ func describeS3(err error, key string) string {
 }
 
 var safeCode = regexp.MustCompile(`^[A-Za-z0-9.]{1,64}$`)
-
-// keyForms are the ways a message may spell key or its last element or
-// stem: as written, percent-encoded as the SDK puts it in a URL path, as
-// url.PathEscape and url.QueryEscape would, quoted. Forms shorter than four
-// bytes are left out (they would match anything).
-func keyForms(key string) []string {
-	var forms []string
-	base := path.Base(key)
-	for _, s := range []string{key, base, strings.TrimSuffix(base, path.Ext(base))} {
-		for _, f := range []string{s, escapeURIPath(s), url.PathEscape(s), url.QueryEscape(s),
-			strings.Trim(fmt.Sprintf("%q", s), `"`)} {
-			if len(f) >= 4 {
-				forms = append(forms, f)
-			}
-		}
-	}
-	return forms
-}
-
-// escapeURIPath percent-encodes every byte but the unreserved ones and
-// "/", as the SDK encodes a key in the request path.
-func escapeURIPath(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("-_.~/", c) >= 0 {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
-}
-
-func containsAny(s string, subs []string) bool {
-	for _, sub := range subs {
-		if sub != "" && strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
-}
