@@ -468,6 +468,12 @@ func (w *world) bulk(ctx context.Context) error {
 	}
 	fi, _ := os.Stat(filepath.Join(w.dir, "export.csv"))
 	fmt.Fprintf(w.out, "export: %s, peak RSS %.0f MB, %d MB of CSV\n", wall.Round(time.Millisecond), rss, fi.Size()>>20)
+	wall, rss, err = runTimed(ctx, w.env, io.Discard, ops, "export", "-batch", b, "-o", filepath.Join(w.dir, "export.xlsx"))
+	if err != nil {
+		return err
+	}
+	fi, _ = os.Stat(filepath.Join(w.dir, "export.xlsx"))
+	fmt.Fprintf(w.out, "export -format xlsx: %s, peak RSS %.0f MB, %d MB of xlsx\n", wall.Round(time.Millisecond), rss, fi.Size()>>20)
 	wall, rss, err = runTimed(ctx, w.env, io.Discard, ops, "report", "-batch", b, "-o", filepath.Join(w.dir, "report.html"))
 	if err != nil {
 		return err

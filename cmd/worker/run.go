@@ -64,7 +64,11 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	defer rdb.Close()
-	objs, err := objstore.New(ctx, objstore.ConfigFromEnv(os.Getenv))
+	ocfg := objstore.ConfigFromEnv(os.Getenv)
+	if env.keepPictures != "" { // a kept face is never read back as media
+		ocfg.DenyPrefixes = append(ocfg.DenyPrefixes, env.keepPictures)
+	}
+	objs, err := objstore.New(ctx, ocfg)
 	if err != nil {
 		return err
 	}
@@ -106,7 +110,7 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		Dedup: st, Index: st.Keyring(), DedupWindow: env.dedupWindow,
 	}
 	if prefix := env.keepPictures; prefix != "" {
-		pcfg.Pictures = worker.PictureBucket{Store: objs, Prefix: prefix}
+		pcfg.Pictures = worker.PictureBucket{Store: objs, Prefix: prefix, Names: st.Keyring()}
 	}
 	if err := infraFromEnv(&pcfg); err != nil {
 		return err
