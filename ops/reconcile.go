@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ivsbatch/ivsbatch/internal/sink"
 	"github.com/ivsbatch/ivsbatch/store"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
@@ -196,7 +197,8 @@ func sum(m map[string]int) int {
 	return n
 }
 
-// PrintReconcile writes the summary for an operator.
+// PrintReconcile writes the summary for an operator, batch names, codes and
+// reasons escaped for the terminal (sink.Terminal).
 func PrintReconcile(w io.Writer, s ReconcileSummary) {
 	fmt.Fprintf(w, "reconcile run %d at %s (lease %s; since %s)\n", s.RunID, s.StartedAt.Format(time.RFC3339),
 		s.Lease, s.Since.Format(time.RFC3339))
@@ -212,22 +214,22 @@ func PrintReconcile(w io.Writer, s ReconcileSummary) {
 			a.BatchID, a.UUID, a.StartedAt.Format(time.RFC3339), a.RecordStatus, state)
 	}
 	if s.Paused {
-		fmt.Fprintf(w, "  ACCOUNT PAUSED: %s: %s\n", s.PauseCode, s.PauseReason)
+		fmt.Fprintf(w, "  ACCOUNT PAUSED: %s: %s\n", sink.Terminal(s.PauseCode), sink.Terminal(s.PauseReason))
 		for _, b := range s.HeldBatches {
-			fmt.Fprintf(w, "    batch %d %q: %d open records held\n", b.BatchID, b.Name, b.Open)
+			fmt.Fprintf(w, "    batch %d \"%s\": %d open records held\n", b.BatchID, sink.Terminal(b.Name), b.Open)
 		}
 	}
 	if len(s.FailedSince) > 0 {
 		fmt.Fprintln(w, "  failed since the previous run:")
 		for _, k := range slices.Sorted(maps.Keys(s.FailedSince)) {
-			fmt.Fprintf(w, "    %-24s %d\n", k, s.FailedSince[k])
+			fmt.Fprintf(w, "    %-24s %d\n", sink.Terminal(k), s.FailedSince[k])
 		}
 	}
 	fmt.Fprintf(w, "  attempts marked possibly billed since the previous run: %d\n", s.PossiblyBilledSince)
 	if s.NeedsHuman {
 		fmt.Fprintln(w, "NEEDS A HUMAN:")
 		for _, r := range s.Reasons {
-			fmt.Fprintln(w, "  - "+r)
+			fmt.Fprintln(w, "  - "+sink.Terminal(r))
 		}
 	} else {
 		fmt.Fprintln(w, "nothing needs a human")
