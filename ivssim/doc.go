@@ -29,7 +29,10 @@
 //	POST /_sim/faults                  {"rate_500":0.1,"rate_504":0,"rate_slow":0,"slow_delay":"35s","rate_drop":0,"rate_token_expire":0}
 //	POST /_sim/tokens/expire           every issued token expires now
 //
-// The admin routes have no authentication: bind the simulator to loopback.
+// The admin routes have no authentication. They answer only loopback
+// clients asking a loopback Host, with the header X-IVSSim-Admin: 1, and
+// POSTs only with Content-Type: application/json, so that no web page can
+// drive them (AdminHeader). Bind the simulator to loopback all the same.
 // Every answer carries an X-Request-Id header.
 //
 // # Processing order
