@@ -82,7 +82,12 @@ func TestAdminRefusesCrossOrigin(t *testing.T) {
 			t.Errorf("client %s, Host %s: %d, want 403", c.remote, c.host, rec.Code)
 		}
 	}
-	// Reading the ledger needs the header too.
+	// Probes need no header; reading the ledger does.
+	if resp, err := http.Get(base + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /healthz: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	resp, err := http.Get(base + "/_sim/ledger")
 	if err != nil {
 		t.Fatal(err)

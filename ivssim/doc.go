@@ -22,6 +22,7 @@
 //	POST /v2.0/ivs-idcard-extention    two factors ("extention" is the real spelling)
 //	POST /v3/auth/tokens               IAM password token: 201, X-Subject-Token header,
 //	                                   body {"token":{"expires_at":...}} (lifetime Config.TokenTTL)
+//	GET  /healthz                      200 {"status":"ok"} (for probes; not an admin route)
 //	GET  /_sim/ledger                  the billing Ledger as JSON
 //	POST /_sim/ledger/reset            clear the ledger
 //	POST /_sim/account                 {"state":"IVS.0014"} frozen, "IVS.0015" not subscribed, "" normal
