@@ -24,13 +24,7 @@ func (s *Store) Reserve(ctx context.Context, a pipeline.AttemptStart) (int64, bo
 		scanErr error
 	)
 	queue := func(b *pgx.Batch) {
-		b.Queue(`
-		WITH slot AS (
-			UPDATE batches SET budget_used = budget_used + 1
-			WHERE id = $2 AND (max_billed = 0 OR budget_used < max_billed) RETURNING id)
-		INSERT INTO attempts (record_id, batch_id, generation, uuid, endpoint, media_note, started_at, state)
-		SELECT $1, slot.id, $3, $4, $5, $6, $7, 'reserved' FROM slot RETURNING id`,
-			a.RecordID, a.BatchID, a.Generation, a.UUID, string(a.Endpoint), a.MediaNote, a.StartedAt).QueryRow(func(row pgx.Row) error {
+		b.Queue(reserveSQL, a.RecordID, a.BatchID, a.Generation, a.UUID, string(a.Endpoint), a.MediaNote, a.StartedAt).QueryRow(func(row pgx.Row) error {
 			if err := row.Scan(&id); !errors.Is(err, pgx.ErrNoRows) {
 				scanErr = err
 			}
@@ -47,6 +41,15 @@ func (s *Store) Reserve(ctx context.Context, a pipeline.AttemptStart) (int64, bo
 	return id, id != 0, nil
 }
 
+// reserveSQL takes a slot of batch $2's budget, if one is left, and writes
+// the attempt, reserved.
+var reserveSQL = `
+	WITH slot AS (
+		UPDATE batches SET budget_used = budget_used + 1
+		WHERE id = $2 AND (max_billed = 0 OR budget_used < max_billed) RETURNING id)
+	INSERT INTO attempts (record_id, batch_id, generation, uuid, endpoint, media_note, started_at, state)
+	SELECT $1, slot.id, $3, $4, $5, $6, $7, ` + sqlText(AttemptReserved) + ` FROM slot RETURNING id`
+
 // Send implements pipeline.RecordStore: the reserved attempt goes in flight,
 // committed synchronously before the call goes out (with other tasks' writes:
 // see group.go).
@@ -56,8 +59,7 @@ func (s *Store) Send(ctx context.Context, attemptID int64, at time.Time) error {
 	sent := false
 	err := s.group.write(ctx, &groupWrite{
 		queue: func(b *pgx.Batch) {
-			b.Queue(`UPDATE attempts SET state = 'in_flight', started_at = $2 WHERE id = $1 AND state = 'reserved'`,
-				attemptID, at).Exec(func(tag pgconn.CommandTag) error {
+			b.Queue(sendSQL, attemptID, at).Exec(func(tag pgconn.CommandTag) error {
 				sent = tag.RowsAffected() == 1
 				return nil
 			})
@@ -73,17 +75,24 @@ func (s *Store) Send(ctx context.Context, attemptID int64, at time.Time) error {
 	return nil
 }
 
+// sendSQL puts reserved attempt $1 in flight, started at $2.
+var sendSQL = `UPDATE attempts SET state = ` + sqlText(AttemptInFlight) + `, started_at = $2
+	WHERE id = $1 AND state = ` + sqlText(AttemptReserved)
+
 // Release implements pipeline.RecordStore: a reserved attempt that was never
 // sent is deleted and its budget slot given back, in one statement.
 func (s *Store) Release(ctx context.Context, attemptID int64) error {
-	_, err := s.pool.Exec(ctx, `
-		WITH del AS (DELETE FROM attempts WHERE id = $1 AND state = 'reserved' RETURNING batch_id)
-		UPDATE batches b SET budget_used = GREATEST(0, b.budget_used - 1) FROM del WHERE b.id = del.batch_id`, attemptID)
+	_, err := s.pool.Exec(ctx, releaseSQL, attemptID)
 	if err != nil {
 		return fmt.Errorf("store: release attempt %d: %w", attemptID, err)
 	}
 	return nil
 }
+
+// releaseSQL deletes reserved attempt $1 and gives its slot back.
+var releaseSQL = `
+	WITH del AS (DELETE FROM attempts WHERE id = $1 AND state = ` + sqlText(AttemptReserved) + ` RETURNING batch_id)
+	UPDATE batches b SET budget_used = GREATEST(0, b.budget_used - 1) FROM del WHERE b.id = del.batch_id`
 
 // Attempt is one stored IVS call.
 type Attempt struct {
@@ -92,7 +101,7 @@ type Attempt struct {
 	Generation     int
 	UUID           string
 	Endpoint       string
-	State          string // in_flight, finished, abandoned
+	State          AttemptState
 	StartedAt      time.Time
 	HTTPStatus     int
 	Code           string
@@ -148,7 +157,7 @@ func (s *Store) CloseStaleAttempts(ctx context.Context, olderThan time.Time, dry
 		rows, err := tx.Query(ctx, `
 			SELECT a.id, a.record_id, r.batch_id, a.uuid, a.started_at, r.status
 			FROM attempts a JOIN records r ON r.id = a.record_id
-			WHERE a.state = 'in_flight' AND a.started_at < $1
+			WHERE a.state = `+sqlText(AttemptInFlight)+` AND a.started_at < $1
 			ORDER BY a.id FOR UPDATE OF a`, olderThan)
 		if err != nil {
 			return err
@@ -175,9 +184,7 @@ func (s *Store) CloseStaleAttempts(ctx context.Context, olderThan time.Time, dry
 		if len(ids) == 0 {
 			return nil
 		}
-		_, err = tx.Exec(ctx, `UPDATE attempts SET state = 'abandoned', finished_at = now(), possibly_billed = true,
-			message = 'abandoned (reconcile): the worker stopped before storing the outcome'
-			WHERE id = ANY ($1) AND state = 'in_flight'`, ids)
+		_, err = tx.Exec(ctx, abandonSQL("", "a.id = ANY ($1)"), ids)
 		return err
 	})
 	if err != nil {

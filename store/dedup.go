@@ -38,8 +38,8 @@ func (s *Store) Dedup(ctx context.Context, rec *pipeline.Record, digest []byte, 
 			b.Queue(`UPDATE records SET input_digest = $2 WHERE id = $1`, rec.ID, digest)
 			return
 		}
-		args := []any{digest, rec.ID, pipeline.StatusStrings(pipeline.OpenStatuses), rec.BatchID, across,
-			pipeline.StatusStrings(pipeline.TerminalStatuses), pipeline.ReusableCodes(), window.Seconds()}
+		args := []any{digest, rec.ID, openStatuses, rec.BatchID, across,
+			terminal, pipeline.ReusableCodes(), window.Seconds()}
 		b.Queue(dedupSQL, args...).QueryRow(func(row pgx.Row) error {
 			scanErr = row.Scan(&other, &priorID)
 			return nil

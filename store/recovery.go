@@ -24,10 +24,7 @@ type OpenRecord struct {
 // the queue are open this way, so the list is bounded by the queue window,
 // not by the size of the batches (index records_open).
 func (s *Store) ListOpen(ctx context.Context, afterID int64, olderThan time.Time, n int) ([]OpenRecord, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT id, generation, shape, status, updated_at FROM records
-		WHERE status IN ('queued', 'in_flight') AND updated_at < $2 AND id > $1
-		ORDER BY id LIMIT $3`, afterID, olderThan, n)
+	rows, err := s.pool.Query(ctx, listOpenSQL, afterID, olderThan, n)
 	if err != nil {
 		return nil, fmt.Errorf("store: list open records: %w", err)
 	}
@@ -50,6 +47,13 @@ func (s *Store) ListOpen(ctx context.Context, afterID int64, olderThan time.Time
 	return out, nil
 }
 
+// listOpenSQL reads up to $3 records on their way with id > $1, unchanged
+// since $2, in id order.
+var listOpenSQL = `
+	SELECT id, generation, shape, status, updated_at FROM records
+	WHERE status IN ` + sqlIn(queueHeld...) + ` AND updated_at < $2 AND id > $1
+	ORDER BY id LIMIT $3`
+
 // RequeueLost hands a lost record back to the queue: attempts its dead
 // worker left open are closed as abandoned, marked possibly billed and
 // counted against the record's attempts (as the next claim would), and the
@@ -65,7 +69,7 @@ func (s *Store) RequeueLost(ctx context.Context, r OpenRecord, newGeneration boo
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var id int64
 		err := tx.QueryRow(ctx, `SELECT id FROM records WHERE id = $1 AND generation = $2 AND updated_at = $3
-			AND status IN ('queued', 'in_flight') FOR UPDATE`, r.Ref.RecordID, r.Ref.Generation, r.UpdatedAt).Scan(&id)
+			AND status IN `+sqlIn(queueHeld...)+` FOR UPDATE`, r.Ref.RecordID, r.Ref.Generation, r.UpdatedAt).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -86,10 +90,7 @@ func (s *Store) RequeueLost(ctx context.Context, r OpenRecord, newGeneration boo
 				return nil
 			}
 		}
-		tag, err := tx.Exec(ctx, `
-			UPDATE attempts SET state = 'abandoned', finished_at = now(), possibly_billed = true,
-			       message = 'abandoned: the worker died before storing the outcome'
-			WHERE record_id = $1 AND state = 'in_flight'`, id)
+		tag, err := tx.Exec(ctx, abandonSQL("", "a.record_id = $1"), id)
 		if err != nil {
 			return fmt.Errorf("close abandoned attempts: %w", err)
 		}
@@ -98,7 +99,7 @@ func (s *Store) RequeueLost(ctx context.Context, r OpenRecord, newGeneration boo
 		if newGeneration {
 			bump = 1
 		}
-		if err := tx.QueryRow(ctx, `UPDATE records SET status = 'queued', attempts = attempts + $2,
+		if err := tx.QueryRow(ctx, `UPDATE records SET status = `+sqlText(pipeline.StatusQueued)+`, attempts = attempts + $2,
 			generation = generation + $3, updated_at = now() WHERE id = $1 RETURNING generation`,
 			id, closed, bump).Scan(&ref.Generation); err != nil {
 			return fmt.Errorf("requeue: %w", err)

@@ -61,10 +61,10 @@ func (s *Store) GetBatchStatus(ctx context.Context, batchID int64) (BatchStatus,
 			return rows.Err()
 		})
 		q.Queue(batchCountsSQL, batchID).Query(func(rows pgx.Rows) error { return scanCounts(rows, &b.Counts) })
-		q.Queue(batchProgressSQL, batchID, progressWindow.Seconds(), pipeline.StatusStrings(pipeline.TerminalStatuses)).
+		q.Queue(batchProgressSQL, batchID, progressWindow.Seconds(), terminal).
 			QueryRow(func(row pgx.Row) error { return row.Scan(&since, &b.Progress.Finished, &b.Progress.At) })
 		// By verdict and error code: the count deltas (O(1) rows).
-		q.Queue(batchVerdictsSQL, batchID, pipeline.StatusStrings(pipeline.TerminalStatuses)).Query(func(rows pgx.Rows) error {
+		q.Queue(batchVerdictsSQL, batchID, terminal).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var verdict, code string
 				var n int
