@@ -58,7 +58,7 @@ func (s *Store) Dedup(ctx context.Context, rec *pipeline.Record, digest []byte, 
 	if priorID == 0 {
 		return nil, false, nil
 	}
-	prior, err := s.GetRecord(ctx, priorID)
+	prior, err := s.getRecord(ctx, priorID, false)
 	return prior, false, err
 }
 
