@@ -135,7 +135,7 @@ func PrintStatus(w io.Writer, r StatusReport) {
 			}
 		}
 		fmt.Fprintln(w)
-		printCounts(w, "by verdict:", b.ByVerdict)
+		printCounts(w, "by verdict:", b.VerdictCounts())
 		if b.Reused > 0 {
 			fmt.Fprintf(w, "  answered by reuse of identical inputs (no call): %d\n", b.Reused)
 		}

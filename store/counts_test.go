@@ -163,7 +163,7 @@ func TestCountsExactUnderConcurrency(t *testing.T) {
 	}
 	var dup int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM record_counts
-		GROUP BY batch_id, status, verdict, code HAVING count(*) > 1) d`).Scan(&dup); err != nil || dup != 0 {
+		GROUP BY batch_id, status, verification_code, verdict, code HAVING count(*) > 1) d`).Scan(&dup); err != nil || dup != 0 {
 		t.Fatalf("after compaction %d keys have several rows (%v)", dup, err)
 	}
 	if all2, err := st.StatusCounts(ctx); err != nil || !cmp.Equal(all, all2) {
@@ -198,24 +198,28 @@ func countByStatus(t *testing.T, pool interface {
 
 func verdictsAndErrors(t *testing.T, pool interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
-}, batch int64) (map[string]int, map[string]int) {
+}, batch int64) (map[store.VerdictKey]int, map[string]int) {
 	t.Helper()
 	rows, err := pool.Query(context.Background(), `
-		SELECT coalesce(verification_code::text || ' ' || verdict, ''), coalesce(last_error_code, ''), count(*)::int
-		FROM records WHERE batch_id = $1 AND status = ANY ($2) GROUP BY 1, 2`,
+		SELECT verification_code, verdict, coalesce(last_error_code, ''), count(*)::int
+		FROM records WHERE batch_id = $1 AND status = ANY ($2) GROUP BY 1, 2, 3`,
 		batch, pipeline.StatusStrings(pipeline.TerminalStatuses))
 	if err != nil {
 		t.Fatal(err)
 	}
-	verdicts, errs := map[string]int{}, map[string]int{}
+	verdicts, errs := map[store.VerdictKey]int{}, map[string]int{}
 	for rows.Next() {
-		var v, c string
-		var n int
-		if err := rows.Scan(&v, &c, &n); err != nil {
+		var (
+			vcode *int
+			v     *string
+			c     string
+			n     int
+		)
+		if err := rows.Scan(&vcode, &v, &c, &n); err != nil {
 			t.Fatal(err)
 		}
-		if v != "" {
-			verdicts[v] += n
+		if vcode != nil && v != nil {
+			verdicts[store.VerdictKey{Code: *vcode, Verdict: *v}] += n
 		} else if c != "" {
 			errs[c] += n
 		}
