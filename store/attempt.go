@@ -19,26 +19,36 @@ import (
 // tasks' writes (group.go): the batch row is locked only until the group's
 // statements have run.
 func (s *Store) Reserve(ctx context.Context, a pipeline.AttemptStart) (int64, bool, error) {
-	var (
-		id      int64
-		scanErr error
-	)
-	queue := func(b *pgx.Batch) {
-		b.Queue(reserveSQL, a.RecordID, a.BatchID, a.Generation, a.UUID, string(a.Endpoint), a.MediaNote, a.StartedAt).QueryRow(func(row pgx.Row) error {
-			if err := row.Scan(&id); !errors.Is(err, pgx.ErrNoRows) {
-				scanErr = err
-			}
-			return nil
-		})
-	}
-	err := s.asyncGroup.write(ctx, &groupWrite{queue: queue, reset: func() { id, scanErr = 0, nil }, last: true})
+	w := &reserveWrite{start: a}
+	err := s.commit.beforeCall.Write(ctx, w)
 	if err == nil {
-		err = scanErr
+		err = w.err
 	}
 	if err != nil {
 		return 0, false, fmt.Errorf("store: reserve attempt for record %d: %w", a.RecordID, err)
 	}
-	return id, id != 0, nil
+	return w.id, w.id != 0, nil
+}
+
+// reserveWrite is Reserve's write: the attempt to reserve, and its id (0:
+// the budget is spent).
+type reserveWrite struct {
+	start pipeline.AttemptStart
+	id    int64
+	err   error
+}
+
+func (w *reserveWrite) Reset() { w.id, w.err = 0, nil }
+
+func (w *reserveWrite) queue(b *pgx.Batch) {
+	a := w.start
+	b.Queue(reserveSQL, a.RecordID, a.BatchID, a.Generation, a.UUID, string(a.Endpoint), a.MediaNote, a.StartedAt).
+		QueryRow(func(row pgx.Row) error {
+			if err := row.Scan(&w.id); !errors.Is(err, pgx.ErrNoRows) {
+				w.err = err
+			}
+			return nil
+		})
 }
 
 // reserveSQL takes a slot of batch $2's budget, if one is left, and writes
@@ -56,23 +66,30 @@ var reserveSQL = `
 // ErrNotFound means it is no longer reserved (a redelivered task's claim
 // took the record over): the call must not go out.
 func (s *Store) Send(ctx context.Context, attemptID int64, at time.Time) error {
-	sent := false
-	err := s.group.write(ctx, &groupWrite{
-		queue: func(b *pgx.Batch) {
-			b.Queue(sendSQL, attemptID, at).Exec(func(tag pgconn.CommandTag) error {
-				sent = tag.RowsAffected() == 1
-				return nil
-			})
-		},
-		reset: func() { sent = false },
-	})
-	if err != nil {
+	w := &sendWrite{attemptID: attemptID, at: at}
+	if err := s.commit.durable.Write(ctx, w); err != nil {
 		return fmt.Errorf("store: send attempt %d: %w", attemptID, err)
 	}
-	if !sent {
+	if !w.sent {
 		return fmt.Errorf("store: attempt %d is no longer reserved: %w", attemptID, pipeline.ErrNotFound)
 	}
 	return nil
+}
+
+// sendWrite is Send's write: the attempt, and whether it went in flight.
+type sendWrite struct {
+	attemptID int64
+	at        time.Time
+	sent      bool
+}
+
+func (w *sendWrite) Reset() { w.sent = false }
+
+func (w *sendWrite) queue(b *pgx.Batch) {
+	b.Queue(sendSQL, w.attemptID, w.at).Exec(func(tag pgconn.CommandTag) error {
+		w.sent = tag.RowsAffected() == 1
+		return nil
+	})
 }
 
 // sendSQL puts reserved attempt $1 in flight, started at $2.

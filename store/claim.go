@@ -27,7 +27,7 @@ func (s *Store) Claim(ctx context.Context, ref pipeline.TaskRef) (*pipeline.Reco
 	// the records of other tasks claiming at the same moment. Anything else
 	// (leftover attempts, another status) takes claimSQL.
 	cw := &claimWrite{ref: ref}
-	err := s.claims.write(ctx, &groupWrite{claim: cw, reset: func() { cw.rec, cw.err = nil, nil }})
+	err := s.commit.claims.Write(ctx, cw)
 	if err == nil {
 		err = cw.err
 	}
@@ -62,16 +62,18 @@ type claimWrite struct {
 	err error
 }
 
+func (w *claimWrite) Reset() { w.rec, w.err = nil, nil }
+
 // claimQueued runs a group of claims as one statement (claimQueuedManySQL),
 // committed asynchronously, and hands each task its record. Two tasks of one
 // record in a group (a redelivery): the first gets it, the other goes on to
 // claimSQL, as it would a moment later.
-func (s *Store) claimQueued(ctx context.Context, group []*groupWrite) error {
+func (s *Store) claimQueued(ctx context.Context, group []*claimWrite) error {
 	order := slices.Clone(group)
-	slices.SortFunc(order, func(a, b *groupWrite) int { return cmp.Compare(a.claim.ref.RecordID, b.claim.ref.RecordID) })
+	slices.SortFunc(order, func(a, b *claimWrite) int { return cmp.Compare(a.ref.RecordID, b.ref.RecordID) })
 	ids, gens := make([]int64, len(order)), make([]int32, len(order))
 	for i, w := range order {
-		ids[i], gens[i] = w.claim.ref.RecordID, int32(w.claim.ref.Generation)
+		ids[i], gens[i] = w.ref.RecordID, int32(w.ref.Generation)
 	}
 	var scanErr error
 	var claimed []*pipeline.Record
@@ -96,15 +98,15 @@ func (s *Store) claimQueued(ctx context.Context, group []*groupWrite) error {
 	}
 	for _, r := range claimed {
 		for _, w := range group {
-			if c := w.claim; c.rec == nil && c.ref.RecordID == r.ID && c.ref.Generation == r.Generation {
-				c.rec = r
+			if w.rec == nil && w.ref.RecordID == r.ID && w.ref.Generation == r.Generation {
+				w.rec = r
 				break
 			}
 		}
 	}
 	for _, w := range group {
-		if w.claim.rec == nil {
-			w.claim.err = scanErr
+		if w.rec == nil {
+			w.err = scanErr
 		}
 	}
 	return nil

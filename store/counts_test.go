@@ -13,9 +13,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/store/storetest"
 )
 
 var allStatuses = append(append([]pipeline.Status{}, pipeline.OpenStatuses...), pipeline.TerminalStatuses...)
@@ -24,12 +24,9 @@ var allStatuses = append(append([]pipeline.Status{}, pipeline.OpenStatuses...), 
 // (COPY), status changes (outcomes with verdicts and error codes), deletes,
 // rolled-back transactions and compactions.
 func TestCountsExactUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	st, err := store.Open(ctx, testenv.PostgresURL(t), store.WithKeyring(testenv.Keyring(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	pool := st.Pool()
 	var batches []int64
 	for i := range 2 {

@@ -19,52 +19,71 @@ import (
 // still at o.Generation; otherwise the attempt is still completed and
 // ErrTerminal (or ErrStaleGeneration) is returned.
 func (s *Store) Finish(ctx context.Context, o pipeline.Outcome) error {
-	var idcard, videoActions []byte
+	w, err := s.newFinishWrite(o)
+	if err != nil {
+		return err
+	}
+	if err := s.commit.durable.Write(ctx, w); err != nil {
+		return fmt.Errorf("store: finish record %d: %w", o.RecordID, err)
+	}
+	if w.unchanged {
+		return s.whyUnchanged(ctx, o)
+	}
+	return nil
+}
+
+// finishWrite is Finish's write: the outcome with its sealed and encoded
+// parts, and whether the record was left unchanged.
+type finishWrite struct {
+	o                    pipeline.Outcome
+	idcard, videoActions []byte // idcard_result (sealed) and video_actions, as stored
+	unchanged            bool
+}
+
+// newFinishWrite seals and encodes o's OCR result and video actions.
+func (s *Store) newFinishWrite(o pipeline.Outcome) (*finishWrite, error) {
+	w := &finishWrite{o: o}
 	var err error
 	if o.Verdict.IDCardResult != nil {
 		sealed := *o.Verdict.IDCardResult
 		if err := s.sealOCR(&sealed, o.RecordID); err != nil {
-			return fmt.Errorf("store: record %d: %w", o.RecordID, err)
+			return nil, fmt.Errorf("store: record %d: %w", o.RecordID, err)
 		}
-		if idcard, err = json.Marshal(sealed); err != nil {
-			return fmt.Errorf("store: encode idcard_result: %w", err)
+		if w.idcard, err = json.Marshal(sealed); err != nil {
+			return nil, fmt.Errorf("store: encode idcard_result: %w", err)
 		}
 	}
 	if o.Verdict.VideoActions != nil {
-		if videoActions, err = json.Marshal(o.Verdict.VideoActions); err != nil {
-			return fmt.Errorf("store: encode video_actions: %w", err)
+		if w.videoActions, err = json.Marshal(o.Verdict.VideoActions); err != nil {
+			return nil, fmt.Errorf("store: encode video_actions: %w", err)
 		}
 	}
-	unchanged := false
-	queue := func(b *pgx.Batch) {
-		if o.AttemptID != 0 {
-			a := o.Attempt
-			b.Queue(finishAttemptSQL, o.AttemptID, a.FinishedAt, nullIfZero(a.HTTPStatus), nullIfEmpty(a.Code),
-				nullIfEmpty(a.Message), nullIfEmpty(a.RequestID), a.Class.String(), a.Billed, a.PossiblyBilled)
-		}
-		// The attempt is completed (the call stays accounted for) even when
-		// the record is not changed below.
-		count := 0
-		if o.CountAttempt {
-			count = 1
-		}
-		v := o.Verdict
-		b.Queue(finishRecordSQL,
-			o.RecordID, o.Generation, string(o.Status), count, nullIfEmpty(v.Result), v.Code, nullIfEmpty(v.Message),
-			v.Similarity, idcard, v.VideoAlive, videoActions, nullIfEmpty(o.ErrorCode), nullIfEmpty(o.ErrorMessage),
-			o.LinkedRecordID, nullIfEmpty(v.PictureRef), o.Infra, o.AttemptID != 0, terminal).Exec(func(tag pgconn.CommandTag) error {
-			unchanged = tag.RowsAffected() == 0
-			return nil
-		})
+	return w, nil
+}
+
+func (w *finishWrite) Reset() { w.unchanged = false }
+
+// queue completes the attempt, if any, and applies the outcome to the
+// record. The attempt is completed (the call stays accounted for) even when
+// the record is not changed.
+func (w *finishWrite) queue(b *pgx.Batch) {
+	o, v := w.o, w.o.Verdict
+	if o.AttemptID != 0 {
+		a := o.Attempt
+		b.Queue(finishAttemptSQL, o.AttemptID, a.FinishedAt, nullIfZero(a.HTTPStatus), nullIfEmpty(a.Code),
+			nullIfEmpty(a.Message), nullIfEmpty(a.RequestID), a.Class.String(), a.Billed, a.PossiblyBilled)
 	}
-	err = s.group.write(ctx, &groupWrite{queue: queue, reset: func() { unchanged = false }})
-	if err != nil {
-		return fmt.Errorf("store: finish record %d: %w", o.RecordID, err)
+	count := 0
+	if o.CountAttempt {
+		count = 1
 	}
-	if unchanged {
-		return s.whyUnchanged(ctx, o)
-	}
-	return nil
+	b.Queue(finishRecordSQL,
+		o.RecordID, o.Generation, string(o.Status), count, nullIfEmpty(v.Result), v.Code, nullIfEmpty(v.Message),
+		v.Similarity, w.idcard, v.VideoAlive, w.videoActions, nullIfEmpty(o.ErrorCode), nullIfEmpty(o.ErrorMessage),
+		o.LinkedRecordID, nullIfEmpty(v.PictureRef), o.Infra, o.AttemptID != 0, terminal).Exec(func(tag pgconn.CommandTag) error {
+		w.unchanged = tag.RowsAffected() == 0
+		return nil
+	})
 }
 
 // finishAttemptSQL completes attempt $1 with its outcome. The attempt holds

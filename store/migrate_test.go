@@ -9,9 +9,9 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for goose
 	"github.com/pressly/goose/v3"
 
-	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/migrations"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/store/storetest"
 )
 
 // Counts kept before migration 00011 ("<code> <verdict>" in one column)
@@ -19,7 +19,7 @@ import (
 func TestVerdictKeyMigration(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := testenv.PostgresURL(t)
+	url := storetest.URL(t)
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		t.Fatal(err)
@@ -44,11 +44,7 @@ func TestVerdictKeyMigration(t *testing.T) {
 		       (1, 'e', 6, 'name', 'failed', NULL, NULL, 'IVS.0101')`); err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, url, store.WithKeyring(testenv.Keyring(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.OpenURL(t, url)
 	bs, err := st.GetBatchStatus(ctx, 1)
 	if err != nil {
 		t.Fatal(err)

@@ -8,21 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/store/storetest"
 )
-
-func openOpsStore(t *testing.T) *store.Store {
-	t.Helper()
-	st, err := store.Open(context.Background(), testenv.PostgresURL(t), store.WithKeyring(testenv.Keyring(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	return st
-}
 
 // opsBatch stores a batch of n pending name-shape records and returns its id.
 func opsBatch(t *testing.T, st *store.Store, n int) int64 {
@@ -75,8 +65,9 @@ func finishAs(t *testing.T, st *store.Store, status pipeline.Status, code string
 }
 
 func TestRequeueSelectsAndGuardsVerdicts(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	st := openOpsStore(t)
+	st := storetest.Open(t)
 	batch := opsBatch(t, st, 6)
 	f1 := finishAs(t, st, pipeline.StatusFailed, "IVS.0101")
 	f2 := finishAs(t, st, pipeline.StatusFailed, "IVS.0101")
@@ -142,8 +133,9 @@ func TestRequeueSelectsAndGuardsVerdicts(t *testing.T) {
 // one keeps it; a claim after a crash frees reserved slots; and
 // RecomputeBudgets finds and corrects drift.
 func TestBudgetReserveIsExact(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	st := openOpsStore(t)
+	st := storetest.Open(t)
 	batch := opsBatch(t, st, 1)
 	rec := finishAs(t, st, pipeline.StatusInFlight, "")
 	if _, err := st.SetBudget(ctx, batch, 7, &store.AuditEntry{Operator: "t", Command: "budget"}); err != nil {
@@ -239,8 +231,9 @@ func TestBudgetReserveIsExact(t *testing.T) {
 // An attempt left in flight past the lease is closed as possibly billed when
 // its record is no longer in flight; otherwise it is left for the next claim.
 func TestCloseStaleAttempts(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	st := openOpsStore(t)
+	st := storetest.Open(t)
 	opsBatch(t, st, 2)
 	old := time.Now().Add(-time.Hour)
 	gone := finishAs(t, st, pipeline.StatusInFlight, "")

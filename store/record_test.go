@@ -9,6 +9,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/store/storetest"
 )
 
 // metadataBatch stores n pending records whose metadata is about size
@@ -31,7 +32,7 @@ func metadataBatch(t *testing.T, st *store.Store, n, size int) (int64, map[strin
 func TestClaimReadsNoMetadata(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := openOpsStore(t)
+	st := storetest.Open(t)
 	_, want := metadataBatch(t, st, 3, 100)
 	refs, err := st.ClaimPending(ctx, ivs.EndpointExtention, 3)
 	if err != nil || len(refs) != 3 {
@@ -58,7 +59,7 @@ func TestClaimReadsNoMetadata(t *testing.T) {
 func TestEachRecordBoundsMetadata(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := openOpsStore(t)
+	st := storetest.Open(t)
 	batch, want := metadataBatch(t, st, 7, 1000)
 	var sizes []int
 	rows, err := st.Pool().Query(ctx, `SELECT octet_length(metadata_enc) FROM records WHERE batch_id = $1 ORDER BY id`, batch)

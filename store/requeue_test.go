@@ -8,9 +8,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/store/storetest"
 )
 
 // A requeue of many records works in short chunks and never locks the open
@@ -18,12 +18,9 @@ import (
 // lock_timeout = 1s, all go through while it runs. The audit row holds the
 // counts and the chunk range, not the ids.
 func TestRequeueDoesNotBlockOutcomeWrites(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	st, err := store.Open(ctx, testenv.PostgresURL(t), store.WithKeyring(testenv.Keyring(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	pool := st.Pool()
 	b, _, err := st.CreateBatch(ctx, pipeline.Batch{Name: "big", ManifestSHA256: "big"})
 	if err != nil {

@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pii"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/store/storetest"
 )
 
 func keyring(t *testing.T, keys map[string][]byte, active string, index []byte) *pii.Keyring {
@@ -58,12 +58,9 @@ func nameInput(ref string) store.NewRecord {
 // nothing, and a crashed worker's open attempt is closed as abandoned,
 // possibly billed, and counted.
 func TestClaimFinishConditional(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	st, err := store.Open(ctx, testenv.PostgresURL(t), store.WithKeyring(testenv.Keyring(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	batch := newBatch(t, st, nameInput("a"))
 	refs, err := st.ClaimPending(ctx, ivs.EndpointExtention, 10)
 	if err != nil || len(refs) != 1 {
@@ -132,13 +129,11 @@ func TestClaimFinishConditional(t *testing.T) {
 
 // Personal fields are sealed at rest, and Rekey moves them to a new key.
 func TestSealedAtRestAndRekey(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	url := testenv.PostgresURL(t)
+	url := storetest.URL(t)
 	k1, k2, index := randomKey(), randomKey(), randomKey()
-	st, err := store.Open(ctx, url, store.WithKeyring(keyring(t, map[string][]byte{"k1": k1}, "k1", index)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.OpenURL(t, url, store.WithKeyring(keyring(t, map[string][]byte{"k1": k1}, "k1", index)))
 	newBatch(t, st, nameInput("a"), nameInput("b"))
 	st.Close()
 
@@ -149,11 +144,7 @@ func TestSealedAtRestAndRekey(t *testing.T) {
 		}
 		return s
 	}
-	rotated, err := store.Open(ctx, url, store.WithKeyring(keyring(t, map[string][]byte{"k1": k1, "k2": k2}, "k2", index)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rotated.Close()
+	rotated := storetest.OpenURL(t, url, store.WithKeyring(keyring(t, map[string][]byte{"k1": k1, "k2": k2}, "k2", index)))
 	if s := raw(rotated); strings.Contains(s, "张伟") || strings.Contains(s, "803X") || !strings.Contains(s, "k1:") {
 		t.Fatalf("stored values are not sealed under k1: %q", s)
 	}
@@ -164,11 +155,7 @@ func TestSealedAtRestAndRekey(t *testing.T) {
 	if s := raw(rotated); strings.Contains(s, "k1:") {
 		t.Fatalf("values still under k1 after rekey: %q", s)
 	}
-	onlyNew, err := store.Open(ctx, url, store.WithKeyring(keyring(t, map[string][]byte{"k2": k2}, "k2", index)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer onlyNew.Close()
+	onlyNew := storetest.OpenURL(t, url, store.WithKeyring(keyring(t, map[string][]byte{"k2": k2}, "k2", index)))
 	rec, err := onlyNew.GetRecord(ctx, 1)
 	if err != nil || rec.Name != "张伟" || rec.IDNumber != "11010119900307803X" {
 		t.Fatalf("read with only the new key: %+v %v", rec, err)
@@ -182,12 +169,9 @@ func TestSealedAtRestAndRekey(t *testing.T) {
 // its own result: a stale task's outcome is refused while the others in its
 // group are stored, and a Send for an attempt taken back says so.
 func TestGroupedWritesKeepTheirOwnResults(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	st, err := store.Open(ctx, testenv.PostgresURL(t), store.WithKeyring(testenv.Keyring(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	const n = 120
 	inputs := make([]store.NewRecord, n)
 	for i := range inputs {
