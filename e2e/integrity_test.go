@@ -14,6 +14,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/ivssim"
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
@@ -198,7 +199,7 @@ func TestUnreachableMediaEndsFailedInfraFetch(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		left := 0
-		for _, q := range worker.Queues {
+		for _, q := range taskqueue.Queues {
 			if info, err := insp.GetQueueInfo(q); err == nil {
 				left += info.Pending + info.Active + info.Scheduled + info.Retry + info.Archived
 			}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
-	"github.com/ivsbatch/ivsbatch/worker"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 )
 
 // QueueState is one asynq queue's task counts by state.
@@ -45,7 +45,7 @@ type StatusReport struct {
 func Status(ctx context.Context, st *store.Store, rdb redis.UniversalClient, batchID int64) (StatusReport, error) {
 	var r StatusReport
 	var err error
-	for _, q := range worker.Queues {
+	for _, q := range taskqueue.Queues {
 		qs, err := queueState(rdb, q)
 		if err != nil {
 			return r, err

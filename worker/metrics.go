@@ -18,6 +18,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 )
 
 // Metrics are the worker's Prometheus instruments.
@@ -93,7 +94,7 @@ func (l *meteredLimiter) Wait(ctx context.Context, ep ivs.Endpoint) error {
 	err := l.Limiter.Wait(ctx, ep)
 	l.m.LimiterWait.WithLabelValues(string(ep)).Observe(time.Since(start).Seconds())
 	if err == nil {
-		l.m.Granted.WithLabelValues(QueueOf(ep)).Inc()
+		l.m.Granted.WithLabelValues(taskqueue.QueueOf(ep)).Inc()
 	}
 	return err
 }
@@ -182,7 +183,7 @@ func (c *queueCache) get(insp *asynq.Inspector) map[string]map[string]int {
 
 func queueDepths(insp *asynq.Inspector) map[string]map[string]int {
 	out := map[string]map[string]int{}
-	for _, q := range Queues {
+	for _, q := range taskqueue.Queues {
 		info, err := insp.GetQueueInfo(q)
 		if err != nil {
 			continue // not created yet

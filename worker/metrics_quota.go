@@ -9,7 +9,9 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/recovery"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 )
 
 // outcomeClasses are the classes a call is counted under (every series
@@ -31,7 +33,7 @@ func (m *Metrics) registerQuota(reg prometheus.Registerer) {
 	m.RedisLost = prometheus.NewCounter(prometheus.CounterOpts{Name: "ivsbatch_redis_data_lost_total",
 		Help: "Times this worker's feeder found that Redis had lost its data."})
 	reg.MustRegister(m.Quota, m.Granted, m.Outcomes, m.PossiblyBilled, m.Recovered, m.RedisLost)
-	for _, q := range Queues {
+	for _, q := range taskqueue.Queues {
 		m.Granted.WithLabelValues(q)
 		for _, c := range outcomeClasses {
 			m.Outcomes.WithLabelValues(q, c.String())
@@ -43,20 +45,20 @@ func (m *Metrics) registerQuota(reg prometheus.Registerer) {
 
 // SetQuota publishes the configured quota (requests/s per endpoint).
 func (m *Metrics) SetQuota(perSecond float64) {
-	for i, ep := range Endpoints {
-		m.Quota.WithLabelValues(string(ep), Queues[i]).Set(perSecond)
+	for i, ep := range taskqueue.Endpoints {
+		m.Quota.WithLabelValues(string(ep), taskqueue.Queues[i]).Set(perSecond)
 	}
 }
 
 func (m *Metrics) observeOutcome(ep ivs.Endpoint, c ivs.Class) {
-	m.Outcomes.WithLabelValues(QueueOf(ep), c.String()).Inc()
+	m.Outcomes.WithLabelValues(taskqueue.QueueOf(ep), c.String()).Inc()
 	if c == ivs.ClassAmbiguous {
 		m.PossiblyBilled.WithLabelValues("ambiguous").Inc()
 	}
 }
 
 // ObserveRecovery counts what a recovery round did.
-func (m *Metrics) ObserveRecovery(s RecoverStats) {
+func (m *Metrics) ObserveRecovery(s recovery.Stats) {
 	m.Recovered.Add(float64(s.Lost))
 	m.PossiblyBilled.WithLabelValues("abandoned").Add(float64(s.AttemptsClosed))
 }
