@@ -3,7 +3,10 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
@@ -54,5 +57,103 @@ func TestGroupedClaims(t *testing.T) {
 	}
 	if r, _ := st.GetRecord(ctx, refs[2].RecordID); r.Status != pipeline.StatusQueued {
 		t.Fatalf("record of the stale task is %s; want queued", r.Status)
+	}
+}
+
+// Concurrent tasks' writes share group commits (group.go), yet each keeps
+// its own result: a stale task's outcome is refused while the others in its
+// group are stored, and a Send for an attempt taken back says so.
+func TestGroupedWritesKeepTheirOwnResults(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.Open(t)
+	const n = 120
+	inputs := make([]store.NewRecord, n)
+	for i := range inputs {
+		inputs[i] = nameInput(fmt.Sprintf("r%d", i))
+	}
+	batch := newBatch(t, st, inputs...)
+	refs, err := st.ClaimPending(ctx, ivs.EndpointExtention, n)
+	if err != nil || len(refs) != n {
+		t.Fatalf("claim pending: %d %v", len(refs), err)
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i, ref := range refs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = func() error {
+				rec, err := st.Claim(ctx, ref)
+				if err != nil {
+					return err
+				}
+				id, ok, err := st.Reserve(ctx, pipeline.AttemptStart{RecordID: rec.ID, BatchID: batch, Generation: 1,
+					UUID: ref.UUID(), Endpoint: ivs.EndpointExtention, StartedAt: time.Now()})
+				if err != nil || !ok {
+					return fmt.Errorf("reserve: %v %w", ok, err)
+				}
+				if i%7 == 3 { // taken back before the call: the Send must say so
+					if err := st.Release(ctx, id); err != nil {
+						return err
+					}
+					return st.Send(ctx, id, time.Now())
+				}
+				if err := st.Send(ctx, id, time.Now()); err != nil {
+					return err
+				}
+				gen := 1
+				if i%10 == 0 { // a stale task
+					gen = 2
+				}
+				code := 1000
+				return st.Finish(ctx, pipeline.Outcome{RecordID: rec.ID, Generation: gen, AttemptID: id,
+					Status: pipeline.StatusDone, CountAttempt: true,
+					Attempt: pipeline.AttemptResult{FinishedAt: time.Now(), HTTPStatus: 200, Code: "1000", Billed: true},
+					Verdict: pipeline.Verdict{Result: "valid", Code: &code}})
+			}()
+		}()
+	}
+	wg.Wait()
+	for i, ref := range refs {
+		rec, gerr := st.GetRecord(ctx, ref.RecordID)
+		if gerr != nil {
+			t.Fatal(gerr)
+		}
+		switch {
+		case i%7 == 3:
+			if !errors.Is(errs[i], pipeline.ErrNotFound) || rec.Status != pipeline.StatusInFlight {
+				t.Errorf("record %d: Send after release: %v, status %s; want ErrNotFound, in_flight", i, errs[i], rec.Status)
+			}
+		case i%10 == 0:
+			if !errors.Is(errs[i], pipeline.ErrStaleGeneration) || rec.Status != pipeline.StatusInFlight {
+				t.Errorf("record %d: stale Finish: %v, status %s; want ErrStaleGeneration, in_flight", i, errs[i], rec.Status)
+			}
+		default:
+			if errs[i] != nil || rec.Status != pipeline.StatusDone || rec.Attempts != 1 {
+				t.Errorf("record %d: %v, status %s, attempts %d; want done after 1", i, errs[i], rec.Status, rec.Attempts)
+			}
+		}
+	}
+	atts, err := st.ListAttempts(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	finished := 0
+	for _, a := range atts {
+		if a.State == "finished" && a.Billed {
+			finished++
+		}
+	}
+	// Every sent attempt is finished and billed, the stale tasks' included
+	// (their call was made); released ones are gone.
+	want := 0
+	for i := range n {
+		if i%7 != 3 {
+			want++
+		}
+	}
+	if finished != want || len(atts) != want {
+		t.Fatalf("attempts: %d finished and billed of %d; want %d", finished, len(atts), want)
 	}
 }

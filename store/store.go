@@ -10,7 +10,9 @@
 // account pause), audit.go, reconcile.go (reconcile runs and their
 // schedule), inputs.go and intake.go (manifest intake), dedup.go, rekey.go,
 // and the read-only report, status, counts and metrics queries. group.go
-// commits the per-task writes together.
+// commits the per-task writes together (internal/groupcommit), each kind of
+// write a type of its own. states.go alone spells attempt states and record
+// statuses in SQL. storetest opens a store for tests.
 package store
 
 import (
