@@ -34,6 +34,8 @@ func (s *Store) scanRecordAndMetadata(row pgx.Row) (*pipeline.Record, error) {
 	return s.scan(row, true)
 }
 
+// scan reads one row of recordColumns, or of recordAndMetadataColumns if
+// metadata, and opens its personal fields.
 func (s *Store) scan(row pgx.Row, metadata bool) (*pipeline.Record, error) {
 	var (
 		r                    pipeline.Record
@@ -62,21 +64,30 @@ func (s *Store) scan(row pgx.Row, metadata bool) (*pipeline.Record, error) {
 	if err := s.openInputs(&r); err != nil {
 		return nil, err
 	}
+	if err := s.decodeResults(&r, idcard, videoActions); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// decodeResults sets r's OCR result (opened) and video actions from their
+// stored JSON, when there are any.
+func (s *Store) decodeResults(r *pipeline.Record, idcard, videoActions []byte) error {
 	if len(idcard) > 0 {
 		r.IDCardResult = new(ivs.IDCardResult)
 		if err := json.Unmarshal(idcard, r.IDCardResult); err != nil {
-			return nil, fmt.Errorf("decode idcard_result: %w", err)
+			return fmt.Errorf("decode idcard_result: %w", err)
 		}
 		if err := s.openOCR(r.IDCardResult, r.ID); err != nil {
-			return nil, fmt.Errorf("record %d: %w", r.ID, err)
+			return fmt.Errorf("record %d: %w", r.ID, err)
 		}
 	}
 	if len(videoActions) > 0 {
 		if err := json.Unmarshal(videoActions, &r.VideoActions); err != nil {
-			return nil, fmt.Errorf("decode video_actions: %w", err)
+			return fmt.Errorf("decode video_actions: %w", err)
 		}
 	}
-	return &r, nil
+	return nil
 }
 
 // openInputs opens the sealed media references and metadata (if read) of

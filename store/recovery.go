@@ -67,30 +67,10 @@ var listOpenSQL = `
 func (s *Store) RequeueLost(ctx context.Context, r OpenRecord, newGeneration bool) (ref pipeline.TaskRef, closed int, ok bool, err error) {
 	ref = r.Ref
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var id int64
-		err := tx.QueryRow(ctx, `SELECT id FROM records WHERE id = $1 AND generation = $2 AND updated_at = $3
-			AND status IN `+sqlIn(queueHeld...)+` FOR UPDATE`, r.Ref.RecordID, r.Ref.Generation, r.UpdatedAt).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
+		if lost, err := s.stillLost(ctx, tx, r, newGeneration); err != nil || !lost {
 			return err
 		}
-		// Without a new generation the worker that holds the record may be
-		// alive (Redis lost its task, not the worker): a call of its that
-		// may still be on the wire is left to end first (see Claim), and
-		// the record looked at again in a later round. A dead worker's
-		// calls ended with it.
-		if !newGeneration {
-			var wait float64
-			if err := tx.QueryRow(ctx, callWait("$1", "$2"), id, s.callGrace.Seconds()).Scan(&wait); err != nil {
-				return fmt.Errorf("look for a call in flight: %w", err)
-			}
-			if wait > 0 {
-				return nil
-			}
-		}
-		tag, err := tx.Exec(ctx, abandonSQL("", "a.record_id = $1"), id)
+		tag, err := tx.Exec(ctx, abandonLostSQL, r.Ref.RecordID)
 		if err != nil {
 			return fmt.Errorf("close abandoned attempts: %w", err)
 		}
@@ -99,9 +79,7 @@ func (s *Store) RequeueLost(ctx context.Context, r OpenRecord, newGeneration boo
 		if newGeneration {
 			bump = 1
 		}
-		if err := tx.QueryRow(ctx, `UPDATE records SET status = `+sqlText(pipeline.StatusQueued)+`, attempts = attempts + $2,
-			generation = generation + $3, updated_at = now() WHERE id = $1 RETURNING generation`,
-			id, closed, bump).Scan(&ref.Generation); err != nil {
+		if err := tx.QueryRow(ctx, requeueLostSQL, r.Ref.RecordID, closed, bump).Scan(&ref.Generation); err != nil {
 			return fmt.Errorf("requeue: %w", err)
 		}
 		ok = true
@@ -112,3 +90,41 @@ func (s *Store) RequeueLost(ctx context.Context, r OpenRecord, newGeneration boo
 	}
 	return ref, closed, ok, nil
 }
+
+// stillLost locks r's record and reports whether it is as recovery saw it
+// (same generation, unchanged since r.UpdatedAt, on its way) and, without a
+// new generation, has no call that may still be on the wire. Without a new
+// generation the worker that holds the record may be alive (Redis lost its
+// task, not the worker): a call of its that may still be on the wire is
+// left to end first (see Claim), and the record looked at again in a later
+// round. A dead worker's calls ended with it.
+func (s *Store) stillLost(ctx context.Context, tx pgx.Tx, r OpenRecord, newGeneration bool) (bool, error) {
+	err := tx.QueryRow(ctx, lostRecordSQL, r.Ref.RecordID, r.Ref.Generation, r.UpdatedAt).Scan(new(int64))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if newGeneration {
+		return true, nil
+	}
+	var wait float64
+	if err := tx.QueryRow(ctx, callWait("$1", "$2"), r.Ref.RecordID, s.callGrace.Seconds()).Scan(&wait); err != nil {
+		return false, fmt.Errorf("look for a call in flight: %w", err)
+	}
+	return wait == 0, nil
+}
+
+var (
+	// lostRecordSQL locks record $1 if it is at generation $2, unchanged
+	// since $3 and on its way.
+	lostRecordSQL = `SELECT id FROM records WHERE id = $1 AND generation = $2 AND updated_at = $3
+		AND status IN ` + sqlIn(queueHeld...) + ` FOR UPDATE`
+	// abandonLostSQL closes the attempts in flight of record $1.
+	abandonLostSQL = abandonSQL("", "a.record_id = $1")
+	// requeueLostSQL puts record $1 back to queued, counting $2 attempts
+	// and adding $3 to its generation.
+	requeueLostSQL = `UPDATE records SET status = ` + sqlText(pipeline.StatusQueued) + `, attempts = attempts + $2,
+		generation = generation + $3, updated_at = now() WHERE id = $1 RETURNING generation`
+)
