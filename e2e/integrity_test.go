@@ -19,6 +19,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
@@ -229,7 +230,7 @@ func TestUnreachableMediaEndsFailedInfraFetch(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		left := 0
-		for _, q := range worker.Queues {
+		for _, q := range taskqueue.Queues {
 			if info, err := insp.GetQueueInfo(q); err == nil {
 				left += info.Pending + info.Active + info.Scheduled + info.Retry + info.Archived
 			}

@@ -14,7 +14,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/internal/sink"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
-	"github.com/ivsbatch/ivsbatch/worker"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 )
 
 // QueueState is one asynq queue's task counts by state.
@@ -46,7 +46,7 @@ type StatusReport struct {
 func Status(ctx context.Context, st *store.Store, rdb redis.UniversalClient, batchID int64) (StatusReport, error) {
 	var r StatusReport
 	var err error
-	for _, q := range worker.Queues {
+	for _, q := range taskqueue.Queues {
 		qs, err := queueState(rdb, q)
 		if err != nil {
 			return r, err
@@ -137,7 +137,7 @@ func PrintStatus(w io.Writer, r StatusReport) {
 			}
 		}
 		fmt.Fprintln(w)
-		printCounts(w, "by verdict:", b.ByVerdict)
+		printCounts(w, "by verdict:", b.VerdictCounts())
 		if b.Reused > 0 {
 			fmt.Fprintf(w, "  answered by reuse of identical inputs (no call): %d\n", b.Reused)
 		}

@@ -86,7 +86,7 @@ func printStatus(bs store.BatchStatus, paused bool, code, reason string) {
 			fmt.Printf("    %-10s %d\n", s, n)
 		}
 	}
-	printMap("by verdict:", bs.ByVerdict)
+	printMap("by verdict:", bs.VerdictCounts())
 	printMap("by error code (no verdict):", bs.ByError)
 	if bs.Rate() > 0 {
 		fmt.Printf("  rate: %.1f records/s (the batch's own calls, last minute)", bs.Rate())
