@@ -32,5 +32,5 @@ func (p *Processor) reuse(ctx context.Context, rec *Record, prior *Record) error
 		ev.Code = *prior.Code
 	}
 	o := Outcome{RecordID: rec.ID, Generation: rec.Generation, Verdict: prior.Verdict, LinkedRecordID: &prior.ID}
-	return p.settle(ctx, o, p.Decide(ev), "", nil)
+	return p.settle(ctx, rec, o, p.Decide(ev), "", nil)
 }

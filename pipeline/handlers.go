@@ -65,7 +65,7 @@ func (p *Processor) handle(ctx context.Context, a *answered) error {
 func (p *Processor) handleVerdict(ctx context.Context, a *answered) error {
 	a.out.Verdict = a.reply.Verdict
 	a.out.Verdict.PictureRef = p.keepPicture(ctx, a.rec, a.reply.Picture)
-	return p.settle(ctx, a.out, a.d, "", nil)
+	return p.settle(ctx, a.rec, a.out, a.d, "", nil)
 }
 
 // handleFailed stores a final answer without a verdict (billed_odd, an
@@ -75,13 +75,13 @@ func (p *Processor) handleFailed(ctx context.Context, a *answered) error {
 	if a.d.GaveUp {
 		a.out.ErrorMessage = fmt.Sprintf("gave up after %d attempts: %s", a.rec.Attempts+1, a.out.ErrorMessage)
 	}
-	return p.settle(ctx, a.out, a.d, "", nil)
+	return p.settle(ctx, a.rec, a.out, a.d, "", nil)
 }
 
 // handleRetry stores a counted failure (transient, ambiguous, unknown) and
 // runs the task again after the backoff.
 func (p *Processor) handleRetry(ctx context.Context, a *answered) error {
-	return p.settle(ctx, a.out, a.d, a.out.Attempt.Class.String(), a.err)
+	return p.settle(ctx, a.rec, a.out, a.d, a.out.Attempt.Class.String(), a.err)
 }
 
 // handleThrottled tells the shared limiter to slow down and runs the task
@@ -90,13 +90,13 @@ func (p *Processor) handleThrottled(ctx context.Context, a *answered) error {
 	lctx, cancel := p.live(ctx)
 	p.Limiter.Throttled(lctx, a.call.Shape.Endpoint())
 	cancel()
-	return p.settle(ctx, a.out, a.d, "throttled", a.err)
+	return p.settle(ctx, a.rec, a.out, a.d, "throttled", a.err)
 }
 
 // handlePause stores the refused call and pauses the account's traffic.
 func (p *Processor) handlePause(ctx context.Context, a *answered) error {
 	a.out.Status, a.out.CountAttempt = a.d.Status, a.d.Count
-	if err := p.finish(ctx, a.out); err != nil {
+	if err := p.finish(ctx, a.rec, a.out); err != nil {
 		return err
 	}
 	return p.pause(ctx, a.rec, a.out.ErrorCode, a.out.ErrorMessage, a.d)
@@ -108,7 +108,7 @@ func (p *Processor) handlePause(ctx context.Context, a *answered) error {
 // when the credentials are refused, else the record back to the queue.
 func (p *Processor) handleRefresh(ctx context.Context, log *slog.Logger, a *answered) (resend bool, err error) {
 	a.out.Status, a.out.CountAttempt = a.d.Status, a.d.Count
-	if err := p.finish(ctx, a.out); err != nil {
+	if err := p.finish(ctx, a.rec, a.out); err != nil {
 		return false, err
 	}
 	err = p.Verifier.RefreshAuth(ctx)
@@ -123,7 +123,7 @@ func (p *Processor) handleRefresh(ctx context.Context, log *slog.Logger, a *answ
 	}
 	o := kept(a.rec)
 	o.ErrorCode, o.ErrorMessage = ce.Code, err.Error()
-	return false, p.settle(ctx, o, d, "refresh credentials", err)
+	return false, p.settle(ctx, a.rec, o, d, "refresh credentials", err)
 }
 
 // pause stores the account-wide stop and pauses the queue; the record goes
@@ -132,6 +132,7 @@ func (p *Processor) handleRefresh(ctx context.Context, log *slog.Logger, a *answ
 func (p *Processor) pause(ctx context.Context, rec *Record, code, reason string, d Decision) error {
 	lctx, cancel := p.live(ctx)
 	defer cancel()
+	reason = rec.Scrub(reason)
 	p.Log.Error("account-wide stop: pausing all IVS traffic", "code", code, "reason", reason)
 	if err := p.Account.SetPaused(lctx, code, reason); err != nil {
 		return &RetryLater{Delay: d.Delay, Failure: true, Reason: "store pause", Err: err}
@@ -143,7 +144,7 @@ func (p *Processor) pause(ctx context.Context, rec *Record, code, reason string,
 	}
 	o := kept(rec)
 	o.ErrorCode, o.ErrorMessage = code, reason
-	return p.settle(ctx, o, d, "account paused ("+code+")", ErrPaused)
+	return p.settle(ctx, rec, o, d, "account paused ("+code+")", ErrPaused)
 }
 
 // pausedAfterClaim ends a task that found the account paused (or could not
@@ -152,7 +153,7 @@ func (p *Processor) pausedAfterClaim(ctx context.Context, rec *Record, code stri
 	if err != nil {
 		return p.infra(ctx, rec, CodeInfraStore, fmt.Errorf("read account state: %w", err))
 	}
-	return p.settle(ctx, kept(rec), p.Decide(Event{Kind: EventPaused}), "account paused ("+code+")", ErrPaused)
+	return p.settle(ctx, rec, kept(rec), p.Decide(Event{Kind: EventPaused}), "account paused ("+code+")", ErrPaused)
 }
 
 // handleExhausted fails a record whose attempts were used up before this
@@ -160,7 +161,7 @@ func (p *Processor) pausedAfterClaim(ctx context.Context, rec *Record, code stri
 func (p *Processor) handleExhausted(ctx context.Context, rec *Record) error {
 	o := Outcome{RecordID: rec.ID, Generation: rec.Generation, ErrorCode: orDefault(rec.LastErrorCode, "attempts.exhausted"),
 		ErrorMessage: fmt.Sprintf("gave up after %d attempts: %s", rec.Attempts, rec.LastErrorMessage)}
-	return p.settle(ctx, o, p.Decide(Event{Kind: EventExhausted, Attempts: rec.Attempts}), "", nil)
+	return p.settle(ctx, rec, o, p.Decide(Event{Kind: EventExhausted, Attempts: rec.Attempts}), "", nil)
 }
 
 // budgetExhausted fails rec with ErrorBudgetExhausted: nothing is sent.
@@ -172,7 +173,7 @@ func (p *Processor) budgetExhausted(ctx context.Context, log *slog.Logger, rec *
 	o := Outcome{RecordID: rec.ID, Generation: rec.Generation, ErrorCode: ErrorBudgetExhausted,
 		ErrorMessage: "the batch's budget of billed calls is used up; raise it (ops budget) and run ops requeue -code " +
 			ErrorBudgetExhausted}
-	return p.settle(ctx, o, p.Decide(Event{Kind: EventBudget}), "", nil)
+	return p.settle(ctx, rec, o, p.Decide(Event{Kind: EventBudget}), "", nil)
 }
 
 // notSent ends the task after a fetch or prepare error: the record is
@@ -185,7 +186,7 @@ func (p *Processor) notSent(ctx context.Context, log *slog.Logger, rec *Record, 
 	}
 	log.Info("record rejected before calling IVS", "code", rej.RejectCode())
 	o := Outcome{RecordID: rec.ID, Generation: rec.Generation, ErrorCode: rej.RejectCode(), ErrorMessage: rej.Error()}
-	return p.settle(ctx, o, p.Decide(Event{Kind: EventRejected}), "", nil)
+	return p.settle(ctx, rec, o, p.Decide(Event{Kind: EventRejected}), "", nil)
 }
 
 // infra handles infrastructure trouble (not the input's fault, no call
@@ -196,7 +197,7 @@ func (p *Processor) notSent(ctx context.Context, log *slog.Logger, rec *Record, 
 // queue does not (they are not asynq failures).
 func (p *Processor) infra(ctx context.Context, rec *Record, code string, err error) error {
 	if errors.Is(ctx.Err(), context.Canceled) {
-		return p.settle(ctx, kept(rec), p.Decide(Event{Kind: EventStopping}), "worker stopping", err)
+		return p.settle(ctx, rec, kept(rec), p.Decide(Event{Kind: EventStopping}), "worker stopping", err)
 	}
 	now := p.Now()
 	n, since := rec.InfraFailures+1, now
@@ -211,7 +212,7 @@ func (p *Processor) infra(ctx context.Context, rec *Record, code string, err err
 		o.ErrorMessage = fmt.Sprintf("gave up after %d infrastructure failures over %s: %v; "+
 			"when fixed, run ops requeue -code %s", n, now.Sub(since).Round(time.Second), err, code)
 	}
-	return p.settle(ctx, o, d, code, err)
+	return p.settle(ctx, rec, o, d, code, err)
 }
 
 // keepPicture stores the liveness picture when configured and returns its

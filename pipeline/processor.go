@@ -110,7 +110,7 @@ func (p *Processor) dedup(ctx context.Context, rec *Record, media map[string][]b
 	case err != nil:
 		return true, p.infra(ctx, rec, CodeInfraStore, fmt.Errorf("look up identical inputs: %w", err))
 	case wait:
-		return true, p.settle(ctx, kept(rec), p.Decide(Event{Kind: EventDuplicate}),
+		return true, p.settle(ctx, rec, kept(rec), p.Decide(Event{Kind: EventDuplicate}),
 			"identical inputs are being verified by another record", nil)
 	case prior != nil:
 		return true, p.reuse(ctx, rec, prior)
@@ -199,12 +199,12 @@ func (p *Processor) release(ctx context.Context, attemptID int64) {
 	}
 }
 
-// settle stores o with the status and count d decides and says what the
-// task does next: nil once the record is final, else a *RetryLater after
-// d's delay (with reason and cause).
-func (p *Processor) settle(ctx context.Context, o Outcome, d Decision, reason string, cause error) error {
+// settle stores rec's outcome o with the status and count d decides and
+// says what the task does next: nil once the record is final, else a
+// *RetryLater after d's delay (with reason and cause).
+func (p *Processor) settle(ctx context.Context, rec *Record, o Outcome, d Decision, reason string, cause error) error {
 	o.Status, o.CountAttempt = d.Status, d.Count
-	if err := p.finish(ctx, o); err != nil || d.Status.Terminal() {
+	if err := p.finish(ctx, rec, o); err != nil || d.Status.Terminal() {
 		return err
 	}
 	return &RetryLater{Delay: d.Delay, Failure: d.Failure, Reason: reason, Err: cause}
@@ -223,10 +223,12 @@ func (p *Processor) live(ctx context.Context) (context.Context, context.CancelFu
 	return context.WithTimeout(context.WithoutCancel(ctx), p.StoreRetry+30*time.Second)
 }
 
-// finish stores o under a live context, retrying while Postgres is
+// finish stores o, its messages scrubbed of rec's personal data
+// (Record.Scrub), under a live context, retrying while Postgres is
 // unavailable. A record that is already terminal (a redelivered task), at
 // another generation or gone is not an error: the outcome is not applied.
-func (p *Processor) finish(ctx context.Context, o Outcome) error {
+func (p *Processor) finish(ctx context.Context, rec *Record, o Outcome) error {
+	o.ErrorMessage, o.Attempt.Message = rec.Scrub(o.ErrorMessage), rec.Scrub(o.Attempt.Message)
 	lctx, cancel := p.live(ctx)
 	defer cancel()
 	b := backoff.NewExponentialBackOff()

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/pipeline/pipelinetest"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/store/storetest"
 )
 
 // The store keeps the promises the processor relies on: the conformance
@@ -18,14 +18,7 @@ import (
 // TestFakeStoreConformance), each test on its own database.
 func TestRecordStoreConformance(t *testing.T) {
 	t.Parallel()
-	pipelinetest.RunRecordStore(t, func(t *testing.T) pipelinetest.Store {
-		st, err := store.Open(context.Background(), testenv.PostgresURL(t), store.WithKeyring(testenv.Keyring(t)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(st.Close)
-		return &conformant{Store: st}
-	})
+	pipelinetest.RunRecordStore(t, func(t *testing.T) pipelinetest.Store { return &conformant{Store: storetest.Open(t)} })
 }
 
 // conformant is the suite's set-up over the store's API (and, for what the
@@ -58,8 +51,8 @@ func (c *conformant) AddRecord(t testing.TB, batchID int64, in pipeline.Input) p
 		t.Fatal(err)
 	}
 	ref := pipeline.TaskRef{Generation: 1, Shape: in.Shape}
-	err := c.Pool().QueryRow(bg, `UPDATE records SET status = 'queued' WHERE batch_id = $1 AND ref = $2 RETURNING id`,
-		batchID, in.Ref).Scan(&ref.RecordID)
+	err := c.Pool().QueryRow(bg, `UPDATE records SET status = $3 WHERE batch_id = $1 AND ref = $2 RETURNING id`,
+		batchID, in.Ref, pipeline.StatusQueued).Scan(&ref.RecordID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,8 +81,8 @@ func (c *conformant) NewGeneration(t testing.TB, id int64) pipeline.TaskRef {
 	t.Helper()
 	ref := pipeline.TaskRef{RecordID: id}
 	err := c.Pool().QueryRow(bg, `
-		UPDATE records SET generation = generation + 1, status = 'queued', attempts = 0, finished_at = NULL
-		WHERE id = $1 RETURNING generation, shape`, id).Scan(&ref.Generation, &ref.Shape)
+		UPDATE records SET generation = generation + 1, status = $2, attempts = 0, finished_at = NULL
+		WHERE id = $1 RETURNING generation, shape`, id, pipeline.StatusQueued).Scan(&ref.Generation, &ref.Shape)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +93,7 @@ func (c *conformant) OutliveCallGrace(t testing.TB, id int64) {
 	t.Helper()
 	_, err := c.Pool().Exec(bg, `
 		UPDATE attempts SET started_at = started_at - make_interval(secs => $2)
-		WHERE record_id = $1 AND state = 'in_flight'`, id, (store.DefaultCallGrace + time.Second).Seconds())
+		WHERE record_id = $1 AND state = $3`, id, (store.DefaultCallGrace + time.Second).Seconds(), store.AttemptInFlight)
 	if err != nil {
 		t.Fatal(err)
 	}

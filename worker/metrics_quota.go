@@ -4,6 +4,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/recovery"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 )
 
 // outcomeClasses are the classes a call is counted under (every series
@@ -28,7 +30,7 @@ func (m *Metrics) registerQuota(reg prometheus.Registerer) {
 		Help: "Records sent back to the queue by infrastructure trouble, by endpoint and code: infra.fetch (media store), infra.prepare (media tools), infra.store (Postgres), infra.limiter (Redis)."},
 		[]string{labelEndpoint, labelCode})
 	reg.MustRegister(m.Quota, m.Granted, m.Outcomes, m.PossiblyBilled, m.Recovered, m.RedisLost, m.Infra)
-	for _, ep := range Endpoints {
+	for _, ep := range taskqueue.Endpoints {
 		m.Granted.WithLabelValues(string(ep))
 		for _, c := range outcomeClasses {
 			m.Outcomes.WithLabelValues(string(ep), c.String())
@@ -47,7 +49,7 @@ var infraCodes = []string{pipeline.CodeInfraFetch, pipeline.CodeInfraPrepare, pi
 
 // SetQuota publishes the configured quota (requests/s per endpoint).
 func (m *Metrics) SetQuota(perSecond float64) {
-	for _, ep := range Endpoints {
+	for _, ep := range taskqueue.Endpoints {
 		m.Quota.WithLabelValues(string(ep)).Set(perSecond)
 	}
 }
@@ -60,7 +62,7 @@ func (m *Metrics) observeOutcome(ep pipeline.Endpoint, c pipeline.Class) {
 }
 
 // ObserveRecovery counts what a recovery round did.
-func (m *Metrics) ObserveRecovery(s RecoverStats) {
+func (m *Metrics) ObserveRecovery(s recovery.Stats) {
 	m.Recovered.Add(float64(s.Lost))
 	m.PossiblyBilled.WithLabelValues("abandoned").Add(float64(s.AttemptsClosed))
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
@@ -57,9 +58,9 @@ func TestObserveTaskCountsInfraFailures(t *testing.T) {
 		errors.New("claim record"),
 		nil,
 	} {
-		m.ObserveTask(worker.QueueStandard, err)
+		m.ObserveTask(taskqueue.QueueStandard, err)
 	}
-	m.ObserveTask(worker.QueueExtention, &pipeline.RetryLater{Reason: pipeline.CodeInfraStore})
+	m.ObserveTask(taskqueue.QueueExtention, &pipeline.RetryLater{Reason: pipeline.CodeInfraStore})
 	for _, tc := range []struct {
 		ep   pipeline.Endpoint
 		code string
