@@ -2,14 +2,15 @@
 // into what Huawei IVS accepts, or rejects them locally with a precise
 // *Error before a paid call is made.
 //
-// Images (JPEG, PNG, WebP, GIF, BMP, and HEIC/HEIF/AVIF with libheif in;
-// JPEG out): EXIF orientation is applied, sizes are checked, and the picture
-// is resized and re-encoded to the IVS limits (faces ≤ 1024 px and ≤ 88 KB
-// of base64 at JPEG quality ≥ 75, shrinking rather than compressing harder;
-// ID cards ≤ 2048 px and ≤ ~1 MB). A JPEG that already complies passes
-// through byte for byte after one cheap decode (1/8 scale): every image
-// sent has been decoded, and a damaged one is media.corrupt_image whatever
-// its role. TIFF and animated WebP are media.unsupported_format.
+// Images (JPEG, PNG, WebP, GIF, BMP, TIFF — its first page — and
+// HEIC/HEIF/AVIF with libheif in; JPEG out): EXIF or TIFF orientation is
+// applied, sizes are checked, and the picture is resized and re-encoded to
+// the IVS limits (faces ≤ 1024 px and ≤ 88 KB of base64 at JPEG quality ≥
+// 75, shrinking rather than compressing harder; ID cards ≤ 2048 px and ≤
+// ~1 MB). A JPEG that already complies passes through byte for byte after
+// one cheap decode (1/8 scale): every image sent has been decoded, and a
+// damaged one is media.corrupt_image whatever its role. Animated WebP and
+// JPEG-compressed or CMYK TIFF are media.unsupported_format.
 //
 // Memory is bounded: the pixel count and the decode cost are checked from
 // the header before decoding, JPEGs are decoded scaled down in the DCT
@@ -25,6 +26,11 @@
 // Videos are probed and, when needed, transcoded to H.264/MP4 with the
 // ffprobe and ffmpeg executables, keeping format-level metadata tags. The
 // video stream's own duration (1–15 s) and frame rate (10–30 fps) decide.
+// The container is decided from the magic bytes first: anything but MP4,
+// MOV, WebM, MKV, AVI, FLV and ASF/WMV (a playlist, a concat list, an
+// image) is media.not_video before any tool runs, and every tool run reads
+// its input only as that container, confined (media/tool: PATH-only
+// environment, rlimits, deadline, Landlock).
 package media
 
 import (

@@ -16,3 +16,6 @@ if ! go mod tidy -diff; then echo "go mod tidy would change go.mod/go.sum (diff 
 promtool check rules deploy/prometheus/rules.yml
 promtool test rules deploy/prometheus/rules_test.yml
 go test -race -count=1 -timeout 40m "$@" ./...
+# The pure-Go JPEG path (the -tags purego build: image/jpeg instead of libjpeg-turbo) on the same real files as the
+# default build; without -race, which slows Go's pixel loops tenfold and finds nothing the run above does not.
+go test -count=1 -tags purego -run 'TestColours|TestDamagePolicy|TestOrientations|TestImages|TestFace' ./media/
