@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make test: installs what is missing, makes sure Postgres answers, then vets
-# and runs every test with the race detector. Tests start their own Redis
+# make test: installs what is missing, makes sure Postgres answers, then vets,
+# checks the alert rules and the Kubernetes manifests, and runs every test
+# with the race detector. Tests start their own Redis
 # servers, S3 stores (versitygw), IVS simulators and Postgres databases and
 # remove them when done; nothing already on the machine is touched.
 set -euo pipefail
@@ -15,6 +16,7 @@ go vet ./...
 if ! go mod tidy -diff; then echo "go mod tidy would change go.mod/go.sum (diff above): run go mod tidy"; exit 1; fi
 promtool check rules deploy/prometheus/rules.yml
 promtool test rules deploy/prometheus/rules_test.yml
+scripts/k8s-check.sh
 go test -race -count=1 -timeout 40m "$@" ./...
 # The pure-Go JPEG path (the -tags purego build: image/jpeg instead of libjpeg-turbo) on the same real files as the
 # default build; without -race, which slows Go's pixel loops tenfold and finds nothing the run above does not.
