@@ -62,7 +62,7 @@ func TestKilledWorkerBillsExactlyTheCap(t *testing.T) {
 		cmd.Env = append(os.Environ(),
 			"IVSBATCH_DATABASE_URL="+h.dbURL, "IVSBATCH_REDIS_ADDR="+h.redis,
 			"IVSBATCH_S3_ENDPOINT="+s3.Endpoint, "AWS_ACCESS_KEY_ID="+s3.AccessKey, "AWS_SECRET_ACCESS_KEY="+s3.SecretKey,
-			"AWS_REGION="+s3.Region, "IVS_ENDPOINT="+h.simURL, "IVS_AK="+simAK, "IVS_SK="+simSK,
+			"AWS_REGION="+s3.Region, "IVSBATCH_S3_BUCKETS="+bucket, "IVS_ENDPOINT="+h.simURL, "IVS_AK="+simAK, "IVS_SK="+simSK,
 			"IVSBATCH_PII_KEYS=crash:"+base64.StdEncoding.EncodeToString(key),
 			"IVSBATCH_PII_INDEX_KEY="+base64.StdEncoding.EncodeToString(index),
 			"IVSBATCH_METRICS_ADDR=")

@@ -117,7 +117,8 @@ func newHarness(t *testing.T, simCfg ivssim.Config) *harness {
 	h.s3 = s3
 	h.media = t.TempDir()
 	h.objs, err = objstore.New(ctx, objstore.Config{Endpoint: s3.Endpoint, Region: s3.Region,
-		AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, PathStyle: true, MediaRoot: h.media})
+		AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, PathStyle: true, MediaRoot: h.media,
+		Buckets: []string{bucket}, DenyPrefixes: []string{picturesPrefix}})
 	if err != nil {
 		t.Fatalf("objstore: %v", err)
 	}
@@ -144,6 +145,10 @@ func newHarness(t *testing.T, simCfg ivssim.Config) *harness {
 }
 
 func (h *harness) ref(key string) string { return "s3://" + bucket + "/" + key }
+
+// picturesPrefix is where workers keep liveness pictures when a test asks
+// them to (workerOpts.pictures): never a media source.
+const picturesPrefix = "s3://" + bucket + "/liveness"
 
 // client returns an IVS client for the simulator: AK/SK, or IAM password tokens.
 func (h *harness) client(password bool) *ivs.Client {
@@ -231,7 +236,7 @@ func (h *harness) startWorkers(o workerOpts) []*worker.Worker {
 			Dedup: h.st, Index: h.st.Keyring(), DedupWait: 200 * time.Millisecond,
 		}
 		if o.pictures != "" {
-			cfg.Pictures = worker.PictureBucket{Store: h.objs, Prefix: o.pictures}
+			cfg.Pictures = worker.PictureBucket{Store: h.objs, Prefix: o.pictures, Names: h.st.Keyring()}
 		}
 		if o.config != nil {
 			o.config(&cfg)

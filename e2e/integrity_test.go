@@ -1,8 +1,12 @@
 package e2e_test
 
 import (
+	"bytes"
 	"context"
 	"net"
+	"net/url"
+	"path"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +17,9 @@ import (
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/ivssim"
 	"github.com/ivsbatch/ivsbatch/objstore"
+	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
@@ -135,21 +141,31 @@ func TestDedupIdenticalInputsOnly(t *testing.T) {
 	}
 }
 
-// One record's media store is unreachable for longer than the infra bound
-// (shortened here): that record ends failed infra.fetch while the rest of
-// the batch completes; no task is left cycling in Redis and no record in
-// flight. ops requeue -code infra.fetch would resume it.
+// One record's media store is unreachable, another's refuses the worker's
+// credentials (a real versitygw answering 403), for longer than the infra
+// bound (shortened here): those records end failed infra.fetch while the
+// rest of the batch completes; no task is left cycling in Redis and no
+// record in flight. ops requeue -code infra.fetch would resume them. Their
+// stored messages, and ops export, name the media masked: no key, file
+// name, name or id number, whatever the S3 library said.
 func TestUnreachableMediaEndsFailedInfraFetch(t *testing.T) {
 	h := newHarness(t, ivssim.Config{Quota: 10})
-	var victim string
+	var victims []string
 	for _, r := range h.pop.Rows {
 		if r.FaceImage != "" && r.Expect.Status == pipeline.StatusDone && r.Shape == ivs.ShapeNameFaceImage {
-			victim = r.Ref
-			break
+			victims = append(victims, r.Ref)
 		}
 	}
+	if len(victims) < 2 {
+		t.Fatalf("the population has %d records with a face image, want 2", len(victims))
+	}
 	dead, err := objstore.New(h.ctx, objstore.Config{Endpoint: "http://" + closedAddr(t), Region: h.s3.Region,
-		AccessKey: h.s3.AccessKey, SecretKey: h.s3.SecretKey, PathStyle: true})
+		AccessKey: h.s3.AccessKey, SecretKey: h.s3.SecretKey, PathStyle: true, Buckets: []string{bucket}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	denied, err := objstore.New(h.ctx, objstore.Config{Endpoint: h.s3.Endpoint, Region: h.s3.Region,
+		AccessKey: h.s3.AccessKey, SecretKey: "not-the-secret", PathStyle: true, Buckets: []string{bucket}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,15 +174,18 @@ func TestUnreachableMediaEndsFailedInfraFetch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var victimID int64
-	var victimRef string
+	route := routeFetcher{ok: h.objs, other: map[string]*objstore.Store{}}
+	victimRecs := map[int64]pipeline.Record{}
 	for _, r := range recs {
-		if r.Ref == victim {
-			victimID, victimRef = r.ID, r.FaceImage
+		switch r.Ref {
+		case victims[0]:
+			route.other[r.FaceImage], victimRecs[r.ID] = dead, *r
+		case victims[1]:
+			route.other[r.FaceImage], victimRecs[r.ID] = denied, *r
 		}
 	}
 	h.startWorkers(workerOpts{n: 1, config: func(c *pipeline.Config) {
-		c.Fetcher = worker.RejectingFetcher{Store: routeFetcher{ok: h.objs, dead: dead, deadRef: victimRef}}
+		c.Fetcher = worker.RejectingFetcher{Store: route}
 		c.InfraMaxTries, c.InfraMaxAge = 4, time.Minute
 		c.InfraBackoffBase, c.InfraBackoffMax = 100*time.Millisecond, 400*time.Millisecond
 	}})
@@ -175,8 +194,9 @@ func TestUnreachableMediaEndsFailedInfraFetch(t *testing.T) {
 	recs, _ = h.st.ListRecords(h.ctx, batch)
 	for _, r := range recs {
 		exp, ok := want[r.Ref]
+		_, victim := victimRecs[r.ID]
 		switch {
-		case r.ID == victimID:
+		case victim:
 			if r.Status != pipeline.StatusFailed || r.LastErrorCode != pipeline.CodeInfraFetch || r.InfraFailures != 3 {
 				t.Errorf("unreachable record: %s %q after %d infra failures (%s); want failed %s after the bound",
 					r.Status, r.LastErrorCode, r.InfraFailures, r.LastErrorMessage, pipeline.CodeInfraFetch)
@@ -184,11 +204,23 @@ func TestUnreachableMediaEndsFailedInfraFetch(t *testing.T) {
 			if n := h.sim.Ledger().BilledByUUID[r.Task().UUID()]; n != 0 {
 				t.Errorf("unreachable record billed %d times", n)
 			}
+			checkNoMediaKey(t, "stored error_message", r.LastErrorMessage, r)
+			if !strings.Contains(r.LastErrorMessage, objstore.MaskRef(r.FaceImage)) {
+				t.Errorf("stored message %q does not name the media masked (%s)", r.LastErrorMessage, objstore.MaskRef(r.FaceImage))
+			}
+			t.Logf("stored: %s", r.LastErrorMessage)
 		case ok && r.Status != exp.Status:
 			t.Errorf("%s: %s, want %s", r.Ref, r.Status, exp.Status)
 		case r.Status == pipeline.StatusInFlight:
 			t.Errorf("%s left in flight", r.Ref)
 		}
+	}
+	var csv bytes.Buffer
+	if _, err := ops.Export(h.ctx, h.st, batch, &csv); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range victimRecs {
+		checkNoMediaKey(t, "ops export", csv.String(), &r)
 	}
 	// Nothing cycles in Redis: every task finished (asynq deletes finished
 	// tasks); none waits for a retry, none was archived.
@@ -198,7 +230,7 @@ func TestUnreachableMediaEndsFailedInfraFetch(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		left := 0
-		for _, q := range worker.Queues {
+		for _, q := range taskqueue.Queues {
 			if info, err := insp.GetQueueInfo(q); err == nil {
 				left += info.Pending + info.Active + info.Scheduled + info.Retry + info.Archived
 			}
@@ -213,16 +245,30 @@ func TestUnreachableMediaEndsFailedInfraFetch(t *testing.T) {
 	}
 }
 
-// routeFetcher fetches deadRef from a store nobody listens on (a real S3
-// client getting connection refused) and everything else from ok.
+// checkNoMediaKey fails when text holds rec's face image key or file name,
+// as written or percent-encoded, or its name or id number.
+func checkNoMediaKey(t *testing.T, where, text string, rec *pipeline.Record) {
+	t.Helper()
+	_, key, _ := strings.Cut(strings.TrimPrefix(rec.FaceImage, "s3://"), "/")
+	base := path.Base(key)
+	for _, leak := range []string{key, url.PathEscape(key), base, strings.TrimSuffix(base, path.Ext(base)), rec.Name, rec.IDNumber} {
+		if strings.Contains(text, leak) {
+			t.Errorf("%s holds %q", where, leak)
+		}
+	}
+}
+
+// routeFetcher fetches the refs of other from their stores (a real S3
+// client getting connection refused, or 403 from versitygw) and
+// everything else from ok.
 type routeFetcher struct {
-	ok, dead *objstore.Store
-	deadRef  string
+	ok    *objstore.Store
+	other map[string]*objstore.Store
 }
 
 func (f routeFetcher) Fetch(ctx context.Context, ref string, limit int64) ([]byte, error) {
-	if ref == f.deadRef {
-		return f.dead.Fetch(ctx, ref, limit)
+	if st, ok := f.other[ref]; ok {
+		return st.Fetch(ctx, ref, limit)
 	}
 	return f.ok.Fetch(ctx, ref, limit)
 }

@@ -241,7 +241,7 @@ func TestOpsExportAndReportScreenshot(t *testing.T) {
 
 	// CSV
 	var buf bytes.Buffer
-	n, err := ops.ExportAudited(h.ctx, h.st, batch, &buf, "batch.csv", "e2e")
+	n, err := ops.ExportAudited(h.ctx, h.st, batch, &buf, ops.ExportOptions{}, "batch.csv", "e2e")
 	if err != nil {
 		t.Fatal(err)
 	}

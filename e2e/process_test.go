@@ -56,7 +56,7 @@ func newProcesses(t *testing.T, h *harness, extraEnv ...string) *processes {
 	p.env = append(os.Environ(),
 		"IVSBATCH_DATABASE_URL="+h.dbURL, "IVSBATCH_REDIS_ADDR="+h.redis,
 		"IVSBATCH_S3_ENDPOINT="+h.s3.Endpoint, "AWS_ACCESS_KEY_ID="+h.s3.AccessKey, "AWS_SECRET_ACCESS_KEY="+h.s3.SecretKey,
-		"AWS_REGION="+h.s3.Region, "IVS_ENDPOINT="+h.simURL, "IVS_AK="+simAK, "IVS_SK="+simSK,
+		"AWS_REGION="+h.s3.Region, "IVSBATCH_S3_BUCKETS="+bucket, "IVS_ENDPOINT="+h.simURL, "IVS_AK="+simAK, "IVS_SK="+simSK,
 		"IVSBATCH_PII_KEYS=proc:"+base64.StdEncoding.EncodeToString(key),
 		"IVSBATCH_PII_INDEX_KEY="+base64.StdEncoding.EncodeToString(index),
 		"IVSBATCH_METRICS_ADDR=", "IVSBATCH_RECONCILE_CRON=off")

@@ -1,10 +1,14 @@
 package e2e_test
 
 import (
+	"errors"
+	"io"
+	"regexp"
 	"testing"
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/ivssim"
+	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -17,20 +21,32 @@ func TestEndToEndAllShapes(t *testing.T) {
 	if again.BatchID != batch || again.Created || again.Inserted != 0 {
 		t.Fatalf("re-submit: %+v; want batch %d, nothing inserted", again, batch)
 	}
-	h.startWorkers(workerOpts{n: 2, pictures: "s3://" + bucket + "/liveness"})
+	h.startWorkers(workerOpts{n: 2, pictures: picturesPrefix})
 	h.wait(batch, 3*time.Minute)
 	recs := h.checkOutcomes(batch)
 	h.checkBilling(batch, 10)
-	// Liveness pictures were kept in object storage, not in Postgres.
+	// Liveness pictures were kept in object storage, not in Postgres, under
+	// names that do not give the record away, and are never media.
 	kept := 0
 	for _, r := range recs {
 		if r.PictureRef == "" {
 			continue
 		}
 		kept++
-		img, err := h.objs.Fetch(h.ctx, r.PictureRef, 1<<20)
+		if !regexp.MustCompile(`^` + regexp.QuoteMeta(picturesPrefix) + `/[0-9a-f]{32}\.jpg$`).MatchString(r.PictureRef) {
+			t.Errorf("%s: picture kept at %s, want an unguessable name under %s", r.Ref, r.PictureRef, picturesPrefix)
+		}
+		rc, err := h.objs.Open(h.ctx, r.PictureRef)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := io.ReadAll(rc)
+		rc.Close()
 		if err != nil || len(img) < 3 || img[0] != 0xFF || img[1] != 0xD8 {
 			t.Errorf("%s: picture %s is not a stored JPEG: %v", r.Ref, r.PictureRef, err)
+		}
+		if err := h.objs.CheckRef(r.PictureRef); !errors.Is(err, objstore.ErrBadRef) {
+			t.Errorf("%s: the kept picture %s passes as a media reference: %v", r.Ref, r.PictureRef, err)
 		}
 	}
 	if kept != 2 {

@@ -3,8 +3,60 @@ package ivssim
 import (
 	"encoding/json"
 	"io"
+	"mime"
+	"net"
 	"net/http"
+	"strings"
 )
+
+// AdminHeader must be "1" on every /_sim request. A web page can send a
+// custom header to another origin only after a CORS preflight, which the
+// simulator never grants: no page a developer visits can change faults or
+// reset the ledger (a form POST, a text/plain fetch, an <img>).
+const AdminHeader = "X-IVSSim-Admin"
+
+// checkAdmin refuses an admin request that does not come from loopback to
+// a loopback Host (a DNS-rebound name is not), that lacks AdminHeader, or,
+// for a POST, whose body is not declared application/json. It writes the
+// refusal and returns false.
+func checkAdmin(w http.ResponseWriter, r *http.Request) bool {
+	switch {
+	case !loopbackAddr(r.RemoteAddr):
+		adminError(w, http.StatusForbidden, "admin routes answer loopback clients only")
+	case !loopbackHost(r.Host):
+		adminError(w, http.StatusForbidden, "admin routes answer requests to a loopback host only (127.0.0.1, [::1], localhost)")
+	case r.Header.Get(AdminHeader) != "1":
+		adminError(w, http.StatusForbidden, "admin routes need the header "+AdminHeader+": 1")
+	case r.Method == http.MethodPost && !jsonBody(r):
+		adminError(w, http.StatusUnsupportedMediaType, "admin POSTs take Content-Type: application/json")
+	default:
+		return true
+	}
+	return false
+}
+
+func loopbackAddr(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func loopbackHost(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return strings.EqualFold(host, "localhost") || loopbackAddr(host)
+}
+
+func jsonBody(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/json"
+}
 
 // serveAdmin serves the /_sim routes:
 //
@@ -14,7 +66,13 @@ import (
 //	GET  /_sim/faults          the Faults in force
 //	POST /_sim/faults          Faults JSON (rates, slow_delay "2s")
 //	POST /_sim/tokens/expire   ExpireTokens
+//
+// Only from loopback, with AdminHeader, POSTs as application/json (see
+// checkAdmin).
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	if !checkAdmin(w, r) {
+		return
+	}
 	route := r.Method + " " + r.URL.Path
 	switch route {
 	case "GET /_sim/ledger":
@@ -54,6 +112,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// decodeAdmin reads a JSON body (checkAdmin has checked its type).
 func decodeAdmin(w http.ResponseWriter, r *http.Request, v any) bool {
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
 	if err == nil {

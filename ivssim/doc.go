@@ -22,6 +22,7 @@
 //	POST /v2.0/ivs-idcard-extention    two factors ("extention" is the real spelling)
 //	POST /v3/auth/tokens               IAM password token: 201, X-Subject-Token header,
 //	                                   body {"token":{"expires_at":...}} (lifetime Config.TokenTTL)
+//	GET  /healthz                      200 {"status":"ok"} (for probes; not an admin route)
 //	GET  /_sim/ledger                  the billing Ledger as JSON
 //	POST /_sim/ledger/reset            clear the ledger
 //	POST /_sim/account                 {"state":"IVS.0014"} frozen, "IVS.0015" not subscribed, "" normal
@@ -29,7 +30,10 @@
 //	POST /_sim/faults                  {"rate_500":0.1,"rate_504":0,"rate_slow":0,"slow_delay":"35s","rate_drop":0,"rate_token_expire":0}
 //	POST /_sim/tokens/expire           every issued token expires now
 //
-// The admin routes have no authentication: bind the simulator to loopback.
+// The admin routes have no authentication. They answer only loopback
+// clients asking a loopback Host, with the header X-IVSSim-Admin: 1, and
+// POSTs only with Content-Type: application/json, so that no web page can
+// drive them (AdminHeader). Bind the simulator to loopback all the same.
 // Every answer carries an X-Request-Id header.
 //
 // # Processing order

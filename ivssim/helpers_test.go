@@ -142,7 +142,13 @@ func nameFace(t testing.TB, i, f int) map[string]any {
 
 func adminPost(t testing.TB, base, path, b string) int {
 	t.Helper()
-	resp, err := http.Post(base+path, "application/json", strings.NewReader(b))
+	req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(ivssim.AdminHeader, "1")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +158,12 @@ func adminPost(t testing.TB, base, path, b string) int {
 
 func getLedger(t testing.TB, base string) ivssim.Ledger {
 	t.Helper()
-	resp, err := http.Get(base + "/_sim/ledger")
+	req, err := http.NewRequest(http.MethodGet, base+"/_sim/ledger", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(ivssim.AdminHeader, "1")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,9 +43,17 @@ type Config struct {
 	// MediaRoot is the directory file:// media references must lie under
 	// (IVSBATCH_MEDIA_ROOT); empty refuses every file:// media reference.
 	MediaRoot string
-	// Buckets, when not empty, are the only S3 buckets media may come from
-	// (IVSBATCH_S3_BUCKETS).
+	// Buckets are the only S3 buckets media may come from
+	// (IVSBATCH_S3_BUCKETS). Empty refuses every s3:// media reference;
+	// exactly []string{AnyBucket} ("*") allows every bucket the
+	// credentials reach, kept pictures excepted.
 	Buckets []string
+	// DenyPrefixes are locations (s3://bucket[/prefix] or file:///dir) that
+	// are never a media source, whatever Buckets and MediaRoot allow: where
+	// liveness pictures are kept (IVSBATCH_KEEP_PICTURES), so that a stored
+	// face cannot be replayed as a fresh one. A file:// location must not
+	// overlap MediaRoot.
+	DenyPrefixes []string
 }
 
 // DefaultEndpoint is the local S3 store the scripts start.
@@ -82,8 +90,8 @@ func ConfigFromEnv(getenv func(string) string) Config {
 
 // String describes the config without its secret key.
 func (c Config) String() string {
-	return fmt.Sprintf("objstore.Config{Endpoint:%q Region:%q AccessKey set:%t PathStyle:%t MediaRoot:%q Buckets:%q}",
-		c.Endpoint, c.Region, c.AccessKey != "", c.PathStyle, c.MediaRoot, c.Buckets)
+	return fmt.Sprintf("objstore.Config{Endpoint:%q Region:%q AccessKey set:%t PathStyle:%t MediaRoot:%q Buckets:%q DenyPrefixes:%q}",
+		c.Endpoint, c.Region, c.AccessKey != "", c.PathStyle, c.MediaRoot, c.Buckets, c.DenyPrefixes)
 }
 
 // Store reads and writes object references. It is safe for concurrent use.
@@ -96,7 +104,9 @@ type Store struct {
 // only computed and validated when an operation requires them, because
 // S3-compatible stores reject the SDK's newer default trailing checksums.
 // Retries use the SDK's standard retryer. The media root must be an
-// existing directory and the buckets valid names.
+// existing directory (it is opened here and stays open: file:// media are
+// read through it), the buckets valid names or "*" alone, and the denied
+// locations well-formed and outside the media root.
 func New(ctx context.Context, cfg Config) (*Store, error) {
 	_ = ctx // reserved: nothing is loaded from the network or shared config files
 	if cfg.SecretKey == "" && cfg.SecretKeyFile != "" {
@@ -109,7 +119,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if (cfg.AccessKey == "") != (cfg.SecretKey == "") {
 		return nil, errors.New("objstore: access key and secret key must be set together")
 	}
-	pol, err := newPolicy(cfg.MediaRoot, cfg.Buckets)
+	pol, err := newPolicy(cfg)
 	if err != nil {
 		return nil, err
 	}

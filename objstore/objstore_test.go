@@ -23,7 +23,7 @@ func newS3(t *testing.T) *objstore.Store {
 	t.Helper()
 	srv := testenv.S3(t)
 	st, err := objstore.New(t.Context(), objstore.Config{Endpoint: srv.Endpoint, Region: srv.Region,
-		AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, PathStyle: true})
+		AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, PathStyle: true, Buckets: []string{"media", "no-such-bucket"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,21 +105,47 @@ func TestS3(t *testing.T) {
 	}
 }
 
-func TestS3Unreachable(t *testing.T) {
-	st, err := objstore.New(t.Context(), objstore.Config{Endpoint: "http://127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)),
-		AccessKey: "ak-test", SecretKey: "sk-secret-xyz"})
-	if err != nil {
-		t.Fatal(err)
+// When the store cannot be reached or answers with an error, the error
+// names the reference masked and holds no form of the key (the SDK's own
+// message carries the request URL with the key percent-encoded) and no
+// credential; it stays an ordinary (retryable) error.
+func TestS3ErrorsHideTheKey(t *testing.T) {
+	srv := testenv.S3(t)
+	const key = "people/王芳/p0032-face-broken.jpg"
+	ref := "s3://media/" + key
+	stores := map[string]objstore.Config{
+		"unreachable": {Endpoint: "http://127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)),
+			AccessKey: "ak-test", SecretKey: "sk-secret-xyz"},
+		"wrong secret (403)": {Endpoint: srv.Endpoint, Region: srv.Region, AccessKey: srv.AccessKey,
+			SecretKey: "sk-secret-xyz"},
+		"unknown access key (versitygw: 404 XAdminUserNotFound)": {Endpoint: srv.Endpoint, Region: srv.Region, AccessKey: "ak-test",
+			SecretKey: "sk-secret-xyz"},
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	_, err = st.Fetch(ctx, "s3://media/x", 10)
-	if err == nil || errors.Is(err, objstore.ErrNotFound) || errors.Is(err, objstore.ErrTooLarge) ||
-		errors.Is(err, objstore.ErrBadRef) {
-		t.Fatalf("connection refused: %v, want an ordinary (transient) error", err)
-	}
-	if strings.Contains(err.Error(), "sk-secret-xyz") {
-		t.Fatalf("error mentions credentials: %v", err)
+	for name, cfg := range stores {
+		t.Run(name, func(t *testing.T) {
+			cfg.Buckets, cfg.PathStyle = []string{"media"}, true
+			st, err := objstore.New(t.Context(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			_, err = st.Fetch(ctx, ref, 10)
+			if err == nil || errors.Is(err, objstore.ErrNotFound) || errors.Is(err, objstore.ErrTooLarge) ||
+				errors.Is(err, objstore.ErrBadRef) {
+				t.Fatalf("%v, want an ordinary (transient) error", err)
+			}
+			msg := err.Error()
+			for _, leak := range []string{"王芳", "%E7%8E%8B", "p0032-face-broken", "p0032", "sk-secret-xyz", "people/"} {
+				if strings.Contains(msg, leak) {
+					t.Errorf("error %q holds %q", msg, leak)
+				}
+			}
+			if !strings.Contains(msg, objstore.MaskRef(ref)) {
+				t.Errorf("error %q does not name the reference masked (%s)", msg, objstore.MaskRef(ref))
+			}
+			t.Logf("%s", msg)
+		})
 	}
 }
 
@@ -229,6 +255,17 @@ func TestParseRef(t *testing.T) {
 		{"s3:///k", "", "", ""},
 		{"s3://B/k", "", "", ""},
 		{"s3://b/dir/", "", "", ""},
+		{"s3://allowed/../secret/x.jpg", "", "", ""},
+		{"s3://b/a/../x.jpg", "", "", ""},
+		{"s3://b/./x.jpg", "", "", ""},
+		{"s3://b/a//x.jpg", "", "", ""},
+		{"s3://b//x.jpg", "", "", ""},
+		{"s3://b/a/..", "", "", ""},
+		{"s3://b/..", "", "", ""},
+		{"s3://b/a/x\u202egpj.exe", "", "", ""},
+		{"s3://b/a/\u009b2Jx.jpg", "", "", ""},
+		{"s3://b/a/\xff.jpg", "", "", ""},
+		{"s3://b/a..b/.x/x..jpg", "s3", "b", "a..b/.x/x..jpg"},
 		{"s3://b/k\n", "", "", ""},
 		{"S3://b/k", "", "", ""},
 		{"file://host/tmp/a", "", "", ""},

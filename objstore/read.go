@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -17,8 +18,10 @@ import (
 // reading (Content-Length, or the file's size) and again while reading.
 // A missing object, bucket or file is ErrNotFound; a malformed ref is
 // ErrBadRef, and so is a reference the media policy refuses (see CheckRef):
-// a file outside the media root, also after resolving symlinks, or a bucket
-// not on the allow-list. Errors show the reference masked (MaskRef).
+// a file outside the media root or reached through a symlink leading out of
+// it, a file with more than one link, a bucket not on the allow-list, a
+// kept picture. Errors show the reference masked (MaskRef) and never
+// repeat what the S3 library or the file system said about the key.
 // Fetch satisfies pipeline.Fetcher.
 func (s *Store) Fetch(ctx context.Context, ref string, limit int64) ([]byte, error) {
 	if limit <= 0 {
@@ -55,28 +58,32 @@ func (s *Store) Open(ctx context.Context, ref string) (io.ReadCloser, error) {
 }
 
 // open returns the object's body and its size (-1 when unknown). Media
-// (media true) must pass the media policy.
+// (media true) must pass the media policy (CheckRef); a file:// medium is
+// opened through the media root, so that no symlink, however swapped in,
+// leads out of it.
 func (s *Store) open(ctx context.Context, ref string, media bool) (io.ReadCloser, int64, error) {
 	scheme, bucket, key, err := ParseRef(ref)
 	if err != nil {
 		return nil, 0, err
 	}
-	if media && scheme == SchemeS3 {
-		if err := s.CheckRef(ref); err != nil {
+	if media {
+		if err := s.policy.checkDeny(ref); err != nil {
 			return nil, 0, err
 		}
 	}
-	if media && scheme == SchemeFile {
-		if key, err = s.confine(key, true); err != nil {
+	switch {
+	case scheme == SchemeS3 && media:
+		if err := s.policy.checkBucket(bucket); err != nil {
 			return nil, 0, err
 		}
-	}
-	if scheme == SchemeFile {
+	case scheme == SchemeFile && media:
+		return s.openMedia(ref, key)
+	case scheme == SchemeFile:
 		return openFile(ref, key)
 	}
 	out, err := s.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
 	if err != nil {
-		return nil, 0, wrapS3("get", ref, err)
+		return nil, 0, wrapS3("get", ref, key, err)
 	}
 	size := int64(-1)
 	if out.ContentLength != nil {
@@ -85,6 +92,32 @@ func (s *Store) open(ctx context.Context, ref string, media bool) (io.ReadCloser
 	return out.Body, size, nil
 }
 
+// openMedia opens a file:// medium through the media root (os.Root:
+// every path element is opened relative to the one before, a symlink may
+// not lead outside the root) without blocking on a FIFO, and refuses what
+// is not a regular file with a single link.
+func (s *Store) openMedia(ref, path string) (io.ReadCloser, int64, error) {
+	rel, err := s.policy.rel(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	f, err := s.policy.root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, 0, s.policy.openError(ref, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("objstore: stat %s: %w", MaskRef(ref), unwrapPath(err))
+	}
+	if err := checkFile(ref, fi); err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, fi.Size(), nil
+}
+
+// openFile opens a manifest (the operator's own file, not confined).
 func openFile(ref, path string) (io.ReadCloser, int64, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {

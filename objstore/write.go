@@ -32,35 +32,44 @@ func (s *Store) Put(ctx context.Context, ref string, data []byte, contentType st
 		in.ContentType = &contentType
 	}
 	if _, err := s.s3.PutObject(ctx, in); err != nil {
-		return wrapS3("put", ref, err)
+		return wrapS3("put", ref, key, err)
 	}
 	return nil
 }
 
 func putFile(ref, path string, data []byte) error {
+	fail := func(err error) error { return fmt.Errorf("objstore: put %s: %w", MaskRef(ref), unwrapPath(err)) }
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("objstore: put %s: %w", ref, err)
+		return fail(err)
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("objstore: put %s: %w", ref, err)
+		return fail(err)
 	}
 	_, werr := tmp.Write(data)
 	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
+	if err := errors.Join(unwrapPath(werr), unwrapPath(cerr)); err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("objstore: put %s: %w", ref, err)
+		return fail(err)
 	}
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("objstore: put %s: %w", ref, err)
+		return fail(err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("objstore: put %s: %w", ref, err)
+		return fail(unwrapLink(err))
 	}
 	return nil
+}
+
+// unwrapLink drops the paths of an *os.LinkError (a failed rename).
+func unwrapLink(err error) error {
+	if le, ok := errors.AsType[*os.LinkError](err); ok {
+		return le.Err
+	}
+	return err
 }
 
 // EnsureBucket creates bucket unless it exists (and is ours).
@@ -86,14 +95,9 @@ func (s *Store) EnsureBucket(ctx context.Context, bucket string) error {
 	return fmt.Errorf("objstore: create bucket %s: %w", bucket, err)
 }
 
-// wrapS3 maps a missing key or bucket to ErrNotFound and wraps the rest.
-func wrapS3(op, ref string, err error) error {
-	if isNotFound(err) {
-		return fmt.Errorf("objstore: %s %s: %w", op, MaskRef(ref), ErrNotFound)
-	}
-	return fmt.Errorf("objstore: %s %s: %w", op, MaskRef(ref), err)
-}
-
+// isNotFound reports a missing key or bucket. A 404 whose S3 error code
+// says something else (versitygw answers an unknown access key with 404
+// XAdminUserNotFound) is not: the record's media is not at fault.
 func isNotFound(err error) bool {
 	var nsk *types.NoSuchKey
 	var nsb *types.NoSuchBucket
@@ -102,11 +106,12 @@ func isNotFound(err error) bool {
 		return true
 	}
 	var api smithy.APIError
-	if errors.As(err, &api) {
+	if errors.As(err, &api) && api.ErrorCode() != "" {
 		switch api.ErrorCode() {
 		case "NoSuchKey", "NoSuchBucket", "NotFound":
 			return true
 		}
+		return false
 	}
 	var re *awshttp.ResponseError
 	return errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotFound

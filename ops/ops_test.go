@@ -58,7 +58,7 @@ func TestChartsEmptyAndFull(t *testing.T) {
 	}
 	t0 := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	full := []chart{
-		verdictChart(store.BatchStatus{ByVerdict: map[string]int{"1000 valid": 3},
+		verdictChart(store.BatchStatus{ByVerdict: map[store.VerdictKey]int{{Code: 1000, Verdict: "valid"}: 3},
 			Counts: store.Counts{ByStatus: map[pipeline.Status]int{pipeline.StatusDone: 3, pipeline.StatusFailed: 1}, Total: 4}}),
 		similarityChart([]int{0, 1, 0, 0, 0, 0, 0, 0, 1, 1}), // 12, 850 (scaled: 85), 95
 		errorChart([]store.CodeBucket{{At: t0, Code: "IVS.0101", Count: 2}, {At: t0.Add(2 * time.Minute), Code: "APIG.0308", Count: 1}}, time.Minute),

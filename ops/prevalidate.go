@@ -11,6 +11,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/ivsbatch/ivsbatch/internal/sink"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 )
@@ -79,7 +80,8 @@ func Prevalidate(ctx context.Context, st *store.Store, proc *pipeline.Processor,
 	return res, err
 }
 
-// PrintPrevalidate writes r for an operator.
+// PrintPrevalidate writes r for an operator, refs, codes and messages
+// escaped for the terminal (sink.Terminal).
 func PrintPrevalidate(w io.Writer, batchID int64, r PrevalidateResult) {
 	fmt.Fprintf(w, "batch %d: %d pending/queued records checked without calling IVS: %d would be sent, %d would not\n",
 		batchID, r.Checked, r.OK, r.Checked-r.OK)
@@ -88,12 +90,12 @@ func PrintPrevalidate(w io.Writer, batchID int64, r PrevalidateResult) {
 		if k == "error" {
 			note = " (could not be checked: storage or tooling trouble, not the input)"
 		}
-		fmt.Fprintf(w, "  %-24s %d%s\n", k, r.ByCode[k], note)
+		fmt.Fprintf(w, "  %-24s %d%s\n", sink.Terminal(k), r.ByCode[k], note)
 	}
 	if len(r.Sample) > 0 {
 		fmt.Fprintf(w, "%-10s %-28s %-20s %s\n", "id", "ref", "code", "reason")
 		for _, s := range r.Sample {
-			fmt.Fprintf(w, "%-10d %-28s %-20s %s\n", s.ID, trunc(s.Ref, 28), s.Code, s.Message)
+			fmt.Fprintf(w, "%-10d %-28s %-20s %s\n", s.ID, trunc(sink.Terminal(s.Ref), 28), sink.Terminal(s.Code), sink.Terminal(s.Message))
 		}
 	}
 }

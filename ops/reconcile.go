@@ -10,8 +10,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ivsbatch/ivsbatch/internal/sink"
+	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/recovery"
 	"github.com/ivsbatch/ivsbatch/store"
-	"github.com/ivsbatch/ivsbatch/worker"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 )
 
 // DefaultLease is how long an attempt may stay in flight before Reconcile
@@ -21,7 +24,7 @@ const DefaultLease = 10 * time.Minute
 // ReconcileOptions configure Reconcile. Zero values take defaults.
 type ReconcileOptions struct {
 	// LostAfter is lost-task recovery's threshold (default and in
-	// production worker.LostAfter, the one the feeders use; tests shorten it).
+	// production recovery.LostAfter, the one the feeders use; tests shorten it).
 	LostAfter time.Duration
 	// Lease: attempts in_flight this long are reported as possibly billed
 	// (default 10m; at least the workers' task timeout).
@@ -29,7 +32,7 @@ type ReconcileOptions struct {
 	// Since: failed records and possibly billed attempts after this time need
 	// a human (default: the previous run's start, or 24 h ago).
 	Since       time.Time
-	TaskTimeout time.Duration // the workers' task timeout (default worker.DefaultTaskTimeout)
+	TaskTimeout time.Duration // the workers' task timeout (default pipeline.DefaultTaskTimeout)
 	Operator    string
 	Sample      int // stale attempts listed (default 20)
 }
@@ -52,8 +55,8 @@ type ReconcileSummary struct {
 	StartedAt time.Time `json:"started_at"`
 	Since     time.Time `json:"since"`
 	Lease     string    `json:"lease"`
-	// (a) lost-task recovery, the feeders' own (worker.Recoverer).
-	Lost worker.RecoverStats `json:"lost"`
+	// (a) lost-task recovery, the feeders' own (recovery.Recoverer).
+	Lost recovery.Stats `json:"lost"`
 	// (b) attempts in_flight longer than Lease: possibly billed.
 	StaleAttempts       int                `json:"stale_attempts"`
 	StaleAttemptsClosed int                `json:"stale_attempts_closed"`
@@ -78,8 +81,8 @@ type ReconcileSummary struct {
 // (enqueuing uses task ids, closing attempts is conditional):
 //
 //	(a) queued and in-flight records the queue lost or whose worker died →
-//	    handed back to the queue by worker.Recoverer, the path and threshold
-//	    (worker.LostAfter) the feeders use every few seconds;
+//	    handed back to the queue by recovery.Recoverer, the path and threshold
+//	    (recovery.LostAfter) the feeders use every few seconds;
 //	(b) attempts in_flight for longer than Lease: possibly billed calls; closed as
 //	    abandoned + possibly billed when their record is no longer in_flight
 //	    (otherwise the record's next claim closes and counts them);
@@ -96,7 +99,7 @@ func Reconcile(ctx context.Context, st *store.Store, rdb redis.UniversalClient, 
 		o.Lease = DefaultLease
 	}
 	if o.TaskTimeout <= 0 {
-		o.TaskTimeout = worker.DefaultTaskTimeout
+		o.TaskTimeout = pipeline.DefaultTaskTimeout
 	}
 	if o.Sample == 0 {
 		o.Sample = 20
@@ -115,7 +118,7 @@ func Reconcile(ctx context.Context, st *store.Store, rdb redis.UniversalClient, 
 	}
 	s.Since = o.Since
 
-	rec := &worker.Recoverer{Store: st, Enqueuer: worker.NewEnqueuer(rdb, o.TaskTimeout), LostAfter: o.LostAfter}
+	rec := &recovery.Recoverer{Store: st, Enqueuer: taskqueue.NewEnqueuer(rdb, o.TaskTimeout), LostAfter: o.LostAfter}
 	var err error
 	if s.Lost, err = rec.Sweep(ctx); err != nil {
 		return s, err
@@ -196,12 +199,13 @@ func sum(m map[string]int) int {
 	return n
 }
 
-// PrintReconcile writes the summary for an operator.
+// PrintReconcile writes the summary for an operator, batch names, codes and
+// reasons escaped for the terminal (sink.Terminal).
 func PrintReconcile(w io.Writer, s ReconcileSummary) {
 	fmt.Fprintf(w, "reconcile run %d at %s (lease %s; since %s)\n", s.RunID, s.StartedAt.Format(time.RFC3339),
 		s.Lease, s.Since.Format(time.RFC3339))
 	fmt.Fprintf(w, "  open records unchanged for %s: %d; handed back to the queue (task lost or worker dead): %d (new generation: %d, attempts closed as possibly billed: %d)\n",
-		worker.LostAfter, s.Lost.Open, s.Lost.Lost, s.Lost.NewGeneration, s.Lost.AttemptsClosed)
+		recovery.LostAfter, s.Lost.Open, s.Lost.Lost, s.Lost.NewGeneration, s.Lost.AttemptsClosed)
 	fmt.Fprintf(w, "  attempts in flight beyond lease (possibly billed): %d, closed now: %d\n", s.StaleAttempts, s.StaleAttemptsClosed)
 	for _, a := range s.StaleAttemptSample {
 		state := "left for the next claim"
@@ -212,22 +216,22 @@ func PrintReconcile(w io.Writer, s ReconcileSummary) {
 			a.BatchID, a.UUID, a.StartedAt.Format(time.RFC3339), a.RecordStatus, state)
 	}
 	if s.Paused {
-		fmt.Fprintf(w, "  ACCOUNT PAUSED: %s: %s\n", s.PauseCode, s.PauseReason)
+		fmt.Fprintf(w, "  ACCOUNT PAUSED: %s: %s\n", sink.Terminal(s.PauseCode), sink.Terminal(s.PauseReason))
 		for _, b := range s.HeldBatches {
-			fmt.Fprintf(w, "    batch %d %q: %d open records held\n", b.BatchID, b.Name, b.Open)
+			fmt.Fprintf(w, "    batch %d \"%s\": %d open records held\n", b.BatchID, sink.Terminal(b.Name), b.Open)
 		}
 	}
 	if len(s.FailedSince) > 0 {
 		fmt.Fprintln(w, "  failed since the previous run:")
 		for _, k := range slices.Sorted(maps.Keys(s.FailedSince)) {
-			fmt.Fprintf(w, "    %-24s %d\n", k, s.FailedSince[k])
+			fmt.Fprintf(w, "    %-24s %d\n", sink.Terminal(k), s.FailedSince[k])
 		}
 	}
 	fmt.Fprintf(w, "  attempts marked possibly billed since the previous run: %d\n", s.PossiblyBilledSince)
 	if s.NeedsHuman {
 		fmt.Fprintln(w, "NEEDS A HUMAN:")
 		for _, r := range s.Reasons {
-			fmt.Fprintln(w, "  - "+r)
+			fmt.Fprintln(w, "  - "+sink.Terminal(r))
 		}
 	} else {
 		fmt.Fprintln(w, "nothing needs a human")

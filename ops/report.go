@@ -9,8 +9,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/pipeline"
@@ -241,23 +239,23 @@ func verdictChart(bs store.BatchStatus) chart {
 		color string
 	}
 	var cats []cat
-	for i, k := range slices.Sorted(maps.Keys(bs.ByVerdict)) {
+	for i, k := range slices.SortedFunc(maps.Keys(bs.ByVerdict), store.VerdictKey.Compare) {
 		color := palette[i%len(palette)]
 		switch {
-		case strings.HasPrefix(k, "1000"):
+		case k.Code == 1000:
 			color = "#2ca02c"
-		case strings.Contains(k, "invalid"):
+		case k.Verdict == "invalid":
 			color = "#d62728"
-		case strings.Contains(k, "nonexistent"):
+		case k.Verdict == "nonexistent":
 			color = "#ff7f0e"
 		}
-		cats = append(cats, cat{k, bs.ByVerdict[k], color})
+		cats = append(cats, cat{k.String(), bs.ByVerdict[k], color})
 	}
 	// records without a verdict: set aside at enqueue (review without a
 	// verification code), rejected before any call, failed without a verdict
 	reviewNoCode := bs.Counts.ByStatus[pipeline.StatusReview]
 	for k, n := range bs.ByVerdict {
-		if code, err := strconv.Atoi(strings.Fields(k + " ")[0]); err == nil && pipeline.VerdictRuleOf(code).Status == pipeline.StatusReview {
+		if pipeline.VerdictRuleOf(k.Code).Status == pipeline.StatusReview {
 			reviewNoCode -= n
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/ivsbatch/ivsbatch/internal/sink"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 )
@@ -84,7 +85,8 @@ func requeueArgs(o RequeueOptions) map[string]any {
 }
 
 // PrintRequeue writes what a requeue did (or would do): counts and the first
-// rows (id, ref, status, code — never personal data).
+// rows (id, ref, status, code — never personal data), refs and codes
+// escaped for the terminal (sink.Terminal).
 func PrintRequeue(w io.Writer, r store.RequeueResult, dryRun bool) {
 	verb := "re-queued"
 	if dryRun {
@@ -106,7 +108,7 @@ func PrintRequeue(w io.Writer, r store.RequeueResult, dryRun bool) {
 		if code == "" {
 			code = "(no code)"
 		}
-		fmt.Fprintf(w, "  %-24s %d\n", code, r.ByCode[k])
+		fmt.Fprintf(w, "  %-24s %d\n", sink.Terminal(code), r.ByCode[k])
 	}
 	if len(r.Sample) == 0 {
 		return
@@ -117,7 +119,7 @@ func PrintRequeue(w io.Writer, r store.RequeueResult, dryRun bool) {
 		if !s.Requeued {
 			action = "skipped: " + s.SkipCause
 		}
-		fmt.Fprintf(w, "%-10d %-28s %-10s %-20s %s\n", s.ID, trunc(s.Ref, 28), s.Status, s.Code, action)
+		fmt.Fprintf(w, "%-10d %-28s %-10s %-20s %s\n", s.ID, trunc(sink.Terminal(s.Ref), 28), s.Status, sink.Terminal(s.Code), action)
 	}
 	if r.Selected > len(r.Sample) {
 		fmt.Fprintf(w, "… %d more\n", r.Selected-len(r.Sample))

@@ -11,9 +11,10 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ivsbatch/ivsbatch/internal/sink"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
-	"github.com/ivsbatch/ivsbatch/worker"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 )
 
 // QueueState is one asynq queue's task counts by state.
@@ -45,7 +46,7 @@ type StatusReport struct {
 func Status(ctx context.Context, st *store.Store, rdb redis.UniversalClient, batchID int64) (StatusReport, error) {
 	var r StatusReport
 	var err error
-	for _, q := range worker.Queues {
+	for _, q := range taskqueue.Queues {
 		qs, err := queueState(rdb, q)
 		if err != nil {
 			return r, err
@@ -102,7 +103,8 @@ func queueState(rdb redis.UniversalClient, name string) (QueueState, error) {
 		Retry: info.Retry, Archived: info.Archived, Paused: info.Paused}, nil
 }
 
-// PrintStatus writes r for an operator.
+// PrintStatus writes r for an operator. Text from outside (batch names,
+// codes and reasons from IVS) is escaped for the terminal (sink.Terminal).
 func PrintStatus(w io.Writer, r StatusReport) {
 	for _, q := range r.Queues {
 		state := "running"
@@ -117,7 +119,7 @@ func PrintStatus(w io.Writer, r StatusReport) {
 		}
 	}
 	if r.Paused {
-		fmt.Fprintf(w, "account PAUSED: %s: %s (`worker resume` when resolved)\n", r.PauseCode, r.PauseReason)
+		fmt.Fprintf(w, "account PAUSED: %s: %s (`worker resume` when resolved)\n", sink.Terminal(r.PauseCode), sink.Terminal(r.PauseReason))
 	} else {
 		fmt.Fprintln(w, "account: not paused")
 	}
@@ -125,7 +127,7 @@ func PrintStatus(w io.Writer, r StatusReport) {
 		fmt.Fprintln(w, "no open batches")
 	}
 	for _, b := range r.Batches {
-		fmt.Fprintf(w, "\nbatch %d %q (%s), %d records, %d open\n", b.Batch.ID, b.Batch.Name,
+		fmt.Fprintf(w, "\nbatch %d \"%s\" (%s), %d records, %d open\n", b.Batch.ID, sink.Terminal(b.Batch.Name),
 			b.Batch.CreatedAt.Format(time.RFC3339), b.Counts.Total, b.Counts.Open())
 		fmt.Fprint(w, "  by status:")
 		for _, s := range []pipeline.Status{pipeline.StatusPending, pipeline.StatusQueued, pipeline.StatusInFlight,
@@ -135,7 +137,7 @@ func PrintStatus(w io.Writer, r StatusReport) {
 			}
 		}
 		fmt.Fprintln(w)
-		printCounts(w, "by verdict:", b.ByVerdict)
+		printCounts(w, "by verdict:", b.VerdictCounts())
 		if b.Reused > 0 {
 			fmt.Fprintf(w, "  answered by reuse of identical inputs (no call): %d\n", b.Reused)
 		}
@@ -162,6 +164,6 @@ func printCounts(w io.Writer, title string, m map[string]int) {
 	}
 	fmt.Fprintln(w, "  "+title)
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		fmt.Fprintf(w, "    %-24s %d\n", k, m[k])
+		fmt.Fprintf(w, "    %-24s %d\n", sink.Terminal(k), m[k])
 	}
 }

@@ -31,6 +31,6 @@ func (p *Processor) reuse(ctx context.Context, rec *Record, prior *Record) error
 	if prior.Code != nil {
 		status = VerdictRuleOf(*prior.Code).Status
 	}
-	return p.finish(ctx, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: status, Verdict: prior.Verdict,
+	return p.finish(ctx, rec, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: status, Verdict: prior.Verdict,
 		LinkedRecordID: &prior.ID})
 }

@@ -62,7 +62,7 @@ func (p *Processor) Process(ctx context.Context, ref TaskRef) error {
 		return &RetryLater{Delay: p.Policy.Backoff(1), Failure: true, Reason: "claim record", Err: err}
 	}
 	if rec.Attempts >= p.Policy.MaxAttempts {
-		return p.finish(ctx, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: StatusFailed,
+		return p.finish(ctx, rec, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: StatusFailed,
 			ErrorCode:    orDefault(rec.LastErrorCode, "attempts.exhausted"),
 			ErrorMessage: fmt.Sprintf("gave up after %d attempts: %s", rec.Attempts, rec.LastErrorMessage)})
 	}
@@ -97,7 +97,7 @@ func (p *Processor) notSent(ctx context.Context, log *slog.Logger, rec *Record, 
 	var rej Rejection
 	if errors.As(err, &rej) {
 		log.Info("record rejected before calling IVS", "code", rej.RejectCode())
-		return p.finish(ctx, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: StatusRejected,
+		return p.finish(ctx, rec, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: StatusRejected,
 			ErrorCode: rej.RejectCode(), ErrorMessage: rej.Error()})
 	}
 	return p.infra(ctx, rec, code, err)
@@ -123,11 +123,11 @@ func (p *Processor) infra(ctx context.Context, rec *Record, code string, err err
 	if n >= p.InfraMaxTries || now.Sub(since) >= p.InfraMaxAge {
 		p.Log.Warn("infrastructure trouble outlasted its bound: record failed", "record", rec.ID, "code", code,
 			"failures", n, "err", err)
-		return p.finish(ctx, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: StatusFailed,
+		return p.finish(ctx, rec, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: StatusFailed,
 			ErrorCode: code, ErrorMessage: fmt.Sprintf("gave up after %d infrastructure failures over %s: %v; "+
 				"when fixed, run ops requeue -code %s", n, now.Sub(since).Round(time.Second), err, code)})
 	}
-	if ferr := p.finish(ctx, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: StatusQueued,
+	if ferr := p.finish(ctx, rec, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: StatusQueued,
 		Infra: true, ErrorCode: code, ErrorMessage: err.Error()}); ferr != nil {
 		return ferr
 	}
@@ -214,10 +214,10 @@ func (p *Processor) call(ctx context.Context, log *slog.Logger, rec *Record, req
 			} else {
 				o.ErrorCode, o.ErrorMessage = o.Attempt.Code, errText(callErr)
 			}
-			return p.finish(ctx, o)
+			return p.finish(ctx, rec, o)
 		case ActRefresh:
 			o.ErrorCode, o.ErrorMessage = o.Attempt.Code, errText(callErr)
-			if err := p.finish(ctx, o); err != nil {
+			if err := p.finish(ctx, rec, o); err != nil {
 				return err
 			}
 			if err := p.Verifier.RefreshAuth(ctx); err != nil {
@@ -237,13 +237,13 @@ func (p *Processor) call(ctx context.Context, log *slog.Logger, rec *Record, req
 			p.Limiter.Throttled(lctx, req.Shape.Endpoint())
 			cancel()
 			o.ErrorCode, o.ErrorMessage = o.Attempt.Code, errText(callErr)
-			if err := p.finish(ctx, o); err != nil {
+			if err := p.finish(ctx, rec, o); err != nil {
 				return err
 			}
 			return &RetryLater{Delay: p.Policy.Throttle(), Reason: "throttled", Err: callErr}
 		case ActPause:
 			o.ErrorCode, o.ErrorMessage = o.Attempt.Code, errText(callErr)
-			if err := p.finish(ctx, o); err != nil {
+			if err := p.finish(ctx, rec, o); err != nil {
 				return err
 			}
 			return p.pause(ctx, rec, o.Attempt.Code, errText(callErr))
@@ -252,9 +252,9 @@ func (p *Processor) call(ctx context.Context, log *slog.Logger, rec *Record, req
 			if rec.Attempts+1 >= p.Policy.MaxAttempts {
 				o.Status = StatusFailed
 				o.ErrorMessage = fmt.Sprintf("gave up after %d attempts: %s", rec.Attempts+1, o.ErrorMessage)
-				return p.finish(ctx, o)
+				return p.finish(ctx, rec, o)
 			}
-			if err := p.finish(ctx, o); err != nil {
+			if err := p.finish(ctx, rec, o); err != nil {
 				return err
 			}
 			return &RetryLater{Delay: p.Policy.Backoff(rec.Attempts + 1), Failure: true, Reason: class.String(), Err: callErr}
@@ -275,7 +275,7 @@ func (p *Processor) budgetExhausted(ctx context.Context, log *slog.Logger, rec *
 		p.Log.Warn("budget reached: no more IVS calls for this batch", "batch", rec.BatchID)
 	}
 	log.Info("record not sent: batch budget reached", "batch", rec.BatchID)
-	return p.finish(ctx, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: StatusFailed,
+	return p.finish(ctx, rec, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: StatusFailed,
 		ErrorCode: ErrorBudgetExhausted, ErrorMessage: "the batch's budget of billed calls is used up; " +
 			"raise it (ops budget) and run ops requeue -code " + ErrorBudgetExhausted})
 }
@@ -297,6 +297,7 @@ func (p *Processor) release(ctx context.Context, attemptID int64) {
 func (p *Processor) pause(ctx context.Context, rec *Record, code, reason string) error {
 	lctx, cancel := p.live(ctx)
 	defer cancel()
+	reason = rec.Scrub(reason)
 	p.Log.Error("account-wide stop: pausing all IVS traffic", "code", code, "reason", reason)
 	if err := p.Account.SetPaused(lctx, code, reason); err != nil {
 		return &RetryLater{Delay: p.Policy.PauseWait, Failure: true, Reason: "store pause", Err: err}
@@ -314,7 +315,7 @@ func (p *Processor) pause(ctx context.Context, rec *Record, code, reason string)
 
 // requeue puts the record back to queued without an attempt row, uncounted.
 func (p *Processor) requeue(ctx context.Context, rec *Record, code, msg string) error {
-	return p.finish(ctx, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: StatusQueued,
+	return p.finish(ctx, rec, Outcome{RecordID: rec.ID, Generation: rec.Generation, Status: StatusQueued,
 		ErrorCode: code, ErrorMessage: msg})
 }
 
@@ -325,10 +326,12 @@ func (p *Processor) live(ctx context.Context) (context.Context, context.CancelFu
 	return context.WithTimeout(context.WithoutCancel(ctx), p.StoreRetry+30*time.Second)
 }
 
-// finish stores o under a live context, retrying while Postgres is
+// finish stores o, its messages scrubbed of rec's personal data
+// (Record.Scrub), under a live context, retrying while Postgres is
 // unavailable. A record that is already terminal (a redelivered task) is not
 // an error.
-func (p *Processor) finish(ctx context.Context, o Outcome) error {
+func (p *Processor) finish(ctx context.Context, rec *Record, o Outcome) error {
+	o.ErrorMessage, o.Attempt.Message = rec.Scrub(o.ErrorMessage), rec.Scrub(o.Attempt.Message)
 	lctx, cancel := p.live(ctx)
 	defer cancel()
 	b := backoff.NewExponentialBackOff()

@@ -55,6 +55,8 @@ export IVS_SK=${IVS_SK:-sim-secret-key}
 export IVSBATCH_DATABASE_URL=${IVSBATCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ivsbatch?sslmode=disable}
 # file:// media references are read only under this directory (demo prepare -media file writes there).
 export IVSBATCH_MEDIA_ROOT=${IVSBATCH_MEDIA_ROOT:-$RUN}
+# s3:// media are read only from the buckets named here (demo prepare puts them in ivsbatch-demo).
+export IVSBATCH_S3_BUCKETS=${IVSBATCH_S3_BUCKETS:-ivsbatch-demo}
 
 # Keys for personal data at rest: made once for this checkout's demo
 # database, kept in files (never on a command line).

@@ -25,6 +25,7 @@ command -v prlimit >/dev/null || need+=(util-linux) # sets the rlimits of every 
 command -v redis-server >/dev/null || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v postgres >/dev/null || need+=(postgresql)
 command -v pg_isready >/dev/null && command -v pg_dump >/dev/null || need+=(postgresql-client)
+command -v python3 >/dev/null || need+=(python3) # ops tests read exported .xlsx back with zipfile + XML
 command -v promtool >/dev/null || need+=(prometheus) # promtool: alert rules checked and unit-tested by make test
 
 if [ ${#need[@]} -gt 0 ]; then

@@ -222,8 +222,8 @@ manifest=$(sed -n 's/^manifest=//p' "$W/prepare.out")
 say "simulator"
 start ivs-sim ivs-sim -addr "127.0.0.1:$sim_port" -registry /demo/registry.jsonl
 sim=$started
-for _ in $(seq 1 100); do podman exec "$sim" healthcheck "http://127.0.0.1:$sim_port/_sim/ledger" 2>/dev/null && break; sleep 0.3; done
-check "simulator healthy" podman exec "$sim" healthcheck "http://127.0.0.1:$sim_port/_sim/ledger"
+for _ in $(seq 1 100); do podman exec "$sim" healthcheck "http://127.0.0.1:$sim_port/healthz" 2>/dev/null && break; sleep 0.3; done
+check "simulator healthy" podman exec "$sim" healthcheck "http://127.0.0.1:$sim_port/healthz"
 
 say "submit"
 run enqueue submit -name image-test "$manifest" | tee "$W/enqueue.out"

@@ -4,15 +4,18 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/ivsbatch/ivsbatch/store/storetest"
 )
 
 // Another process pausing the account reaches the watch through the
 // notification (the periodic re-read is an hour away here), and so does
 // lifting the pause.
 func TestAccountWatchFollowsNotifications(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st := openOpsStore(t)
+	st := storetest.Open(t)
 	w := st.WatchAccount(time.Hour, nil)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = w.Run(ctx) }()

@@ -19,33 +19,46 @@ import (
 // tasks' writes (group.go): the batch row is locked only until the group's
 // statements have run.
 func (s *Store) Reserve(ctx context.Context, a pipeline.AttemptStart) (int64, bool, error) {
-	var (
-		id      int64
-		scanErr error
-	)
-	queue := func(b *pgx.Batch) {
-		b.Queue(`
-		WITH slot AS (
-			UPDATE batches SET budget_used = budget_used + 1
-			WHERE id = $2 AND (max_billed = 0 OR budget_used < max_billed) RETURNING id)
-		INSERT INTO attempts (record_id, batch_id, generation, uuid, endpoint, media_note, started_at, state)
-		SELECT $1, slot.id, $3, $4, $5, $6, $7, 'reserved' FROM slot RETURNING id`,
-			a.RecordID, a.BatchID, a.Generation, a.UUID, string(a.Endpoint), a.MediaNote, a.StartedAt).QueryRow(func(row pgx.Row) error {
-			if err := row.Scan(&id); !errors.Is(err, pgx.ErrNoRows) {
-				scanErr = err
-			}
-			return nil
-		})
-	}
-	err := s.asyncGroup.write(ctx, &groupWrite{queue: queue, reset: func() { id, scanErr = 0, nil }, last: true})
+	w := &reserveWrite{start: a}
+	err := s.commit.beforeCall.Write(ctx, w)
 	if err == nil {
-		err = scanErr
+		err = w.err
 	}
 	if err != nil {
 		return 0, false, fmt.Errorf("store: reserve attempt for record %d: %w", a.RecordID, err)
 	}
-	return id, id != 0, nil
+	return w.id, w.id != 0, nil
 }
+
+// reserveWrite is Reserve's write: the attempt to reserve, and its id (0:
+// the budget is spent).
+type reserveWrite struct {
+	start pipeline.AttemptStart
+	id    int64
+	err   error
+}
+
+func (w *reserveWrite) Reset() { w.id, w.err = 0, nil }
+
+func (w *reserveWrite) queue(b *pgx.Batch) {
+	a := w.start
+	b.Queue(reserveSQL, a.RecordID, a.BatchID, a.Generation, a.UUID, string(a.Endpoint), a.MediaNote, a.StartedAt).
+		QueryRow(func(row pgx.Row) error {
+			if err := row.Scan(&w.id); !errors.Is(err, pgx.ErrNoRows) {
+				w.err = err
+			}
+			return nil
+		})
+}
+
+// reserveSQL takes a slot of batch $2's budget, if one is left, and writes
+// the attempt, reserved.
+var reserveSQL = `
+	WITH slot AS (
+		UPDATE batches SET budget_used = budget_used + 1
+		WHERE id = $2 AND (max_billed = 0 OR budget_used < max_billed) RETURNING id)
+	INSERT INTO attempts (record_id, batch_id, generation, uuid, endpoint, media_note, started_at, state)
+	SELECT $1, slot.id, $3, $4, $5, $6, $7, ` + sqlText(AttemptReserved) + ` FROM slot RETURNING id`
 
 // Send implements pipeline.RecordStore: the reserved attempt goes in flight,
 // committed synchronously before the call goes out (with other tasks' writes:
@@ -53,37 +66,50 @@ func (s *Store) Reserve(ctx context.Context, a pipeline.AttemptStart) (int64, bo
 // ErrNotFound means it is no longer reserved (a redelivered task's claim
 // took the record over): the call must not go out.
 func (s *Store) Send(ctx context.Context, attemptID int64, at time.Time) error {
-	sent := false
-	err := s.group.write(ctx, &groupWrite{
-		queue: func(b *pgx.Batch) {
-			b.Queue(`UPDATE attempts SET state = 'in_flight', started_at = $2 WHERE id = $1 AND state = 'reserved'`,
-				attemptID, at).Exec(func(tag pgconn.CommandTag) error {
-				sent = tag.RowsAffected() == 1
-				return nil
-			})
-		},
-		reset: func() { sent = false },
-	})
-	if err != nil {
+	w := &sendWrite{attemptID: attemptID, at: at}
+	if err := s.commit.durable.Write(ctx, w); err != nil {
 		return fmt.Errorf("store: send attempt %d: %w", attemptID, err)
 	}
-	if !sent {
+	if !w.sent {
 		return fmt.Errorf("store: attempt %d is no longer reserved: %w", attemptID, pipeline.ErrNotFound)
 	}
 	return nil
 }
 
+// sendWrite is Send's write: the attempt, and whether it went in flight.
+type sendWrite struct {
+	attemptID int64
+	at        time.Time
+	sent      bool
+}
+
+func (w *sendWrite) Reset() { w.sent = false }
+
+func (w *sendWrite) queue(b *pgx.Batch) {
+	b.Queue(sendSQL, w.attemptID, w.at).Exec(func(tag pgconn.CommandTag) error {
+		w.sent = tag.RowsAffected() == 1
+		return nil
+	})
+}
+
+// sendSQL puts reserved attempt $1 in flight, started at $2.
+var sendSQL = `UPDATE attempts SET state = ` + sqlText(AttemptInFlight) + `, started_at = $2
+	WHERE id = $1 AND state = ` + sqlText(AttemptReserved)
+
 // Release implements pipeline.RecordStore: a reserved attempt that was never
 // sent is deleted and its budget slot given back, in one statement.
 func (s *Store) Release(ctx context.Context, attemptID int64) error {
-	_, err := s.pool.Exec(ctx, `
-		WITH del AS (DELETE FROM attempts WHERE id = $1 AND state = 'reserved' RETURNING batch_id)
-		UPDATE batches b SET budget_used = GREATEST(0, b.budget_used - 1) FROM del WHERE b.id = del.batch_id`, attemptID)
+	_, err := s.pool.Exec(ctx, releaseSQL, attemptID)
 	if err != nil {
 		return fmt.Errorf("store: release attempt %d: %w", attemptID, err)
 	}
 	return nil
 }
+
+// releaseSQL deletes reserved attempt $1 and gives its slot back.
+var releaseSQL = `
+	WITH del AS (DELETE FROM attempts WHERE id = $1 AND state = ` + sqlText(AttemptReserved) + ` RETURNING batch_id)
+	UPDATE batches b SET budget_used = GREATEST(0, b.budget_used - 1) FROM del WHERE b.id = del.batch_id`
 
 // Attempt is one stored IVS call.
 type Attempt struct {
@@ -92,7 +118,7 @@ type Attempt struct {
 	Generation     int
 	UUID           string
 	Endpoint       string
-	State          string // in_flight, finished, abandoned
+	State          AttemptState
 	StartedAt      time.Time
 	HTTPStatus     int
 	Code           string
@@ -148,7 +174,7 @@ func (s *Store) CloseStaleAttempts(ctx context.Context, olderThan time.Time, dry
 		rows, err := tx.Query(ctx, `
 			SELECT a.id, a.record_id, r.batch_id, a.uuid, a.started_at, r.status
 			FROM attempts a JOIN records r ON r.id = a.record_id
-			WHERE a.state = 'in_flight' AND a.started_at < $1
+			WHERE a.state = `+sqlText(AttemptInFlight)+` AND a.started_at < $1
 			ORDER BY a.id FOR UPDATE OF a`, olderThan)
 		if err != nil {
 			return err
@@ -175,9 +201,7 @@ func (s *Store) CloseStaleAttempts(ctx context.Context, olderThan time.Time, dry
 		if len(ids) == 0 {
 			return nil
 		}
-		_, err = tx.Exec(ctx, `UPDATE attempts SET state = 'abandoned', finished_at = now(), possibly_billed = true,
-			message = 'abandoned (reconcile): the worker stopped before storing the outcome'
-			WHERE id = ANY ($1) AND state = 'in_flight'`, ids)
+		_, err = tx.Exec(ctx, abandonSQL("", "a.id = ANY ($1)"), ids)
 		return err
 	})
 	if err != nil {

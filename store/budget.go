@@ -10,12 +10,6 @@ import (
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
-// A batch's budget_used is maintained in the same statements that change
-// its attempts (Reserve, Send, Release, Finish, Claim): it is the number of
-// the batch's attempts that hold a slot, reserved, in flight, billed or
-// possibly billed. slotHeld is that condition, for SQL.
-const slotHeld = `(a.state IN ('reserved', 'in_flight') OR a.billed OR a.possibly_billed)`
-
 // BudgetDrift is a batch whose stored budget_used differed from what its
 // attempts say; RecomputeBudgets has set it to Actual.
 type BudgetDrift struct {
@@ -37,7 +31,7 @@ func (s *Store) RecomputeBudgets(ctx context.Context) ([]BudgetDrift, error) {
 			SELECT id FROM batches WHERE id IN (
 				SELECT DISTINCT batch_id FROM records WHERE status = ANY ($1)
 				UNION SELECT DISTINCT batch_id FROM attempts WHERE started_at > now() - interval '1 day')
-			ORDER BY id FOR UPDATE`, pipeline.StatusStrings(pipeline.OpenStatuses))
+			ORDER BY id FOR UPDATE`, openStatuses)
 		if err != nil {
 			return err
 		}
@@ -50,7 +44,7 @@ func (s *Store) RecomputeBudgets(ctx context.Context) ([]BudgetDrift, error) {
 		rows, err = tx.Query(ctx, `
 			WITH c AS (
 				SELECT b.id, b.budget_used AS stored,
-				       (SELECT count(*) FROM attempts a WHERE a.batch_id = b.id AND `+slotHeld+`)::int AS actual
+				       (SELECT count(*) FROM attempts a WHERE a.batch_id = b.id AND `+slotHeld("a")+`)::int AS actual
 				FROM batches b WHERE b.id = ANY ($1))
 			UPDATE batches b SET budget_used = c.actual FROM c WHERE b.id = c.id AND c.stored <> c.actual
 			RETURNING c.id, c.stored, c.actual`, ids)

@@ -27,7 +27,7 @@ func (s *Store) Claim(ctx context.Context, ref pipeline.TaskRef) (*pipeline.Reco
 	// the records of other tasks claiming at the same moment. Anything else
 	// (leftover attempts, another status) takes claimSQL.
 	cw := &claimWrite{ref: ref}
-	err := s.claims.write(ctx, &groupWrite{claim: cw, reset: func() { cw.rec, cw.err = nil, nil }})
+	err := s.commit.claims.Write(ctx, cw)
 	if err == nil {
 		err = cw.err
 	}
@@ -62,16 +62,18 @@ type claimWrite struct {
 	err error
 }
 
+func (w *claimWrite) Reset() { w.rec, w.err = nil, nil }
+
 // claimQueued runs a group of claims as one statement (claimQueuedManySQL),
 // committed asynchronously, and hands each task its record. Two tasks of one
 // record in a group (a redelivery): the first gets it, the other goes on to
 // claimSQL, as it would a moment later.
-func (s *Store) claimQueued(ctx context.Context, group []*groupWrite) error {
+func (s *Store) claimQueued(ctx context.Context, group []*claimWrite) error {
 	order := slices.Clone(group)
-	slices.SortFunc(order, func(a, b *groupWrite) int { return cmp.Compare(a.claim.ref.RecordID, b.claim.ref.RecordID) })
+	slices.SortFunc(order, func(a, b *claimWrite) int { return cmp.Compare(a.ref.RecordID, b.ref.RecordID) })
 	ids, gens := make([]int64, len(order)), make([]int32, len(order))
 	for i, w := range order {
-		ids[i], gens[i] = w.claim.ref.RecordID, int32(w.claim.ref.Generation)
+		ids[i], gens[i] = w.ref.RecordID, int32(w.ref.Generation)
 	}
 	var scanErr error
 	var claimed []*pipeline.Record
@@ -96,15 +98,15 @@ func (s *Store) claimQueued(ctx context.Context, group []*groupWrite) error {
 	}
 	for _, r := range claimed {
 		for _, w := range group {
-			if c := w.claim; c.rec == nil && c.ref.RecordID == r.ID && c.ref.Generation == r.Generation {
-				c.rec = r
+			if w.rec == nil && w.ref.RecordID == r.ID && w.ref.Generation == r.Generation {
+				w.rec = r
 				break
 			}
 		}
 	}
 	for _, w := range group {
-		if w.claim.rec == nil {
-			w.claim.err = scanErr
+		if w.rec == nil {
+			w.err = scanErr
 		}
 	}
 	return nil
@@ -124,12 +126,12 @@ func (s *Store) claimQueued(ctx context.Context, group []*groupWrite) error {
 // and filter it whole: cheap while the index is empty, as in a new
 // database's first minute, and kept in the cached plan as the index grows.
 var claimQueuedManySQL = `
-	UPDATE records SET status = 'in_flight', updated_at = now()
+	UPDATE records SET status = ` + sqlText(pipeline.StatusInFlight) + `, updated_at = now()
 	FROM (SELECT r.id AS claimed FROM unnest($1::bigint[], $2::int[]) AS task(rid, gen),
 	      LATERAL (SELECT id, generation, status FROM records WHERE id = task.rid OFFSET 0 FOR UPDATE) r
-	      WHERE r.generation = task.gen AND r.status = 'queued'
+	      WHERE r.generation = task.gen AND r.status = ` + sqlText(pipeline.StatusQueued) + `
 	        AND NOT EXISTS (SELECT 1 FROM (SELECT state FROM attempts a WHERE a.record_id = task.rid OFFSET 0) att
-	                        WHERE att.state IN ('reserved', 'in_flight'))) ok
+	                        WHERE att.state IN ` + sqlIn(openAttempts...) + `)) ok
 	WHERE records.id = ok.claimed
 	RETURNING ` + recordColumns
 
@@ -144,17 +146,14 @@ var claimSQL = `
 	ok AS (
 		SELECT id AS rid FROM r
 		WHERE generation = $2 AND status <> ALL ($3)
-		  AND NOT (status = 'in_flight' AND (` + callWait("$1", "$4") + `) > 0)),
+		  AND NOT (status = ` + sqlText(pipeline.StatusInFlight) + ` AND (` + callWait("$1", "$4") + `) > 0)),
 	released AS (
-		DELETE FROM attempts a USING ok WHERE a.record_id = ok.rid AND a.state = 'reserved' RETURNING a.batch_id),
+		DELETE FROM attempts a USING ok WHERE a.record_id = ok.rid AND a.state = ` + sqlText(AttemptReserved) + ` RETURNING a.batch_id),
 	slots AS (
 		UPDATE batches b SET budget_used = GREATEST(0, b.budget_used - d.n)
 		FROM (SELECT batch_id, count(*) AS n FROM released GROUP BY batch_id) d WHERE b.id = d.batch_id),
-	abandoned AS (
-		UPDATE attempts a SET state = 'abandoned', finished_at = now(), possibly_billed = true,
-		       message = 'abandoned: the worker stopped before storing the outcome'
-		FROM ok WHERE a.record_id = ok.rid AND a.state = 'in_flight' RETURNING a.id)
-	UPDATE records SET status = 'in_flight', attempts = attempts + (SELECT count(*) FROM abandoned), updated_at = now()
+	abandoned AS (` + abandonSQL("ok", "a.record_id = ok.rid") + `)
+	UPDATE records SET status = ` + sqlText(pipeline.StatusInFlight) + `, attempts = attempts + (SELECT count(*) FROM abandoned), updated_at = now()
 	FROM ok WHERE records.id = ok.rid
 	RETURNING ` + recordColumns
 
@@ -189,5 +188,5 @@ func (s *Store) whyNotClaimed(ctx context.Context, ref pipeline.TaskRef) error {
 // explanation and lost-task recovery share it.
 func callWait(rec, grace string) string {
 	return `SELECT GREATEST(0, coalesce(extract(epoch FROM max(started_at) + make_interval(secs => ` + grace +
-		`::float8) - now()), 0))::float8 FROM attempts WHERE record_id = ` + rec + ` AND state = 'in_flight'`
+		`::float8) - now()), 0))::float8 FROM attempts WHERE record_id = ` + rec + ` AND state = ` + sqlText(AttemptInFlight)
 }

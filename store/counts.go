@@ -110,7 +110,7 @@ type OpenBatch struct {
 
 // OpenBatches lists batches with open records, oldest first.
 func (s *Store) OpenBatches(ctx context.Context) ([]OpenBatch, error) {
-	rows, err := s.pool.Query(ctx, openBatchesSQL, pipeline.StatusStrings(pipeline.OpenStatuses))
+	rows, err := s.pool.Query(ctx, openBatchesSQL, openStatuses)
 	if err != nil {
 		return nil, fmt.Errorf("store: open batches: %w", err)
 	}

@@ -13,9 +13,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/store/storetest"
 )
 
 var allStatuses = append(append([]pipeline.Status{}, pipeline.OpenStatuses...), pipeline.TerminalStatuses...)
@@ -24,12 +24,9 @@ var allStatuses = append(append([]pipeline.Status{}, pipeline.OpenStatuses...), 
 // (COPY), status changes (outcomes with verdicts and error codes), deletes,
 // rolled-back transactions and compactions.
 func TestCountsExactUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	st, err := store.Open(ctx, testenv.PostgresURL(t), store.WithKeyring(testenv.Keyring(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	pool := st.Pool()
 	var batches []int64
 	for i := range 2 {
@@ -163,7 +160,7 @@ func TestCountsExactUnderConcurrency(t *testing.T) {
 	}
 	var dup int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM record_counts
-		GROUP BY batch_id, status, verdict, code HAVING count(*) > 1) d`).Scan(&dup); err != nil || dup != 0 {
+		GROUP BY batch_id, status, verification_code, verdict, code HAVING count(*) > 1) d`).Scan(&dup); err != nil || dup != 0 {
 		t.Fatalf("after compaction %d keys have several rows (%v)", dup, err)
 	}
 	if all2, err := st.StatusCounts(ctx); err != nil || !cmp.Equal(all, all2) {
@@ -198,24 +195,28 @@ func countByStatus(t *testing.T, pool interface {
 
 func verdictsAndErrors(t *testing.T, pool interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
-}, batch int64) (map[string]int, map[string]int) {
+}, batch int64) (map[store.VerdictKey]int, map[string]int) {
 	t.Helper()
 	rows, err := pool.Query(context.Background(), `
-		SELECT coalesce(verification_code::text || ' ' || verdict, ''), coalesce(last_error_code, ''), count(*)::int
-		FROM records WHERE batch_id = $1 AND status = ANY ($2) GROUP BY 1, 2`,
+		SELECT verification_code, verdict, coalesce(last_error_code, ''), count(*)::int
+		FROM records WHERE batch_id = $1 AND status = ANY ($2) GROUP BY 1, 2, 3`,
 		batch, pipeline.StatusStrings(pipeline.TerminalStatuses))
 	if err != nil {
 		t.Fatal(err)
 	}
-	verdicts, errs := map[string]int{}, map[string]int{}
+	verdicts, errs := map[store.VerdictKey]int{}, map[string]int{}
 	for rows.Next() {
-		var v, c string
-		var n int
-		if err := rows.Scan(&v, &c, &n); err != nil {
+		var (
+			vcode *int
+			v     *string
+			c     string
+			n     int
+		)
+		if err := rows.Scan(&vcode, &v, &c, &n); err != nil {
 			t.Fatal(err)
 		}
-		if v != "" {
-			verdicts[v] += n
+		if vcode != nil && v != nil {
+			verdicts[store.VerdictKey{Code: *vcode, Verdict: *v}] += n
 		} else if c != "" {
 			errs[c] += n
 		}

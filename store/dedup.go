@@ -22,44 +22,50 @@ func (s *Store) Dedup(ctx context.Context, rec *pipeline.Record, digest []byte, 
 	if len(digest) < 8 {
 		return nil, false, errors.New("store: dedup: digest too short")
 	}
-	across := window > 0
-	var (
-		other, priorID int64
-		scanErr        error
-	)
-	// One transaction, committed asynchronously in a group commit with other
-	// tasks' writes (see oneTrip, group.go): lock the digest, look for
-	// identical inputs in progress and for an earlier verdict, and store the
-	// digest on the record when neither exists (the record is then the one
-	// that calls IVS).
-	queue := func(b *pgx.Batch) {
-		b.Queue(`SELECT pg_advisory_xact_lock($1)`, int64(binary.BigEndian.Uint64(digest)))
-		if rec.Reverify {
-			b.Queue(`UPDATE records SET input_digest = $2 WHERE id = $1`, rec.ID, digest)
-			return
-		}
-		args := []any{digest, rec.ID, pipeline.StatusStrings(pipeline.OpenStatuses), rec.BatchID, across,
-			pipeline.StatusStrings(pipeline.TerminalStatuses), pipeline.ReusableCodes(), window.Seconds()}
-		b.Queue(dedupSQL, args...).QueryRow(func(row pgx.Row) error {
-			scanErr = row.Scan(&other, &priorID)
-			return nil
-		})
-	}
-	err := s.asyncGroup.write(ctx, &groupWrite{queue: queue, reset: func() { other, priorID, scanErr = 0, 0, nil }})
+	w := &dedupWrite{rec: rec, digest: digest, window: window}
+	err := s.commit.beforeCall.Write(ctx, w)
 	if err == nil {
-		err = scanErr
+		err = w.err
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("store: dedup record %d: %w", rec.ID, err)
 	}
-	if other != 0 {
+	if w.other != 0 {
 		return nil, true, nil
 	}
-	if priorID == 0 {
+	if w.priorID == 0 {
 		return nil, false, nil
 	}
-	prior, err := s.GetRecord(ctx, priorID)
+	prior, err := s.getRecord(ctx, w.priorID, false)
 	return prior, false, err
+}
+
+// dedupWrite is Dedup's write: one transaction, committed asynchronously
+// in a group commit with other tasks' writes (see oneTrip, group.go), that
+// locks the digest, looks for identical inputs in progress (other) and for
+// an earlier verdict (priorID), and stores the digest on the record when
+// neither exists (the record is then the one that calls IVS).
+type dedupWrite struct {
+	rec            *pipeline.Record
+	digest         []byte
+	window         time.Duration
+	other, priorID int64
+	err            error
+}
+
+func (w *dedupWrite) Reset() { w.other, w.priorID, w.err = 0, 0, nil }
+
+func (w *dedupWrite) queue(b *pgx.Batch) {
+	b.Queue(`SELECT pg_advisory_xact_lock($1)`, int64(binary.BigEndian.Uint64(w.digest)))
+	if w.rec.Reverify {
+		b.Queue(`UPDATE records SET input_digest = $2 WHERE id = $1`, w.rec.ID, w.digest)
+		return
+	}
+	b.Queue(dedupSQL, w.digest, w.rec.ID, openStatuses, w.rec.BatchID, w.window > 0, terminal, pipeline.ReusableCodes(),
+		w.window.Seconds()).QueryRow(func(row pgx.Row) error {
+		w.err = row.Scan(&w.other, &w.priorID)
+		return nil
+	})
 }
 
 // The two look-ups of Dedup. Both find rows by input_digest first (the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/store/storetest"
 )
 
 // Identical inputs within a batch: the first record is the one to call, the
@@ -16,8 +17,9 @@ import (
 // Across batches only a reusable verdict within the window is reused; a
 // record forced to re-verify is always the one to call.
 func TestDedupIdenticalInputs(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	st := openOpsStore(t)
+	st := storetest.Open(t)
 	opsBatch(t, st, 2)
 	digest := sha256.Sum256([]byte("same inputs"))
 	d := digest[:]
@@ -78,8 +80,9 @@ func TestDedupIdenticalInputs(t *testing.T) {
 // Both dedup look-ups find rows through the digest index, so their cost
 // does not grow with the table (here 100 000 finished records).
 func TestDedupLookupsUseDigestIndex(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	st := openOpsStore(t)
+	st := storetest.Open(t)
 	batch := opsBatch(t, st, 1)
 	if _, err := st.Pool().Exec(ctx, `
 		INSERT INTO records (batch_id, ref, line, shape, status, input_digest, verdict, verification_code, finished_at)

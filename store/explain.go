@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ivsbatch/ivsbatch/ivs"
-	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
 // ExplainedQuery is one periodic query's EXPLAIN ANALYZE.
@@ -26,7 +25,6 @@ var errRollback = errors.New("rolled back")
 // back, so the claims change nothing. For benchmarks and for checking plans
 // on a real database.
 func (s *Store) ExplainPeriodic(ctx context.Context, batchID int64) ([]ExplainedQuery, error) {
-	terminal := pipeline.StatusStrings(pipeline.TerminalStatuses)
 	queries := []struct {
 		name   string
 		sql    string
@@ -39,7 +37,7 @@ func (s *Store) ExplainPeriodic(ctx context.Context, batchID int64) ([]Explained
 		{"status: verdicts and errors", batchVerdictsSQL, []any{batchID, terminal}, true},
 		{"status: rate and ETA (the batch's latest attempts)", batchProgressSQL, []any{batchID, progressWindow.Seconds(), terminal}, true},
 		{"metrics: records by status", statusCountsSQL, nil, false},
-		{"open batches", openBatchesSQL, []any{pipeline.StatusStrings(pipeline.OpenStatuses)}, false},
+		{"open batches", openBatchesSQL, []any{openStatuses}, false},
 	}
 	var out []ExplainedQuery
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

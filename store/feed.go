@@ -35,14 +35,14 @@ var claimPendingSQL = func() map[ivs.Endpoint]string {
 		var ctes, union []string
 		for i, sh := range shapesOf(ep) {
 			ctes = append(ctes, fmt.Sprintf(`s%d AS (SELECT id FROM records WHERE status = %s AND shape = '%s'
-				ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)`, i, sqlStatuses(pipeline.StatusPending), sh))
+				ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)`, i, sqlText(pipeline.StatusPending), sh))
 			union = append(union, fmt.Sprintf("SELECT id FROM s%d", i))
 		}
 		if len(ctes) == 0 {
 			continue
 		}
 		out[ep] = `WITH ` + strings.Join(ctes, ",\n") + `
-			UPDATE records SET status = '` + string(pipeline.StatusQueued) + `', updated_at = now()
+			UPDATE records SET status = ` + sqlText(pipeline.StatusQueued) + `, updated_at = now()
 			WHERE id = ANY (ARRAY (SELECT id FROM (` + strings.Join(union, " UNION ALL ") + `) u ORDER BY id LIMIT $1))
 			RETURNING id, generation, shape`
 	}

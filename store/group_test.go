@@ -1,104 +1,34 @@
-package store
+package store_test
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
+	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/store/storetest"
 )
-
-// A group whose transaction Postgres refuses rolls back as a whole; each of
-// its writes then runs alone, exactly once, and only the faulty one fails.
-func TestGroupCommitFallsBackToSingleWrites(t *testing.T) {
-	ctx := context.Background()
-	st, err := Open(ctx, testenv.PostgresURL(t), WithKeyring(testenv.Keyring(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.pool.Exec(ctx, `CREATE TABLE group_probe (k int PRIMARY KEY)`); err != nil {
-		t.Fatal(err)
-	}
-	insert := func(k int, runs *int) *groupWrite {
-		return &groupWrite{
-			queue: func(b *pgx.Batch) {
-				b.Queue(`INSERT INTO group_probe VALUES ($1)`, k).Exec(func(pgconn.CommandTag) error {
-					*runs++
-					return nil
-				})
-			},
-			reset: func() {},
-			done:  make(chan error, 1),
-		}
-	}
-	var runs1, runs2 int
-	w1, w2 := insert(1, &runs1), insert(2, &runs2)
-	bad := &groupWrite{queue: func(b *pgx.Batch) { b.Queue(`SELECT 1 / 0`) }, reset: func() {}, done: make(chan error, 1)}
-	for _, w := range []*groupWrite{w1, bad, w2} {
-		w.state.Store(writeTaken)
-	}
-	st.group.commit([]*groupWrite{w1, bad, w2})
-	if err := <-w1.done; err != nil {
-		t.Fatalf("first write: %v", err)
-	}
-	if err := <-w2.done; err != nil {
-		t.Fatalf("third write: %v", err)
-	}
-	var pgErr *pgconn.PgError
-	if err := <-bad.done; !errors.As(err, &pgErr) || pgErr.Code != "22012" {
-		t.Fatalf("faulty write: %v; want division by zero", err)
-	}
-	// w1 ran in the group (rolled back) and alone; w2 never ran in the
-	// group (the server skipped it after the error) and ran alone.
-	if runs1 != 2 || runs2 != 1 {
-		t.Fatalf("runs %d, %d; want 2 (group, alone) and 1 (alone)", runs1, runs2)
-	}
-	rows, _ := st.pool.Query(ctx, `SELECT k FROM group_probe ORDER BY k`)
-	keys, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-	if err != nil || len(keys) != 2 || keys[0] != 1 || keys[1] != 2 {
-		t.Fatalf("rows %v (%v); want 1 and 2 once each", keys, err)
-	}
-}
-
-// A write queued after Close does not run.
-func TestGroupCommitAfterClose(t *testing.T) {
-	ctx := context.Background()
-	st, err := Open(ctx, testenv.PostgresURL(t), WithKeyring(testenv.Keyring(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-	ran := false
-	err = st.group.write(ctx, &groupWrite{queue: func(b *pgx.Batch) { ran = true }, reset: func() {}})
-	if !errors.Is(err, errStoreClosed) || ran {
-		t.Fatalf("write after close: %v, ran %v; want errStoreClosed and nothing run", err, ran)
-	}
-}
 
 // A group of claims is one statement; two tasks of one record in a group
 // (a redelivery) do not both get it, and a task of another generation gets
 // nothing (claimSQL then explains why).
 func TestGroupedClaims(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	st, err := Open(ctx, testenv.PostgresURL(t), WithKeyring(testenv.Keyring(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	b, _, err := st.CreateBatch(ctx, pipeline.Batch{Name: "claims", ManifestSHA256: "claims"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := func(ref string) NewRecord {
-		return NewRecord{Input: pipeline.Input{Ref: ref, Line: 2, Shape: ivs.ShapeName, Name: "张伟", IDNumber: "11010119900307803X"}}
+	in := func(ref string) store.NewRecord {
+		return store.NewRecord{Input: pipeline.Input{Ref: ref, Line: 2, Shape: ivs.ShapeName, Name: "张伟", IDNumber: "11010119900307803X"}}
 	}
-	if _, err := st.InsertInputs(ctx, b.ID, []NewRecord{in("a"), in("b"), in("c")}); err != nil {
+	if _, err := st.InsertInputs(ctx, b.ID, []store.NewRecord{in("a"), in("b"), in("c")}); err != nil {
 		t.Fatal(err)
 	}
 	refs, err := st.ClaimPending(ctx, ivs.EndpointExtention, 3)
@@ -107,14 +37,11 @@ func TestGroupedClaims(t *testing.T) {
 	}
 	stale := refs[2]
 	stale.Generation++
-	var group []*groupWrite
-	for _, ref := range []pipeline.TaskRef{refs[0], refs[0], refs[1], stale} {
-		group = append(group, &groupWrite{claim: &claimWrite{ref: ref}})
-	}
-	if err := st.claimQueued(ctx, group); err != nil {
+	claimed, err := st.ClaimGroup(ctx, []pipeline.TaskRef{refs[0], refs[0], refs[1], stale})
+	if err != nil {
 		t.Fatal(err)
 	}
-	got := func(i int) *pipeline.Record { return group[i].claim.rec }
+	got := func(i int) *pipeline.Record { return claimed[i] }
 	switch {
 	case got(0) == nil || got(0).ID != refs[0].RecordID || got(0).Name != "张伟" || got(0).Status != pipeline.StatusInFlight:
 		t.Fatalf("first task: %+v", got(0))
@@ -130,5 +57,103 @@ func TestGroupedClaims(t *testing.T) {
 	}
 	if r, _ := st.GetRecord(ctx, refs[2].RecordID); r.Status != pipeline.StatusQueued {
 		t.Fatalf("record of the stale task is %s; want queued", r.Status)
+	}
+}
+
+// Concurrent tasks' writes share group commits (group.go), yet each keeps
+// its own result: a stale task's outcome is refused while the others in its
+// group are stored, and a Send for an attempt taken back says so.
+func TestGroupedWritesKeepTheirOwnResults(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.Open(t)
+	const n = 120
+	inputs := make([]store.NewRecord, n)
+	for i := range inputs {
+		inputs[i] = nameInput(fmt.Sprintf("r%d", i))
+	}
+	batch := newBatch(t, st, inputs...)
+	refs, err := st.ClaimPending(ctx, ivs.EndpointExtention, n)
+	if err != nil || len(refs) != n {
+		t.Fatalf("claim pending: %d %v", len(refs), err)
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i, ref := range refs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = func() error {
+				rec, err := st.Claim(ctx, ref)
+				if err != nil {
+					return err
+				}
+				id, ok, err := st.Reserve(ctx, pipeline.AttemptStart{RecordID: rec.ID, BatchID: batch, Generation: 1,
+					UUID: ref.UUID(), Endpoint: ivs.EndpointExtention, StartedAt: time.Now()})
+				if err != nil || !ok {
+					return fmt.Errorf("reserve: %v %w", ok, err)
+				}
+				if i%7 == 3 { // taken back before the call: the Send must say so
+					if err := st.Release(ctx, id); err != nil {
+						return err
+					}
+					return st.Send(ctx, id, time.Now())
+				}
+				if err := st.Send(ctx, id, time.Now()); err != nil {
+					return err
+				}
+				gen := 1
+				if i%10 == 0 { // a stale task
+					gen = 2
+				}
+				code := 1000
+				return st.Finish(ctx, pipeline.Outcome{RecordID: rec.ID, Generation: gen, AttemptID: id,
+					Status: pipeline.StatusDone, CountAttempt: true,
+					Attempt: pipeline.AttemptResult{FinishedAt: time.Now(), HTTPStatus: 200, Code: "1000", Billed: true},
+					Verdict: pipeline.Verdict{Result: "valid", Code: &code}})
+			}()
+		}()
+	}
+	wg.Wait()
+	for i, ref := range refs {
+		rec, gerr := st.GetRecord(ctx, ref.RecordID)
+		if gerr != nil {
+			t.Fatal(gerr)
+		}
+		switch {
+		case i%7 == 3:
+			if !errors.Is(errs[i], pipeline.ErrNotFound) || rec.Status != pipeline.StatusInFlight {
+				t.Errorf("record %d: Send after release: %v, status %s; want ErrNotFound, in_flight", i, errs[i], rec.Status)
+			}
+		case i%10 == 0:
+			if !errors.Is(errs[i], pipeline.ErrStaleGeneration) || rec.Status != pipeline.StatusInFlight {
+				t.Errorf("record %d: stale Finish: %v, status %s; want ErrStaleGeneration, in_flight", i, errs[i], rec.Status)
+			}
+		default:
+			if errs[i] != nil || rec.Status != pipeline.StatusDone || rec.Attempts != 1 {
+				t.Errorf("record %d: %v, status %s, attempts %d; want done after 1", i, errs[i], rec.Status, rec.Attempts)
+			}
+		}
+	}
+	atts, err := st.ListAttempts(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	finished := 0
+	for _, a := range atts {
+		if a.State == "finished" && a.Billed {
+			finished++
+		}
+	}
+	// Every sent attempt is finished and billed, the stale tasks' included
+	// (their call was made); released ones are gone.
+	want := 0
+	for i := range n {
+		if i%7 != 3 {
+			want++
+		}
+	}
+	if finished != want || len(atts) != want {
+		t.Fatalf("attempts: %d finished and billed of %d; want %d", finished, len(atts), want)
 	}
 }

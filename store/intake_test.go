@@ -7,11 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pii"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/store/storetest"
 )
 
 func cardInput(ref string) store.NewRecord {
@@ -23,12 +23,9 @@ func cardInput(ref string) store.NewRecord {
 // Staged rows are invisible (no batch, no record) until Commit; a closed,
 // uncommitted intake leaves nothing.
 func TestIntakeVisibleOnlyAtCommit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	st, err := store.Open(ctx, testenv.PostgresURL(t), store.WithKeyring(testenv.Keyring(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	count := func() (b, r int) {
 		if err := st.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM batches), (SELECT count(*) FROM records)`).Scan(&b, &r); err != nil {
 			t.Fatal(err)
@@ -75,12 +72,9 @@ func TestIntakeVisibleOnlyAtCommit(t *testing.T) {
 // Media references and metadata are sealed at rest; one stored in clear
 // before they were sealed still reads, and Rekey seals it.
 func TestMediaSealedAndLegacyRekey(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	st, err := store.Open(ctx, testenv.PostgresURL(t), store.WithKeyring(testenv.Keyring(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	newBatch(t, st, cardInput("b"))
 	raw := func() string {
 		var s string
@@ -120,13 +114,10 @@ func TestMediaSealedAndLegacyRekey(t *testing.T) {
 // row opens with its own id. A chunk that cannot be sealed fails Commit and
 // leaves nothing.
 func TestIntakePipelineOrderAndFailure(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	url := testenv.PostgresURL(t)
-	st, err := store.Open(ctx, url, store.WithKeyring(testenv.Keyring(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	url := storetest.URL(t)
+	st := storetest.OpenURL(t, url)
 	in, err := st.BeginIntake(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -160,11 +151,7 @@ func TestIntakePipelineOrderAndFailure(t *testing.T) {
 		t.Fatalf("%d records, %v", len(recs), err)
 	}
 
-	noKeys, err := store.Open(ctx, url, store.WithKeyring(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer noKeys.Close()
+	noKeys := storetest.OpenURL(t, url, store.WithKeyring(nil))
 	bad, err := noKeys.BeginIntake(ctx)
 	if err != nil {
 		t.Fatal(err)

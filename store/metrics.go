@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
 // BatchBudget is a batch's cap on billed calls and the slots used, as
@@ -34,8 +36,8 @@ func (s *Store) RecentBatches(ctx context.Context, n int) ([]BatchBudget, error)
 }
 
 // inFlightSinceSQL counts records in flight unchanged since $1.
-const inFlightSinceSQL = `SELECT count(*) FROM records WHERE status IN ('queued', 'in_flight') AND updated_at < $1
-		AND status = 'in_flight'`
+var inFlightSinceSQL = `SELECT count(*) FROM records WHERE status IN ` + sqlIn(queueHeld...) + ` AND updated_at < $1
+		AND status = ` + sqlText(pipeline.StatusInFlight)
 
 // InFlightSince counts records in flight, unchanged since t (the status
 // list repeats records_open's predicate so the partial index serves it:

@@ -1,4 +1,4 @@
-package store
+package store_test
 
 import (
 	"context"
@@ -11,9 +11,10 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/store/storetest"
 )
 
 // planNode is one node of EXPLAIN (FORMAT JSON).
@@ -71,19 +72,16 @@ func explainGeneric(t *testing.T, pool *pgxpool.Pool, sql string, args ...string
 // the rate reads the batch's latest attempts, the counts never read records, and
 // none scans records sequentially.
 func TestQueryPlans(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	st, err := Open(ctx, testenv.PostgresURL(t), WithKeyring(testenv.Keyring(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	pool := st.Pool()
 	// Task claims read by key even when the plan is made on empty tables
 	// (a new database) and cached while they grow.
 	taskClaims := func(t *testing.T) {
 		t.Helper()
 		var nodes []string
-		explainGeneric(t, pool, claimQueuedManySQL, "'{97,194,291}'", "'{1,1,1}'").walk(func(n planNode) {
+		explainGeneric(t, pool, store.ClaimQueuedManySQL, "'{97,194,291}'", "'{1,1,1}'").walk(func(n planNode) {
 			nodes = append(nodes, strings.TrimSpace(n.NodeType+" "+n.RelationName+" "+n.IndexName))
 			if n.NodeType == "Seq Scan" || (n.IndexName != "" && n.IndexName != "records_pkey" && n.IndexName != "attempts_record") {
 				t.Errorf("task claims: %s %s %s; want records by records_pkey, attempts by attempts_record",
@@ -144,7 +142,7 @@ func TestQueryPlans(t *testing.T) {
 		t.Helper()
 		var nodes []string
 		used := false
-		explainGeneric(t, pool, batchProgressSQL, "1", "60", terminal).walk(func(n planNode) {
+		explainGeneric(t, pool, store.BatchProgressSQL, "1", "60", terminal).walk(func(n planNode) {
 			nodes = append(nodes, strings.TrimSpace(n.NodeType+" "+n.RelationName+" "+n.IndexName))
 			used = used || n.IndexName == "attempts_batch_started"
 			if n.NodeType == "Seq Scan" && (n.RelationName == "records" || n.RelationName == "attempts") {
@@ -168,14 +166,15 @@ func TestQueryPlans(t *testing.T) {
 		args      []string
 		index     string // must be used; "" = records must not be read at all
 	}{
-		{"claim standard", claimPendingSQL[ivs.EndpointStandard], []string{"100"}, "records_pending_name_face_image"},
-		{"claim extention", claimPendingSQL[ivs.EndpointExtention], []string{"100"}, "records_pending_name"},
-		{"in flight since", inFlightSinceSQL, []string{old}, "records_open"},
-		{"task claims", claimQueuedManySQL, []string{"'{97,194,291}'", "'{1,1,1}'"}, "attempts_record"},
-		{"batch counts", batchCountsSQL, []string{"1"}, ""},
-		{"status counts", statusCountsSQL, nil, ""},
-		{"open batches", openBatchesSQL, []string{open}, ""},
-		{"verdicts", batchVerdictsSQL, []string{"1", terminal}, ""},
+		{"claim standard", store.ClaimPendingSQL[ivs.EndpointStandard], []string{"100"}, "records_pending_name_face_image"},
+		{"claim extention", store.ClaimPendingSQL[ivs.EndpointExtention], []string{"100"}, "records_pending_name"},
+		{"in flight since", store.InFlightSinceSQL, []string{old}, "records_open"},
+		{"lost-task recovery", store.ListOpenSQL, []string{"0", old, "500"}, "records_open_id"},
+		{"task claims", store.ClaimQueuedManySQL, []string{"'{97,194,291}'", "'{1,1,1}'"}, "attempts_record"},
+		{"batch counts", store.BatchCountsSQL, []string{"1"}, ""},
+		{"status counts", store.StatusCountsSQL, nil, ""},
+		{"open batches", store.OpenBatchesSQL, []string{open}, ""},
+		{"verdicts", store.BatchVerdictsSQL, []string{"1", terminal}, ""},
 	}
 	// ExplainPeriodic runs the same queries with EXPLAIN ANALYZE and rolls
 	// the claims back.
@@ -222,7 +221,7 @@ func TestQueryPlans(t *testing.T) {
 				if c.name == "claim extention" {
 					ep = ivs.EndpointExtention
 				}
-				for _, sh := range shapesOf(ep) {
+				for _, sh := range store.ShapesOf(ep) {
 					if !slices.Contains(nodes, "Index Scan records records_pending_"+sh) &&
 						!slices.Contains(nodes, "Index Only Scan records records_pending_"+sh) {
 						t.Errorf("shape %s not claimed through records_pending_%s", sh, sh)

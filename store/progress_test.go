@@ -8,9 +8,11 @@ import (
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/store/storetest"
 )
 
 func TestProgressRateAndETA(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name string
@@ -35,8 +37,9 @@ func TestProgressRateAndETA(t *testing.T) {
 // A batch's rate counts only its own records finished since its first call
 // of the last minute: rows refused at submit and a fresh batch give no ETA.
 func TestBatchStatusProgress(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	st := openOpsStore(t)
+	st := storetest.Open(t)
 	refused := nameInput("refused")
 	refused.Status, refused.ErrorCode = pipeline.StatusRejected, "id.checksum"
 	batch := newBatch(t, st, refused, nameInput("a"), nameInput("b"), nameInput("c"))

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
 // LatestReconcile returns the latest reconcile run's start and whether it
@@ -57,7 +59,7 @@ func (s *Store) SaveReconcile(ctx context.Context, started time.Time, needsHuman
 // FailedSince counts records finished as failed after t, by last_error_code.
 func (s *Store) FailedSince(ctx context.Context, t time.Time) (map[string]int, error) {
 	rows, err := s.pool.Query(ctx, `SELECT coalesce(last_error_code, ''), count(*) FROM records
-		WHERE status = 'failed' AND finished_at > $1 GROUP BY 1`, t)
+		WHERE status = `+sqlText(pipeline.StatusFailed)+` AND finished_at > $1 GROUP BY 1`, t)
 	if err != nil {
 		return nil, fmt.Errorf("store: failed records: %w", err)
 	}

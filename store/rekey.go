@@ -40,6 +40,9 @@ func (s *Store) Rekey(ctx context.Context, chunk int) (int, error) {
 	}
 }
 
+// rekeyChunk re-seals the chunk records after id after, in one
+// transaction, and returns how many it changed and the chunk's last id (0:
+// no record left).
 func (s *Store) rekeyChunk(ctx context.Context, active string, after int64, chunk int) (changed int, last int64, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id, name_enc, id_number_enc, idcard_result,
@@ -48,54 +51,27 @@ func (s *Store) rekeyChunk(ctx context.Context, active string, after int64, chun
 		if err != nil {
 			return err
 		}
-		type row struct {
-			id           int64
-			name, number string
-			ocr          []byte
-			inputs       [5]string // media references and metadata
-		}
-		var todo []row
-		for rows.Next() {
-			var r row
-			if err := rows.Scan(&r.id, &r.name, &r.number, &r.ocr, &r.inputs[0], &r.inputs[1], &r.inputs[2],
-				&r.inputs[3], &r.inputs[4]); err != nil {
-				rows.Close()
-				return err
-			}
-			last = r.id
-			todo = append(todo, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		todo, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (sealedRow, error) {
+			var r sealedRow
+			err := row.Scan(&r.id, &r.name, &r.number, &r.ocr, &r.inputs[0], &r.inputs[1], &r.inputs[2], &r.inputs[3],
+				&r.inputs[4])
+			return r, err
+		})
+		if err != nil || len(todo) == 0 {
 			return err
 		}
+		last = todo[len(todo)-1].id
 		for _, r := range todo {
-			name, c1, err := s.reseal(r.name, r.id, active)
+			resealed, err := s.resealRow(&r, active)
 			if err != nil {
 				return err
 			}
-			number, c2, err := s.reseal(r.number, r.id, active)
-			if err != nil {
-				return err
-			}
-			ocr, c3, err := s.resealOCR(r.ocr, r.id, active)
-			if err != nil {
-				return err
-			}
-			c4 := false
-			for i, v := range r.inputs {
-				sealed, c, err := s.resealInput(v, r.id, active)
-				if err != nil {
-					return err
-				}
-				r.inputs[i], c4 = sealed, c4 || c
-			}
-			if !c1 && !c2 && !c3 && !c4 {
+			if !resealed {
 				continue
 			}
 			if _, err := tx.Exec(ctx, `UPDATE records SET name_enc = $2, id_number_enc = $3, idcard_result = $4,
 				idcard_image1 = $5, idcard_image2 = $6, face_image = $7, video = $8, metadata_enc = $9 WHERE id = $1`,
-				r.id, name, number, ocr, r.inputs[0], r.inputs[1], r.inputs[2], r.inputs[3], r.inputs[4]); err != nil {
+				r.id, r.name, r.number, r.ocr, r.inputs[0], r.inputs[1], r.inputs[2], r.inputs[3], r.inputs[4]); err != nil {
 				return err
 			}
 			changed++
@@ -106,6 +82,40 @@ func (s *Store) rekeyChunk(ctx context.Context, active string, after int64, chun
 		return 0, 0, fmt.Errorf("store: rekey records after %d: %w", after, err)
 	}
 	return changed, last, nil
+}
+
+// sealedRow is a record's sealed fields, as rekeyChunk reads and writes them.
+type sealedRow struct {
+	id           int64
+	name, number string
+	ocr          []byte
+	inputs       [5]string // media references and metadata
+}
+
+// resealRow re-seals r's fields not under the active key and reports
+// whether any changed.
+func (s *Store) resealRow(r *sealedRow, active string) (bool, error) {
+	changed := false
+	for _, f := range []*string{&r.name, &r.number} {
+		v, c, err := s.reseal(*f, r.id, active)
+		if err != nil {
+			return false, err
+		}
+		*f, changed = v, changed || c
+	}
+	ocr, c, err := s.resealOCR(r.ocr, r.id, active)
+	if err != nil {
+		return false, err
+	}
+	r.ocr, changed = ocr, changed || c
+	for i, v := range r.inputs {
+		sealed, c, err := s.resealInput(v, r.id, active)
+		if err != nil {
+			return false, err
+		}
+		r.inputs[i], changed = sealed, changed || c
+	}
+	return changed, nil
 }
 
 func (s *Store) reseal(env string, id int64, active string) (string, bool, error) {

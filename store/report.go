@@ -47,9 +47,11 @@ type CodeBucket struct {
 func (s *Store) AttemptErrorCodes(ctx context.Context, batchID int64, unit string) ([]CodeBucket, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT date_trunc($2, a.started_at) AS t,
-		       CASE WHEN a.state = 'abandoned' THEN 'abandoned' ELSE coalesce(a.code, 'unknown') END AS code, count(*)
+		       CASE WHEN a.state = `+sqlText(AttemptAbandoned)+` THEN `+sqlText(AttemptAbandoned)+` ELSE coalesce(a.code, 'unknown') END AS code,
+		       count(*)
 		FROM attempts a JOIN records r ON r.id = a.record_id
-		WHERE r.batch_id = $1 AND (a.state = 'abandoned' OR (a.state = 'finished' AND coalesce(a.class, '') <> 'verdict'))
+		WHERE r.batch_id = $1 AND (a.state = `+sqlText(AttemptAbandoned)+`
+		      OR (a.state = `+sqlText(AttemptFinished)+` AND coalesce(a.class, '') <> 'verdict'))
 		GROUP BY 1, 2 ORDER BY 1, 2`, batchID, unit)
 	if err != nil {
 		return nil, fmt.Errorf("store: attempt codes of batch %d: %w", batchID, err)
@@ -127,7 +129,7 @@ func (s *Store) PlanCounts(ctx context.Context, batchID int64) (PlanCounts, erro
 	rows, err := s.pool.Query(ctx, `
 		SELECT shape, count(*), count(DISTINCT input_hmac) + count(*) FILTER (WHERE input_hmac IS NULL)
 		FROM records WHERE batch_id = $1 AND status = ANY($2) GROUP BY shape ORDER BY shape`,
-		batchID, pipeline.StatusStrings(pipeline.OpenStatuses))
+		batchID, openStatuses)
 	if err != nil {
 		return p, fmt.Errorf("store: plan of batch %d: %w", batchID, err)
 	}

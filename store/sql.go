@@ -2,11 +2,8 @@ package store
 
 import (
 	"context"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
 // querier is a pool, connection or transaction that reads one row.
@@ -37,20 +34,6 @@ func (s *Store) oneTrip(ctx context.Context, async bool, queue func(*pgx.Batch))
 	b.Queue("COMMIT")
 	return s.pool.SendBatch(ctx, b).Close()
 }
-
-// sqlStatuses renders statuses as a SQL list of literals ('a', 'b'). Queries
-// that must match a partial index's predicate use it: the planner proves a
-// predicate from literals, not from parameters of a generic plan.
-func sqlStatuses(sts ...pipeline.Status) string {
-	q := make([]string, len(sts))
-	for i, st := range sts {
-		q[i] = "'" + strings.ReplaceAll(string(st), "'", "''") + "'"
-	}
-	return strings.Join(q, ", ")
-}
-
-// terminal is pipeline.TerminalStatuses as a text[] query argument.
-var terminal = pipeline.StatusStrings(pipeline.TerminalStatuses)
 
 func nullIfEmpty(s string) *string {
 	if s == "" {

@@ -10,7 +10,9 @@
 // account pause), audit.go, reconcile.go (reconcile runs and their
 // schedule), inputs.go and intake.go (manifest intake), dedup.go, rekey.go,
 // and the read-only report, status, counts and metrics queries. group.go
-// commits the per-task writes together.
+// commits the per-task writes together (internal/groupcommit), each kind of
+// write a type of its own. states.go alone spells attempt states and record
+// statuses in SQL. storetest opens a store for tests.
 package store
 
 import (
@@ -69,11 +71,9 @@ type Store struct {
 	// still be on the wire (see WithCallTimeout).
 	callGrace time.Duration
 	maxConns  int32 // WithDefaultMaxConns
-	// group commits the writes that wait for a WAL flush (Send, Finish)
-	// together, asyncGroup those that do not (claim, dedup, reserve); see
-	// group.go.
-	group, asyncGroup *groupCommitter
-	claims            *groupCommitter // Claim's common case, one statement per group
+	// commit groups the per-task writes (claim, dedup, reserve, send,
+	// finish) into shared transactions; see group.go.
+	commit committers
 }
 
 // callGraceMargin is added to the IVS timeout to make the call grace.
@@ -136,8 +136,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	s.group, s.asyncGroup = newGroupCommitter(s, false), newGroupCommitter(s, true)
-	s.claims = startCommitters(s.claimQueued)
+	s.commit = s.startCommitters()
 	return s, nil
 }
 
@@ -169,9 +168,7 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Close finishes the group commits under way and closes the pool.
 func (s *Store) Close() {
-	s.group.close()
-	s.asyncGroup.close()
-	s.claims.close()
+	s.commit.close()
 	s.pool.Close()
 }
 

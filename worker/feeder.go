@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/recovery"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 )
 
 // Feeder moves pending records from Postgres into the queue, keeping at most
@@ -17,11 +19,11 @@ import (
 // to the queue within a minute, with no operator.
 type Feeder struct {
 	Store     pipeline.FeedStore
-	Enqueuer  *Enqueuer
-	Recoverer *Recoverer    // nil: no recovery
-	Window    int           // tasks to keep waiting in each endpoint's queue, beside those running (default 200)
-	Queues    []string      // the queues to feed (default Queues)
-	Interval  time.Duration // between rounds while the queues keep up (default 500 ms)
+	Enqueuer  *taskqueue.Enqueuer
+	Recoverer *recovery.Recoverer // nil: no recovery
+	Window    int                 // tasks to keep waiting in each endpoint's queue, beside those running (default 200)
+	Queues    []string            // the queues to feed (default taskqueue.Queues)
+	Interval  time.Duration       // between rounds while the queues keep up (default 500 ms)
 	// Refill is the pause before the next round when a round enqueued half
 	// a window or more (default Interval/20): handlers are draining the
 	// queues faster than Interval refills them, so the feeder keeps up with
@@ -37,7 +39,7 @@ func (f *Feeder) defaults() {
 		f.Window = 200
 	}
 	if len(f.Queues) == 0 {
-		f.Queues = Queues
+		f.Queues = taskqueue.Queues
 	}
 	if f.Interval == 0 {
 		f.Interval = 500 * time.Millisecond
@@ -67,7 +69,7 @@ func (f *Feeder) Run(ctx context.Context) error {
 		if err != nil && ctx.Err() == nil {
 			f.Log.Warn("feeder round failed", "err", err)
 		}
-		if f.Recoverer != nil && time.Since(lastRecover) >= LostAfter/5 {
+		if f.Recoverer != nil && time.Since(lastRecover) >= recovery.LostAfter/5 {
 			f.checkMarker(ctx)
 			if _, err := f.Recoverer.Round(ctx); err != nil && ctx.Err() == nil {
 				f.Log.Warn("lost-task recovery failed", "err", err)
@@ -93,7 +95,7 @@ func (f *Feeder) FeedOnce(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		ep := endpointOf(q)
+		ep := taskqueue.EndpointOf(q)
 		room := f.Window - size
 		if room <= 0 {
 			continue

@@ -13,7 +13,9 @@ import (
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/recovery"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
@@ -54,11 +56,11 @@ func TestFeederWindowAndRecovery(t *testing.T) {
 	st, b := feedBatch(t, 300, 3) // a third goes to the standard endpoint
 	rdb := redis.NewClient(&redis.Options{Addr: testenv.Redis(t)})
 	defer rdb.Close()
-	enq := &worker.Enqueuer{Client: asynq.NewClientFromRedisClient(rdb), Inspector: asynq.NewInspectorFromRedisClient(rdb),
+	enq := &taskqueue.Enqueuer{Client: asynq.NewClientFromRedisClient(rdb), Inspector: asynq.NewInspectorFromRedisClient(rdb),
 		Redis: rdb}
 	f := &worker.Feeder{Store: st, Enqueuer: enq, Window: 40}
 	clock := time.Now().Add(time.Minute)
-	rec := &worker.Recoverer{Store: st, Enqueuer: enq, Now: func() time.Time { return clock }}
+	rec := &recovery.Recoverer{Store: st, Enqueuer: enq, Now: func() time.Time { return clock }}
 	total := 0
 	for range 5 {
 		n, err := f.FeedOnce(ctx)
@@ -67,7 +69,7 @@ func TestFeederWindowAndRecovery(t *testing.T) {
 		}
 		total += n
 	}
-	for _, q := range worker.Queues {
+	for _, q := range taskqueue.Queues {
 		size, err := enq.QueueSize(q)
 		if err != nil {
 			t.Fatal(err)
@@ -117,17 +119,17 @@ func TestFeederWindowAndRecovery(t *testing.T) {
 	if s, err := rec.Round(ctx); err != nil || s.Open != 80 || s.Lost != 0 {
 		t.Fatalf("first round: %+v (%v); want 80 open, none handed back yet", s, err)
 	}
-	clock = clock.Add(worker.LostAfter)
+	clock = clock.Add(recovery.LostAfter)
 	s, err := rec.Round(ctx)
 	if err != nil || s.Lost != 80 || s.AttemptsClosed != 1 || s.NewGeneration != 0 {
 		t.Fatalf("second round: %+v (%v); want the 80 queued records back, one attempt closed", s, err)
 	}
-	clock = clock.Add(worker.LostAfter)
+	clock = clock.Add(recovery.LostAfter)
 	for range 2 {
 		if s, err := rec.Round(ctx); err != nil || s.Lost != 0 {
 			t.Fatalf("later round: %+v (%v); the tasks are back, nothing is lost", s, err)
 		}
-		clock = clock.Add(worker.LostAfter)
+		clock = clock.Add(recovery.LostAfter)
 	}
 	r1, err := st.GetRecord(ctx, 1)
 	if err != nil || r1.Status != pipeline.StatusQueued || r1.Attempts != 1 || r1.Generation != 1 {
@@ -149,7 +151,7 @@ func TestFeederWindowAndRecovery(t *testing.T) {
 	if _, err := st.Claim(ctx, live); !errors.Is(err, pipeline.ErrCallInFlight) {
 		t.Fatalf("claim of the live worker's record: %v; want ErrCallInFlight", err)
 	}
-	for _, q := range worker.Queues {
+	for _, q := range taskqueue.Queues {
 		if size, _ := enq.QueueSize(q); size != 40 {
 			t.Fatalf("queue %s holds %d after recovery", q, size)
 		}
@@ -163,7 +165,7 @@ func TestFeederServesItsQueuesOnly(t *testing.T) {
 	st, b := feedBatch(t, 60, 2)
 	rdb := redis.NewClient(&redis.Options{Addr: testenv.Redis(t)})
 	defer rdb.Close()
-	enq := &worker.Enqueuer{Client: asynq.NewClientFromRedisClient(rdb), Inspector: asynq.NewInspectorFromRedisClient(rdb),
+	enq := &taskqueue.Enqueuer{Client: asynq.NewClientFromRedisClient(rdb), Inspector: asynq.NewInspectorFromRedisClient(rdb),
 		Redis: rdb}
 	queues, err := worker.ParseQueues(" ivs-extention ")
 	if err != nil {
@@ -173,7 +175,7 @@ func TestFeederServesItsQueuesOnly(t *testing.T) {
 	if n, err := f.FeedOnce(ctx); err != nil || n != 30 {
 		t.Fatalf("fed %d (%v); want the 30 two-factor records", n, err)
 	}
-	if size, _ := enq.QueueSize(worker.QueueStandard); size != 0 {
+	if size, _ := enq.QueueSize(taskqueue.QueueStandard); size != 0 {
 		t.Fatalf("standard queue holds %d; want 0", size)
 	}
 	counts, _ := st.BatchCounts(ctx, b.ID)

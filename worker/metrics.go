@@ -16,6 +16,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 )
 
 // Label names. Every series about an IVS endpoint (calls, quota, limiter,
@@ -62,7 +63,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Time spent waiting for the shared rate limiter.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{labelEndpoint}),
 	}
 	reg.MustRegister(m.Calls, m.Billed, m.CallSeconds, m.LimiterWait)
-	for _, ep := range Endpoints {
+	for _, ep := range taskqueue.Endpoints {
 		m.Billed.WithLabelValues(string(ep))
 	}
 	m.registerQuota(reg)
@@ -84,7 +85,7 @@ func (m *Metrics) ObserveTask(queue string, err error) {
 	if !ok || !strings.HasPrefix(r.Reason, "infra.") {
 		return
 	}
-	m.Infra.WithLabelValues(string(endpointOf(queue)), r.Reason).Inc()
+	m.Infra.WithLabelValues(string(taskqueue.EndpointOf(queue)), r.Reason).Inc()
 }
 
 type meteredVerifier struct {

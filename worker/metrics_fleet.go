@@ -17,6 +17,7 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 )
 
 // FleetCollector exports the state of the whole fleet, read from Postgres
@@ -156,7 +157,7 @@ func (c *FleetCollector) collectFleet(ctx context.Context, gauge func(*prometheu
 	}
 	for q, depth := range c.queues.get(c.inspector) {
 		for state, n := range depth {
-			gauge(c.queue, float64(n), string(endpointOf(q)), state)
+			gauge(c.queue, float64(n), string(taskqueue.EndpointOf(q)), state)
 		}
 	}
 	c.collectBatches(ctx, gauge)
@@ -356,7 +357,7 @@ func (c *queueCache) get(insp *asynq.Inspector) map[string]map[string]int {
 
 func queueDepths(insp *asynq.Inspector) map[string]map[string]int {
 	out := map[string]map[string]int{}
-	for _, q := range Queues {
+	for _, q := range taskqueue.Queues {
 		info, err := insp.GetQueueInfo(q)
 		if err != nil {
 			continue // not created yet

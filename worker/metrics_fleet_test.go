@@ -14,6 +14,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
@@ -66,7 +67,7 @@ func TestFleetSeriesExportedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := asynq.NewClientFromRedisClient(rdb)
-	if _, err := client.Enqueue(asynq.NewTask("probe", nil), asynq.Queue(worker.QueueStandard)); err != nil {
+	if _, err := client.Enqueue(asynq.NewTask("probe", nil), asynq.Queue(taskqueue.QueueStandard)); err != nil {
 		t.Fatal(err)
 	}
 

@@ -5,6 +5,8 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/recovery"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 )
 
 // outcomeClasses are the classes a call is counted under (every series
@@ -29,7 +31,7 @@ func (m *Metrics) registerQuota(reg prometheus.Registerer) {
 		Help: "Records sent back to the queue by infrastructure trouble, by endpoint and code: infra.fetch (media store), infra.prepare (media tools), infra.store (Postgres), infra.limiter (Redis)."},
 		[]string{labelEndpoint, labelCode})
 	reg.MustRegister(m.Quota, m.Granted, m.Outcomes, m.PossiblyBilled, m.Recovered, m.RedisLost, m.Infra)
-	for _, ep := range Endpoints {
+	for _, ep := range taskqueue.Endpoints {
 		m.Granted.WithLabelValues(string(ep))
 		for _, c := range outcomeClasses {
 			m.Outcomes.WithLabelValues(string(ep), c.String())
@@ -48,7 +50,7 @@ var infraCodes = []string{pipeline.CodeInfraFetch, pipeline.CodeInfraPrepare, pi
 
 // SetQuota publishes the configured quota (requests/s per endpoint).
 func (m *Metrics) SetQuota(perSecond float64) {
-	for _, ep := range Endpoints {
+	for _, ep := range taskqueue.Endpoints {
 		m.Quota.WithLabelValues(string(ep)).Set(perSecond)
 	}
 }
@@ -61,7 +63,7 @@ func (m *Metrics) observeOutcome(ep ivs.Endpoint, c ivs.Class) {
 }
 
 // ObserveRecovery counts what a recovery round did.
-func (m *Metrics) ObserveRecovery(s RecoverStats) {
+func (m *Metrics) ObserveRecovery(s recovery.Stats) {
 	m.Recovered.Add(float64(s.Lost))
 	m.PossiblyBilled.WithLabelValues("abandoned").Add(float64(s.AttemptsClosed))
 }

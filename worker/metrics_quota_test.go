@@ -8,6 +8,7 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
@@ -58,9 +59,9 @@ func TestObserveTaskCountsInfraFailures(t *testing.T) {
 		errors.New("claim record"),
 		nil,
 	} {
-		m.ObserveTask(worker.QueueStandard, err)
+		m.ObserveTask(taskqueue.QueueStandard, err)
 	}
-	m.ObserveTask(worker.QueueExtention, &pipeline.RetryLater{Reason: pipeline.CodeInfraStore})
+	m.ObserveTask(taskqueue.QueueExtention, &pipeline.RetryLater{Reason: pipeline.CodeInfraStore})
 	for _, tc := range []struct {
 		ep   ivs.Endpoint
 		code string

@@ -1,3 +1,7 @@
+// Package worker runs the pipeline on asynq: the feeder that moves records
+// from Postgres into the queue (taskqueue) a bounded window ahead of the
+// quota and runs lost-task recovery (recovery), and the worker process
+// (asynq servers, shared rate limiter, metrics, graceful shutdown).
 package worker
 
 import (
@@ -12,6 +16,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/recovery"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 )
 
 // Config sets up a worker process. Zero values take defaults.
@@ -31,7 +37,7 @@ type Config struct {
 	// Window is how many tasks the feeder keeps waiting in each queue, ahead
 	// of those the handlers run (default 200).
 	Window int
-	// Queues are the queues this process serves and feeds (default Queues:
+	// Queues are the queues this process serves and feeds (default taskqueue.Queues:
 	// both endpoints). A process for one endpoint only lets hosts be sized
 	// per endpoint, or a batch's text-only records go first.
 	Queues []string
@@ -48,7 +54,7 @@ type Config struct {
 // and lost-task recovery.
 type Store interface {
 	pipeline.FeedStore
-	LostStore
+	recovery.LostStore
 }
 
 // Worker is one worker process: an asynq server per endpoint queue running
@@ -59,7 +65,7 @@ type Worker struct {
 	proc      *pipeline.Processor
 	servers   []*asynq.Server
 	feeder    *Feeder
-	enqueuer  *Enqueuer
+	enqueuer  *taskqueue.Enqueuer
 	inspector *asynq.Inspector
 	client    *asynq.Client
 }
@@ -80,14 +86,14 @@ func New(cfg Config, rdb redis.UniversalClient, proc *pipeline.Processor, feed S
 		cfg.Log = slog.Default()
 	}
 	if len(cfg.Queues) == 0 {
-		cfg.Queues = Queues
+		cfg.Queues = taskqueue.Queues
 	}
 	w := &Worker{cfg: cfg, rdb: rdb, proc: proc}
 	w.inspector = asynq.NewInspectorFromRedisClient(rdb)
 	w.client = asynq.NewClientFromRedisClient(rdb)
-	w.enqueuer = &Enqueuer{Client: w.client, Inspector: w.inspector, Redis: rdb, TaskTimeout: cfg.TaskTimeout}
+	w.enqueuer = &taskqueue.Enqueuer{Client: w.client, Inspector: w.inspector, Redis: rdb, TaskTimeout: cfg.TaskTimeout}
 	w.feeder = &Feeder{Store: feed, Enqueuer: w.enqueuer, Window: cfg.Window, Queues: cfg.Queues, Log: cfg.Log,
-		Recoverer: &Recoverer{Store: feed, Enqueuer: w.enqueuer, Log: cfg.Log, InWorker: true}}
+		Recoverer: &recovery.Recoverer{Store: feed, Enqueuer: w.enqueuer, Log: cfg.Log, InWorker: true}}
 	if m := cfg.Metrics; m != nil {
 		w.feeder.Lost = m.RedisLost.Inc
 		w.feeder.Recoverer.Observe = m.ObserveRecovery
@@ -125,7 +131,7 @@ func New(cfg Config, rdb redis.UniversalClient, proc *pipeline.Processor, feed S
 // the processor, and counts infrastructure failures (Metrics.ObserveTask).
 func (w *Worker) Handler(queue string) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
-		ref, err := ParseTask(t)
+		ref, err := taskqueue.ParseTask(t)
 		if err != nil {
 			w.cfg.Log.Error("dropping malformed task", "err", err)
 			return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
@@ -212,7 +218,7 @@ func (w *Worker) syncPause(ctx context.Context, announce bool) error {
 func (w *Worker) PauseQueue() error { return pauseQueues(w.inspector) }
 
 func pauseQueues(insp *asynq.Inspector) error {
-	for _, q := range Queues {
+	for _, q := range taskqueue.Queues {
 		if err := setQueuePaused(insp, q, true); err != nil {
 			return fmt.Errorf("worker: pause queue %s: %w", q, err)
 		}
@@ -229,7 +235,7 @@ func Resume(ctx context.Context, acct pipeline.AccountState, rdb redis.Universal
 		return err
 	}
 	insp := asynq.NewInspectorFromRedisClient(rdb)
-	for _, q := range Queues {
+	for _, q := range taskqueue.Queues {
 		if err := setQueuePaused(insp, q, false); err != nil {
 			return fmt.Errorf("worker: unpause queue %s: %w", q, err)
 		}

@@ -37,7 +37,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
-	"github.com/ivsbatch/ivsbatch/worker"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 )
 
 type options struct {
@@ -163,8 +163,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	// the ivs-extention queue only; the image records wait), then both
 	// endpoints at once, each endpoint's handlers as fast as they go.
 	for _, wl := range []workload{
-		{"two-factor records (queue ivs-extention)", worker.QueueExtention, o.concurrency},
-		{"two-factor and image records (both queues)", strings.Join(worker.Queues, ","), o.mixedConc},
+		{"two-factor records (queue ivs-extention)", taskqueue.QueueExtention, o.concurrency},
+		{"two-factor and image records (both queues)", strings.Join(taskqueue.Queues, ","), o.mixedConc},
 	} {
 		for _, n := range []int{1, 2} {
 			if err := w.phase(ctx, n, wl); err != nil {
@@ -291,7 +291,7 @@ type workload struct {
 
 // phase runs n worker processes serving wl for o.run and measures them.
 func (w *world) phase(ctx context.Context, n int, wl workload) error {
-	first := n == 1 && wl.queues == worker.QueueExtention
+	first := n == 1 && wl.queues == taskqueue.QueueExtention
 	fmt.Fprintf(w.out, "\n== %s: %d worker process(es), %d handlers per endpoint, quota off, simulator latency 0, %s ==\n",
 		wl.name, n, wl.concurrency, w.o.run)
 	metricsPort, err := servers.FreePort()
@@ -468,6 +468,12 @@ func (w *world) bulk(ctx context.Context) error {
 	}
 	fi, _ := os.Stat(filepath.Join(w.dir, "export.csv"))
 	fmt.Fprintf(w.out, "export: %s, peak RSS %.0f MB, %d MB of CSV\n", wall.Round(time.Millisecond), rss, fi.Size()>>20)
+	wall, rss, err = runTimed(ctx, w.env, io.Discard, ops, "export", "-batch", b, "-o", filepath.Join(w.dir, "export.xlsx"))
+	if err != nil {
+		return err
+	}
+	fi, _ = os.Stat(filepath.Join(w.dir, "export.xlsx"))
+	fmt.Fprintf(w.out, "export -format xlsx: %s, peak RSS %.0f MB, %d MB of xlsx\n", wall.Round(time.Millisecond), rss, fi.Size()>>20)
 	wall, rss, err = runTimed(ctx, w.env, io.Discard, ops, "report", "-batch", b, "-o", filepath.Join(w.dir, "report.html"))
 	if err != nil {
 		return err

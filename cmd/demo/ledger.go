@@ -32,6 +32,7 @@ requests, billed calls, uuids billed twice, the busiest second per endpoint.`)
 	if err != nil {
 		return fmt.Errorf("ledger: %w", err)
 	}
+	req.Header.Set(ivssim.AdminHeader, "1")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("ledger: %w", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/internal/cli"
+	"github.com/ivsbatch/ivsbatch/internal/sink"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 )
@@ -58,7 +59,7 @@ record is final; with -timeout, gives up after that long with exit 3.`)
 			line += ", ETA " + eta.Round(time.Second).String()
 		}
 		if paused {
-			line += fmt.Sprintf(" — PAUSED (%s: %s); run `worker resume` when resolved", code, reason)
+			line += fmt.Sprintf(" — PAUSED (%s: %s); run `worker resume` when resolved", sink.Terminal(code), sink.Terminal(reason))
 		}
 		fmt.Println(line)
 		if !deadline.IsZero() && time.Now().After(deadline) {
@@ -74,9 +75,9 @@ record is final; with -timeout, gives up after that long with exit 3.`)
 }
 
 func printStatus(bs store.BatchStatus, paused bool, code, reason string) {
-	fmt.Printf("batch %d %q (%s), %d records\n", bs.Batch.ID, bs.Batch.Name, bs.Batch.CreatedAt.Format(time.RFC3339), bs.Counts.Total)
+	fmt.Printf("batch %d \"%s\" (%s), %d records\n", bs.Batch.ID, sink.Terminal(bs.Batch.Name), bs.Batch.CreatedAt.Format(time.RFC3339), bs.Counts.Total)
 	if paused {
-		fmt.Printf("  IVS traffic PAUSED: %s: %s\n", code, reason)
+		fmt.Printf("  IVS traffic PAUSED: %s: %s\n", sink.Terminal(code), sink.Terminal(reason))
 	}
 	fmt.Println("  by status:")
 	for _, s := range []pipeline.Status{pipeline.StatusPending, pipeline.StatusQueued, pipeline.StatusInFlight,
@@ -85,7 +86,7 @@ func printStatus(bs store.BatchStatus, paused bool, code, reason string) {
 			fmt.Printf("    %-10s %d\n", s, n)
 		}
 	}
-	printMap("by verdict:", bs.ByVerdict)
+	printMap("by verdict:", bs.VerdictCounts())
 	printMap("by error code (no verdict):", bs.ByError)
 	if bs.Rate() > 0 {
 		fmt.Printf("  rate: %.1f records/s (the batch's own calls, last minute)", bs.Rate())
@@ -102,6 +103,6 @@ func printMap(title string, m map[string]int) {
 	}
 	fmt.Println("  " + title)
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		fmt.Printf("    %-24s %d\n", k, m[k])
+		fmt.Printf("    %-24s %d\n", sink.Terminal(k), m[k])
 	}
 }

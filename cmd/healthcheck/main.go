@@ -3,7 +3,7 @@
 // the compose and Kubernetes probes use it, so the image needs no curl.
 //
 //	healthcheck http://127.0.0.1:9090/healthz       # a worker (IVSBATCH_METRICS_ADDR)
-//	healthcheck http://127.0.0.1:8090/_sim/ledger   # the IVS simulator
+//	healthcheck http://127.0.0.1:8090/healthz       # the IVS simulator
 //
 // A URL whose host is empty or unspecified (":9090", "0.0.0.0:9090", the
 // form IVSBATCH_METRICS_ADDR takes to listen on every interface) is asked on

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -313,22 +314,41 @@ reject code and the first rows. IVS is never called; nothing is stored.
 }
 
 func export(ctx context.Context, args []string) error {
-	fs := newFlags("export", "-batch ID -o FILE.csv",
-		`Writes every record of a batch as CSV: id, ref, line, shape, status, verdict,
-verification_code, similarity, last_error_code, last_error_message, attempts,
-finished_at, and the name and id number MASKED (张*, 44**************07) —
-never in full. "-o -" writes to stdout. Writes an audit_log row.`,
+	fs := newFlags("export", "-batch ID -o FILE.csv|FILE.xlsx [-format csv|xlsx] [-raw]",
+		`Writes every record of a batch as CSV or .xlsx: id, ref, line, shape, status,
+verdict, verification_code, similarity, last_error_code, last_error_message,
+attempts, finished_at, linked_record_id, and the name and id number MASKED
+(张*, 44**************07) — never in full — and the manifest's own columns
+(metadata). Refs, metadata and messages come from outside: a CSV cell a
+spreadsheet would evaluate (starting with = + - @, TAB, CR or their full-width
+forms) is written with a leading apostrophe, which Excel, WPS and LibreOffice
+show as text; -raw writes cells as stored, for programs. In .xlsx every text
+cell is typed as a string, never a formula. "-o -" writes to stdout. The
+format follows the -o extension unless -format says. Writes an audit_log row.`,
 		`  ops export -batch 12 -o batch-12.csv
-  ops export -batch 12 -o - | head
+  ops export -batch 12 -o batch-12.xlsx
+  ops export -batch 12 -o - -raw | my-loader
 `)
 	batch := fs.Int64("batch", 0, "batch id (required)")
 	out := fs.String("o", "", "output file (- for stdout; required)")
+	format := fs.String("format", "", "csv or xlsx (default: from the -o extension, else csv)")
+	raw := fs.Bool("raw", false, "CSV cells as stored, not neutralised for spreadsheets (for programs)")
 	operator := operatorFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *batch <= 0 || *out == "" {
 		return usageError(fs, "-batch and -o are required")
+	}
+	opts := ops.ExportOptions{Format: *format, Raw: *raw}
+	if opts.Format == "" && strings.EqualFold(filepath.Ext(*out), ".xlsx") {
+		opts.Format = ops.FormatXLSX
+	}
+	if opts.Format != "" && opts.Format != ops.FormatCSV && opts.Format != ops.FormatXLSX {
+		return usageError(fs, "-format %q: want csv or xlsx", opts.Format)
+	}
+	if opts.Raw && opts.Format == ops.FormatXLSX {
+		return usageError(fs, "-raw is for CSV (xlsx cells are typed text, never formulas)")
 	}
 	st, err := openStore(ctx)
 	if err != nil {
@@ -343,7 +363,7 @@ never in full. "-o -" writes to stdout. Writes an audit_log row.`,
 			defer bar.Finish()
 			dst = io.MultiWriter(w, bar)
 		}
-		n, err := ops.ExportAudited(ctx, st, *batch, dst, path, *operator)
+		n, err := ops.ExportAudited(ctx, st, *batch, dst, opts, path, *operator)
 		if err == nil && *out != "-" {
 			fmt.Fprintf(os.Stderr, "wrote %d records to %s\n", n, *out)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/internal/cli"
 	"github.com/ivsbatch/ivsbatch/internal/envconf"
 	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
@@ -51,10 +52,10 @@ func readRunEnv(get envconf.Lookup) (runEnv, error) {
 	if e.trimVideo, err = envconf.Bool(get, "IVSBATCH_TRIM_VIDEO", false); err != nil {
 		return e, err
 	}
-	e.queues = envconf.String(get, "IVSBATCH_QUEUES", strings.Join(worker.Queues, ","))
+	e.queues = envconf.String(get, "IVSBATCH_QUEUES", strings.Join(taskqueue.Queues, ","))
 	if _, err := worker.ParseQueues(e.queues); err != nil {
 		return e, &envconf.Error{Name: "IVSBATCH_QUEUES", Value: e.queues, Want: "a comma-separated list of " +
-			strings.Join(worker.Queues, ", ")}
+			strings.Join(taskqueue.Queues, ", ")}
 	}
 	return e, nil
 }

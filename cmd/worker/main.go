@@ -36,7 +36,7 @@ func main() {
 		{Name: "status", Summary: "print whether traffic is paused and why", Run: status},
 	}, `Settings and credentials come from the environment: IVSBATCH_DATABASE_URL,
 IVSBATCH_REDIS_URL (redis://, rediss://, redis-sentinel://; or IVSBATCH_REDIS_ADDR),
-IVSBATCH_RECONCILE_CRON, IVSBATCH_S3_ENDPOINT, AWS_ACCESS_KEY_ID,
+IVSBATCH_RECONCILE_CRON, IVSBATCH_S3_ENDPOINT, IVSBATCH_S3_BUCKETS, AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY, IVS_ENDPOINT, IVS_AK/IVS_SK (or *_FILE), IVS_IAM_*,
 IVSBATCH_PII_KEYS / IVSBATCH_PII_INDEX_KEY (see README.md).
 `)

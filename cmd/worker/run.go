@@ -22,6 +22,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/ratelimit"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
@@ -35,7 +36,7 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	quota := fs.Float64("quota", env.quota, "the account's IVS quota in requests/s per endpoint, shared by all worker processes; ≤ 0 disables limiting")
 	window := fs.Int("window", env.window, "tasks the feeder keeps waiting in each Redis queue, ahead of those the handlers run")
 	feed := fs.Bool("feed", true, "run the feeder (Postgres → queue) in this process")
-	queues := fs.String("queues", env.queues, "the queues this process serves and feeds, comma-separated: "+strings.Join(worker.Queues, ","))
+	queues := fs.String("queues", env.queues, "the queues this process serves and feeds, comma-separated: "+strings.Join(taskqueue.Queues, ","))
 	taskTimeout := fs.Duration("task-timeout", worker.DefaultTaskTimeout, "upper bound for one record's task")
 	shutdown := fs.Duration("shutdown-timeout", 45*time.Second, "time in-flight records get to finish on SIGTERM (longer than IVS_TIMEOUT)")
 	metricsAddr := fs.String("metrics-addr", env.metricsAddr, "address for /metrics and /healthz; empty to disable")
@@ -64,7 +65,11 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	defer rdb.Close()
-	objs, err := objstore.New(ctx, objstore.ConfigFromEnv(os.Getenv))
+	ocfg := objstore.ConfigFromEnv(os.Getenv)
+	if env.keepPictures != "" { // a kept face is never read back as media
+		ocfg.DenyPrefixes = append(ocfg.DenyPrefixes, env.keepPictures)
+	}
+	objs, err := objstore.New(ctx, ocfg)
 	if err != nil {
 		return err
 	}
@@ -105,7 +110,7 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		Dedup: st, Index: st.Keyring(), DedupWindow: env.dedupWindow,
 	}
 	if prefix := env.keepPictures; prefix != "" {
-		pcfg.Pictures = worker.PictureBucket{Store: objs, Prefix: prefix}
+		pcfg.Pictures = worker.PictureBucket{Store: objs, Prefix: prefix, Names: st.Keyring()}
 	}
 	if err := infraFromEnv(&pcfg); err != nil {
 		return err

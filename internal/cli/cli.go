@@ -20,6 +20,7 @@ import (
 	"syscall"
 
 	"github.com/ivsbatch/ivsbatch/internal/envconf"
+	"github.com/ivsbatch/ivsbatch/internal/sink"
 	"github.com/ivsbatch/ivsbatch/internal/version"
 )
 
@@ -119,6 +120,8 @@ func runWithSignals(run func(context.Context, []string) error, args []string) er
 // Status returns the exit code for a command's error, printing the error
 // on one line to stderr first unless the command already said everything
 // (ExitCode, flag.ErrHelp). A configuration error (*envconf.Error) exits 2.
+// The message is escaped for the terminal (sink.Terminal): it may quote a
+// manifest, a reference or a library's words.
 func Status(stderr io.Writer, prog string, err error) int {
 	var exit ExitCode
 	var conf *envconf.Error
@@ -128,9 +131,9 @@ func Status(stderr io.Writer, prog string, err error) int {
 	case errors.As(err, &exit):
 		return int(exit)
 	case errors.As(err, &conf):
-		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		fmt.Fprintf(stderr, "%s: %s\n", prog, sink.Terminal(err.Error()))
 		return ExitUsage
 	}
-	fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+	fmt.Fprintf(stderr, "%s: %s\n", prog, sink.Terminal(err.Error()))
 	return ExitError
 }

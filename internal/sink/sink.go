@@ -1,8 +1,10 @@
 // Package sink makes untrusted text safe for the places it is written to:
 // a terminal (control and bidirectional-formatting characters escaped) and a
-// spreadsheet cell (formulas neutralised). Everything that came from a
-// manifest, a media store or a library's error message goes through it
-// before it reaches an operator's screen or a CSV file.
+// spreadsheet cell (formulas neutralised), a stored or printed message
+// (names, id numbers and object keys replaced in every spelling a library
+// may use: Redact). Everything that came from a manifest, a media store or
+// a library's error message goes through it before it reaches an
+// operator's screen, a CSV file or a stored error message.
 //
 // It owns the definition of "a character nobody should see raw" (Control),
 // which intake also uses to refuse such characters in refs and header names.

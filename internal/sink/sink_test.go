@@ -48,3 +48,27 @@ func TestSpreadsheetCell(t *testing.T) {
 		}
 	}
 }
+
+func TestRedact(t *testing.T) {
+	key := "people/王芳/p0032-face-broken.jpg"
+	sdk := `operation error S3: GetObject, Get "http://127.0.0.1:7070/media/people/%E7%8E%8B%E8%8A%B3/p0032-face-broken.jpg?x-id=GetObject": dial tcp: connection refused`
+	for _, tc := range []struct {
+		msg     string
+		secrets []sink.Secret
+		want    string
+	}{
+		{sdk, []sink.Secret{{key, "<face_image>"}}, `operation error S3: GetObject, Get "http://127.0.0.1:7070/media/<face_image>?x-id=GetObject": dial tcp: connection refused`},
+		{"open /data/王芳.jpg: permission denied", []sink.Secret{{"王芳", "<name>"}}, "open /data/<name>.jpg: permission denied"},
+		{`name "\u738b\u82b3" refused`, []sink.Secret{{"王芳", "<name>"}}, `name "<name>" refused`},
+		{"id 110101199003077777 twice", []sink.Secret{{"110101199003077777", "11**************77"}}, "id 11**************77 twice"},
+		{"query ?k=a+b%2Fc.jpg", []sink.Secret{{"a b/c.jpg", "<k>"}}, "query ?k=<k>"},
+		{"the word face stays", []sink.Secret{{"fac", "<x>"}}, "the word face stays"}, // too short to look for
+	} {
+		if got := sink.Redact(tc.msg, tc.secrets...); got != tc.want {
+			t.Errorf("Redact(%q) = %q, want %q", tc.msg, got, tc.want)
+		}
+		if !sink.Mentions(tc.msg, tc.secrets[0].Value) != (tc.msg == tc.want) {
+			t.Errorf("Mentions(%q, %q) disagrees with Redact", tc.msg, tc.secrets[0].Value)
+		}
+	}
+}

@@ -1,4 +1,9 @@
-package worker
+// Package recovery hands lost records back to the queue: records Postgres
+// says are queued or in flight whose task the queue lost (Redis lost its
+// data) or whose worker died. Every worker's feeder runs a round every few
+// seconds; ops reconcile runs a sweep. It owns the one threshold of
+// lost-task recovery (LostAfter).
+package recovery
 
 import (
 	"context"
@@ -12,6 +17,7 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/taskqueue"
 )
 
 // LostAfter is the one threshold of lost-task recovery, used by the feeder
@@ -43,11 +49,11 @@ type LostStore interface {
 // therefore never sent twice at once.
 type Recoverer struct {
 	Store     LostStore
-	Enqueuer  *Enqueuer
+	Enqueuer  *taskqueue.Enqueuer
 	LostAfter time.Duration // default LostAfter
 	Log       *slog.Logger
 	Now       func() time.Time
-	Observe   func(RecoverStats) // after each round (metrics); optional
+	Observe   func(Stats) // after each round (metrics); optional
 	// InWorker: this recoverer runs in a worker process whose asynq servers
 	// heartbeat. A round then does nothing while they are not listed: the
 	// listing is stale (this process, and likely the others, are starved),
@@ -63,8 +69,8 @@ type suspect struct {
 	gen     int
 }
 
-// RecoverStats count what a round found and did.
-type RecoverStats struct {
+// Stats count what a round found and did.
+type Stats struct {
 	Open           int `json:"open"`            // queued or in-flight records unchanged for LostAfter
 	Lost           int `json:"lost"`            // of which were lost and handed back
 	NewGeneration  int `json:"new_generation"`  // of which had been held by a dead worker
@@ -88,9 +94,9 @@ func (r *Recoverer) defaults() {
 
 // Round looks at every open record once and hands back those suspected for
 // LostAfter. Call it every few seconds (the feeder does).
-func (r *Recoverer) Round(ctx context.Context) (RecoverStats, error) {
+func (r *Recoverer) Round(ctx context.Context) (Stats, error) {
 	r.defaults()
-	var s RecoverStats
+	var s Stats
 	held, self, err := r.heldTasks()
 	if err != nil {
 		return s, err
@@ -136,7 +142,7 @@ func (r *Recoverer) Round(ctx context.Context) (RecoverStats, error) {
 
 // Sweep is a one-off recovery (ops reconcile): a round, and when records
 // are suspected, another one LostAfter later.
-func (r *Recoverer) Sweep(ctx context.Context) (RecoverStats, error) {
+func (r *Recoverer) Sweep(ctx context.Context) (Stats, error) {
 	s, err := r.Round(ctx)
 	if err != nil || len(r.suspects) == 0 {
 		return s, err
@@ -151,7 +157,7 @@ func (r *Recoverer) Sweep(ctx context.Context) (RecoverStats, error) {
 	return r.Round(ctx)
 }
 
-func (r *Recoverer) check(ctx context.Context, rec store.OpenRecord, held map[string]bool, now time.Time, s *RecoverStats) error {
+func (r *Recoverer) check(ctx context.Context, rec store.OpenRecord, held map[string]bool, now time.Time, s *Stats) error {
 	id := rec.Ref.RecordID
 	if held[rec.Ref.TaskID()] {
 		delete(r.suspects, id)
@@ -205,7 +211,7 @@ func (r *Recoverer) check(ctx context.Context, rec store.OpenRecord, held map[st
 // (missing, archived) or only after the dead holder's lease expires
 // (active, completed: a new generation is needed).
 func (r *Recoverer) taskLost(ref pipeline.TaskRef) (newGeneration, lost bool, err error) {
-	info, err := r.Enqueuer.Inspector.GetTaskInfo(QueueFor(ref), ref.TaskID())
+	info, err := r.Enqueuer.Inspector.GetTaskInfo(taskqueue.QueueFor(ref), ref.TaskID())
 	switch {
 	case errors.Is(err, asynq.ErrTaskNotFound):
 		return false, true, nil
@@ -215,7 +221,7 @@ func (r *Recoverer) taskLost(ref pipeline.TaskRef) (newGeneration, lost bool, er
 		r.Enqueuer.Reset()
 		return false, true, nil
 	case err != nil:
-		return false, false, fmt.Errorf("worker: task %s: %w", ref.TaskID(), err)
+		return false, false, fmt.Errorf("recovery: task %s: %w", ref.TaskID(), err)
 	}
 	switch info.State {
 	case asynq.TaskStateArchived:
@@ -232,7 +238,7 @@ func (r *Recoverer) taskLost(ref pipeline.TaskRef) (newGeneration, lost bool, er
 func (r *Recoverer) heldTasks() (held map[string]bool, self bool, err error) {
 	servers, err := r.Enqueuer.Inspector.Servers()
 	if err != nil {
-		return nil, false, fmt.Errorf("worker: list live workers: %w", err)
+		return nil, false, fmt.Errorf("recovery: list live workers: %w", err)
 	}
 	host, _ := os.Hostname()
 	held = map[string]bool{}

@@ -1,8 +1,8 @@
-// Package worker runs the pipeline on asynq: the task type and its payload,
-// the feeder that moves records from Postgres into the queue a bounded
-// window ahead of the quota, and the worker process (asynq server, shared
-// rate limiter, metrics, graceful shutdown).
-package worker
+// Package taskqueue is the queue of records on asynq: the queues (one per
+// IVS endpoint), the task type and its payload, and the Enqueuer that puts
+// tasks on them. The worker's feeder and lost-task recovery enqueue through
+// it; it runs nothing.
+package taskqueue
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -46,44 +45,27 @@ func QueueOf(ep ivs.Endpoint) string {
 	return QueueStandard
 }
 
-// endpointOf returns the endpoint of queue q (one of Queues).
-func endpointOf(q string) ivs.Endpoint { return Endpoints[slices.Index(Queues, q)] }
-
-// ParseQueues reads a comma-separated list of queue names (Queues), such as
-// "ivs-extention": the queues a worker process serves and feeds.
-func ParseQueues(s string) ([]string, error) {
-	var out []string
-	for name := range strings.SplitSeq(s, ",") {
-		name = strings.TrimSpace(name)
-		if !slices.Contains(Queues, name) {
-			return nil, fmt.Errorf("unknown queue %q: want %s, or both separated by a comma", name, strings.Join(Queues, " or "))
-		}
-		if !slices.Contains(out, name) {
-			out = append(out, name)
-		}
-	}
-	return out, nil
-}
+// EndpointOf returns the endpoint of queue q (one of Queues).
+func EndpointOf(q string) ivs.Endpoint { return Endpoints[slices.Index(Queues, q)] }
 
 // QueueFor returns the queue of ref's record (its shape's endpoint).
 func QueueFor(ref pipeline.TaskRef) string { return QueueOf(ref.Shape.Endpoint()) }
 
-// Task defaults: a task never runs longer than TaskTimeout (asynq's default
-// is 30 minutes); MaxRetry counts only failures (throttling and pauses are
-// not failures), and attempts at IVS are capped in Postgres well before it.
-const (
-	DefaultTaskTimeout = pipeline.DefaultTaskTimeout // the worst case of one record (see there)
-	DefaultMaxRetry    = 25
-)
+// DefaultMaxRetry is a task's asynq MaxRetry. It counts only failures
+// (throttling and pauses are not failures), and attempts at IVS are capped
+// in Postgres well before it.
+const DefaultMaxRetry = 25
 
-// NewTask returns the asynq task for ref.
+// NewTask returns the asynq task for ref, which never runs longer than
+// timeout (default pipeline.DefaultTaskTimeout, the worst case of one
+// record; asynq's own default is 30 minutes).
 func NewTask(ref pipeline.TaskRef, timeout time.Duration) (*asynq.Task, error) {
 	payload, err := json.Marshal(ref)
 	if err != nil {
-		return nil, fmt.Errorf("worker: encode task: %w", err)
+		return nil, fmt.Errorf("taskqueue: encode task: %w", err)
 	}
 	if timeout == 0 {
-		timeout = DefaultTaskTimeout
+		timeout = pipeline.DefaultTaskTimeout
 	}
 	return asynq.NewTask(TaskType, payload, asynq.TaskID(ref.TaskID()), asynq.Queue(QueueFor(ref)),
 		asynq.MaxRetry(DefaultMaxRetry), asynq.Timeout(timeout)), nil
@@ -93,10 +75,10 @@ func NewTask(ref pipeline.TaskRef, timeout time.Duration) (*asynq.Task, error) {
 func ParseTask(t *asynq.Task) (pipeline.TaskRef, error) {
 	var ref pipeline.TaskRef
 	if err := json.Unmarshal(t.Payload(), &ref); err != nil {
-		return ref, fmt.Errorf("worker: decode task payload: %w", err)
+		return ref, fmt.Errorf("taskqueue: decode task payload: %w", err)
 	}
 	if ref.RecordID <= 0 || ref.Generation <= 0 {
-		return ref, fmt.Errorf("worker: task payload without record id or generation")
+		return ref, fmt.Errorf("taskqueue: task payload without record id or generation")
 	}
 	return ref, nil
 }
@@ -152,12 +134,12 @@ func (e *Enqueuer) Enqueue(ctx context.Context, ref pipeline.TaskRef) (added boo
 			return false, nil
 		}
 		if derr := e.Inspector.DeleteTask(QueueFor(ref), ref.TaskID()); derr != nil {
-			return false, fmt.Errorf("worker: replace archived task %s: %w", ref.TaskID(), derr)
+			return false, fmt.Errorf("taskqueue: replace archived task %s: %w", ref.TaskID(), derr)
 		}
 		_, err = e.client().EnqueueContext(ctx, task)
 	}
 	if err != nil {
-		return false, fmt.Errorf("worker: enqueue %s: %w", ref.TaskID(), err)
+		return false, fmt.Errorf("taskqueue: enqueue %s: %w", ref.TaskID(), err)
 	}
 	return true, nil
 }
@@ -174,7 +156,7 @@ func (e *Enqueuer) QueueSize(queue string) (int, error) {
 	// the list of queues says it.
 	queues, err := e.Inspector.Queues()
 	if err != nil {
-		return 0, fmt.Errorf("worker: list queues: %w", err)
+		return 0, fmt.Errorf("taskqueue: list queues: %w", err)
 	}
 	if !slices.Contains(queues, queue) {
 		e.Reset()
@@ -182,7 +164,7 @@ func (e *Enqueuer) QueueSize(queue string) (int, error) {
 	}
 	info, err := e.Inspector.GetQueueInfo(queue)
 	if err != nil {
-		return 0, fmt.Errorf("worker: queue info: %w", err)
+		return 0, fmt.Errorf("taskqueue: queue info: %w", err)
 	}
 	return info.Pending + info.Scheduled + info.Retry, nil
 }
