@@ -17,11 +17,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/ivsbatch/ivsbatch/ingest"
 	"github.com/ivsbatch/ivsbatch/internal/cli"
+	"github.com/ivsbatch/ivsbatch/internal/sink"
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/store"
@@ -97,7 +97,7 @@ func submit(ctx context.Context, log *slog.Logger, args []string) error {
 		return fmt.Errorf("%w (nothing stored in %s)", err, st.Database())
 	}
 	for _, b := range sum.Bad {
-		fmt.Printf("refused: %s [%s]\n", b.Error(), b.Code)
+		fmt.Printf("refused: %s [%s]\n", sink.Terminal(b.Error()), b.Code)
 	}
 	if n := sum.Rejected + sum.Review - len(sum.Bad); n > 0 {
 		fmt.Printf("… and %d more refused rows (enqueue status -batch %d lists them by code)\n", n, sum.BatchID)
@@ -124,17 +124,18 @@ func submit(ctx context.Context, log *slog.Logger, args []string) error {
 }
 
 // describe says how a manifest was read: format, encoding, delimiter or
-// sheet, and the columns kept as metadata.
+// sheet, and the columns kept as metadata (the manifest's own text, escaped
+// for the terminal).
 func describe(i ingest.Info) string {
 	s := string(i.Format) + " in " + i.Encoding
 	if i.Delimiter != "" {
 		s += ", " + i.Delimiter + "-separated"
 	}
 	if i.Sheet != "" {
-		s = string(i.Format) + ", sheet " + strconv.Quote(i.Sheet)
+		s = string(i.Format) + ", sheet \"" + sink.Terminal(i.Sheet) + "\""
 	}
 	if len(i.Extra) > 0 {
-		s += fmt.Sprintf("; columns kept as metadata: %s", strings.Join(i.Extra, ", "))
+		s += fmt.Sprintf("; columns kept as metadata: %s", sink.Terminal(strings.Join(i.Extra, ", ")))
 	}
 	return s
 }
