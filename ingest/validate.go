@@ -82,10 +82,15 @@ func (l Limits) oversized(fl Fields) *RowError {
 			return &RowError{Field: c, Code: CodeTooLarge, Reason: fmt.Sprintf("%d bytes, at most %d", len(v), l.CellBytes)}
 		}
 	}
+	first, found := "", false // the first oversized column by name: the message does not depend on map order
 	for k, v := range fl.Extra {
-		if len(v) > l.CellBytes {
-			return &RowError{Field: sink.Terminal(k), Code: CodeTooLarge, Reason: fmt.Sprintf("%d bytes, at most %d", len(v), l.CellBytes)}
+		if len(v) > l.CellBytes && (!found || k < first) {
+			first, found = k, true
 		}
+	}
+	if found {
+		return &RowError{Field: sink.Terminal(first), Code: CodeTooLarge,
+			Reason: fmt.Sprintf("%d bytes, at most %d", len(fl.Extra[first]), l.CellBytes)}
 	}
 	return nil
 }

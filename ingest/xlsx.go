@@ -38,6 +38,7 @@ func readXLSX(r io.Reader, sheet string, lim *Limits, m *meter, info *Info, fn f
 	if err != nil {
 		return fmt.Errorf("manifest: %w", err)
 	}
+	defer wb.close()
 	sh, err := wb.sheet(sheet)
 	if err != nil {
 		return fmt.Errorf("manifest: %w", err)
@@ -129,6 +130,13 @@ func openWorkbook(b []byte, lim *Limits, m *meter) (*workbook, error) {
 			size(int64(total)), size(int64(len(b))), lim.XLSXRatio)
 	}
 	return wb, wb.readParts()
+}
+
+// close releases the number formatter's workbook.
+func (wb *workbook) close() {
+	if wb.formats != nil {
+		_ = wb.formats.f.Close()
+	}
 }
 
 // open inflates the named part, refusing it when it declares more than max
