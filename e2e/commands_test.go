@@ -46,6 +46,10 @@ func TestCommandsStart(t *testing.T) {
 			runCmd(t, bin, base, prog, "no-such-command").want(t, 2, `unknown command "no-such-command"`)
 		}
 		runCmd(t, bin, base, "ivs-sim", "-h").want(t, 0, "Usage: ivs-sim [flags]", "-registry")
+		for _, prog := range []string{"demo", "enqueue", "worker", "ops", "ivs-sim", "healthcheck"} {
+			runCmd(t, bin, base, prog, "-version").want(t, 0, prog+" ") // the image's labels carry the same version
+		}
+		runCmd(t, bin, base, "healthcheck", "-h").want(t, 0, "usage: healthcheck [flags] URL|HOST:PORT")
 		runCmd(t, bin, base, "ivs-sim", "stray").want(t, 2, `unexpected argument "stray"`)
 		runCmd(t, bin, base, "ivs-sim", "-rate-500", "2").want(t, 2, "Rate500 2 is outside [0, 1]")
 		runCmd(t, bin, base, "worker", "run", "-concurrency", "0").want(t, 2, "-concurrency 0: want at least 1")

@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -32,6 +34,9 @@ type Config struct {
 	Region    string // default us-east-1
 	AccessKey string // empty means unsigned (anonymous) requests
 	SecretKey string
+	// SecretKeyFile holds the secret key when SecretKey is empty
+	// (AWS_SECRET_ACCESS_KEY_FILE: a mounted secret); New reads it.
+	SecretKeyFile string
 	// PathStyle puts the bucket in the path, as S3-compatible stores want.
 	// It is always on when Endpoint is set (custom endpoints).
 	PathStyle bool
@@ -50,7 +55,8 @@ const DefaultEndpoint = "http://127.0.0.1:7070"
 const DefaultRegion = "us-east-1"
 
 // ConfigFromEnv reads IVSBATCH_S3_ENDPOINT (default DefaultEndpoint),
-// AWS_REGION (default us-east-1), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,
+// AWS_REGION (default us-east-1), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+// (or AWS_SECRET_ACCESS_KEY_FILE, read by New),
 // IVSBATCH_MEDIA_ROOT and IVSBATCH_S3_BUCKETS (checked by New).
 // Path-style addressing is on.
 func ConfigFromEnv(getenv func(string) string) Config {
@@ -60,8 +66,10 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		AccessKey: getenv("AWS_ACCESS_KEY_ID"),
 		SecretKey: getenv("AWS_SECRET_ACCESS_KEY"),
 		PathStyle: true,
-		MediaRoot: getenv(EnvMediaRoot),
-		Buckets:   splitList(getenv(EnvBuckets)),
+		// A mounted secret; New reads it (AWS_SECRET_ACCESS_KEY wins).
+		SecretKeyFile: getenv("AWS_SECRET_ACCESS_KEY_FILE"),
+		MediaRoot:     getenv(EnvMediaRoot),
+		Buckets:       splitList(getenv(EnvBuckets)),
 	}
 	if c.Endpoint == "" {
 		c.Endpoint = DefaultEndpoint
@@ -91,6 +99,13 @@ type Store struct {
 // existing directory and the buckets valid names.
 func New(ctx context.Context, cfg Config) (*Store, error) {
 	_ = ctx // reserved: nothing is loaded from the network or shared config files
+	if cfg.SecretKey == "" && cfg.SecretKeyFile != "" {
+		b, err := os.ReadFile(cfg.SecretKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("objstore: AWS_SECRET_ACCESS_KEY_FILE: %w", err)
+		}
+		cfg.SecretKey = strings.TrimRight(string(b), "\r\n")
+	}
 	if (cfg.AccessKey == "") != (cfg.SecretKey == "") {
 		return nil, errors.New("objstore: access key and secret key must be set together")
 	}

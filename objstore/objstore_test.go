@@ -184,6 +184,36 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 }
 
+// AWS_SECRET_ACCESS_KEY_FILE (a mounted secret): the key read from the file
+// signs requests the store accepts; a wrong one is refused, a missing file is
+// an error naming the variable.
+func TestSecretKeyFile(t *testing.T) {
+	srv := testenv.S3(t)
+	file := filepath.Join(t.TempDir(), "aws_secret")
+	env := map[string]string{"IVSBATCH_S3_ENDPOINT": srv.Endpoint, "AWS_ACCESS_KEY_ID": srv.AccessKey,
+		"AWS_SECRET_ACCESS_KEY_FILE": file}
+	open := func() (*objstore.Store, error) {
+		return objstore.New(t.Context(), objstore.ConfigFromEnv(func(k string) string { return env[k] }))
+	}
+	for _, secret := range []string{srv.SecretKey, "wrong-secret"} {
+		if err := os.WriteFile(file, []byte(secret+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = st.EnsureBucket(t.Context(), "media")
+		if (secret == srv.SecretKey) != (err == nil) {
+			t.Errorf("secret %q from the file: EnsureBucket err %v", secret, err)
+		}
+	}
+	env["AWS_SECRET_ACCESS_KEY_FILE"] = file + ".missing"
+	if _, err := open(); err == nil || !strings.Contains(err.Error(), "AWS_SECRET_ACCESS_KEY_FILE") {
+		t.Fatalf("missing secret file: err %v, want one naming AWS_SECRET_ACCESS_KEY_FILE", err)
+	}
+}
+
 func TestParseRef(t *testing.T) {
 	for _, c := range []struct {
 		ref                 string

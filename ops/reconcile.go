@@ -104,7 +104,7 @@ func Reconcile(ctx context.Context, st *store.Store, rdb redis.UniversalClient, 
 	now := time.Now()
 	s := ReconcileSummary{StartedAt: now, Lease: o.Lease.String()}
 	if o.Since.IsZero() {
-		last, ok, err := st.LastReconcile(ctx)
+		last, _, ok, err := st.LatestReconcile(ctx)
 		if err != nil {
 			return s, err
 		}

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine with Go lacks: ffmpeg/ffprobe,
 # libturbojpeg (cgo JPEG path), Postgres and Redis servers (only when no
-# server binary is present), and versitygw (the S3-compatible store) at a
-# pinned version. Idempotent and quiet when everything is there.
+# server binary is present), and at pinned versions versitygw (the
+# S3-compatible store), kustomize and kubeconform (the Kubernetes manifests,
+# scripts/k8s-check.sh). Idempotent and quiet when everything is there.
+# (make image-test installs podman, mmdebstrap and runc itself.)
 set -euo pipefail
 
 VERSITYGW_VERSION=v1.8.0
+KUSTOMIZE_VERSION=v5.8.2   # v5.8.3 needs a newer Go than go.mod's
+KUBECONFORM_VERSION=v0.8.0
 GOBIN=$(go env GOPATH)/bin
 
 need=()
@@ -35,3 +39,13 @@ if ! go version -m "$GOBIN/versitygw" 2>/dev/null | grep -q "mod.*versitygw.*$VE
   echo "deps: go install versitygw@$VERSITYGW_VERSION" >&2
   go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
 fi
+
+# go install of a pinned version, unless $GOBIN/name is that version already.
+install_pinned() { # name module-path package@version
+  if ! go version -m "$GOBIN/$1" 2>/dev/null | grep -qE "^[[:space:]]+mod[[:space:]]+$2[[:space:]]+${3##*@}([[:space:]]|$)"; then
+    echo "deps: go install $3" >&2
+    go install "$3"
+  fi
+}
+install_pinned kustomize sigs.k8s.io/kustomize/kustomize/v5 "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+install_pinned kubeconform github.com/yannh/kubeconform "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make test: installs what is missing, makes sure Postgres answers, then vets
-# and runs every test with the race detector. Tests start their own Redis
+# make test: installs what is missing, makes sure Postgres answers, then vets,
+# checks the alert rules and the Kubernetes manifests, and runs every test
+# with the race detector. Tests start their own Redis
 # servers, S3 stores (versitygw), IVS simulators and Postgres databases and
 # remove them when done; nothing already on the machine is touched.
 set -euo pipefail
@@ -15,6 +16,7 @@ go vet ./...
 if ! go mod tidy -diff; then echo "go mod tidy would change go.mod/go.sum (diff above): run go mod tidy"; exit 1; fi
 promtool check rules deploy/prometheus/rules.yml
 promtool test rules deploy/prometheus/rules_test.yml
+scripts/k8s-check.sh
 go test -race -count=1 -timeout 40m "$@" ./...
 # The manifest readers' fuzzers, 8 s each (longer by hand: see ingest/fuzz_test.go). One
 # instrumented test binary serves the five (go test -fuzz would link it five times), with

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -63,4 +64,74 @@ func (s *Store) RecomputeBudgets(ctx context.Context) ([]BudgetDrift, error) {
 		return nil, fmt.Errorf("store: recompute budgets: %w", err)
 	}
 	return out, nil
+}
+
+// Budget is a batch's cap on billed calls and how much of it is used.
+type Budget struct {
+	BatchID   int64
+	MaxBilled int // 0: no cap
+	Used      int // budget_used: attempts reserved, in flight, billed or possibly billed
+	Billed    int // attempts stored as billed
+	Possibly  int // attempts stored as possibly billed
+}
+
+// SetBudget sets batch's cap on billed calls (0: no cap) and returns the
+// budget as it now stands. The audit entry, when given, is written in the
+// same transaction.
+func (s *Store) SetBudget(ctx context.Context, batchID int64, max int, a *AuditEntry) (Budget, error) {
+	if max < 0 {
+		return Budget{}, errors.New("store: budget must be ≥ 0")
+	}
+	var b Budget
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var old int
+		err := tx.QueryRow(ctx, `SELECT max_billed FROM batches WHERE id = $1 FOR UPDATE`, batchID).Scan(&old)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("batch %d: %w", batchID, pipeline.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE batches SET max_billed = $2 WHERE id = $1`, batchID, max); err != nil {
+			return err
+		}
+		if b, err = getBudget(ctx, tx, batchID); err != nil {
+			return err
+		}
+		if a == nil {
+			return nil
+		}
+		e := *a
+		e.BatchID = batchID
+		e.Result = map[string]any{"old_max_billed": old, "max_billed": max, "used": b.Used, "billed": b.Billed,
+			"possibly_billed": b.Possibly}
+		return audit(ctx, tx, e)
+	})
+	if err != nil {
+		return b, fmt.Errorf("store: set budget of batch %d: %w", batchID, err)
+	}
+	return b, nil
+}
+
+// GetBudget returns batch's budget.
+func (s *Store) GetBudget(ctx context.Context, batchID int64) (Budget, error) {
+	b, err := getBudget(ctx, s.pool, batchID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return b, fmt.Errorf("store: batch %d: %w", batchID, pipeline.ErrNotFound)
+	}
+	if err != nil {
+		return b, fmt.Errorf("store: budget of batch %d: %w", batchID, err)
+	}
+	return b, nil
+}
+
+func getBudget(ctx context.Context, q querier, batchID int64) (Budget, error) {
+	b := Budget{BatchID: batchID}
+	err := q.QueryRow(ctx, `
+		SELECT b.max_billed, b.budget_used,
+		       (SELECT count(*) FROM attempts a JOIN records r ON r.id = a.record_id WHERE r.batch_id = b.id AND a.billed),
+		       (SELECT count(*) FROM attempts a JOIN records r ON r.id = a.record_id
+		         WHERE r.batch_id = b.id AND a.possibly_billed AND NOT a.billed)
+		FROM batches b WHERE b.id = $1`, batchID).Scan(&b.MaxBilled, &b.Used, &b.Billed, &b.Possibly)
+	return b, err
 }

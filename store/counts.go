@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -13,18 +12,6 @@ import (
 // Record counts come from record_counts, which triggers on records keep exact
 // in the same transaction as every status change (migration 00006): a
 // reader sums a few hundred delta rows per batch, whatever the batch size.
-
-// sqlStatuses renders statuses as a SQL list of literals ('a', 'b'). Queries
-// that must match a partial index's predicate use it: the planner proves a
-// predicate from literals, not from parameters of a generic plan.
-func sqlStatuses(sts ...pipeline.Status) string {
-	q := make([]string, len(sts))
-	for i, st := range sts {
-		q[i] = "'" + strings.ReplaceAll(string(st), "'", "''") + "'"
-	}
-	return strings.Join(q, ", ")
-}
-
 const (
 	batchCountsSQL  = `SELECT status, sum(n) FROM record_counts WHERE batch_id = $1 GROUP BY status HAVING sum(n) <> 0`
 	statusCountsSQL = `SELECT status, sum(n) FROM record_counts GROUP BY status HAVING sum(n) <> 0`

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
@@ -82,71 +81,4 @@ func collectRefs(rows refRows) ([]pipeline.TaskRef, error) {
 		return nil, fmt.Errorf("store: task refs: %w", err)
 	}
 	return out, nil
-}
-
-// SetPaused records an account-wide stop.
-func (s *Store) SetPaused(ctx context.Context, code, reason string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE account_state SET paused = true, code = $1, reason = $2, updated_at = now()`, code, reason)
-	if err != nil {
-		return fmt.Errorf("store: set paused: %w", err)
-	}
-	return nil
-}
-
-// ClearPaused lifts the account-wide stop.
-func (s *Store) ClearPaused(ctx context.Context) error {
-	_, err := s.pool.Exec(ctx, `UPDATE account_state SET paused = false, code = '', reason = '', updated_at = now()`)
-	if err != nil {
-		return fmt.Errorf("store: clear paused: %w", err)
-	}
-	return nil
-}
-
-// Paused returns the current account-wide stop, if any.
-func (s *Store) Paused(ctx context.Context) (code, reason string, ok bool, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT paused, code, reason FROM account_state`).Scan(&ok, &code, &reason)
-	if err != nil {
-		return "", "", false, fmt.Errorf("store: read account state: %w", err)
-	}
-	return code, reason, ok, nil
-}
-
-// Attempt is one stored IVS call.
-type Attempt struct {
-	ID             int64
-	RecordID       int64
-	Generation     int
-	UUID           string
-	Endpoint       string
-	State          string // in_flight, finished, abandoned
-	StartedAt      time.Time
-	HTTPStatus     int
-	Code           string
-	RequestID      string
-	Class          string
-	Billed         bool
-	PossiblyBilled bool
-	MediaNote      string
-}
-
-// ListAttempts returns the attempts of a batch's records in id order.
-func (s *Store) ListAttempts(ctx context.Context, batchID int64) ([]Attempt, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT a.id, a.record_id, a.generation, a.uuid, a.endpoint, a.state, a.started_at, coalesce(a.http_status, 0),
-		       coalesce(a.code, ''), coalesce(a.request_id, ''), coalesce(a.class, ''), a.billed, a.possibly_billed, a.media_note
-		FROM attempts a JOIN records r ON r.id = a.record_id WHERE r.batch_id = $1 ORDER BY a.id`, batchID)
-	if err != nil {
-		return nil, fmt.Errorf("store: list attempts of batch %d: %w", batchID, err)
-	}
-	defer rows.Close()
-	var out []Attempt
-	for rows.Next() {
-		var a Attempt
-		if err := rows.Scan(&a.ID, &a.RecordID, &a.Generation, &a.UUID, &a.Endpoint, &a.State, &a.StartedAt, &a.HTTPStatus,
-			&a.Code, &a.RequestID, &a.Class, &a.Billed, &a.PossiblyBilled, &a.MediaNote); err != nil {
-			return nil, fmt.Errorf("store: scan attempt: %w", err)
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
 }

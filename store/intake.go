@@ -268,19 +268,6 @@ func (in *Intake) Commit(ctx context.Context, b pipeline.Batch, c IntakeCounts) 
 	return batch, created, added, nil
 }
 
-// AnalyzeRecords refreshes the planner's statistics of the records columns
-// the periodic and status queries filter on (ANALYZE samples a fixed number
-// of rows: about 0.3 s at a million). Submit runs it after storing a batch,
-// so the next status or plan is planned on the batch's rows rather than on
-// statistics from before it, until autovacuum's next round.
-func (s *Store) AnalyzeRecords(ctx context.Context) error {
-	_, err := s.pool.Exec(ctx, `ANALYZE records (id, batch_id, status, shape, finished_at, updated_at, last_error_code)`)
-	if err != nil {
-		return fmt.Errorf("store: analyze records: %w", err)
-	}
-	return nil
-}
-
 // Close stops staging, drops the staging table and gives the connections
 // back; a connection whose table cannot be dropped is closed instead.
 func (in *Intake) Close() {
@@ -306,11 +293,4 @@ func (in *Intake) dropStaging() {
 	}
 	in.conn.Release()
 	in.conn = nil
-}
-
-// Database names the database the store writes to ("dbname on host:port"),
-// without user or password.
-func (s *Store) Database() string {
-	c := s.pool.Config().ConnConfig
-	return fmt.Sprintf("%s on %s:%d", c.Database, c.Host, c.Port)
 }

@@ -33,13 +33,16 @@ func (s *Store) RecentBatches(ctx context.Context, n int) ([]BatchBudget, error)
 	return out, rows.Err()
 }
 
+// inFlightSinceSQL counts records in flight unchanged since $1.
+const inFlightSinceSQL = `SELECT count(*) FROM records WHERE status IN ('queued', 'in_flight') AND updated_at < $1
+		AND status = 'in_flight'`
+
 // InFlightSince counts records in flight, unchanged since t (the status
 // list repeats records_open's predicate so the partial index serves it:
 // bounded by the queue window, not the table).
 func (s *Store) InFlightSince(ctx context.Context, t time.Time) (int, error) {
 	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM records WHERE status IN ('queued', 'in_flight') AND updated_at < $1
-		AND status = 'in_flight'`, t).Scan(&n)
+	err := s.pool.QueryRow(ctx, inFlightSinceSQL, t).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: records in flight since %s: %w", t.Format(time.RFC3339), err)
 	}

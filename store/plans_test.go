@@ -170,7 +170,7 @@ func TestQueryPlans(t *testing.T) {
 	}{
 		{"claim standard", claimPendingSQL[ivs.EndpointStandard], []string{"100"}, "records_pending_name_face_image"},
 		{"claim extention", claimPendingSQL[ivs.EndpointExtention], []string{"100"}, "records_pending_name"},
-		{"count open older", countOpenOlderSQL(pipeline.StatusQueued), []string{old}, "records_open"},
+		{"in flight since", inFlightSinceSQL, []string{old}, "records_open"},
 		{"task claims", claimQueuedManySQL, []string{"'{97,194,291}'", "'{1,1,1}'"}, "attempts_record"},
 		{"batch counts", batchCountsSQL, []string{"1"}, ""},
 		{"status counts", statusCountsSQL, nil, ""},

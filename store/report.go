@@ -2,92 +2,147 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
-// BatchStatus is what an operator sees of a batch: counts by status, by
-// verdict code and by last error code, and its recent progress (rate, ETA).
-type BatchStatus struct {
-	Batch     pipeline.Batch
-	Counts    Counts
-	ByVerdict map[string]int // "1000 valid" → n
-	ByError   map[string]int // last_error_code → n, for records without a verdict
-	Progress  Progress       // the batch's own recent work: rate and ETA
+// SimilarityBins counts the batch's records by similarity in ten bins of
+// width 10 (scores over 100, detail scores of 0–1000, scaled down first).
+func (s *Store) SimilarityBins(ctx context.Context, batchID int64) ([]int, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT least(9, greatest(0, floor(CASE WHEN similarity > 100 THEN similarity / 10 ELSE similarity END / 10)))::int,
+		       count(*)::int
+		FROM records WHERE batch_id = $1 AND similarity IS NOT NULL GROUP BY 1`, batchID)
+	if err != nil {
+		return nil, fmt.Errorf("store: similarities of batch %d: %w", batchID, err)
+	}
+	defer rows.Close()
+	bins := make([]int, 10)
+	for rows.Next() {
+		var i, n int
+		if err := rows.Scan(&i, &n); err != nil {
+			return nil, fmt.Errorf("store: similarities of batch %d: %w", batchID, err)
+		}
+		bins[i] = n
+	}
+	return bins, rows.Err()
 }
 
-// Rate is the batch's records finished per second over its own recent work
-// (see Progress).
-func (b BatchStatus) Rate() float64 { return b.Progress.Rate() }
+// CodeBucket is how many attempts of a batch ended with Code in one time bucket.
+type CodeBucket struct {
+	At    time.Time
+	Code  string
+	Count int
+}
 
-// ETA is the time left at Rate (0 when done, or before the batch made
-// progress).
-func (b BatchStatus) ETA() time.Duration { return b.Progress.ETA(b.Counts.Open()) }
+// AttemptErrorCodes returns, per bucket (date_trunc unit: "minute", "hour"…),
+// the codes of the batch's attempts that did not end with a verdict (errors,
+// throttling, abandoned calls), oldest first.
+func (s *Store) AttemptErrorCodes(ctx context.Context, batchID int64, unit string) ([]CodeBucket, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT date_trunc($2, a.started_at) AS t,
+		       CASE WHEN a.state = 'abandoned' THEN 'abandoned' ELSE coalesce(a.code, 'unknown') END AS code, count(*)
+		FROM attempts a JOIN records r ON r.id = a.record_id
+		WHERE r.batch_id = $1 AND (a.state = 'abandoned' OR (a.state = 'finished' AND coalesce(a.class, '') <> 'verdict'))
+		GROUP BY 1, 2 ORDER BY 1, 2`, batchID, unit)
+	if err != nil {
+		return nil, fmt.Errorf("store: attempt codes of batch %d: %w", batchID, err)
+	}
+	defer rows.Close()
+	var out []CodeBucket
+	for rows.Next() {
+		var b CodeBucket
+		if err := rows.Scan(&b.At, &b.Code, &b.Count); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
 
-const batchVerdictsSQL = `SELECT verdict, code, sum(n) FROM record_counts WHERE batch_id = $1 AND status = ANY ($2)
-	GROUP BY 1, 2 HAVING sum(n) <> 0`
+// SecondCount is how many attempts to Endpoint started within one second.
+type SecondCount struct {
+	At       time.Time
+	Endpoint string
+	Count    int
+}
 
-// statusPlannerSettings are GetBatchStatus's: index scans only (see there).
-var statusPlannerSettings = []string{"SET LOCAL enable_bitmapscan = off", "SET LOCAL enable_seqscan = off"}
+// CallsPerSecond returns the batch's attempts per started second and endpoint, oldest first.
+func (s *Store) CallsPerSecond(ctx context.Context, batchID int64) ([]SecondCount, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT date_trunc('second', a.started_at), a.endpoint, count(*)
+		FROM attempts a JOIN records r ON r.id = a.record_id
+		WHERE r.batch_id = $1 GROUP BY 1, 2 ORDER BY 1, 2`, batchID)
+	if err != nil {
+		return nil, fmt.Errorf("store: calls per second of batch %d: %w", batchID, err)
+	}
+	defer rows.Close()
+	var out []SecondCount
+	for rows.Next() {
+		var c SecondCount
+		if err := rows.Scan(&c.At, &c.Endpoint, &c.Count); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
 
-// GetBatchStatus gathers a batch's status: the batch, its counts by status,
-// its rate and ETA, and its final records by verdict and error code. One
-// round trip, one read-only snapshot (the numbers agree with each other).
-// The count deltas and the latest attempts are read through their indexes,
-// never by bitmap scans: under load the deltas that compaction deleted are
-// still in the index until vacuum, and an index scan marks them dead for
-// the next reader (a bitmap scan visits them all again, 58,000 of them and
-// 14 ms at 1,100 records/s), and the latest attempts are read newest first
-// up to the sample instead of all of the batch's index entries being sorted.
-func (s *Store) GetBatchStatus(ctx context.Context, batchID int64) (BatchStatus, error) {
-	b := BatchStatus{ByVerdict: map[string]int{}, ByError: map[string]int{},
-		Counts: Counts{ByStatus: map[pipeline.Status]int{}}}
-	var (
-		found bool
-		since *time.Time
-	)
-	err := s.readThroughIndexes(ctx, func(q *pgx.Batch) {
-		q.Queue(getBatchSQL, batchID).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				found = true
-				if err := rows.Scan(batchFields(&b.Batch)...); err != nil {
-					return err
-				}
-			}
-			return rows.Err()
-		})
-		q.Queue(batchCountsSQL, batchID).Query(func(rows pgx.Rows) error { return scanCounts(rows, &b.Counts) })
-		q.Queue(batchProgressSQL, batchID, progressWindow.Seconds(), pipeline.StatusStrings(pipeline.TerminalStatuses)).
-			QueryRow(func(row pgx.Row) error { return row.Scan(&since, &b.Progress.Finished, &b.Progress.At) })
-		// By verdict and error code: the count deltas (O(1) rows).
-		q.Queue(batchVerdictsSQL, batchID, pipeline.StatusStrings(pipeline.TerminalStatuses)).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				var verdict, code string
-				var n int
-				if err := rows.Scan(&verdict, &code, &n); err != nil {
-					return err
-				}
-				if verdict != "" {
-					b.ByVerdict[verdict] += n
-				} else if code != "" {
-					b.ByError[code] += n
-				}
-			}
-			return rows.Err()
-		})
+// PlanCounts are what a plan of a batch is made of: its rows as counted at
+// intake, and per shape the records still open and their distinct inputs.
+type PlanCounts struct {
+	Rows, Refused, Review int // at intake (Refused excludes Review)
+	Shapes                []ShapeCount
+	Budget                Budget
+}
+
+// ShapeCount is the open records of one shape: Records of them, Distinct
+// different full inputs (shape, name, id number, media references, actions).
+type ShapeCount struct {
+	Shape             ivs.Shape
+	Records, Distinct int
+}
+
+// PlanCounts counts batchID's open records (pending, queued, in flight) by
+// shape and distinct inputs (their blind index), one pass over the batch's
+// open records (on demand, not periodic).
+func (s *Store) PlanCounts(ctx context.Context, batchID int64) (PlanCounts, error) {
+	var p PlanCounts
+	var rejectedAndReview int
+	err := s.pool.QueryRow(ctx, `SELECT rows_total, rows_rejected, rows_review FROM batches WHERE id = $1`, batchID).
+		Scan(&p.Rows, &rejectedAndReview, &p.Review)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, fmt.Errorf("store: batch %d: %w", batchID, pipeline.ErrNotFound)
+	}
+	if err != nil {
+		return p, fmt.Errorf("store: plan of batch %d: %w", batchID, err)
+	}
+	p.Refused = rejectedAndReview - p.Review
+	rows, err := s.pool.Query(ctx, `
+		SELECT shape, count(*), count(DISTINCT input_hmac) + count(*) FILTER (WHERE input_hmac IS NULL)
+		FROM records WHERE batch_id = $1 AND status = ANY($2) GROUP BY shape ORDER BY shape`,
+		batchID, pipeline.StatusStrings(pipeline.OpenStatuses))
+	if err != nil {
+		return p, fmt.Errorf("store: plan of batch %d: %w", batchID, err)
+	}
+	p.Shapes, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ShapeCount, error) {
+		var c ShapeCount
+		var shape string
+		err := r.Scan(&shape, &c.Records, &c.Distinct)
+		c.Shape = ivs.Shape(shape)
+		return c, err
 	})
 	if err != nil {
-		return b, fmt.Errorf("store: batch %d status: %w", batchID, err)
+		return p, fmt.Errorf("store: plan of batch %d: %w", batchID, err)
 	}
-	if !found {
-		return b, fmt.Errorf("store: batch %d: %w", batchID, pipeline.ErrNotFound)
+	if p.Budget, err = s.GetBudget(ctx, batchID); err != nil {
+		return p, err
 	}
-	if since != nil {
-		b.Progress.Since = *since
-	}
-	return b, nil
+	return p, nil
 }

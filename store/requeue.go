@@ -298,24 +298,3 @@ func requeueAuditResult(r RequeueResult, err error) map[string]any {
 	}
 	return m
 }
-
-// auditStart writes an audit row whose result auditFinish completes.
-func (s *Store) auditStart(ctx context.Context, e AuditEntry) (int64, error) {
-	var id int64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := audit(ctx, tx, e); err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, `SELECT currval(pg_get_serial_sequence('audit_log', 'id'))`).Scan(&id)
-	})
-	return id, err
-}
-
-// auditFinish sets the result of the audit row id.
-func (s *Store) auditFinish(ctx context.Context, id int64, result map[string]any) error {
-	_, err := s.pool.Exec(ctx, `UPDATE audit_log SET result = $2 WHERE id = $1`, id, result)
-	if err != nil {
-		return fmt.Errorf("complete audit row %d: %w", id, err)
-	}
-	return nil
-}

@@ -2,6 +2,15 @@
 // records, attempts and the account-wide pause. It implements the pipeline's
 // RecordStore, FeedStore and AccountState, and applies the schema in
 // migrations/ with goose.
+//
+// The queries are grouped by the table they serve, one file each: batch.go
+// and budget.go (batches), record.go, feed.go, claim.go and finish.go
+// (records and their claims), recovery.go and requeue.go (lost tasks and
+// operator requeues), attempt.go, account.go and accountwatch.go (the
+// account pause), audit.go, reconcile.go (reconcile runs and their
+// schedule), inputs.go and intake.go (manifest intake), dedup.go, rekey.go,
+// and the read-only report, status, counts and metrics queries. group.go
+// commits the per-task writes together.
 package store
 
 import (
@@ -168,3 +177,10 @@ func (s *Store) Close() {
 
 // Keyring returns the store's keyring (nil when none is configured).
 func (s *Store) Keyring() *pii.Keyring { return s.keys }
+
+// Database names the database the store writes to ("dbname on host:port"),
+// without user or password.
+func (s *Store) Database() string {
+	c := s.pool.Config().ConnConfig
+	return fmt.Sprintf("%s on %s:%d", c.Database, c.Host, c.Port)
+}

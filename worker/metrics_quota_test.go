@@ -1,85 +1,110 @@
 package worker_test
 
 import (
-	"context"
+	"errors"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pipeline"
-	"github.com/ivsbatch/ivsbatch/store"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
-// The store collector reports a batch's records by status and its budget,
-// records in flight too long, and the latest reconcile run, from Postgres.
-func TestStoreCollector(t *testing.T) {
-	ctx := context.Background()
-	st, err := store.Open(ctx, testenv.PostgresURL(t), store.WithKeyring(testenv.Keyring(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	b, _, err := st.CreateBatch(ctx, pipeline.Batch{Name: "m", ManifestSHA256: "m"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rows []store.NewRecord
-	for i := range 3 {
-		rows = append(rows, store.NewRecord{Input: pipeline.Input{Ref: string(rune('a' + i)), Line: i + 2, Shape: ivs.ShapeName,
-			Name: "张伟", IDNumber: "11010119900307803X"}})
-	}
-	if _, err := st.InsertInputs(ctx, b.ID, rows); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.SetBudget(ctx, b.ID, 100, nil); err != nil {
-		t.Fatal(err)
-	}
-	refs, err := st.ClaimPending(ctx, ivs.EndpointExtention, 1)
-	if err != nil || len(refs) != 1 {
-		t.Fatalf("claim: %v %v", refs, err)
-	}
-	if _, err := st.Claim(ctx, refs[0]); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.SaveReconcile(ctx, time.Now(), true, map[string]any{}, nil); err != nil {
-		t.Fatal(err)
-	}
-	// A task timeout of 0 makes the record in flight "too long" at once.
-	c := worker.NewStoreCollector(st, -time.Second)
+// One label per dimension: every per-process series about an endpoint says
+// endpoint, none says queue.
+func TestMetricsLabelEndpointNotQueue(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(c)
+	m := worker.NewMetrics(reg)
+	m.SetQuota(10)
+	m.Calls.WithLabelValues(string(ivs.EndpointStandard), "1000").Inc()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	single := map[string]float64{}
-	var byStatus map[string]float64
+	byEndpoint := 0
 	for _, mf := range mfs {
-		if len(mf.GetMetric()) == 1 {
-			single[mf.GetName()] = mf.GetMetric()[0].GetGauge().GetValue()
-		}
-		if mf.GetName() != "ivsbatch_batch_records" {
-			continue
-		}
-		got := map[string]float64{}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "status" {
-					got[l.GetValue()] = m.GetGauge().GetValue()
+		for _, metric := range mf.GetMetric() {
+			for _, l := range metric.GetLabel() {
+				switch l.GetName() {
+				case "queue":
+					t.Errorf("%s has a queue label", mf.GetName())
+				case "endpoint":
+					byEndpoint++
+					if l.GetValue() != string(ivs.EndpointStandard) && l.GetValue() != string(ivs.EndpointExtention) {
+						t.Errorf("%s: endpoint %q", mf.GetName(), l.GetValue())
+					}
 				}
 			}
 		}
-		byStatus = got
 	}
-	if byStatus["pending"] != 2 || byStatus["in_flight"] != 1 || len(byStatus) != len(pipeline.OpenStatuses)+len(pipeline.TerminalStatuses) {
-		t.Fatalf("records by status %v; want 2 pending, 1 in flight, every status reported", byStatus)
+	if byEndpoint == 0 {
+		t.Fatal("no series labelled endpoint")
 	}
-	if single["ivsbatch_batch_budget_max_billed"] != 100 || single["ivsbatch_records_in_flight_too_long"] != 1 ||
-		single["ivsbatch_reconcile_needs_human"] != 1 {
-		t.Fatalf("metrics %v; want the budget cap 100, one record in flight too long, reconcile needing a human", single)
+	if got, ok := value(t, reg, "ivsbatch_ivs_billed_calls_total", "endpoint", string(ivs.EndpointExtention)); !ok || got != 0 {
+		t.Fatalf("billed calls of an endpoint nobody called: %v (present %v), want a zero series", got, ok)
 	}
+}
+
+// Records sent back by infrastructure trouble count under their endpoint and
+// code; other results (done, a throttled retry, a plain error) do not.
+func TestObserveTaskCountsInfraFailures(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := worker.NewMetrics(reg)
+	for _, err := range []error{
+		&pipeline.RetryLater{Reason: pipeline.CodeInfraFetch, Err: errors.New("s3: connection refused")},
+		&pipeline.RetryLater{Reason: pipeline.CodeInfraFetch},
+		&pipeline.RetryLater{Reason: "account paused (IVS.0014)", Err: pipeline.ErrPaused},
+		errors.New("claim record"),
+		nil,
+	} {
+		m.ObserveTask(worker.QueueStandard, err)
+	}
+	m.ObserveTask(worker.QueueExtention, &pipeline.RetryLater{Reason: pipeline.CodeInfraStore})
+	for _, tc := range []struct {
+		ep   ivs.Endpoint
+		code string
+		want float64
+	}{
+		{ivs.EndpointStandard, pipeline.CodeInfraFetch, 2},
+		{ivs.EndpointStandard, pipeline.CodeInfraStore, 0},
+		{ivs.EndpointExtention, pipeline.CodeInfraStore, 1},
+		{ivs.EndpointExtention, pipeline.CodeInfraFetch, 0},
+	} {
+		if got, _ := value(t, reg, "ivsbatch_infra_failures_total", "endpoint", string(tc.ep), "code", tc.code); got != tc.want {
+			t.Errorf("infra failures %s %s = %v, want %v", tc.ep, tc.code, got, tc.want)
+		}
+	}
+}
+
+// value is the gauge or counter value of the series of name whose labels
+// include the given name/value pairs, and whether there is one.
+func value(t *testing.T, g prometheus.Gatherer, name string, labels ...string) (float64, bool) {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for i := 0; i+1 < len(labels); i += 2 {
+				if have[labels[i]] != labels[i+1] {
+					continue metrics
+				}
+			}
+			if m.GetCounter() != nil {
+				return m.GetCounter().GetValue(), true
+			}
+			return m.GetGauge().GetValue(), true
+		}
+	}
+	return 0, false
 }

@@ -39,7 +39,8 @@ type Config struct {
 	// process may run one: claiming uses SKIP LOCKED).
 	Feed bool
 	Log  *slog.Logger
-	// Metrics, when set, count lost-task recovery and Redis losing its data.
+	// Metrics, when set, count lost-task recovery, Redis losing its data and
+	// records sent back by infrastructure trouble.
 	Metrics *Metrics
 }
 
@@ -120,15 +121,20 @@ func New(cfg Config, rdb redis.UniversalClient, proc *pipeline.Processor, feed S
 	return w
 }
 
-// Handler is the asynq handler: it decodes the task and runs the processor.
-func (w *Worker) Handler() asynq.Handler {
+// Handler is the asynq handler of queue's tasks: it decodes the task, runs
+// the processor, and counts infrastructure failures (Metrics.ObserveTask).
+func (w *Worker) Handler(queue string) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 		ref, err := ParseTask(t)
 		if err != nil {
 			w.cfg.Log.Error("dropping malformed task", "err", err)
 			return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
 		}
-		return w.proc.Process(ctx, ref)
+		err = w.proc.Process(ctx, ref)
+		if w.cfg.Metrics != nil {
+			w.cfg.Metrics.ObserveTask(queue, err)
+		}
+		return err
 	})
 }
 
@@ -136,11 +142,13 @@ func (w *Worker) Handler() asynq.Handler {
 // down gracefully: no new tasks; in-flight ones get ShutdownTimeout, then
 // go back to the queue.
 func (w *Worker) Run(ctx context.Context) error {
-	if err := w.syncPause(ctx, true); err != nil {
+	// A SIGTERM during start-up cancels this read: that is a clean stop,
+	// not a failure.
+	if err := w.syncPause(ctx, true); err != nil && ctx.Err() == nil {
 		return err
 	}
 	for i, srv := range w.servers {
-		if err := srv.Start(w.Handler()); err != nil {
+		if err := srv.Start(w.Handler(w.cfg.Queues[i])); err != nil {
 			for _, started := range w.servers[:i] {
 				started.Shutdown()
 			}

@@ -86,7 +86,6 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	metrics := worker.NewMetrics(prometheus.DefaultRegisterer)
 	metrics.SetQuota(*quota)
-	prometheus.MustRegister(worker.NewStoreCollector(st, *taskTimeout))
 	reconcileCron, err := ops.ParseReconcileCron(os.Getenv("IVSBATCH_RECONCILE_CRON"))
 	if err != nil {
 		return err
@@ -121,7 +120,13 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		go scheduleReconcile(ctx, log, reconcileCron, st, rdb, *taskTimeout)
 	}
 	if *metricsAddr != "" {
-		srv := &http.Server{Addr: *metricsAddr, Handler: worker.MetricsHandler(st, rdb), ReadHeaderTimeout: 5 * time.Second}
+		// The fleet-wide series come from one scraped process of the fleet
+		// (worker.FleetCollector); only processes that serve metrics compete.
+		fleet := worker.NewFleetCollector(st, rdb, *taskTimeout, log)
+		prometheus.MustRegister(fleet)
+		go fleet.Run(ctx)
+		srv := &http.Server{Addr: *metricsAddr, Handler: worker.MetricsHandler(st, rdb, prometheus.DefaultGatherer),
+			ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
 				log.Warn("metrics server", "err", err)

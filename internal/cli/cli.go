@@ -20,6 +20,7 @@ import (
 	"syscall"
 
 	"github.com/ivsbatch/ivsbatch/internal/envconf"
+	"github.com/ivsbatch/ivsbatch/internal/version"
 )
 
 // The exit codes of every command.
@@ -47,9 +48,30 @@ func (e ExitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
 
 // Main runs the subcommand named by os.Args[1] and exits. footer follows the
 // list of commands in the usage text (settings, where to read more).
+// "-version" prints the build's version (VersionLine) instead.
 func Main(prog string, commands []Command, footer string) {
+	if IsVersion(os.Args[1:]) {
+		fmt.Println(VersionLine(prog))
+		os.Exit(ExitOK)
+	}
 	os.Exit(main(prog, commands, footer, os.Args[1:], os.Stderr))
 }
+
+// IsVersion reports whether args ask for the version: "-version",
+// "--version" or "version" alone.
+func IsVersion(args []string) bool {
+	if len(args) != 1 {
+		return false
+	}
+	switch args[0] {
+	case "-version", "--version", "version":
+		return true
+	}
+	return false
+}
+
+// VersionLine is what "<prog> -version" prints: "worker v1.4.0".
+func VersionLine(prog string) string { return prog + " " + version.String() }
 
 func main(prog string, commands []Command, footer string, args []string, stderr io.Writer) int {
 	usage := func() {
@@ -81,6 +103,10 @@ func main(prog string, commands []Command, footer string, args []string, stderr 
 // Run is Main for a program without subcommands (ivs-sim): run gets the
 // arguments and a context cancelled by SIGINT/SIGTERM.
 func Run(prog string, run func(ctx context.Context, args []string) error) {
+	if IsVersion(os.Args[1:]) {
+		fmt.Println(VersionLine(prog))
+		os.Exit(ExitOK)
+	}
 	os.Exit(Status(os.Stderr, prog, runWithSignals(run, os.Args[1:])))
 }
 

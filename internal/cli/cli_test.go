@@ -122,3 +122,15 @@ func TestMainDispatch(t *testing.T) {
 		}
 	}
 }
+
+func TestVersion(t *testing.T) {
+	for args, want := range map[string]bool{"-version": true, "--version": true, "version": true,
+		"-version x": false, "run": false, "": false} {
+		if got := IsVersion(strings.Fields(args)); got != want {
+			t.Errorf("IsVersion(%q) = %v, want %v", args, got, want)
+		}
+	}
+	if line := VersionLine("worker"); !strings.HasPrefix(line, "worker ") || len(line) <= len("worker ") {
+		t.Errorf("VersionLine = %q, want the program and a version", line)
+	}
+}
