@@ -15,6 +15,7 @@ import (
 func ptr[T any](v T) *T { return &v }
 
 func TestValidateGoodRows(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name string
 		v    map[string]string
@@ -53,6 +54,7 @@ func TestValidateGoodRows(t *testing.T) {
 }
 
 func TestValidateBadRows(t *testing.T) {
+	t.Parallel()
 	nf := func(kv ...string) map[string]string { // a name_face_image row with overrides
 		m := map[string]string{"shape": "name_face_image", "name": name, "id_number": id18, "face_image": face}
 		for i := 0; i < len(kv); i += 2 {
@@ -104,7 +106,7 @@ func TestValidateBadRows(t *testing.T) {
 		{"nod text", nv("nod_threshold", "ten"), "nod_threshold", ingest.CodeNodThreshold, false},
 		{"detail yes", nf("detail", "yes"), "detail", ingest.CodeBool, false},
 		{"crop t", nf("crop", "t"), "crop", ingest.CodeBool, false},
-		{"ref too long", nf("ref", strings.Repeat("r", ingest.MaxRefLen+1)), "ref", ingest.CodeRef, false},
+		{"ref too long", nf("ref", strings.Repeat("r", ingest.DefaultLimits.RefBytes+1)), "ref", ingest.CodeRef, false},
 		{"ref control char", nf("ref", "a\x00b"), "ref", ingest.CodeRef, false},
 		{"no shape inferable", map[string]string{"face_image": face}, "shape", ingest.CodeShape, false},
 		{"ambiguous text and card", map[string]string{"name": name, "id_number": id18, "idcard_image1": card1}, "shape", ingest.CodeShape, false},
@@ -130,6 +132,7 @@ func TestValidateBadRows(t *testing.T) {
 }
 
 func TestValidateKeepsRawFieldsOfRefusedRow(t *testing.T) {
+	t.Parallel()
 	row := ingest.Validate(ingest.Fields{Line: 3, Values: map[string]string{"ref": "x", "shape": "name_face_image",
 		"name": name, "id_number": badCheck, "face_image": face}})
 	if row.Err == nil || row.Input.IDNumber != badCheck || row.Input.Name != name || row.Input.FaceImage != face ||
@@ -142,6 +145,7 @@ func TestValidateKeepsRawFieldsOfRefusedRow(t *testing.T) {
 }
 
 func TestInferShape(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		v    map[string]string
 		want ivs.Shape
