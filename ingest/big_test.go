@@ -35,6 +35,7 @@ func genManifest(n int, f ingest.Format) io.Reader {
 	return pr
 }
 
+// TestBigManifest is not parallel: it measures the heap.
 func TestBigManifest(t *testing.T) {
 	const n = 200_000
 	for _, f := range []ingest.Format{ingest.CSV, ingest.JSONL} {

@@ -5,9 +5,10 @@
 // their reason so that nothing is lost. Columns it does not know are the
 // customer's: they are kept per record as opaque metadata.
 //
-// Parsing streams: memory grows with the number of distinct refs (kept to
-// refuse duplicates), not with the rows themselves (an .xlsx file is held in
-// memory: it is a zip archive).
+// Parsing streams and every reader is bounded (Limits): memory grows with
+// the number of rows (16 bytes a ref, kept to refuse duplicates), not with
+// what a row, a cell or the file holds (an .xlsx file, at most
+// Limits.XLSXBytes, is held in memory: a zip is read from its end).
 package ingest
 
 import (

@@ -119,6 +119,7 @@ func encode(t *testing.T, s string, e transform.Transformer) []byte {
 }
 
 func TestIntakeEncodings(t *testing.T) {
+	t.Parallel()
 	in := newIntake(t)
 	text := "ref,name,id_number\r\n" +
 		"a,张三," + id18 + "\r\n" +
@@ -136,6 +137,24 @@ func TestIntakeEncodings(t *testing.T) {
 		}
 		expect(t, recs, "a", pipeline.StatusPending, "")
 		expect(t, recs, "c", pipeline.StatusRejected, identity.CodeIDCheck)
+	})
+	t.Run("GBK with user-defined characters, written by iconv", func(t *testing.T) {
+		// A rare character of a name, which the organisation put in a
+		// user-defined area (AAA1 → U+E000): a human must look, not refused.
+		uda := strings.NewReplacer("a,张三", "g1,张\uE000", "b,欧阳娜娜", "g2,欧阳\uE4C6娜", "c,李四", "g3,李四").Replace(text)
+		b := iconv(t, "UTF-8", "GB18030", []byte(uda))
+		if !bytes.Contains(b, []byte{0xaa, 0xa1}) || !bytes.Contains(b, []byte{0xa1, 0x40}) {
+			t.Fatal("iconv wrote no user-defined code: the test tests nothing")
+		}
+		sum, recs := in.mustSubmit(in.write("gbk-uda.csv", b), ingest.SubmitOptions{})
+		if sum.Encoding != ingest.EncGB18030 || sum.Rows != 3 || sum.Review != 2 || sum.Rejected != 1 {
+			t.Fatalf("summary %+v", sum)
+		}
+		if r := expect(t, recs, "g1", pipeline.StatusReview, identity.CodeNamePrivateUse); r.Name != "张\uE000" {
+			t.Errorf("g1 read as %q", r.Name)
+		}
+		expect(t, recs, "g2", pipeline.StatusReview, identity.CodeNamePrivateUse)
+		expect(t, recs, "g3", pipeline.StatusRejected, identity.CodeIDCheck)
 	})
 	t.Run("GBK forced as UTF-8 is an encoding problem", func(t *testing.T) {
 		p := in.write("gbk-forced.csv", encode(t, strings.ReplaceAll(text, "a,", "x,"), simplifiedchinese.GBK.NewEncoder()))
@@ -172,6 +191,7 @@ func TestIntakeEncodings(t *testing.T) {
 }
 
 func TestIntakeShapesOfFiles(t *testing.T) {
+	t.Parallel()
 	in := newIntake(t)
 	t.Run("xlsx made with excelize", func(t *testing.T) {
 		f := excelize.NewFile()
@@ -242,6 +262,7 @@ func TestIntakeShapesOfFiles(t *testing.T) {
 }
 
 func TestIntakeExtraColumnsExported(t *testing.T) {
+	t.Parallel()
 	in := newIntake(t)
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
@@ -292,6 +313,7 @@ func TestIntakeExtraColumnsExported(t *testing.T) {
 }
 
 func TestIntakeExcelDamage(t *testing.T) {
+	t.Parallel()
 	in := newIntake(t)
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf) // quotes ="…" as a CSV writer (and Excel) does
@@ -322,6 +344,7 @@ func TestIntakeExcelDamage(t *testing.T) {
 }
 
 func TestIntakeMediaRoot(t *testing.T) {
+	t.Parallel()
 	in := newIntake(t)
 	outside := filepath.Join(t.TempDir(), "王芳.jpg")
 	manifest := "ref,shape,idcard_image1\n" +
@@ -348,6 +371,7 @@ func TestIntakeMediaRoot(t *testing.T) {
 }
 
 func TestIntakeWholeFileRefusals(t *testing.T) {
+	t.Parallel()
 	in := newIntake(t)
 	noKeys, err := store.Open(t.Context(), testenv.PostgresURL(t), store.WithKeyring(nil))
 	if err != nil {
@@ -394,6 +418,7 @@ func (c *cancelAfter) Read(p []byte) (int, error) {
 }
 
 func TestIntakeCancelledHalfway(t *testing.T) {
+	t.Parallel()
 	in := newIntake(t)
 	var b strings.Builder
 	b.WriteString("ref,name,id_number\n")
@@ -436,6 +461,7 @@ func TestIntakeCancelledHalfway(t *testing.T) {
 }
 
 func TestIntakePlan(t *testing.T) {
+	t.Parallel()
 	in := newIntake(t)
 	manifest := "ref,shape,name,id_number\n" +
 		"p1,name,张三," + id18 + "\n" +
@@ -473,5 +499,60 @@ func TestIntakePlan(t *testing.T) {
 	if _, err := ops.QuotaFromEnv(func(string) string { return "ten" }); err == nil ||
 		!strings.Contains(err.Error(), `IVSBATCH_QUOTA="ten"`) {
 		t.Errorf("bad quota: %v", err)
+	}
+}
+
+func TestIntakeOversizedRowsStoredRejected(t *testing.T) {
+	t.Parallel()
+	in := newIntake(t)
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.WriteAll([][]string{
+		{"ref", "name", "id_number", "备注"},
+		{"ok1", "张三", id18, "VIP"},
+		{"huge", "张三", id18, strings.Repeat("x", 40<<20)}, // a 40 MB cell
+		{"longname", strings.Repeat("张", 2000), id18, ""},
+		{"ok2", "李四", id18b, ""},
+	})
+	sum, recs := in.mustSubmit(in.write("oversized.csv", buf.Bytes()), ingest.SubmitOptions{})
+	if sum.Rows != 4 || sum.Valid != 2 || sum.Rejected != 2 {
+		t.Fatalf("summary %+v", sum)
+	}
+	expect(t, recs, "ok1", pipeline.StatusPending, "")
+	expect(t, recs, "ok2", pipeline.StatusPending, "")
+	huge := expect(t, recs, "line-3", pipeline.StatusRejected, ingest.CodeTooLarge)
+	long := expect(t, recs, "longname", pipeline.StatusRejected, ingest.CodeTooLarge)
+	if huge.Line != 3 || long.Line != 4 || !strings.Contains(huge.LastErrorMessage, "row longer than 65536 bytes") ||
+		long.LastErrorMessage != "name: 6000 bytes, at most 4096" {
+		t.Errorf("stored %d %q, %d %q", huge.Line, huge.LastErrorMessage, long.Line, long.LastErrorMessage)
+	}
+	var stored int
+	if err := in.st.Pool().QueryRow(t.Context(), `SELECT max(length(coalesce(metadata_enc, '')) + length(coalesce(name_enc, '')))
+		FROM records WHERE last_error_code = $1`, ingest.CodeTooLarge).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored > 0 {
+		t.Errorf("an oversized row stored %d bytes of name and metadata", stored)
+	}
+
+	// A manifest most of whose rows are over the limits is refused whole.
+	buf.Reset()
+	w = csv.NewWriter(&buf)
+	_ = w.Write([]string{"ref", "name", "id_number"})
+	for i := range 20 {
+		n := "张三"
+		if i < 12 {
+			n = strings.Repeat("张", 2000)
+		}
+		_ = w.Write([]string{fmt.Sprint("m", i), n, id18})
+	}
+	w.Flush()
+	b0, r0 := in.stored()
+	if _, err := in.submit(t.Context(), in.write("mostly-oversized.csv", buf.Bytes()), ingest.SubmitOptions{}); err == nil ||
+		!strings.Contains(err.Error(), "12 of the 20 rows read are over the size limits") {
+		t.Fatalf("err %v", err)
+	}
+	if b, r := in.stored(); b != b0 || r != r0 {
+		t.Fatalf("a refused manifest stored %d batches and %d records", b-b0, r-r0)
 	}
 }

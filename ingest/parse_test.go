@@ -37,6 +37,7 @@ func check(t *testing.T, rows []ingest.Row, wants []want) {
 }
 
 func TestCSV(t *testing.T) {
+	t.Parallel()
 	manifest := "\uFEFFRef, shape ,name,id_number,face_image,idcard_image1,video,actions\r\n" +
 		"a," + "name_face_image,张三," + id15 + "," + face + ",,,\r\n" +
 		"\"b,with comma\",card_face_image,,,\"s3://media/a,b.jpg\"," + card1 + ",,\r\n" +
@@ -76,6 +77,7 @@ func TestCSV(t *testing.T) {
 }
 
 func TestCSVManifestErrors(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ name, manifest, want string }{
 		{"no manifest column", "ref,shape,nmae\nx,name,张三\n", `manifest header: no name/id_number or idcard_image1 column`},
 		{"repeated column", "ref,name,name\n", `manifest header: column "name" repeated`},
@@ -99,6 +101,7 @@ func TestCSVManifestErrors(t *testing.T) {
 }
 
 func TestCSVUnterminatedQuote(t *testing.T) {
+	t.Parallel()
 	// An unterminated quote runs to the end of the file: one malformed row
 	// at the line where it starts (csv.Reader cannot resynchronise).
 	rows := parseAll(t, "ref,shape,idcard_image1\na,card,"+card1+"\n\"b,card,x\nc,card,"+card1+"\n", ingest.CSV)
@@ -106,7 +109,8 @@ func TestCSVUnterminatedQuote(t *testing.T) {
 }
 
 func TestJSONL(t *testing.T) {
-	long := `{"ref":"` + strings.Repeat("x", ingest.MaxLineBytes) + `"}`
+	t.Parallel()
+	long := `{"ref":"` + strings.Repeat("x", ingest.DefaultLimits.RecordBytes) + `"}`
 	manifest := "\uFEFF" + `{"ref":"a","shape":"name_face_image","name":"张三","id_number":"` + id15 + `","face_image":"` + face + `","detail":true}` + "\r\n" +
 		`{"ref":"b","idcard_image1":"` + card1 + `","video":"` + video + `","actions":[1,3],"nod_threshold":15,"detail":null}` + "\n" +
 		"this is not json\n" +
@@ -127,7 +131,7 @@ func TestJSONL(t *testing.T) {
 		{6, "line-6", ingest.CodeMalformed, ""},
 		{7, "d", "", ""},
 		{8, "e", ingest.CodeMalformed, ""},
-		{9, "line-9", ingest.CodeMalformed, ""},
+		{9, "line-9", ingest.CodeTooLarge, ""},
 		{10, "line-10", ingest.CodeMalformed, ""},
 		{11, "line-11", "", ""},
 	})
@@ -150,6 +154,7 @@ func TestJSONL(t *testing.T) {
 }
 
 func TestDuplicateRefs(t *testing.T) {
+	t.Parallel()
 	manifest := "ref,shape,idcard_image1\n" +
 		"a,card," + card1 + "\n" +
 		"a,card," + card1 + "\n" + // duplicate of a valid row
@@ -174,6 +179,7 @@ func TestDuplicateRefs(t *testing.T) {
 }
 
 func TestParseStopsOnCallbackError(t *testing.T) {
+	t.Parallel()
 	stop := errors.New("stop")
 	for _, f := range []ingest.Format{ingest.CSV, ingest.JSONL} {
 		m := "ref,shape,idcard_image1\na,card," + card1 + "\nb,card," + card1 + "\n"
@@ -192,6 +198,7 @@ func TestParseStopsOnCallbackError(t *testing.T) {
 }
 
 func TestDetectFormat(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name, head string
 		want       ingest.Format

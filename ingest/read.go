@@ -4,24 +4,20 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
-)
 
-// MaxLineBytes bounds one JSON Lines row; a longer line is a malformed row.
-const MaxLineBytes = 1 << 20
+	"github.com/ivsbatch/ivsbatch/internal/sink"
+)
 
 // Fields is one raw manifest row: column → value, and its line.
 type Fields struct {
 	Line   int               // 1-based physical line (CSV, JSON Lines), sheet row (xlsx) or element (JSON array)
 	Values map[string]string // raw values of known columns; may be partial or empty when Err is set
 	Extra  map[string]string // the customer's own columns or keys, kept as opaque metadata
-	Err    error             // the row could not be read (bad quoting, bad JSON, wrong field count)
+	Err    error             // the row could not be read (bad quoting, bad JSON, wrong field count), or a *SizeError
 }
 
 // ReadOptions say how to read a manifest. Zero values detect.
@@ -30,6 +26,9 @@ type ReadOptions struct {
 	Format   Format // "" detects (DetectFormat)
 	Encoding string // "" detects (Decode); ignored for xlsx
 	Sheet    string // xlsx: the sheet to read ("" the first)
+	Limits   Limits // zero fields: DefaultLimits
+
+	meter *meter // tests: what the reader held
 }
 
 // Info says how a manifest was read.
@@ -50,11 +49,15 @@ func ReadFields(r io.Reader, f Format, fn func(Fields) error) error {
 
 // Read streams the raw rows of a manifest to fn. Fully empty rows are
 // skipped. A row that cannot be read is passed with Err set and reading goes
-// on with the next one. An error that makes the whole manifest unusable (a
-// header without any manifest column, a repeated column, name without
-// id_number, broken JSON array syntax, a read failure) is returned before
-// any row is passed when it is the header's, as is any error of fn.
+// on with the next one; so is a row over o.Limits (a *SizeError), which is
+// read to its end without being held. An error that makes the whole manifest
+// unusable (a header without any manifest column, a repeated column, name
+// without id_number, a header over the limits or with a control character,
+// broken JSON array syntax, a workbook over its limits, a read failure) is
+// returned before any row is passed when it is the header's, as is any
+// error of fn.
 func Read(r io.Reader, o ReadOptions, fn func(Fields) error) (Info, error) {
+	lim := o.Limits.withDefaults()
 	br := bufio.NewReaderSize(r, sniffBytes)
 	head, err := br.Peek(sniffBytes)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
@@ -66,7 +69,7 @@ func Read(r io.Reader, o ReadOptions, fn func(Fields) error) (Info, error) {
 	}
 	if info.Format == XLSX {
 		info.Encoding = "xlsx"
-		return info, readXLSX(br, o.Sheet, &info, fn)
+		return info, readXLSX(br, o.Sheet, &lim, o.meter, &info, fn)
 	}
 	text, enc, err := Decode(br, o.Encoding)
 	if err != nil {
@@ -85,16 +88,16 @@ func Read(r io.Reader, o ReadOptions, fn func(Fields) error) (Info, error) {
 	case CSV:
 		delim := sniffDelimiter(o.Name, thead)
 		info.Delimiter = delimiterNames[delim]
-		return info, readCSV(tr, delim, &info, fn)
+		return info, readCSV(tr, delim, &lim, o.meter, &info, fn)
 	case JSONL:
-		return info, readJSONL(tr, fn)
+		return info, readJSONL(tr, &lim, o.meter, fn)
 	case JSON:
 		if t := bytes.TrimLeft(thead, " \t\r\n"); len(t) > 0 && t[0] == '{' {
-			return info, readJSONL(tr, fn) // JSON Lines named .json
+			return info, readJSONL(tr, &lim, o.meter, fn) // JSON Lines named .json
 		}
-		return info, readJSONArray(tr, fn)
+		return info, readJSONArray(tr, &lim, o.meter, fn)
 	}
-	return info, fmt.Errorf("ingest: unknown manifest format %q (one of csv, jsonl, json, xlsx)", info.Format)
+	return info, fmt.Errorf("ingest: unknown manifest format %s (one of csv, jsonl, json, xlsx)", quote(truncate(string(info.Format), 20)))
 }
 
 var delimiterNames = map[rune]string{',': "comma", ';': "semicolon", '\t': "tab"}
@@ -127,32 +130,12 @@ func sniffDelimiter(name string, head []byte) rune {
 	return best
 }
 
-func readCSV(r io.Reader, delim rune, info *Info, fn func(Fields) error) error {
-	cr := csv.NewReader(r)
-	cr.Comma = delim
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	cr.LazyQuotes = false
-	next := func() ([]string, int, error, error) {
-		rec, err := cr.Read()
-		if pe, ok := errors.AsType[*csv.ParseError](err); ok && !errors.Is(err, io.EOF) {
-			return nil, pe.StartLine, pe.Err, nil
-		}
-		if err != nil {
-			return nil, 0, nil, err
-		}
-		line, _ := cr.FieldPos(0)
-		return rec, line, nil, nil
-	}
-	return readTable(next, false, info, fn)
-}
-
 // readTable reads a header and rows from next, which returns a row and its
 // line, a row error (the row is unreadable, reading goes on) or a fatal
 // error (io.EOF at the end). With short, a row may have fewer cells than
 // the header (a sheet omits trailing empty cells); otherwise that is a
 // malformed row.
-func readTable(next func() (rec []string, line int, rowErr, err error), short bool, info *Info, fn func(Fields) error) error {
+func readTable(next func() (rec []string, line int, rowErr, err error), short bool, lim *Limits, m *meter, info *Info, fn func(Fields) error) error {
 	var header []string
 	for header == nil {
 		rec, _, rowErr, err := next()
@@ -162,15 +145,17 @@ func readTable(next func() (rec []string, line int, rowErr, err error), short bo
 		case err != nil:
 			return fmt.Errorf("manifest: read header: %w", err)
 		case rowErr != nil:
-			return fmt.Errorf("manifest: read header: %w", rowErr)
+			return fmt.Errorf("manifest header: %w", rowErr)
 		case !blank(rec):
 			header = append([]string(nil), rec...)
 		}
 	}
-	cols, err := parseHeader(header, info)
+	cols, err := parseHeader(header, lim, info)
 	if err != nil {
 		return err
 	}
+	width := len(header) // cols stops at the last named column
+
 	for {
 		rec, line, rowErr, err := next()
 		if errors.Is(err, io.EOF) {
@@ -183,11 +168,11 @@ func readTable(next func() (rec []string, line int, rowErr, err error), short bo
 			continue // Excel's trailing ",,,,," rows
 		}
 		f := Fields{Line: line, Err: rowErr}
-		if rowErr == nil && len(rec) > len(cols) && !blank(rec[len(cols):]) {
-			f.Err = fmt.Errorf("%d fields, the header has %d", len(rec), len(cols))
+		if rowErr == nil && len(rec) > width && !blank(rec[width:]) {
+			f.Err = fmt.Errorf("%d fields, the header has %d", len(rec), width)
 		}
-		if rowErr == nil && len(rec) < len(cols) && !short {
-			f.Err = fmt.Errorf("%d fields, the header has %d", len(rec), len(cols))
+		if rowErr == nil && len(rec) < width && !short {
+			f.Err = fmt.Errorf("%d fields, the header has %d", len(rec), width)
 		}
 		if f.Err == nil {
 			f.Values = make(map[string]string, len(cols))
@@ -216,14 +201,22 @@ type column struct {
 }
 
 // parseHeader maps header cells to columns and refuses, once, a header no
-// row could be valid under.
-func parseHeader(header []string, info *Info) ([]column, error) {
+// row could be valid under, or one with more columns than lim allows, a name
+// too long or holding control characters.
+func parseHeader(header []string, lim *Limits, info *Info) ([]column, error) {
+	header = header[:lastNonBlank(header)+1] // Excel's trailing empty cells
+	if len(header) > lim.Columns {
+		return nil, fmt.Errorf("manifest header: %d columns, at most %d", len(header), lim.Columns)
+	}
 	cols := make([]column, len(header))
 	seen := map[string]bool{}
 	for i, h := range header {
 		h = strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF"))
 		if strings.ContainsRune(h, '\uFFFD') {
 			return nil, fmt.Errorf("manifest header: column %d is not text in %s: save the file as UTF-8 or pass -encoding", i+1, info.Encoding)
+		}
+		if err := checkColumnName(h, lim); err != nil {
+			return nil, fmt.Errorf("manifest header: column %d: %w", i+1, err)
 		}
 		if h == "" {
 			continue
@@ -234,7 +227,7 @@ func parseHeader(header []string, info *Info) ([]column, error) {
 			c = column{name: h, extra: true}
 		}
 		if seen[c.name] {
-			return nil, fmt.Errorf("manifest header: column %q repeated", truncate(c.name, 40))
+			return nil, fmt.Errorf("manifest header: column %s repeated", quote(truncate(c.name, 40)))
 		}
 		seen[c.name] = true
 		cols[i] = c
@@ -245,7 +238,7 @@ func parseHeader(header []string, info *Info) ([]column, error) {
 	if !seen["name"] && !seen["id_number"] && !seen["idcard_image1"] {
 		what := fmt.Sprintf("%d columns", len(header))
 		if len(header) == 1 {
-			what = fmt.Sprintf("one column %q", truncate(header[0], 40))
+			what = fmt.Sprintf("one column %s", quote(truncate(header[0], 40)))
 		}
 		return nil, fmt.Errorf("manifest header: no name/id_number or idcard_image1 column (read %s, %s-separated, %s; columns: %s)",
 			what, cmp.Or(info.Delimiter, "cell"), info.Encoding, strings.Join(Columns, ", "))
@@ -258,6 +251,35 @@ func parseHeader(header []string, info *Info) ([]column, error) {
 	return cols, nil
 }
 
+// checkColumnName refuses a header name or JSON key longer than
+// lim.ColumnNameBytes (a *SizeError) or holding a control character (C0,
+// C1, bidirectional formatting: sink.Control), which would reach terminals,
+// exports and the stored metadata.
+func checkColumnName(name string, lim *Limits) error {
+	if len(name) > lim.ColumnNameBytes {
+		return tooLarge("", "%s is longer than %d bytes", quote(truncate(name, 20)), lim.ColumnNameBytes)
+	}
+	if r, bad := sink.FirstControl(name); bad {
+		return fmt.Errorf("%s holds a control character (%U) or bytes that are not text", quote(truncate(name, 40)), r)
+	}
+	return nil
+}
+
+// lastNonBlank is the index of the last cell that is not empty or spaces, -1
+// when none.
+func lastNonBlank(rec []string) int {
+	for i := len(rec) - 1; i >= 0; i-- {
+		if strings.TrimSpace(rec[i]) != "" {
+			return i
+		}
+	}
+	return -1
+}
+
+// quote puts manifest text in quotes for a message, escaped for terminals
+// (sink.Terminal): it is printed by enqueue and stored as an error message.
+func quote(s string) string { return `"` + sink.Terminal(s) + `"` }
+
 // blank reports whether every cell is empty or spaces.
 func blank(rec []string) bool {
 	for _, v := range rec {
@@ -266,177 +288,6 @@ func blank(rec []string) bool {
 		}
 	}
 	return true
-}
-
-func readJSONL(r io.Reader, fn func(Fields) error) error {
-	br := bufio.NewReaderSize(r, 1<<16)
-	var buf []byte
-	for line := 1; ; line++ {
-		b, tooLong, err := readLine(br, &buf)
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("manifest line %d: read: %w", line, err)
-		}
-		if len(b) == 0 && errors.Is(err, io.EOF) && !tooLong {
-			return nil
-		}
-		if line == 1 {
-			b = bytes.TrimPrefix(b, utf8BOM)
-		}
-		b = bytes.TrimSpace(b)
-		var f Fields
-		switch {
-		case tooLong:
-			f = Fields{Line: line, Err: fmt.Errorf("line longer than %d bytes", MaxLineBytes)}
-		case len(b) == 0:
-			// blank line: nothing to report
-		default:
-			f = jsonFields(line, b)
-		}
-		if f.Line != 0 && (f.Err != nil || len(f.Values)+len(f.Extra) > 0) {
-			if ferr := fn(f); ferr != nil {
-				return ferr
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-	}
-}
-
-// readJSONArray streams the objects of a JSON array; Fields.Line is the
-// element's position (1-based). Broken JSON syntax ends the manifest: the
-// rest cannot be read.
-func readJSONArray(r io.Reader, fn func(Fields) error) error {
-	d := json.NewDecoder(r)
-	tok, err := d.Token()
-	if errors.Is(err, io.EOF) {
-		return errors.New("manifest: empty JSON file, want an array of objects")
-	}
-	if err != nil || tok != json.Delim('[') {
-		return fmt.Errorf("manifest: not a JSON array of objects (%v)", cmpErr(err, tok))
-	}
-	for n := 1; d.More(); n++ {
-		var raw json.RawMessage
-		if err := d.Decode(&raw); err != nil {
-			return fmt.Errorf("manifest: JSON array element %d: %w", n, err)
-		}
-		f := jsonFields(n, bytes.TrimSpace(raw))
-		if f.Err == nil && len(f.Values)+len(f.Extra) == 0 {
-			continue // {}
-		}
-		if err := fn(f); err != nil {
-			return err
-		}
-	}
-	if _, err := d.Token(); err != nil {
-		return fmt.Errorf("manifest: JSON array not closed: %w", err)
-	}
-	return nil
-}
-
-func cmpErr(err error, tok json.Token) string {
-	if err != nil {
-		return err.Error()
-	}
-	return fmt.Sprintf("starts with %v", tok)
-}
-
-// readLine reads one line (without its newline) into *buf, discarding the
-// rest of a line longer than MaxLineBytes (tooLong). At the end of the input
-// err is io.EOF, possibly with a last unterminated line.
-func readLine(br *bufio.Reader, buf *[]byte) (line []byte, tooLong bool, err error) {
-	*buf = (*buf)[:0]
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if !tooLong {
-			if len(*buf)+len(chunk) > MaxLineBytes+1 {
-				tooLong, *buf = true, (*buf)[:0]
-			} else {
-				*buf = append(*buf, chunk...)
-			}
-		}
-		switch {
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case err != nil:
-			return *buf, tooLong, err
-		}
-		return bytes.TrimSuffix(*buf, []byte("\n")), tooLong, nil
-	}
-}
-
-// jsonFields turns one JSON object into raw string values. Strings are kept
-// as they are, numbers in their literal form, booleans as true/false, an
-// array (actions: [1, 3]) joined with commas, null as absent. Keys that are
-// not manifest columns are the customer's metadata: kept, scalars as text,
-// anything else as its JSON.
-func jsonFields(line int, b []byte) Fields {
-	f := Fields{Line: line}
-	if len(b) == 0 || b[0] != '{' {
-		f.Err = errors.New("not a JSON object")
-		return f
-	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var raw map[string]any
-	if err := d.Decode(&raw); err != nil {
-		f.Err = fmt.Errorf("not a JSON object: %w", err)
-		return f
-	}
-	if d.More() {
-		f.Err = errors.New("not one JSON object: text after it")
-		return f
-	}
-	f.Values = make(map[string]string, len(raw))
-	for k, v := range raw {
-		if !knownColumn[k] {
-			if f.Extra == nil {
-				f.Extra = map[string]string{}
-			}
-			s, err := jsonScalar(v, false)
-			if err != nil {
-				j, _ := json.Marshal(v)
-				s = string(j)
-			}
-			f.Extra[k] = s
-			continue
-		}
-		s, err := jsonScalar(v, true)
-		if err != nil && f.Err == nil {
-			f.Err = fmt.Errorf("key %q: %w", k, err)
-		}
-		if err == nil && s != "" {
-			f.Values[k] = s
-		}
-	}
-	return f
-}
-
-func jsonScalar(v any, arrayOK bool) (string, error) {
-	switch x := v.(type) {
-	case nil:
-		return "", nil
-	case string:
-		return x, nil
-	case bool:
-		return strconv.FormatBool(x), nil
-	case json.Number:
-		return x.String(), nil
-	case []any:
-		if !arrayOK {
-			return "", errors.New("nested array")
-		}
-		parts := make([]string, len(x))
-		for i, e := range x {
-			s, err := jsonScalar(e, false)
-			if err != nil {
-				return "", err
-			}
-			parts[i] = s
-		}
-		return strings.Join(parts, ","), nil
-	}
-	return "", errors.New("an object is not a value")
 }
 
 // truncate shortens s to at most n runes for a message.

@@ -25,9 +25,10 @@ type SubmitOptions struct {
 	Format    Format    // default: DetectFormat
 	Encoding  string    // text encoding (default: detected, see Decode)
 	Sheet     string    // xlsx: the sheet to read (default: the first)
-	ChunkRows int       // rows per COPY (default 5000)
+	ChunkRows int       // rows per COPY (default 5000; fewer when they exceed chunkBytes)
 	Progress  io.Writer // where a progress bar is drawn; nil for none
-	MaxBad    int       // how many bad rows Summary.Bad keeps (default 100)
+	MaxBad    int       // how many bad rows Summary.Bad keeps (default 100, at most 10,000)
+	Limits    Limits    // what a manifest may hold (zero fields: DefaultLimits)
 	Logger    *slog.Logger
 	// CheckRef applies the media policy to every media reference of a valid
 	// row (objstore.Store.CheckRef: file:// under the media root, allowed
@@ -54,7 +55,7 @@ var ErrNoRows = errors.New("the manifest has no data rows: nothing stored")
 // bounded (an .xlsx workbook is held in memory).
 func Submit(ctx context.Context, st *store.Store, open Opener, src string, opts SubmitOptions) (Summary, error) {
 	opts.ChunkRows = cmp.Or(opts.ChunkRows, 5000)
-	opts.MaxBad = cmp.Or(opts.MaxBad, 100)
+	opts.MaxBad = min(cmp.Or(opts.MaxBad, 100), 10_000)
 	log := cmp.Or(opts.Logger, slog.Default())
 	rc, err := open(ctx, src)
 	if err != nil {
@@ -78,21 +79,23 @@ func Submit(ctx context.Context, st *store.Store, open Opener, src string, opts 
 	defer intake.Close()
 
 	var s Summary
-	chunk := make([]store.NewRecord, 0, opts.ChunkRows)
+	chunk, chunkSize := make([]store.NewRecord, 0, opts.ChunkRows), 0
 	flush := func() error {
 		err := intake.Add(ctx, chunk) // Add keeps the chunk
-		chunk = make([]store.NewRecord, 0, opts.ChunkRows)
+		chunk, chunkSize = make([]store.NewRecord, 0, opts.ChunkRows), 0
 		return err
 	}
-	info, err := ParseWith(r, ReadOptions{Name: src, Format: opts.Format, Encoding: opts.Encoding, Sheet: opts.Sheet},
+	info, err := ParseWith(r, ReadOptions{Name: src, Format: opts.Format, Encoding: opts.Encoding, Sheet: opts.Sheet,
+		Limits: opts.Limits},
 		func(row Row) error {
 			checkMedia(&row, opts.CheckRef)
 			s.Add(row)
 			if row.Err != nil && len(s.Bad) < opts.MaxBad {
 				s.Bad = append(s.Bad, row.Err)
 			}
-			chunk = append(chunk, ToNewRecord(row))
-			if len(chunk) >= opts.ChunkRows {
+			rec := ToNewRecord(row)
+			chunk, chunkSize = append(chunk, rec), chunkSize+recordSize(rec)
+			if len(chunk) >= opts.ChunkRows || chunkSize >= chunkBytes {
 				return flush()
 			}
 			return ctx.Err()
@@ -125,6 +128,17 @@ func Submit(ctx context.Context, st *store.Store, open Opener, src string, opts 
 	log.Info("manifest stored", "batch", batch.ID, "new", created, "format", string(info.Format),
 		"encoding", info.Encoding, "rows", s.Rows, "added", added)
 	return s, nil
+}
+
+// chunkBytes bounds the text of a chunk of rows: the staging pipeline holds
+// a few chunks at once (store.Intake), so rows near the limits cannot make
+// it hold hundreds of megabytes. 5,000 ordinary rows take about a megabyte.
+const chunkBytes = 2 << 20
+
+// recordSize is about what a record's text takes in memory.
+func recordSize(r store.NewRecord) int {
+	return len(r.Ref) + len(r.Name) + len(r.IDNumber) + len(r.IDCard1) + len(r.IDCard2) + len(r.FaceImage) +
+		len(r.Video) + len(r.Actions) + len(r.Metadata) + len(r.ErrorMessage) + 256
 }
 
 // checkMedia refuses a valid row whose media reference the policy refuses.

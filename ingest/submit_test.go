@@ -12,6 +12,7 @@ import (
 )
 
 func TestSubmit(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	st, err := store.Open(ctx, testenv.PostgresURL(t), store.WithKeyring(testenv.Keyring(t)))
 	if err != nil {

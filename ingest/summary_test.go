@@ -10,6 +10,7 @@ import (
 )
 
 func TestSummaryAndToNewRecord(t *testing.T) {
+	t.Parallel()
 	manifest := "ref,shape,name,id_number,face_image\n" +
 		"ok,name_face_image,张三," + id15 + "," + face + "\n" +
 		"bad,name_face_image,张三," + badCheck + "," + face + "\n" +
@@ -61,6 +62,7 @@ type pipelineRecord struct {
 }
 
 func TestRowErrorReview(t *testing.T) {
+	t.Parallel()
 	for code, review := range map[string]bool{
 		identity.CodeNamePrivateUse: true, "review.anything": true,
 		identity.CodeNameChars: false, ingest.CodeShape: false, "": false,

@@ -9,34 +9,53 @@ import (
 	"unicode/utf8"
 
 	"github.com/ivsbatch/ivsbatch/identity"
+	"github.com/ivsbatch/ivsbatch/internal/sink"
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
-// MaxRefLen bounds a row's ref, in bytes.
-const MaxRefLen = 200
+// Validate checks one raw row fully under DefaultLimits; see Limits.Validate.
+func Validate(fl Fields) Row { return DefaultLimits.Validate(fl) }
 
-// Validate checks one raw row fully: shape known (or inferred) with its
-// required fields and no foreign ones, id number and name normalised by
-// identity, media references well-formed, actions, nod_threshold, detail and
-// crop well-formed. Duplicate refs are Parse's concern.
-func Validate(fl Fields) Row {
+// Validate checks one raw row fully: no value over the limits (cells, the
+// customer's columns), shape known (or inferred) with its required fields
+// and no foreign ones, id number and name normalised by identity, media
+// references well-formed, actions, nod_threshold, detail and crop
+// well-formed. Duplicate refs are Parse's concern. A row over a limit keeps
+// only its line and ref.
+func (l Limits) Validate(fl Fields) Row {
+	l = l.withDefaults()
 	get := func(k string) string { return excelText(strings.TrimSpace(fl.Values[k])) }
 	in := pipeline.Input{Line: fl.Line, Ref: get("ref"), Shape: pipeline.Shape(strings.ToLower(get("shape"))),
 		Name: get("name"), IDNumber: get("id_number"), IDCard1: get("idcard_image1"), IDCard2: get("idcard_image2"),
-		FaceImage: get("face_image"), Video: get("video"), Actions: get("actions"), Metadata: metadata(fl.Extra)}
+		FaceImage: get("face_image"), Video: get("video"), Actions: get("actions")}
+	size := l.oversized(fl)
+	if size == nil {
+		in.Metadata = metadata(fl.Extra)
+		if len(in.Metadata) > l.MetadataBytes {
+			size = &RowError{Code: CodeTooLarge, Reason: fmt.Sprintf("the customer's columns take %d bytes stored as JSON, at most %d",
+				len(in.Metadata), l.MetadataBytes)}
+		}
+	}
+	if size != nil {
+		// Nothing of an oversized row is kept but where it was and its ref.
+		in = pipeline.Input{Line: fl.Line, Ref: in.Ref}
+	}
 	var refErr *RowError
-	if !validRef(in.Ref) {
+	if !validRef(in.Ref, l.RefBytes) {
 		// A ref that cannot be a key is replaced, so the row can still be stored.
 		in.Ref, refErr = "", &RowError{Field: "ref", Code: CodeRef,
-			Reason: fmt.Sprintf("longer than %d bytes, or not UTF-8 text without control characters", MaxRefLen)}
+			Reason: fmt.Sprintf("longer than %d bytes, or not UTF-8 text without control characters", l.RefBytes)}
 	}
 	if in.Ref == "" {
 		in.Ref = defaultRef(fl.Line)
 	}
 	row := Row{Line: fl.Line, Input: in}
-	err := validate(&row, fl, get)
-	if err == nil || fl.Err == nil && refErr != nil {
+	err := size
+	if err == nil {
+		err = validate(&row, fl, get)
+	}
+	if err == nil || fl.Err == nil && size == nil && refErr != nil {
 		err = refErr
 	}
 	if err != nil {
@@ -48,11 +67,38 @@ func Validate(fl Fields) Row {
 
 func defaultRef(line int) string { return "line-" + strconv.Itoa(line) }
 
+// oversized returns the row's input.too_large error: the reader's (a row,
+// a line or an element too long, too many keys) or a cell over CellBytes.
+func (l Limits) oversized(fl Fields) *RowError {
+	if se, ok := errors.AsType[*SizeError](fl.Err); ok {
+		return &RowError{Field: se.Field, Code: CodeTooLarge, Reason: se.Reason}
+	}
+	if fl.Err != nil {
+		return nil
+	}
+	for _, c := range Columns {
+		if v := fl.Values[c]; len(v) > l.CellBytes {
+			return &RowError{Field: c, Code: CodeTooLarge, Reason: fmt.Sprintf("%d bytes, at most %d", len(v), l.CellBytes)}
+		}
+	}
+	first, found := "", false // the first oversized column by name: the message does not depend on map order
+	for k, v := range fl.Extra {
+		if len(v) > l.CellBytes && (!found || k < first) {
+			first, found = k, true
+		}
+	}
+	if found {
+		return &RowError{Field: sink.Terminal(first), Code: CodeTooLarge,
+			Reason: fmt.Sprintf("%d bytes, at most %d", len(fl.Extra[first]), l.CellBytes)}
+	}
+	return nil
+}
+
 // validate normalises row.Input in place and returns the first fault.
 func validate(row *Row, fl Fields, get func(string) string) *RowError {
 	in := &row.Input
 	if fl.Err != nil {
-		return &RowError{Code: CodeMalformed, Reason: fl.Err.Error()}
+		return &RowError{Code: CodeMalformed, Reason: sink.Terminal(fl.Err.Error())}
 	}
 	if f := undecoded(fl); f != "" {
 		return &RowError{Field: f, Code: CodeEncoding, Reason: "holds bytes that are not text in the manifest's encoding " +
@@ -67,7 +113,7 @@ func validate(row *Row, fl Fields, get func(string) string) *RowError {
 	}
 	s := in.Shape
 	if !s.Valid() {
-		return &RowError{Field: "shape", Code: CodeShape, Reason: fmt.Sprintf("unknown shape %q (one of %s)", truncate(string(s), 40), shapeList())}
+		return &RowError{Field: "shape", Code: CodeShape, Reason: fmt.Sprintf("unknown shape %s (one of %s)", quote(truncate(string(s), 40)), shapeList())}
 	}
 	if f, reason := s.CheckFields(func(f pipeline.ShapeField) bool { return field(*in, f.Manifest, get) != "" }); reason != "" {
 		return &RowError{Field: f.Manifest, Code: CodeShape, Reason: reason}
@@ -154,7 +200,7 @@ func normaliseVideo(in *pipeline.Input, nod string) *RowError {
 		f, err := strconv.ParseFloat(nod, 64)
 		if err != nil || math.IsNaN(f) || f < 1 || f > 90 {
 			return &RowError{Field: "nod_threshold", Code: CodeNodThreshold,
-				Reason: fmt.Sprintf("%q is not a number of degrees in 1–90", truncate(nod, 20))}
+				Reason: fmt.Sprintf("%s is not a number of degrees in 1–90", quote(truncate(nod, 20)))}
 		}
 		in.NodThreshold = &f
 	}
@@ -183,7 +229,7 @@ func parseBool(field, s string) (*bool, *RowError) {
 	case "false", "0":
 		b = false
 	default:
-		return nil, &RowError{Field: field, Code: CodeBool, Reason: fmt.Sprintf("%q is not true, false, 1 or 0", truncate(s, 20))}
+		return nil, &RowError{Field: field, Code: CodeBool, Reason: fmt.Sprintf("%s is not true, false, 1 or 0", quote(truncate(s, 20)))}
 	}
 	return &b, nil
 }
@@ -223,8 +269,10 @@ func shapeList() string {
 	return strings.Join(s, ", ")
 }
 
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
-
-func validRef(ref string) bool {
-	return len(ref) <= MaxRefLen && utf8.ValidString(ref) && strings.IndexFunc(ref, isControl) < 0
+// validRef reports whether ref can be a record's key: at most max bytes of
+// UTF-8 text without control characters (sink.Control: C0, C1,
+// bidirectional formatting), which would reach terminals and exports.
+func validRef(ref string, max int) bool {
+	_, bad := sink.FirstControl(ref)
+	return len(ref) <= max && !bad
 }

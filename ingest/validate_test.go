@@ -14,6 +14,7 @@ import (
 func ptr[T any](v T) *T { return &v }
 
 func TestValidateGoodRows(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name string
 		v    map[string]string
@@ -52,6 +53,7 @@ func TestValidateGoodRows(t *testing.T) {
 }
 
 func TestValidateBadRows(t *testing.T) {
+	t.Parallel()
 	nf := func(kv ...string) map[string]string { // a name_face_image row with overrides
 		m := map[string]string{"shape": "name_face_image", "name": name, "id_number": id18, "face_image": face}
 		for i := 0; i < len(kv); i += 2 {
@@ -103,7 +105,7 @@ func TestValidateBadRows(t *testing.T) {
 		{"nod text", nv("nod_threshold", "ten"), "nod_threshold", ingest.CodeNodThreshold, false},
 		{"detail yes", nf("detail", "yes"), "detail", ingest.CodeBool, false},
 		{"crop t", nf("crop", "t"), "crop", ingest.CodeBool, false},
-		{"ref too long", nf("ref", strings.Repeat("r", ingest.MaxRefLen+1)), "ref", ingest.CodeRef, false},
+		{"ref too long", nf("ref", strings.Repeat("r", ingest.DefaultLimits.RefBytes+1)), "ref", ingest.CodeRef, false},
 		{"ref control char", nf("ref", "a\x00b"), "ref", ingest.CodeRef, false},
 		{"no shape inferable", map[string]string{"face_image": face}, "shape", ingest.CodeShape, false},
 		{"ambiguous text and card", map[string]string{"name": name, "id_number": id18, "idcard_image1": card1}, "shape", ingest.CodeShape, false},
@@ -129,6 +131,7 @@ func TestValidateBadRows(t *testing.T) {
 }
 
 func TestValidateKeepsRawFieldsOfRefusedRow(t *testing.T) {
+	t.Parallel()
 	row := ingest.Validate(ingest.Fields{Line: 3, Values: map[string]string{"ref": "x", "shape": "name_face_image",
 		"name": name, "id_number": badCheck, "face_image": face}})
 	if row.Err == nil || row.Input.IDNumber != badCheck || row.Input.Name != name || row.Input.FaceImage != face ||
@@ -141,6 +144,7 @@ func TestValidateKeepsRawFieldsOfRefusedRow(t *testing.T) {
 }
 
 func TestInferShape(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		v    map[string]string
 		want pipeline.Shape

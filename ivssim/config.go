@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ivsbatch/ivsbatch/media/tool"
 	"github.com/ivsbatch/ivsbatch/synth"
 )
 
@@ -69,6 +70,7 @@ type Config struct {
 	Faults      Faults
 	Registry    *synth.Registry // the simulated authority; nil = nobody exists (every id → 3001)
 	FFprobe     string          // default "ffprobe" from PATH
+	Tools       tool.Config     // how ffprobe runs, as in the worker (media/tool): Landlock and rlimits by default
 	Now         func() time.Time
 	Logger      *slog.Logger
 	Seed        int64 // seed of the fault and latency RNG

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/media/tool"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -49,7 +50,7 @@ func New(cfg Config) (*Server, error) {
 		tokens: newTokenStore(),
 		quota:  newQuota(cfg.Quota),
 		ledger: newLedger(),
-		probe:  &prober{bin: cfg.FFprobe},
+		probe:  &prober{bin: cfg.FFprobe, tools: tool.New(cfg.Tools), log: cfg.Logger},
 		faults: cfg.Faults,
 		rng:    mrand.New(mrand.NewPCG(uint64(cfg.Seed), 0x1f5)),
 	}

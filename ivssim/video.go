@@ -1,18 +1,19 @@
 package ivssim
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
-	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ivsbatch/ivsbatch/media/tool"
 	"github.com/ivsbatch/ivsbatch/synth/tag"
 )
 
@@ -31,8 +32,14 @@ var (
 	videoCodecs     = []string{"h261", "h263", "h264", "hevc", "vc1", "vp8", "vp9", "wmv3"}
 )
 
-// prober runs ffprobe.
-type prober struct{ bin string }
+// prober runs ffprobe confined, as the worker does (media/tool): the
+// container decided from magic bytes, the demuxer forced, PATH alone in its
+// environment, rlimits and Landlock.
+type prober struct {
+	bin   string
+	tools *tool.Runner
+	log   *slog.Logger
+}
 
 type probeOutput struct {
 	Format struct {
@@ -66,8 +73,13 @@ func (p *prober) checkVideo(ctx context.Context, b64 string) (videoTag, *apiErro
 	case len(raw) > maxVideoFile:
 		return videoTag{}, fail(CodeVideoSize, "")
 	}
-	out, err := p.probe(ctx, raw)
+	c, ok := tool.Sniff(raw)
+	if !ok {
+		return videoTag{}, fail(CodeLiveness, "unsupported video container")
+	}
+	out, err := p.probe(ctx, c, raw)
 	if err != nil {
+		p.log.Info("video probe failed", "err", err)
 		return videoTag{}, fail(CodeLiveness, "the video cannot be decoded")
 	}
 	if e := checkProbe(out); e != nil {
@@ -106,30 +118,24 @@ func checkProbe(out probeOutput) *apiError {
 	return nil
 }
 
-// probe writes raw to a temp file (removed afterwards) and runs ffprobe on it.
-func (p *prober) probe(ctx context.Context, raw []byte) (probeOutput, error) {
+// probe writes raw to a temp directory (removed afterwards) and runs
+// ffprobe on it as container c.
+func (p *prober) probe(ctx context.Context, c tool.Container, raw []byte) (probeOutput, error) {
 	var out probeOutput
-	f, err := os.CreateTemp("", "ivssim-*.video")
+	dir, err := os.MkdirTemp("", "ivssim-")
 	if err != nil {
 		return out, fmt.Errorf("probe: %w", err)
 	}
-	defer os.Remove(f.Name())
-	_, err = f.Write(raw)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	defer os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, "in"), raw, 0o600); err != nil {
 		return out, fmt.Errorf("probe: write temp file: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	var stdout bytes.Buffer
-	cmd := exec.CommandContext(ctx, p.bin, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", f.Name())
-	cmd.Stdout = &stdout
-	if err := cmd.Run(); err != nil {
-		return out, fmt.Errorf("probe: ffprobe: %w", err)
+	args := append([]string{"-v", "error", "-print_format", "json", "-show_format", "-show_streams"}, c.InputArgs("in")...)
+	res, err := p.tools.Run(ctx, tool.Job{Tool: p.bin, Args: args, Dir: dir, Timeout: probeTimeout})
+	if err != nil {
+		return out, fmt.Errorf("probe: %w", err)
 	}
-	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+	if err := json.Unmarshal(res.Stdout, &out); err != nil {
 		return out, fmt.Errorf("probe: ffprobe output: %w", err)
 	}
 	return out, nil

@@ -26,6 +26,28 @@ func checkDecodeBudget(format string, w, h, bpp int) error {
 	return nil
 }
 
+// checkTIFFBudget is checkDecodeBudget for a w×h TIFF at bpp bytes a
+// pixel: golang.org/x/image/tiff also holds one strip or tile, decompressed,
+// at up to 8 bytes a pixel (its own bound for a block), and a file written
+// as one strip holds the whole picture again.
+func checkTIFFBudget(data []byte, w, h, bpp int) error {
+	if err := checkDecodeBudget("tiff", w, h, bpp); err != nil {
+		return err
+	}
+	bw, bh := w, h
+	if tw, ok := ifd0Value(data, 322); ok && tw > 0 { // TileWidth, TileLength
+		bw, bh = tw, 0
+		bh, _ = ifd0Value(data, 323)
+	} else if rows, ok := ifd0Value(data, 278); ok && rows > 0 && rows < h { // RowsPerStrip
+		bh = rows
+	}
+	if bw > 1<<16 || bh > 1<<16 || w*h*bpp+bw*bh*8 > maxDecodeBytes {
+		return reject(CodeCannotFit, fmt.Sprintf("tiff image is %d×%d in %d×%d blocks: decoding it needs %d MB, over the %d MB budget",
+			w, h, bw, bh, (w*h*bpp+min(bw*bh, 1<<32)*8)>>20, maxDecodeBytes>>20))
+	}
+	return nil
+}
+
 // checkJPEGBudget rejects a JPEG whose decoding would need more than
 // maxDecodeBytes: a progressive JPEG's coefficients in libjpeg (two bytes
 // each), and the whole image in the pure-Go build.

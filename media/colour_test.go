@@ -127,6 +127,10 @@ func TestColours(t *testing.T) {
 		// arith: arithmetic coding, which image/jpeg (the pure-Go build)
 		// reports as media.unsupported_format.
 		arith bool
+		// oddSampling: sampling factors image/jpeg does not implement
+		// (media.unsupported_format in the pure-Go build); libjpeg-turbo's
+		// header call cannot classify them but libjpeg decodes them.
+		oddSampling bool
 	}{
 		// One face per libjpeg-turbo scale 8/8 … 1/8 (target long side 1024).
 		{name: "face scale 8/8", kind: face, w: 1100, h: 825, o: 6, opts: with("-sample", "2x2")},
@@ -150,6 +154,14 @@ func TestColours(t *testing.T) {
 		{name: "face progressive scale 4/8", kind: face, w: 2400, h: 1800, opts: with("-progressive")},
 		{name: "face arithmetic-coded scale 3/8", kind: face, w: 3200, h: 2400, opts: with("-arithmetic"), arith: true},
 		{name: "face grayscale scale 5/8", kind: face, w: 1800, h: 1350, opts: with("-grayscale"), grey: true},
+		// Sampling factors libjpeg-turbo's tjDecompressHeader3 cannot
+		// classify (2.1 calls them an error): decoded, and re-encoded even
+		// when small enough to pass through.
+		{name: "face 4:1:0 (4x2) scale 4/8", kind: face, w: 2400, h: 1800, opts: with("-sample", "4x2,1x1,1x1")},
+		{name: "face 1x2,2x1,1x1 scale 4/8", kind: face, w: 2400, h: 1800, opts: with("-sample", "1x2,2x1,1x1"), oddSampling: true},
+		{name: "card 3x1 luma EXIF 6", kind: card, w: 1600, h: 1200, o: 6, opts: with("-sample", "3x1,1x1,1x1"), oddSampling: true},
+		{name: "card 2x1,1x2,1x1 small is re-encoded", kind: card, w: 800, h: 600, opts: with("-sample", "2x1,1x2,1x1"), oddSampling: true},
+		{name: "card 4:1:1 (4x1) passes through", kind: card, w: 2400, h: 1800, opts: with("-sample", "4x1"), pass: true},
 		{name: "card 4:2:2 passes through", kind: card, w: 800, h: 600, opts: with("-sample", "2x1"), pass: true},
 		{name: "face 4:4:0 passes through", kind: face, w: 640, h: 480, opts: []string{"-quality", "80", "-sample", "1x2"}, pass: true},
 	}
@@ -159,7 +171,7 @@ func TestColours(t *testing.T) {
 			dir := source(t, c.w, c.h, c.o)
 			in := cjpeg(t, dir, c.o, c.opts...)
 			got, err := New(Config{}).Prepare(context.Background(), c.kind, in)
-			if c.arith && fastDecode == nil {
+			if (c.arith || c.oddSampling) && fastDecode == nil {
 				if ErrorCode(err) != CodeUnsupportedFormat {
 					t.Fatalf("pure Go: got %v, want %s", err, CodeUnsupportedFormat)
 				}

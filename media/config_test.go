@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ivsbatch/ivsbatch/media/tool"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -25,6 +26,15 @@ func TestConfigFromEnv(t *testing.T) {
 			!strings.Contains(err.Error(), "at least 1") {
 			t.Errorf("%q: got %v, want an error naming the variable, the value and what is expected", bad, err)
 		}
+	}
+	if cfg, err := ConfigFromEnv(env(nil)); err != nil || cfg.Tools.Sandbox != "" {
+		t.Fatalf("sandbox default: got %+v, %v; want the zero value (media/tool's default, Landlock)", cfg.Tools, err)
+	}
+	if cfg, err := ConfigFromEnv(env(map[string]string{SandboxEnv: "rlimits"})); err != nil || cfg.Tools.Sandbox != tool.RlimitsOnly {
+		t.Fatalf("%s=rlimits: got %+v, %v", SandboxEnv, cfg.Tools, err)
+	}
+	if _, err := ConfigFromEnv(env(map[string]string{SandboxEnv: "off"})); err == nil || !strings.Contains(err.Error(), SandboxEnv) {
+		t.Errorf("%s=off: got %v, want an error naming the variable", SandboxEnv, err)
 	}
 }
 

@@ -85,7 +85,7 @@ func TestDamagePolicy(t *testing.T) {
 		{name: "progressive corrupt middle", data: stray(progJPEG), code: CodeCorruptImage},
 		{name: "small extraneous bytes before EOI", data: extraneous(smallJPEG), same: true},
 		{name: "large extraneous bytes before EOI", data: extraneous(largeJPEG), card: true},
-		{name: "tiff", data: tiff, code: CodeUnsupportedFormat},
+		{name: "tiff (ffmpeg's, PackBits)", data: tiff},
 		{name: "animated webp", data: anim, code: CodeUnsupportedFormat},
 		{name: "still webp", data: still},
 		{name: "16-bit png over the decode budget", data: png16, code: CodeCannotFit},

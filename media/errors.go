@@ -12,11 +12,12 @@ const (
 	CodeTooSmall          = "media.too_small"          // a side under 300 px after orientation
 	CodeCardPortrait      = "media.card_portrait"      // ID card still portrait after EXIF orientation
 	CodeCannotFit         = "media.cannot_fit"         // no size/quality meets the IVS limits
-	CodeNotVideo          = "media.not_video"          // ffprobe finds no video stream
+	CodeNotVideo          = "media.not_video"          // not a video container IVS accepts (playlists, lists, images refused unread), or no video stream
 	CodeCorruptVideo      = "media.corrupt_video"      // probes but fails to decode (truncated, damaged)
 	CodeVideoTooShort     = "media.video_too_short"    // under 1 s
 	CodeVideoTooLong      = "media.video_too_long"     // over 15 s and TrimVideo is off
 	CodeUnsupportedCodec  = "media.unsupported_codec"  // video codec ffmpeg cannot decode
+	CodeTooCostly         = "media.too_costly"         // reading the video needs more CPU time, memory or output than one ffmpeg run may use
 	CodeUnknownKind       = "media.unknown_kind"       // MediaKind not known to this package
 )
 

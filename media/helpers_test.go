@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/ivsbatch/ivsbatch/media/tool"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -160,12 +161,16 @@ type probed struct {
 func checkVideo(t *testing.T, data []byte) probed {
 	t.Helper()
 	dir := t.TempDir()
-	path := filepath.Join(dir, "check")
+	path := filepath.Join(dir, inputName)
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	c, ok := tool.Sniff(data)
+	if !ok {
+		t.Fatalf("output is not a video container")
+	}
 	p := New(Config{})
-	info, err := p.probe(context.Background(), path)
+	info, err := p.probe(context.Background(), dir, c)
 	if err != nil {
 		t.Fatalf("probe output: %v", err)
 	}
@@ -195,7 +200,7 @@ func checkVideo(t *testing.T, data []byte) probed {
 	if len(data) > MaxVideoBytes || b64len(len(data)) > MaxVideoBase64 || b64len(len(data)) < MinVideoBase64 {
 		t.Errorf("size %d bytes outside limits", len(data))
 	}
-	if err := p.decodeCheck(context.Background(), path); err != nil {
+	if err := p.decodeCheck(context.Background(), dir, c); err != nil {
 		t.Errorf("output does not decode cleanly: %v", err)
 	}
 	return res

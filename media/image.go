@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	_ "golang.org/x/image/bmp"  // register BMP
-	_ "golang.org/x/image/tiff" // register TIFF
+	"golang.org/x/image/tiff"   // registers TIFF (first page)
 	_ "golang.org/x/image/webp" // register WebP
 
 	"github.com/ivsbatch/ivsbatch/pipeline"
@@ -84,9 +84,7 @@ func prepareImage(ctx context.Context, spec imageSpec, data []byte) (pipeline.Pr
 	format := sniffImage(data)
 	switch format {
 	case "":
-		return pipeline.Prepared{}, reject(CodeNotImage, "not a JPEG, PNG, WebP, GIF, BMP, HEIC or AVIF image")
-	case "tiff":
-		return pipeline.Prepared{}, reject(CodeUnsupportedFormat, "TIFF images are not supported; upload JPEG, PNG or WebP")
+		return pipeline.Prepared{}, reject(CodeNotImage, "not a JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC or AVIF image")
 	case "heic", "avif":
 		if decodeHEIF == nil {
 			return pipeline.Prepared{}, reject(CodeUnsupportedFormat,
@@ -118,11 +116,18 @@ func prepareImage(ctx context.Context, spec imageSpec, data []byte) (pipeline.Pr
 	default:
 		cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 		if err != nil {
-			return pipeline.Prepared{}, reject(CodeCorruptImage, fmt.Sprintf("damaged %s header: %v", format, err))
+			return pipeline.Prepared{}, decodeFailure(format, "header", err)
 		}
 		w, h = cfg.Width, cfg.Height
-		if err := checkDecodeBudget(format, w, h, bytesPerPixel(cfg.ColorModel)); err != nil {
-			return pipeline.Prepared{}, err
+		budget := checkDecodeBudget(format, w, h, bytesPerPixel(cfg.ColorModel))
+		if format == "tiff" {
+			budget = checkTIFFBudget(data, w, h, bytesPerPixel(cfg.ColorModel))
+			if o := exifOrientation(data); o > 1 { // a TIFF's own Orientation tag
+				orientation = o
+			}
+		}
+		if budget != nil {
+			return pipeline.Prepared{}, budget
 		}
 	}
 	ow, oh := w, h
@@ -207,13 +212,27 @@ func decodeImage(spec imageSpec, format string, data []byte, jinfo jpegInfo, o i
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
-		var unsupported jpeg.UnsupportedError
-		if errors.As(err, &unsupported) {
-			return nil, reject(CodeUnsupportedFormat, fmt.Sprintf("%s variant not supported: %v", format, err))
-		}
-		return nil, reject(CodeCorruptImage, fmt.Sprintf("%s does not decode: %v", format, err))
+		return nil, decodeFailure(format, "image", err)
 	}
 	return img, nil
+}
+
+// decodeFailure is the rejection of a Go decoder's error on part ("header"
+// or "image") of a picture: a variant the decoder does not implement (JPEG
+// arithmetic coding or unusual sampling, JPEG-compressed or CMYK TIFF) is
+// media.unsupported_format, anything else media.corrupt_image.
+func decodeFailure(format, part string, err error) error {
+	var (
+		jpegUnsupported jpeg.UnsupportedError
+		tiffUnsupported tiff.UnsupportedError
+	)
+	if errors.As(err, &jpegUnsupported) || errors.As(err, &tiffUnsupported) {
+		return reject(CodeUnsupportedFormat, fmt.Sprintf("%s variant not supported: %v", format, err))
+	}
+	if part == "header" {
+		return reject(CodeCorruptImage, fmt.Sprintf("damaged %s header: %v", format, err))
+	}
+	return reject(CodeCorruptImage, fmt.Sprintf("%s does not decode: %v", format, err))
 }
 
 // verifyJPEG decodes data once, as cheaply as the build allows (1/8 scale
@@ -229,11 +248,7 @@ func verifyJPEG(data []byte) error {
 		}
 	}
 	if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
-		var unsupported jpeg.UnsupportedError
-		if errors.As(err, &unsupported) {
-			return reject(CodeUnsupportedFormat, fmt.Sprintf("jpeg variant not supported: %v", err))
-		}
-		return reject(CodeCorruptImage, fmt.Sprintf("jpeg does not decode: %v", err))
+		return decodeFailure("jpeg", "image", err)
 	}
 	return nil
 }
@@ -287,7 +302,7 @@ func passThrough(spec imageSpec, j jpegInfo, size int) bool {
 	if spec.kind == pipeline.MediaFaceImage {
 		maxB = spec.maxBase64
 	}
-	colour := j.components == 1 || (j.components == 3 && !j.rgbCoded())
+	colour := j.components == 1 || (j.components == 3 && !j.rgbCoded() && j.commonSampling())
 	return (j.sof == 0xC0 || j.sof == 0xC1 || j.sof == 0xC2) && j.precision == 8 && colour &&
 		j.orientation <= 1 && j.complete &&
 		j.width <= MaxSide && j.height <= MaxSide &&

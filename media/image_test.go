@@ -194,9 +194,16 @@ func TestContextCancelledIsNotRejection(t *testing.T) {
 	}
 }
 
+// smallVideo is a 1 s MP4 made by ffmpeg.
+func smallVideo(t *testing.T) []byte {
+	t.Helper()
+	requireFFmpeg(t)
+	return ffmpegGen(t, t.TempDir(), "small.mp4", lavfi("320x240", "25", "1")...)
+}
+
 func TestMissingFFmpegIsNotRejection(t *testing.T) {
 	p := New(Config{FFmpeg: "/nonexistent/ffmpeg", FFprobe: "/nonexistent/ffprobe"})
-	_, err := p.Prepare(context.Background(), pipeline.MediaVideo, []byte("some video"))
+	_, err := p.Prepare(context.Background(), pipeline.MediaVideo, smallVideo(t))
 	var rej pipeline.Rejection
 	if err == nil || errors.As(err, &rej) {
 		t.Fatalf("got %v, want a non-rejection error", err)
@@ -204,9 +211,8 @@ func TestMissingFFmpegIsNotRejection(t *testing.T) {
 }
 
 func TestBadTempDirIsNotRejection(t *testing.T) {
-	requireFFmpeg(t)
 	p := New(Config{TempDir: "/nonexistent/dir"})
-	_, err := p.Prepare(context.Background(), pipeline.MediaVideo, []byte("some video"))
+	_, err := p.Prepare(context.Background(), pipeline.MediaVideo, smallVideo(t))
 	var rej pipeline.Rejection
 	if err == nil || errors.As(err, &rej) {
 		t.Fatalf("got %v, want a non-rejection error", err)

@@ -28,6 +28,22 @@ func (j jpegInfo) rgbCoded() bool {
 	return j.adobeTransform == 0 || string(j.ids) == "RGB"
 }
 
+// commonSampling reports whether a colour JPEG's sampling factors are one
+// of the layouts every decoder knows (4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1:
+// luma 1x1, 2x1, 2x2, 1x2 or 4x1 and both chroma 1x1). Others (cjpeg
+// -sample 1x2,2x1,1x1, 4:1:0) are valid but re-encoded rather than sent as
+// they are: IVS's decoder is not known to read them.
+func (j jpegInfo) commonSampling() bool {
+	if len(j.sampling) != 3 || j.sampling[1] != 0x11 || j.sampling[2] != 0x11 {
+		return false
+	}
+	switch j.sampling[0] {
+	case 0x11, 0x21, 0x22, 0x12, 0x41:
+		return true
+	}
+	return false
+}
+
 // coefficientBytes is what libjpeg holds in memory for a progressive (or
 // multi-scan) JPEG while decoding: every DCT coefficient of the image, two
 // bytes each. Baseline JPEGs are decoded a strip at a time.
@@ -111,11 +127,22 @@ func scanJPEG(data []byte) (info jpegInfo, ok bool) {
 	return info, false
 }
 
-// exifOrientation reads tag 0x0112 from IFD0 of a TIFF-structured EXIF
-// block. It returns 0 when the tag is absent or out of range.
+// exifOrientation reads the Orientation tag (0x0112) of IFD0 of a TIFF
+// structure: a JPEG's EXIF block, or a TIFF file. It returns 0 when the tag
+// is absent or out of range.
 func exifOrientation(tiff []byte) int {
-	if len(tiff) < 8 {
+	v, ok := ifd0Value(tiff, 0x0112)
+	if !ok || v < 1 || v > 8 {
 		return 0
+	}
+	return v
+}
+
+// ifd0Value reads a SHORT or LONG tag of IFD0 of a TIFF structure; ok is
+// false when the tag is absent or the structure unreadable.
+func ifd0Value(tiff []byte, tag uint16) (v int, ok bool) {
+	if len(tiff) < 8 {
+		return 0, false
 	}
 	var bo binary.ByteOrder
 	switch string(tiff[:2]) {
@@ -124,39 +151,33 @@ func exifOrientation(tiff []byte) int {
 	case "MM":
 		bo = binary.BigEndian
 	default:
-		return 0
+		return 0, false
 	}
 	if bo.Uint16(tiff[2:]) != 42 {
-		return 0
+		return 0, false
 	}
 	off := int(bo.Uint32(tiff[4:]))
 	if off < 8 || off+2 > len(tiff) {
-		return 0
+		return 0, false
 	}
 	count := int(bo.Uint16(tiff[off:]))
 	for k := 0; k < count; k++ {
 		e := off + 2 + 12*k
 		if e+12 > len(tiff) {
-			return 0
+			return 0, false
 		}
-		if bo.Uint16(tiff[e:]) != 0x0112 {
+		if bo.Uint16(tiff[e:]) != tag {
 			continue
 		}
-		var v int
 		switch bo.Uint16(tiff[e+2:]) {
 		case 3: // SHORT
-			v = int(bo.Uint16(tiff[e+8:]))
+			return int(bo.Uint16(tiff[e+8:])), true
 		case 4: // LONG
-			v = int(bo.Uint32(tiff[e+8:]))
-		default:
-			return 0
+			return int(bo.Uint32(tiff[e+8:])), true
 		}
-		if v < 1 || v > 8 {
-			return 0
-		}
-		return v
+		return 0, false
 	}
-	return 0
+	return 0, false
 }
 
 // tolerable reports whether a libjpeg warning leaves every pixel intact:

@@ -2,14 +2,15 @@
 // into what Huawei IVS accepts, or rejects them locally with a precise
 // *Error before a paid call is made.
 //
-// Images (JPEG, PNG, WebP, GIF, BMP, and HEIC/HEIF/AVIF with libheif in;
-// JPEG out): EXIF orientation is applied, sizes are checked, and the picture
-// is resized and re-encoded to the IVS limits (faces ≤ 1024 px and ≤ 88 KB
-// of base64 at JPEG quality ≥ 75, shrinking rather than compressing harder;
-// ID cards ≤ 2048 px and ≤ ~1 MB). A JPEG that already complies passes
-// through byte for byte after one cheap decode (1/8 scale): every image
-// sent has been decoded, and a damaged one is media.corrupt_image whatever
-// its role. TIFF and animated WebP are media.unsupported_format.
+// Images (JPEG, PNG, WebP, GIF, BMP, TIFF — its first page — and
+// HEIC/HEIF/AVIF with libheif in; JPEG out): EXIF or TIFF orientation is
+// applied, sizes are checked, and the picture is resized and re-encoded to
+// the IVS limits (faces ≤ 1024 px and ≤ 88 KB of base64 at JPEG quality ≥
+// 75, shrinking rather than compressing harder; ID cards ≤ 2048 px and ≤
+// ~1 MB). A JPEG that already complies passes through byte for byte after
+// one cheap decode (1/8 scale): every image sent has been decoded, and a
+// damaged one is media.corrupt_image whatever its role. Animated WebP and
+// JPEG-compressed or CMYK TIFF are media.unsupported_format.
 //
 // Memory is bounded: the pixel count and the decode cost are checked from
 // the header before decoding, JPEGs are decoded scaled down in the DCT
@@ -25,6 +26,11 @@
 // Videos are probed and, when needed, transcoded to H.264/MP4 with the
 // ffprobe and ffmpeg executables, keeping format-level metadata tags. The
 // video stream's own duration (1–15 s) and frame rate (10–30 fps) decide.
+// The container is decided from the magic bytes first: anything but MP4,
+// MOV, WebM, MKV, AVI, FLV and ASF/WMV (a playlist, a concat list, an
+// image) is media.not_video before any tool runs, and every tool run reads
+// its input only as that container, confined (media/tool: PATH-only
+// environment, rlimits, deadline, Landlock).
 package media
 
 import (
@@ -34,6 +40,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ivsbatch/ivsbatch/media/tool"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -49,14 +56,22 @@ type Config struct {
 	// handles at once: with the per-image decode budget it bounds the
 	// worker's memory. Default GOMAXPROCS, at least 2.
 	MaxConcurrent int
+	// Tools confines every ffprobe and ffmpeg run (media/tool): the
+	// sandbox (Landlock unless told otherwise) and the CPU time, address
+	// space and file size one run may use.
+	Tools tool.Config
 }
 
-// ConcurrencyEnv is the environment variable ConfigFromEnv reads for
-// Config.MaxConcurrent.
-const ConcurrencyEnv = "IVSBATCH_MEDIA_CONCURRENCY"
+// Environment variables ConfigFromEnv reads for Config.MaxConcurrent and
+// Config.Tools.Sandbox.
+const (
+	ConcurrencyEnv = "IVSBATCH_MEDIA_CONCURRENCY"
+	SandboxEnv     = "IVSBATCH_MEDIA_SANDBOX"
+)
 
-// ConfigFromEnv reads IVSBATCH_TRIM_VIDEO ("true" or unset) and
+// ConfigFromEnv reads IVSBATCH_TRIM_VIDEO ("true" or unset),
 // IVSBATCH_MEDIA_CONCURRENCY (a whole number ≥ 1, unset for the default)
+// and IVSBATCH_MEDIA_SANDBOX ("landlock", the default, or "rlimits")
 // through getenv. A bad value is an error naming the variable.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	cfg := Config{TrimVideo: getenv("IVSBATCH_TRIM_VIDEO") == "true"}
@@ -67,12 +82,21 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		cfg.MaxConcurrent = n
 	}
+	if v := getenv(SandboxEnv); v != "" {
+		sb, err := tool.ParseSandbox(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("%s=%q: want %q (ffmpeg confined by Landlock) or %q (resource limits only)",
+				SandboxEnv, v, tool.Landlock, tool.RlimitsOnly)
+		}
+		cfg.Tools.Sandbox = sb
+	}
 	return cfg, nil
 }
 
 // Preparer implements pipeline.Preparer. It is safe for concurrent use.
 type Preparer struct {
 	cfg   Config
+	tools *tool.Runner  // runs every ffprobe and ffmpeg
 	slots chan struct{} // one token per running preparation
 }
 
@@ -95,7 +119,18 @@ func New(cfg Config) *Preparer {
 	if cfg.MaxConcurrent <= 0 {
 		cfg.MaxConcurrent = max(2, runtime.GOMAXPROCS(0))
 	}
-	return &Preparer{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent)}
+	return &Preparer{cfg: cfg, tools: tool.New(cfg.Tools), slots: make(chan struct{}, cfg.MaxConcurrent)}
+}
+
+// CheckTools reports, when a command starts rather than on its first
+// video, whether the media tools can run confined as configured: prlimit
+// present and, under the default sandbox, a kernel with Landlock.
+func (p *Preparer) CheckTools(ctx context.Context) error {
+	if err := p.tools.Check(ctx); err != nil {
+		return fmt.Errorf("media: %w (%s=%s runs ffmpeg with resource limits only, without Landlock)",
+			err, SandboxEnv, tool.RlimitsOnly)
+	}
+	return nil
 }
 
 // Prepare implements pipeline.Preparer: it returns media IVS accepts for kind,

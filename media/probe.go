@@ -1,14 +1,14 @@
 package media
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os/exec"
 	"strconv"
 	"strings"
+
+	"github.com/ivsbatch/ivsbatch/media/tool"
 )
 
 // probeInfo is what ffprobe says about a video file.
@@ -56,27 +56,22 @@ var errProbe = errors.New("ffprobe cannot read the file")
 // (audio only, subtitles, a cover picture only).
 var errNoVideo = errors.New("no video stream")
 
-// probe runs ffprobe on path. It returns errProbe (wrapped) when the file is
-// unreadable as media, and other errors when ffprobe itself failed to run.
-func (p *Preparer) probe(ctx context.Context, path string) (probeInfo, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.ProbeTimeout)
-	defer cancel()
-	var stdout bytes.Buffer
-	stderr := &limitedBuffer{max: 2048}
-	cmd := exec.CommandContext(ctx, p.cfg.FFprobe, "-v", "error", "-show_format", "-show_streams", "-of", "json", path)
-	cmd.Stdout, cmd.Stderr = &stdout, stderr
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return probeInfo{}, fmt.Errorf("media: ffprobe: %w", ctx.Err())
-		}
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return probeInfo{}, fmt.Errorf("%w: %s", errProbe, stderr.String())
-		}
-		return probeInfo{}, fmt.Errorf("media: run ffprobe: %w", err)
+// probe runs ffprobe on the input file in dir, read as container c. It
+// returns errProbe (wrapped) when the file is unreadable as media, a
+// *tool.LimitError when it costs more than a run may use, and other errors
+// when ffprobe itself failed to run.
+func (p *Preparer) probe(ctx context.Context, dir string, c tool.Container) (probeInfo, error) {
+	args := append([]string{"-v", "error", "-show_format", "-show_streams", "-of", "json"}, c.InputArgs(inputName)...)
+	out, err := p.tools.Run(ctx, tool.Job{Tool: p.cfg.FFprobe, Args: args, Dir: dir, Timeout: p.cfg.ProbeTimeout})
+	var ee *tool.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return probeInfo{}, fmt.Errorf("%w: %s", errProbe, ee.Stderr)
+	case err != nil:
+		return probeInfo{}, fmt.Errorf("media: ffprobe: %w", err)
 	}
 	var j ffprobeJSON
-	if err := json.Unmarshal(stdout.Bytes(), &j); err != nil {
+	if err := json.Unmarshal(out.Stdout, &j); err != nil {
 		return probeInfo{}, fmt.Errorf("%w: bad ffprobe output: %v", errProbe, err)
 	}
 	info := probeInfo{formatName: j.Format.FormatName, majorBrand: j.Format.Tags["major_brand"]}
@@ -148,19 +143,3 @@ func parseRate(s string) float64 {
 	}
 	return n / d
 }
-
-// limitedBuffer keeps the first max bytes written to it, so a chatty child
-// process cannot use unbounded memory.
-type limitedBuffer struct {
-	buf bytes.Buffer
-	max int
-}
-
-func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if room := b.max - b.buf.Len(); room > 0 {
-		b.buf.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
-}
-
-func (b *limitedBuffer) String() string { return strings.TrimSpace(b.buf.String()) }

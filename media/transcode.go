@@ -1,15 +1,16 @@
 package media
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/ivsbatch/ivsbatch/media/tool"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -33,14 +34,14 @@ const transcodeFPS = 25
 // transcode re-encodes in to H.264/MP4 at 25 fps, short side ≤ 720 px,
 // upright (ffmpeg applies rotation metadata), without audio, keeping the
 // input's format-level metadata tags, trimmed to 15 s when TrimVideo is on.
-func (p *Preparer) transcode(ctx context.Context, dir, in string, info probeInfo, cont string, inSize int) (pipeline.Prepared, error) {
+func (p *Preparer) transcode(ctx context.Context, dir string, c tool.Container, info probeInfo, cont string, inSize int) (pipeline.Prepared, error) {
 	step := firstStep
 	for attempt := 0; ; attempt++ {
-		out := filepath.Join(dir, "out"+strconv.Itoa(attempt)+".mp4")
-		if err := p.runTranscode(ctx, in, out, step, info); err != nil {
+		out := "out" + strconv.Itoa(attempt) + ".mp4"
+		if err := p.runTranscode(ctx, dir, c, out, step, info); err != nil {
 			return pipeline.Prepared{}, err
 		}
-		data, err := os.ReadFile(out)
+		data, err := os.ReadFile(filepath.Join(dir, out))
 		if err != nil {
 			return pipeline.Prepared{}, fmt.Errorf("media: read transcoded video: %w", err)
 		}
@@ -71,12 +72,11 @@ func (p *Preparer) transcode(ctx context.Context, dir, in string, info probeInfo
 // size is the same and superfast encodes faster than veryfast.
 const videoPreset = "superfast"
 
-// runTranscode runs one ffmpeg transcode. A failure is classified by
-// decoding the input: damage is media.corrupt_video, a missing decoder is
-// media.unsupported_codec, anything else an ordinary (retryable) error.
-func (p *Preparer) runTranscode(ctx context.Context, in, out string, step encodeStep, info probeInfo) error {
-	tctx, cancel := context.WithTimeout(ctx, p.cfg.TranscodeTimeout)
-	defer cancel()
+// runTranscode runs one ffmpeg transcode of the input in dir, read as c,
+// to out in dir. A failure is classified by decoding the input: damage is
+// media.corrupt_video, a missing decoder media.unsupported_codec, a limit
+// media.too_costly, anything else an ordinary (retryable) error.
+func (p *Preparer) runTranscode(ctx context.Context, dir string, c tool.Container, out string, step encodeStep, info probeInfo) error {
 	s := strconv.Itoa(step.shortSide)
 	// Frames are dropped to 25 fps before scaling (less to scale), and
 	// scaled bilinearly (a 4K frame to 720p costs a third of bicubic).
@@ -84,35 +84,27 @@ func (p *Preparer) runTranscode(ctx context.Context, in, out string, step encode
 		transcodeFPS, s, s)
 	seconds := min(info.duration, MaxVideoSeconds)
 	rate := int(float64(step.aim) * 8 / max(seconds, MinVideoSeconds))
-	args := []string{"-nostdin", "-v", "error", "-xerror", "-i", in,
-		"-map", "0:v:0", "-map_metadata", "0", "-an", "-sn", "-dn",
+	args := append([]string{"-nostdin", "-v", "error", "-xerror"}, c.InputArgs(inputName)...)
+	args = append(args, "-map", "0:v:0", "-map_metadata", "0", "-an", "-sn", "-dn",
 		"-c:v", "libx264", "-preset", videoPreset,
-		"-b:v", strconv.Itoa(rate), "-maxrate", strconv.Itoa(2 * rate), "-bufsize", strconv.Itoa(4 * rate),
-		"-vf", vf, "-pix_fmt", "yuv420p", "-movflags", "+faststart"}
+		"-b:v", strconv.Itoa(rate), "-maxrate", strconv.Itoa(2*rate), "-bufsize", strconv.Itoa(4*rate),
+		"-vf", vf, "-pix_fmt", "yuv420p", "-movflags", "+faststart")
 	if info.duration > MaxVideoSeconds {
 		args = append(args, "-t", strconv.FormatFloat(MaxVideoSeconds, 'f', -1, 64))
 	}
-	args = append(args, "-f", "mp4", "-y", out)
-	stderr := &limitedBuffer{max: 4096}
-	cmd := exec.CommandContext(tctx, p.cfg.FFmpeg, args...)
-	cmd.Stderr = stderr
-	err := cmd.Run()
-	if err == nil {
+	args = append(args, "-f", "mp4", "-y", "file:"+out)
+	_, err := p.tools.Run(ctx, tool.Job{Tool: p.cfg.FFmpeg, Args: args, Dir: dir, Timeout: p.cfg.TranscodeTimeout})
+	var ee *tool.ExitError
+	switch {
+	case err == nil:
 		return nil
-	}
-	if tctx.Err() != nil {
-		return fmt.Errorf("media: ffmpeg transcode: %w", tctx.Err())
-	}
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
-		return fmt.Errorf("media: run ffmpeg: %w", err)
-	}
-	msg := stderr.String()
-	if strings.Contains(msg, "Decoder") && strings.Contains(msg, "not found") {
+	case !errors.As(err, &ee):
+		return tooCostly(fmt.Errorf("media: ffmpeg transcode: %w", err))
+	case strings.Contains(ee.Stderr, "Decoder") && strings.Contains(ee.Stderr, "not found"):
 		return reject(CodeUnsupportedCodec, fmt.Sprintf("no decoder for video codec %q", info.codec))
 	}
-	if cerr := p.decodeCheck(ctx, in); cerr != nil {
+	if cerr := p.decodeCheck(ctx, dir, c); cerr != nil {
 		return cerr
 	}
-	return fmt.Errorf("media: ffmpeg transcode failed: %s", firstLine(msg))
+	return fmt.Errorf("media: ffmpeg transcode failed: %s", firstLine(cmp.Or(ee.Stderr, ee.State)))
 }

@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"image"
 	"runtime"
+	"strings"
 	"unsafe"
 )
 
@@ -126,7 +127,15 @@ func turboDecode(data []byte, uw, uh int) (image.Image, error) {
 	size := C.ulong(len(data))
 	var w, h, samp, cs C.int
 	if C.tjDecompressHeader3(t, buf, size, &w, &h, &samp, &cs) != 0 {
-		return nil, fmt.Errorf("turbojpeg header: %s", C.GoString(C.tjGetErrorStr2(t)))
+		// libjpeg-turbo 2.x refuses to name sampling factors outside its
+		// list (cjpeg -sample 1x2,2x1,1x1 or 4x2,1x1,1x1, a 3x1 luma) after
+		// reading the size, although libjpeg decodes them; 3.x reports
+		// TJSAMP_UNKNOWN instead. Either way they are decoded to RGB below.
+		msg := C.GoString(C.tjGetErrorStr2(t))
+		if !strings.Contains(msg, "Could not determine subsampling type") || w <= 0 || h <= 0 {
+			return nil, fmt.Errorf("turbojpeg header: %s", msg)
+		}
+		samp = -1
 	}
 	sw, sh := scaledSize(int(w), int(h), uw, uh)
 	// run decodes with decodeFlags; a tolerable warning (it stopped the
@@ -156,8 +165,8 @@ func turboDecode(data []byte, uw, uh int) (image.Image, error) {
 		}
 		return invertedCMYKToRGBA(m), nil
 	case cs == C.TJCS_RGB || samp == C.TJSAMP_411 || samp < 0:
-		// RGB-coded (cjpeg -rgb, some scanners) or no YUV layout: let libjpeg
-		// convert colours.
+		// RGB-coded (cjpeg -rgb, some scanners) or no YUV layout (4:1:1,
+		// unusual sampling factors): let libjpeg upsample and convert.
 		m := image.NewRGBA(image.Rect(0, 0, sw, sh))
 		err := run(func(flags C.int) C.int {
 			return C.tjDecompress2(t, buf, size, (*C.uchar)(unsafe.Pointer(&m.Pix[0])), C.int(sw), C.int(m.Stride), C.int(sh), C.TJPF_RGBX, flags)

@@ -2,14 +2,15 @@ package media
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
+	"github.com/ivsbatch/ivsbatch/media/tool"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -33,40 +34,36 @@ var (
 	passPixFmts        = map[string]bool{"yuv420p": true, "yuvj420p": true, "nv12": true}
 )
 
+// inputName is the upload's file name in a preparation's directory.
+const inputName = "in"
+
 // prepareVideo makes data a video IVS accepts: passed through when it
 // complies, otherwise transcoded to H.264 in MP4 keeping format-level
-// metadata (the comment tag in particular).
+// metadata (the comment tag in particular). Its container is decided from
+// its magic bytes before any tool runs, and the tools read it as that
+// container only (media/tool).
 func (p *Preparer) prepareVideo(ctx context.Context, data []byte) (pipeline.Prepared, error) {
-	for _, exe := range []string{p.cfg.FFprobe, p.cfg.FFmpeg} {
-		if _, err := exec.LookPath(exe); err != nil {
-			return pipeline.Prepared{}, fmt.Errorf("media: video tools unavailable: %w", err)
-		}
+	c, ok := tool.Sniff(data)
+	if !ok {
+		return pipeline.Prepared{}, reject(CodeNotVideo, notVideo(data))
 	}
 	dir, err := os.MkdirTemp(p.cfg.TempDir, "ivsmedia-")
 	if err != nil {
 		return pipeline.Prepared{}, fmt.Errorf("media: temp dir: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	in := filepath.Join(dir, "in")
-	if err := os.WriteFile(in, data, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, inputName), data, 0o600); err != nil {
 		return pipeline.Prepared{}, fmt.Errorf("media: write temp file: %w", err)
 	}
 
-	info, err := p.probe(ctx, in)
-	if errors.Is(err, errNoVideo) {
+	info, err := p.probe(ctx, dir, c)
+	switch {
+	case errors.Is(err, errNoVideo):
 		return pipeline.Prepared{}, reject(CodeNotVideo, "the file has no video stream")
-	}
-	if errors.Is(err, errProbe) {
-		if c := sniffContainer(data); c != "" {
-			return pipeline.Prepared{}, reject(CodeCorruptVideo, fmt.Sprintf("%s file is damaged or truncated", c))
-		}
-		return pipeline.Prepared{}, reject(CodeNotVideo, "no video stream found")
-	}
-	if err != nil {
-		return pipeline.Prepared{}, err
-	}
-	if strings.Contains(info.formatName, "image2") || strings.HasSuffix(info.formatName, "_pipe") {
-		return pipeline.Prepared{}, reject(CodeNotVideo, fmt.Sprintf("a still image (%s), not a video", info.codec))
+	case errors.Is(err, errProbe):
+		return pipeline.Prepared{}, reject(CodeCorruptVideo, fmt.Sprintf("%s file is damaged or truncated", c.Name))
+	case err != nil:
+		return pipeline.Prepared{}, tooCostly(err)
 	}
 	if info.codec == "" || info.codec == "none" {
 		return pipeline.Prepared{}, reject(CodeUnsupportedCodec, "video codec not recognised")
@@ -82,12 +79,42 @@ func (p *Preparer) prepareVideo(ctx context.Context, data []byte) (pipeline.Prep
 
 	cont := containerName(info, data)
 	if reason := passVideo(info, cont, len(data)); reason == "" {
-		if err := p.decodeCheck(ctx, in); err != nil {
+		if err := p.decodeCheck(ctx, dir, c); err != nil {
 			return pipeline.Prepared{}, err
 		}
 		return pipeline.Prepared{Data: data, Note: "passed through"}, nil
 	}
-	return p.transcode(ctx, dir, in, info, cont, len(data))
+	return p.transcode(ctx, dir, c, info, cont, len(data))
+}
+
+// notVideo says what data is when it is not a video container, for the
+// rejection's message (never its bytes).
+func notVideo(data []byte) string {
+	head := bytes.TrimLeft(bytes.TrimPrefix(data[:min(len(data), 64)], []byte("\xEF\xBB\xBF")), " \t\r\n")
+	switch {
+	case bytes.HasPrefix(head, []byte("#EXTM3U")):
+		return "an HLS playlist (#EXTM3U), not a video: playlists are never followed"
+	case bytes.HasPrefix(head, []byte("ffconcat")):
+		return "an ffconcat list, not a video: lists are never followed"
+	case bytes.HasPrefix(head, []byte("v=0")):
+		return "an SDP session description, not a video"
+	}
+	if f := sniffImage(data); f != "" {
+		return fmt.Sprintf("a %s image, not a video", strings.ToUpper(f))
+	}
+	return "not a video container IVS accepts (MP4, MOV, WebM, MKV, AVI, FLV, ASF/WMV)"
+}
+
+// tooCostly turns a run stopped by a limit into media.too_costly (the same
+// input stops the same way on any machine: retrying only burns more) and
+// returns other errors as they are.
+func tooCostly(err error) error {
+	var le *tool.LimitError
+	if errors.As(err, &le) {
+		return reject(CodeTooCostly, fmt.Sprintf("reading the video needs more %s than one %s run may use (%s)",
+			le.Resource, le.Tool, le.Limit))
+	}
+	return err
 }
 
 // passVideo returns "" when a probed video can be sent unchanged, else why not.
@@ -137,43 +164,20 @@ func containerName(info probeInfo, data []byte) string {
 	return f
 }
 
-// sniffContainer names a video container recognised by its magic bytes, so
-// a file ffprobe cannot read is reported as damaged rather than "not a video".
-func sniffContainer(data []byte) string {
+// decodeCheck decodes the whole video stream of the input in dir and
+// reports damage (a truncated file still probes) as media.corrupt_video.
+func (p *Preparer) decodeCheck(ctx context.Context, dir string, c tool.Container) error {
+	args := append([]string{"-nostdin", "-v", "error", "-xerror"}, c.InputArgs(inputName)...)
+	args = append(args, "-map", "0:v:0", "-f", "null", "-")
+	out, err := p.tools.Run(ctx, tool.Job{Tool: p.cfg.FFmpeg, Args: args, Dir: dir, Timeout: p.cfg.ProbeTimeout})
+	var ee *tool.ExitError
 	switch {
-	case len(data) >= 8 && string(data[4:8]) == "ftyp":
-		return "MP4/MOV"
-	case bytes.HasPrefix(data, []byte{0x1A, 0x45, 0xDF, 0xA3}):
-		return "WebM/Matroska"
-	case len(data) >= 12 && string(data[:4]) == "RIFF" && string(data[8:12]) == "AVI ":
-		return "AVI"
-	case bytes.HasPrefix(data, []byte("FLV\x01")):
-		return "FLV"
-	case bytes.HasPrefix(data, []byte{0x30, 0x26, 0xB2, 0x75, 0x8E, 0x66, 0xCF, 0x11}):
-		return "ASF"
-	}
-	return ""
-}
-
-// decodeCheck decodes the whole video stream and reports damage (a
-// truncated file still probes) as media.corrupt_video.
-func (p *Preparer) decodeCheck(ctx context.Context, path string) error {
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.ProbeTimeout)
-	defer cancel()
-	stderr := &limitedBuffer{max: 2048}
-	cmd := exec.CommandContext(ctx, p.cfg.FFmpeg, "-nostdin", "-v", "error", "-xerror",
-		"-i", path, "-map", "0:v:0", "-f", "null", "-")
-	cmd.Stderr = stderr
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		return fmt.Errorf("media: ffmpeg decode check: %w", ctx.Err())
-	}
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		return fmt.Errorf("media: run ffmpeg: %w", err)
-	}
-	if err != nil || stderr.String() != "" {
-		return reject(CodeCorruptVideo, "video does not decode cleanly: "+firstLine(stderr.String()))
+	case errors.As(err, &ee):
+		return reject(CodeCorruptVideo, "video does not decode cleanly: "+firstLine(cmp.Or(ee.Stderr, ee.State)))
+	case err != nil:
+		return tooCostly(fmt.Errorf("media: ffmpeg decode check: %w", err))
+	case out.Stderr != "":
+		return reject(CodeCorruptVideo, "video does not decode cleanly: "+firstLine(out.Stderr))
 	}
 	return nil
 }

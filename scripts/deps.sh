@@ -20,6 +20,8 @@ command -v chromium >/dev/null || command -v chromium-browser >/dev/null || need
 [ -n "$(ls /usr/include/*/libheif/heif.h /usr/include/libheif/heif.h 2>/dev/null)" ] || need+=(libheif-dev)
 command -v heif-enc >/dev/null || need+=(libheif-examples)
 command -v cjpeg >/dev/null && command -v djpeg >/dev/null || need+=(libjpeg-turbo-progs)
+command -v tiffcp >/dev/null && command -v tiffinfo >/dev/null || need+=(libtiff-tools) # multi-page LZW TIFFs for media tests
+command -v prlimit >/dev/null || need+=(util-linux) # sets the rlimits of every ffmpeg run (media/tool)
 command -v redis-server >/dev/null || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v postgres >/dev/null || need+=(postgresql)
 command -v pg_isready >/dev/null && command -v pg_dump >/dev/null || need+=(postgresql-client)

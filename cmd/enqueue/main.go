@@ -124,7 +124,8 @@ func submit(ctx context.Context, log *slog.Logger, args []string) error {
 }
 
 // describe says how a manifest was read: format, encoding, delimiter or
-// sheet, and the columns kept as metadata.
+// sheet, and the columns kept as metadata (the manifest's own text, escaped
+// for the terminal).
 func describe(i ingest.Info) string {
 	s := string(i.Format) + " in " + i.Encoding
 	if i.Delimiter != "" {

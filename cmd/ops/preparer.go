@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"os"
+	"time"
 
 	"github.com/ivsbatch/ivsbatch/media"
 	"github.com/ivsbatch/ivsbatch/pipeline"
@@ -14,5 +16,11 @@ func newPreparer() (pipeline.Preparer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return media.New(cfg), nil
+	p := media.New(cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.CheckTools(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
