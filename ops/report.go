@@ -35,6 +35,15 @@ const (
 // against the quota. Every chart draws its axes, and "no data" when empty.
 // No personal data appears in it.
 func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o ReportOptions) error {
+	d, err := buildReport(ctx, st, batchID, o)
+	if err != nil {
+		return err
+	}
+	return reportTmpl.Execute(w, d)
+}
+
+// buildReport gathers what Report draws.
+func buildReport(ctx context.Context, st *store.Store, batchID int64, o ReportOptions) (reportData, error) {
 	if o.Quota <= 0 {
 		o.Quota = 10
 	}
@@ -43,34 +52,34 @@ func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o 
 	}
 	bs, err := st.GetBatchStatus(ctx, batchID)
 	if err != nil {
-		return err
+		return reportData{}, err
 	}
 	bud, err := st.GetBudget(ctx, batchID)
 	if err != nil {
-		return err
+		return reportData{}, err
 	}
 	sims, err := st.SimilarityBins(ctx, batchID)
 	if err != nil {
-		return err
+		return reportData{}, err
 	}
 	codes, err := st.AttemptErrorCodes(ctx, batchID, "minute")
 	if err != nil {
-		return err
+		return reportData{}, err
 	}
 	unit := time.Minute
 	if len(codes) > 0 && codes[len(codes)-1].At.Sub(codes[0].At) > maxBuckets*time.Minute {
 		unit = time.Hour
 		if codes, err = st.AttemptErrorCodes(ctx, batchID, "hour"); err != nil {
-			return err
+			return reportData{}, err
 		}
 	}
 	calls, err := st.CallsPerSecond(ctx, batchID)
 	if err != nil {
-		return err
+		return reportData{}, err
 	}
 	reused, err := st.ReusedCount(ctx, batchID)
 	if err != nil {
-		return err
+		return reportData{}, err
 	}
 	d := reportData{Reused: reused,
 		Batch: bs.Batch, Generated: o.Now.Format(time.RFC3339), Total: bs.Counts.Total, Open: bs.Counts.Open(),
@@ -91,7 +100,7 @@ func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o 
 	for _, k := range slices.Sorted(maps.Keys(bs.ByError)) {
 		d.Errors = append(d.Errors, kv{k, bs.ByError[k]})
 	}
-	return reportTmpl.Execute(w, d)
+	return d, nil
 }
 
 // ReportAudited is Report followed by its audit row.
@@ -444,7 +453,7 @@ func callsChart(calls []store.SecondCount, quota float64) chart {
 func fmtf(v float64) string { return fmt.Sprintf("%.1f", v) }
 
 var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{"f": fmtf,
-	"half": func(a, b float64) string { return fmtf((a + b) / 2) }}).Parse(`<!DOCTYPE html>
+	"half": func(a, b float64) string { return fmtf((a + b) / 2) }}).Parse(chartTmpl + `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -484,7 +493,15 @@ svg.chart line.quota { stroke-width: 2; stroke-dasharray: 6 4; }
 <tr><td>possibly billed attempts</td><td class="n">{{.Budget.Possibly}}</td></tr>
 </table>
 {{range .Charts}}
-<h2>{{.Title}}</h2>
+{{template "chart" .}}
+{{end}}
+</body>
+</html>
+`))
+
+// chartTmpl draws one chart: its title, note, legend and SVG (used by the
+// report and by the console's batch page, ReportCharts).
+const chartTmpl = `{{define "chart"}}<h2>{{.Title}}</h2>
 <p class="note">{{.Note}}</p>
 {{if .Legend}}<div class="legend">{{range .Legend}}<span><i style="background: {{.Color}}"></i>{{.Text}}</span>{{end}}</div>{{end}}
 <svg class="chart" id="{{.ID}}" xmlns="http://www.w3.org/2000/svg" width="{{f .W}}" height="{{f .H}}" viewBox="0 0 {{f .W}} {{f .H}}">
@@ -502,7 +519,4 @@ svg.chart line.quota { stroke-width: 2; stroke-dasharray: 6 4; }
 {{end}}
 {{if .Empty}}<text class="empty" x="{{half .X0 .X1}}" y="{{half .Y0 .Y1}}" text-anchor="middle">no data</text>{{end}}
 </svg>
-{{end}}
-</body>
-</html>
-`))
+{{end}}`
