@@ -52,11 +52,10 @@ migrations. Other databases on the server are left alone.`)
 		}
 		fmt.Fprintf(out, "created database %s\n", name)
 	}
-	st, err := store.Open(ctx, dbURL) // applies the migrations
+	applied, err := store.Migrate(ctx, dbURL) // as ops migrate does
 	if err != nil {
 		return fmt.Errorf("ensure-db: migrate %s: %w", name, err)
 	}
-	st.Close()
-	fmt.Fprintf(out, "database %s is ready\n", name)
+	fmt.Fprintf(out, "database %s is ready (%d migrations applied)\n", name, len(applied))
 	return nil
 }
