@@ -67,6 +67,11 @@ func TestCommandsUnderRoles(t *testing.T) {
 	}
 	runCmd(t, bin, as(roles.URL[store.RoleMigrator]), "ops", "migrate").want(t, 0, "applied migrations [")
 	runCmd(t, bin, as(roles.URL[store.RoleMigrator]), "ops", "migrate").want(t, 0, "nothing applied")
+	runCmd(t, bin, as(roles.URL[store.RoleReader]), "ops", "migrate", "-status").want(t, 0, "database schema at version")
+	// ops roles prints its SQL, and applying it again (as the owner) changes nothing that works.
+	runCmd(t, bin, base, "ops", "roles", "-prefix", roles.Prefix).want(t, 0, "CREATE ROLE "+roles.Prefix+"reader NOLOGIN")
+	runCmd(t, bin, base, "ops", "roles", "-prefix", "Bad-Prefix").want(t, 2, "-prefix")
+	runCmd(t, bin, as(url), "ops", "roles", "-prefix", roles.Prefix, "-apply").want(t, 0, "are ready")
 
 	// The operator submits (one row refused), requeues it, pauses and resumes.
 	operator := as(roles.URL[store.RoleOperator])
@@ -127,7 +132,10 @@ func TestCommandsUnderRoles(t *testing.T) {
 	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) || !strings.Contains(rows[len(want)-3].Result["error"].(string), "permission denied") {
 		t.Errorf("audit log, newest first:\n%v\nwant it to start with\n%v", got, want)
 	}
-	if last := rows[len(rows)-1]; last.Command != "migrate" || last.DBUser != roles.Login[store.RoleMigrator] {
-		t.Errorf("first audit row: %s by %s; want migrate by the migrator's login", last.Command, last.DBUser)
+	if first := rows[len(rows)-1]; first.Command != "migrate" || first.DBUser != roles.Login[store.RoleMigrator] {
+		t.Errorf("first audit row: %s by %s; want migrate by the migrator's login", first.Command, first.DBUser)
+	}
+	if r := rows[len(rows)-2]; r.Command != "roles" || r.DBUser != "postgres" {
+		t.Errorf("second audit row: %s by %s; want roles by the owner", r.Command, r.DBUser)
 	}
 }
