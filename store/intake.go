@@ -269,7 +269,7 @@ func (in *Intake) Commit(ctx context.Context, b pipeline.Batch, c IntakeCounts, 
 		}
 		e := *a
 		e.BatchID = batch.ID
-		e.Result = map[string]any{"created": created, "added": added, "rows": c.Rows, "rejected": c.Rejected, "review": c.Review}
+		e.Result = map[string]any{"created": created, "added": added, "rows": c.Rows, "rows_rejected": c.Rejected, "rows_review": c.Review}
 		return AuditTx(ctx, tx, e)
 	})
 	if err != nil {
