@@ -6,7 +6,8 @@
 //	0  done
 //	1  failed (a server unreachable, a refused manifest, …); one line on stderr
 //	2  usage or configuration: a bad flag, argument or environment variable
-//	3  needs a human (ops reconcile, status -wait -timeout)
+//	3  needs a human (ops reconcile, status -wait -timeout, a database
+//	   lacking a migration: store.SchemaError)
 package cli
 
 import (
