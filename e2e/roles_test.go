@@ -71,7 +71,11 @@ func TestCommandsUnderRoles(t *testing.T) {
 	// ops roles prints its SQL, and applying it again (as the owner) changes nothing that works.
 	runCmd(t, bin, base, "ops", "roles", "-prefix", roles.Prefix).want(t, 0, "CREATE ROLE "+roles.Prefix+"reader NOLOGIN")
 	runCmd(t, bin, base, "ops", "roles", "-prefix", "Bad-Prefix").want(t, 2, "-prefix")
-	runCmd(t, bin, as(url), "ops", "roles", "-prefix", roles.Prefix, "-apply").want(t, 0, "are ready")
+	r := runCmd(t, bin, as(url), "ops", "roles", "-prefix", roles.Prefix, "-apply")
+	r.want(t, 0, "are ready")
+	if !regexp.MustCompile(`(?m)^` + roles.Prefix + `reader\s+audit_log\s+INSERT$`).MatchString(r.stdout) {
+		t.Errorf("ops roles -apply does not list the reader's grant on audit_log:\n%s", r.stdout)
+	}
 
 	// The operator submits (one row refused), requeues it, pauses and resumes.
 	operator := as(roles.URL[store.RoleOperator])
@@ -80,7 +84,7 @@ func TestCommandsUnderRoles(t *testing.T) {
 	if err := os.WriteFile(manifest, []byte("ref,name,id_number\na,张三,11010519491231002X\nb,李四,110101199003078031\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := runCmd(t, bin, operator, "enqueue", "submit", "-quiet", "-operator", "alice", manifest)
+	r = runCmd(t, bin, operator, "enqueue", "submit", "-quiet", "-operator", "alice", manifest)
 	r.want(t, 0, "new batch")
 	m := regexp.MustCompile(`batch_id=(\d+)`).FindStringSubmatch(r.stdout)
 	if m == nil {
@@ -113,7 +117,9 @@ func TestCommandsUnderRoles(t *testing.T) {
 	}
 	runCmd(t, bin, replica, "ops", "report", "-batch", batch, "-o", filepath.Join(out, "replica.html")).
 		want(t, 0, "wrote", "its audit row was not written")
-	runCmd(t, bin, replica, "ops", "status").want(t, 0, "")
+	runCmd(t, bin, replica, "ops", "status", "-batch", batch).want(t, 0, "batch "+batch)
+	runCmd(t, bin, replica, "ops", "plan", "-batch", batch).want(t, 0, "")
+	runCmd(t, bin, replica, "enqueue", "status", "-batch", batch).want(t, 0, "")
 
 	admin := storetest.OpenURL(t, url)
 	rows, err := admin.ListAudit(ctx, "", 20)

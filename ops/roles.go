@@ -25,6 +25,14 @@ func ApplyRoles(ctx context.Context, url, prefix, operator string, out io.Writer
 		return nil
 	}
 	defer st.Close()
+	grants, err := st.RoleGrants(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%-10s %-18s %s\n", "role", "table", "privileges")
+	for _, g := range grants {
+		fmt.Fprintf(out, "%-10s %-18s %s\n", prefix+g.Kind, g.Table, g.Privileges)
+	}
 	return st.Audit(ctx, store.AuditEntry{Operator: operator, Command: "roles", Args: map[string]any{"prefix": prefix}})
 }
 

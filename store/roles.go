@@ -47,6 +47,8 @@ func RolesSQL(prefix string) (string, error) {
 	}
 	var b strings.Builder
 	b.WriteString("-- ivsbatch roles (ops roles): run as the database's owner or a superuser; idempotent.\n")
+	b.WriteString("-- The per-table grants are the schema's (migration 00012 and later):\n")
+	b.WriteString("--   SELECT role_kind, table_name, privileges FROM role_grants ORDER BY 1, 2;\n")
 	b.WriteString("DO $roles$\nDECLARE\n    o record;\n    migrator name := '" + prefix + RoleMigrator + "';\nBEGIN\n")
 	for _, k := range RoleKinds {
 		r := prefix + k
@@ -93,4 +95,22 @@ func ApplyRoles(ctx context.Context, url, prefix string) error {
 		return fmt.Errorf("store: make roles: %w", err)
 	}
 	return nil
+}
+
+// RoleGrant is one row of role_grants: what a role kind may do on a table.
+type RoleGrant struct {
+	Kind, Table, Privileges string
+}
+
+// RoleGrants lists role_grants by kind and table.
+func (s *Store) RoleGrants(ctx context.Context) ([]RoleGrant, error) {
+	rows, err := s.pool.Query(ctx, `SELECT role_kind, table_name, privileges FROM role_grants ORDER BY 1, 2`)
+	if err != nil {
+		return nil, fmt.Errorf("store: role grants: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (RoleGrant, error) {
+		var g RoleGrant
+		err := r.Scan(&g.Kind, &g.Table, &g.Privileges)
+		return g, err
+	})
 }
