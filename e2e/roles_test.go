@@ -22,7 +22,8 @@ import (
 // The shipped commands under the least-privilege roles, as a deployment
 // runs them. On a database one migration behind, every command stops
 // (exit 3) naming ops migrate, and only the migrator can migrate. Then the
-// operator submits, requeues and pauses, each audited with its login; the
+// operator submits, requeues, pauses, budgets and reconciles, each audited
+// with its login; the
 // reader runs status, plan, report and export, and cannot change a row;
 // on a read-only session (a replica) report and export still work and say
 // that their audit row was not written.
@@ -98,6 +99,11 @@ func TestCommandsUnderRoles(t *testing.T) {
 	runCmd(t, bin, reader, "worker", "pause", "-reason", "not mine").want(t, 1, "permission denied")
 	runCmd(t, bin, operator, "ops", "requeue", "-batch", batch, "-code", "id.check", "-operator", "alice").want(t, 0, "re-queued 1")
 	runCmd(t, bin, operator, "worker", "pause", "-reason", "invoice check", "-operator", "alice").want(t, 0, "paused")
+	runCmd(t, bin, operator, "ops", "budget", "-batch", batch, "-max", "10", "-operator", "alice").want(t, 0, "")
+	if r := runCmd(t, bin, operator, "ops", "reconcile", "-operator", "alice"); (r.code != 0 && r.code != 3) ||
+		strings.Contains(r.stdout+r.stderr, "permission denied") {
+		t.Errorf("ops reconcile as the operator: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	runCmd(t, bin, operator, "worker", "resume", "-operator", "alice").want(t, 0, "resumed")
 
 	// The reader reads.
@@ -132,7 +138,8 @@ func TestCommandsUnderRoles(t *testing.T) {
 		got = append(got, who{a.Command, a.Operator, a.DBUser})
 	}
 	op, rd := roles.Login[store.RoleOperator], roles.Login[store.RoleReader]
-	want := []who{{"export", "bi", rd}, {"report", "bi", rd}, {"resume", "alice", op}, {"pause", "alice", op},
+	want := []who{{"export", "bi", rd}, {"report", "bi", rd}, {"resume", "alice", op}, {"reconcile", "alice", op},
+		{"budget", "alice", op}, {"pause", "alice", op},
 		{"requeue", "alice", op}, {"requeue.start", "alice", op}, {"requeue", "unknown", rd}, {"requeue.start", "unknown", rd},
 		{"submit", "alice", op}}
 	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) || !strings.Contains(rows[len(want)-3].Result["error"].(string), "permission denied") {
