@@ -5,7 +5,7 @@
 //	ops status       queue state, account pause, per-batch counts, rate, ETA and budget
 //	ops budget       cap a batch's billed IVS calls
 //	ops prevalidate  which open records would be rejected, without calling IVS
-//	ops export       a batch as CSV, personal data masked
+//	ops export       a batch as CSV or xlsx, personal data masked, in a language and time zone
 //	ops report       a batch as a self-contained HTML report with charts
 //
 // Settings come from the environment like enqueue and worker (see README.md).
@@ -33,7 +33,7 @@ var commands = []cli.Command{
 	{Name: "budget", Summary: "cap a batch's billed IVS calls (-max N, 0 = no cap)", Run: budget},
 	{Name: "prevalidate", Summary: "report which pending/queued records would be rejected, without calling IVS", Run: prevalidate},
 	{Name: "plan", Summary: "what a batch will cost: rows accepted/refused, calls after dedup, duration at the quota, budget", Run: plan},
-	{Name: "export", Summary: "write a batch as CSV (personal data masked)", Run: export},
+	{Name: "export", Summary: "write a batch as CSV or xlsx for people (personal data masked, -lang, -tz) or programs (-raw)", Run: export},
 	{Name: "report", Summary: "write a batch as a self-contained HTML report with charts", Run: report},
 }
 

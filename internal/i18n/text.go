@@ -70,6 +70,11 @@ var labels = map[string]text{
 	"review_by":          {"reviewed by", "审核人"},
 	"review_at":          {"reviewed at", "审核时间"},
 	"review_reason":      {"review reason", "审核理由"},
+	"action.1":           {"shake left", "左摇头"},
+	"action.2":           {"shake right", "右摇头"},
+	"action.3":           {"nod", "点头"},
+	"action.4":           {"open mouth", "张嘴"},
+	"action.5":           {"blink", "眨眼"},
 	"yes":                {"yes", "是"},
 	"no":                 {"no", "否"},
 
