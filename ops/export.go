@@ -288,7 +288,7 @@ func (x *xlsxRows) write(row []cell) error {
 func (x *xlsxRows) cell(c cell) any {
 	switch {
 	case c.at != nil:
-		return excelize.Cell{StyleID: x.dateStyle, Value: c.at.In(x.zone)}
+		return excelize.Cell{StyleID: x.dateStyle, Value: c.at.In(x.zone).Truncate(time.Second)} // as the CSV shows it
 	case c.num && c.text != "":
 		if n, err := strconv.ParseInt(c.text, 10, 64); err == nil {
 			return n
