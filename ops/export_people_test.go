@@ -311,3 +311,35 @@ func TestExportRawAndDecisions(t *testing.T) {
 		t.Errorf("raw r-card %v", card)
 	}
 }
+
+// A report in Chinese names statuses and verdicts in Chinese and explains
+// every verification and error code of the batch; times are in its zone.
+func TestReportInChinese(t *testing.T) {
+	st, batch, recs := peopleBatch(t)
+	shanghai, err := ops.LoadZone("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := ops.Report(t.Context(), st, batch, &out, ops.ReportOptions{Lang: i18n.Chinese, Zone: shanghai}); err != nil {
+		t.Fatal(err)
+	}
+	page := out.String()
+	for _, want := range []string{`<html lang="zh-CN">`, "核验结果分布", "<td>已完成</td>", "<td>已拒绝（未发送）</td>",
+		"<td>2001 不通过</td>", i18n.Chinese.Verdict(2001), i18n.Chinese.Verdict(1000), "<td>" + identity.CodeIDCheck + "</td>",
+		i18n.Chinese.Code(identity.CodeIDCheck), "Asia/Shanghai", "相似度"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	for _, english := range []string{">status<", "Verdict mix", "no data", "records,"} {
+		if strings.Contains(page, english) {
+			t.Errorf("Chinese report holds %q", english)
+		}
+	}
+	for _, r := range recs {
+		if len([]rune(r.Name)) > 1 && strings.Contains(page, r.Name) || r.IDNumber != "" && strings.Contains(page, r.IDNumber) {
+			t.Errorf("%s: personal data in the report", r.Ref)
+		}
+	}
+}

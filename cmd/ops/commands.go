@@ -409,19 +409,24 @@ func parseLang(fs *flag.FlagSet, s string) (i18n.Lang, error) {
 }
 
 func report(ctx context.Context, args []string) error {
-	fs := newFlags("report", "-batch ID -o FILE.html [-quota 10]",
+	fs := newFlags("report", "-batch ID -o FILE.html [-quota 10] [-lang zh-CN] [-tz ZONE]",
 		`Writes a self-contained HTML report of a batch (inline CSS and SVG; no
 scripts, nothing loaded from the network): status table, the verdict mix, a
 similarity histogram, error codes of the attempts over time (per minute,
 stacked by code), and IVS calls per second per endpoint against the quota
-line. Charts show axes and "no data" when there is nothing to draw. No personal
-data. Writes an audit_log row. scripts/report-screenshot.sh turns it into a PNG.`,
+line. Charts show axes and "no data" when there is nothing to draw. Every
+verification and error code of the batch is listed with what it means. -lang
+zh-CN (default from LC_ALL, LC_MESSAGES or LANG) writes it in Chinese; times
+are in -tz (default the machine's zone). No personal data. Writes an
+audit_log row. scripts/report-screenshot.sh turns it into a PNG.`,
 		`  ops report -batch 12 -o batch-12.html
-  ops report -batch 12 -o batch-12.html -quota 20
+  ops report -batch 12 -o batch-12.html -quota 20 -lang zh-CN -tz Asia/Shanghai
 `)
 	batch := fs.Int64("batch", 0, "batch id (required)")
 	out := fs.String("o", "", "output file (- for stdout; required)")
 	quota := fs.Float64("quota", 10, "the account's quota in requests/s per endpoint (the line on the calls chart)")
+	tz := fs.String("tz", "", "time zone of the times shown, an IANA name such as Asia/Shanghai (default: the machine's)")
+	lang := langFlag(fs)
 	operator := operatorFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -429,13 +434,21 @@ data. Writes an audit_log row. scripts/report-screenshot.sh turns it into a PNG.
 	if *batch <= 0 || *out == "" {
 		return usageError(fs, "-batch and -o are required")
 	}
+	opts := ops.ReportOptions{Quota: *quota}
+	var err error
+	if opts.Lang, err = parseLang(fs, *lang); err != nil {
+		return err
+	}
+	if opts.Zone, err = ops.LoadZone(*tz); err != nil {
+		return usageError(fs, "-tz: %v", err)
+	}
 	st, err := openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	return writeOutput(*out, func(w *bufio.Writer, path string) error {
-		err := ops.ReportAudited(ctx, st, *batch, w, ops.ReportOptions{Quota: *quota}, path, *operator)
+		err := ops.ReportAudited(ctx, st, *batch, w, opts, path, *operator)
 		if err == nil && *out != "-" {
 			fmt.Fprintf(os.Stderr, "wrote %s\n", *out)
 		}
