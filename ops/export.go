@@ -97,7 +97,7 @@ func (o ExportOptions) validate() error {
 
 func (o ExportOptions) withDefaults() ExportOptions {
 	o.Format = cmp.Or(o.Format, FormatCSV)
-	o.Lang = cmp.Or(o.Lang, i18n.English)
+	o.Lang, _ = i18n.Parse(string(cmp.Or(o.Lang, i18n.English))) // zh_CN.UTF-8 is zh-CN; validate refused the rest
 	if o.Zone == nil {
 		o.Zone, _ = LoadZone("") // the machine's zone, named; never an error
 	}

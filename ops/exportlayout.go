@@ -36,7 +36,7 @@ type exportLayout struct {
 	customAsJSON bool     // more than MaxCustomerColumns: one metadata column
 	card, video  bool     // the batch has id-card shapes, video shapes
 	decisions    map[int64]Decision
-	row0         []cell
+	buf          []cell // the row being written, reused
 }
 
 // planExport reads what the header needs: the batch's shapes and the names
@@ -143,7 +143,7 @@ func (l *exportLayout) header() []string {
 
 // row is record r's row, in header's order.
 func (l *exportLayout) row(r *pipeline.Record) []cell {
-	row := l.row0[:0]
+	row := l.buf[:0]
 	text := func(s string) { row = append(row, cell{text: s}) }
 	num := func(s string) { row = append(row, cell{text: s, num: true}) }
 	code, sim, linked := "", "", ""
@@ -182,7 +182,7 @@ func (l *exportLayout) row(r *pipeline.Record) []cell {
 	if l.decisions != nil {
 		row = l.decisionCells(row, r.ID)
 	}
-	l.row0 = row
+	l.buf = row
 	return row
 }
 

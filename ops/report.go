@@ -43,7 +43,9 @@ const (
 // no scripts, nothing fetched): the verdict mix, a similarity histogram,
 // error codes of the attempts per minute, and calls per second per endpoint
 // against the quota. Every chart draws its axes, and "no data" when empty.
-// No personal data appears in it.
+// Every verification and error code of the batch is listed with what it
+// means; headings and names are in o.Lang, times in o.Zone. No personal
+// data appears in it.
 func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o ReportOptions) error {
 	if o.Quota <= 0 {
 		o.Quota = 10
@@ -51,7 +53,11 @@ func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o 
 	if o.Now.IsZero() {
 		o.Now = time.Now()
 	}
-	o.Lang = cmp.Or(o.Lang, i18n.English)
+	lang, err := i18n.Parse(string(cmp.Or(o.Lang, i18n.English)))
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	o.Lang = lang
 	if o.Zone == nil {
 		o.Zone, _ = LoadZone("")
 	}
