@@ -68,6 +68,7 @@ var codes = map[string]text{
 	"infra.limiter":      {"the shared rate limiter (Redis) failed for too long: fix it, then ops requeue -code infra.limiter", "共享限流器（Redis）长时间故障：修复后执行 ops requeue -code infra.limiter"},
 	"budget.exhausted":   {"the batch's budget of billed calls was used up: raise it (ops budget), then ops requeue -code budget.exhausted", "批次计费调用预算已用完：提高预算（ops budget）后执行 ops requeue -code budget.exhausted"},
 	"attempts.exhausted": {"retries ran out without a verdict", "重试次数用尽，仍无核验结果"},
+	"batch.cancelled":    {"the batch was cancelled before this record was sent (ops resume re-opens it)", "批次在该记录发送前已取消（ops resume 可恢复）"},
 
 	// identity rules (rejected before any call: nothing billed)
 	"id.length":  {"the id number is not 15 or 18 characters long", "身份证号不是 15 位或 18 位"},

@@ -45,7 +45,7 @@ func documentedCodes(t *testing.T) (verdicts []int, codes []string) {
 
 // codeFamilies are the prefixes of ivsbatch's own dotted codes; a string
 // literal of the form family.word in the module's code is a code to explain.
-var codeFamily = regexp.MustCompile(`^(id|name|media|input|infra|budget|attempts|client|request|review|ocr|video)\.[a-z_]+$`)
+var codeFamily = regexp.MustCompile(`^(id|name|media|input|infra|budget|attempts|batch|client|request|review|ocr|video)\.[a-z_]+$`)
 
 // fileNames are literals of a code's form that are file names, not codes.
 var fileExt = regexp.MustCompile(`\.(csv|tsv|txt|json|jsonl|xlsx|jpg|jpeg|png|mp4|mov|webm|html|crt|key|pem)$`)

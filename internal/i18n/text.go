@@ -10,10 +10,14 @@ var statuses = map[string]text{
 	"pending":   {"pending", "待处理"},
 	"queued":    {"queued", "排队中"},
 	"in_flight": {"in flight", "核验中"},
+	"held":      {"held (batch paused)", "暂停中（批次已暂停）"},
 	"done":      {"done", "已完成"},
 	"rejected":  {"rejected (not sent)", "已拒绝（未发送）"},
 	"failed":    {"failed", "失败"},
 	"review":    {"review", "待人工审核"},
+	// a reviewer's decision, distinct from IVS's verdict
+	"review_approved": {"approved in review", "人工审核通过"},
+	"review_rejected": {"rejected in review", "人工审核不通过"},
 }
 
 // results names IVS's verification results.
@@ -75,6 +79,9 @@ var labels = map[string]text{
 	"action.3":           {"nod", "点头"},
 	"action.4":           {"open mouth", "张嘴"},
 	"action.5":           {"blink", "眨眼"},
+	"decision.approve":   {"approve", "通过"},
+	"decision.reject":    {"reject", "不通过"},
+	"decision.reverify":  {"verify again", "重新核验"},
 	"yes":                {"yes", "是"},
 	"no":                 {"no", "否"},
 
