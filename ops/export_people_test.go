@@ -30,9 +30,9 @@ var ocr = pipeline.IDCardResult{Name: "周杰伦", Number: "110105194912310029",
 	Ethnicity: "汉", Address: "北京市朝阳区建国路八十八号院", Issue: "北京市公安局朝阳分局", ValidFrom: "20150101", ValidTo: "20350101"}
 
 // peopleBatch submits a manifest with the customer's own columns, a
-// two-factor row, an id-card + video row and a refused row, and stores a
-// 2001 verdict on the first and a 1000 verdict with OCR and liveness on the
-// second. It returns the store, the batch and its records by ref.
+// two-factor row, an id-card + video row, a refused row and a row that IVS
+// does not find, and stores a 2001 verdict on the first, a 1000 verdict with
+// OCR and liveness on the second and 3001 (review) on the last. It returns the store, the batch and its records by ref.
 func peopleBatch(t *testing.T) (*store.Store, int64, map[string]*pipeline.Record) {
 	t.Helper()
 	st, err := store.Open(t.Context(), testenv.PostgresURL(t), store.WithKeyring(testenv.Keyring(t)))
@@ -54,6 +54,7 @@ func peopleBatch(t *testing.T) (*store.Store, int64, map[string]*pipeline.Record
 		{"C-001", "r-text", "周小明", id("11010519491231002"), "", "", "", "VIP, 周末", "=HYPERLINK(\"http://x\")"},
 		{"C-002", "r-card", "", "", "s3://cards/c2.jpg", "s3://videos/c2.mp4", "1,3", "", "朝阳"},
 		{"C-003", "r-bad", "王五", "110105194912310021", "", "", "", "", ""},
+		{"C-004", "r-review", "赵六", id("11010519491231003"), "", "", "", "", ""},
 	})
 	path := filepath.Join(t.TempDir(), "people.csv")
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
@@ -68,7 +69,7 @@ func peopleBatch(t *testing.T) (*store.Store, int64, map[string]*pipeline.Record
 		t.Fatal(err)
 	}
 	recs, err := st.ListRecords(t.Context(), sum.BatchID)
-	if err != nil || len(recs) != 3 {
+	if err != nil || len(recs) != 4 {
 		t.Fatalf("%d records, %v", len(recs), err)
 	}
 	byRef := map[string]*pipeline.Record{}
@@ -84,6 +85,7 @@ func peopleBatch(t *testing.T) (*store.Store, int64, map[string]*pipeline.Record
 	}
 	sim, alive, o := 12.5, true, ocr
 	finish(byRef["r-text"], 2001, pipeline.Verdict{Similarity: &sim})
+	finish(byRef["r-review"], 3001, pipeline.Verdict{})
 	finish(byRef["r-card"], 1000, pipeline.Verdict{Similarity: &sim, IDCardResult: &o, VideoAlive: &alive,
 		VideoActions: []pipeline.ActionResult{{Action: 1, Confidence: 0.98}, {Action: 3, Confidence: 0.87}}})
 	for ref := range byRef {
@@ -91,7 +93,8 @@ func peopleBatch(t *testing.T) (*store.Store, int64, map[string]*pipeline.Record
 			t.Fatal(err)
 		}
 	}
-	if byRef["r-bad"].Status != pipeline.StatusRejected || byRef["r-text"].FinishedAt == nil {
+	if byRef["r-bad"].Status != pipeline.StatusRejected || byRef["r-text"].FinishedAt == nil ||
+		byRef["r-review"].Status != pipeline.StatusReview {
 		t.Fatalf("setup: %+v", byRef)
 	}
 	return st, sum.BatchID, byRef
@@ -149,7 +152,7 @@ func TestExportForPeople(t *testing.T) {
 	}
 	o := ops.ExportOptions{Lang: i18n.Chinese, Zone: shanghai}
 	var out bytes.Buffer
-	if n, err := ops.ExportAs(t.Context(), st, batch, &out, o); err != nil || n != 3 {
+	if n, err := ops.ExportAs(t.Context(), st, batch, &out, o); err != nil || n != 4 {
 		t.Fatalf("export: %d, %v", n, err)
 	}
 	if !bytes.HasPrefix(out.Bytes(), []byte{0xEF, 0xBB, 0xBF}) {
@@ -260,6 +263,9 @@ func checkPeopleTable(t *testing.T, what string, tb table, recs map[string]*pipe
 	if bad["状态"] != "已拒绝（未发送）" || bad["错误码"] != identity.CodeIDCheck || bad["说明"] != i18n.Chinese.Code(identity.CodeIDCheck) ||
 		bad["客户编号"] != "C-003" {
 		t.Errorf("%s: refused row %v", what, bad)
+	}
+	if rv := tb.byRef["r-review"]; rv["状态"] != "待人工审核" || rv["核验结果"] != "查无此人" || rv["说明"] != i18n.Chinese.Verdict(3001) {
+		t.Errorf("%s: review row %v", what, rv)
 	}
 }
 
