@@ -54,8 +54,9 @@ type ExportOptions struct {
 	Raw bool
 	// NoBOM leaves out the UTF-8 byte order mark a CSV starts with.
 	NoBOM bool
-	// Zone is the time zone of the times written (default the machine's,
-	// LoadZone("")). Its name (Location.String) is shown in the header.
+	// Zone is the time zone of the times written (default UTC; ops export
+	// defaults to the machine's, LoadZone). Its name (Location.String) is
+	// shown in the header.
 	Zone *time.Location
 	// Lang is the language of the header, of status, verdict and shape
 	// names and of the explanation column (default English, whose header
@@ -99,7 +100,7 @@ func (o ExportOptions) withDefaults() ExportOptions {
 	o.Format = cmp.Or(o.Format, FormatCSV)
 	o.Lang, _ = i18n.Parse(string(cmp.Or(o.Lang, i18n.English))) // zh_CN.UTF-8 is zh-CN; validate refused the rest
 	if o.Zone == nil {
-		o.Zone, _ = LoadZone("") // the machine's zone, named; never an error
+		o.Zone = time.UTC
 	}
 	return o
 }

@@ -146,7 +146,7 @@ func readTable(t *testing.T, rows [][]string, refHeader string) table {
 // byte order mark the same decoding garbles the text.
 func TestExportForPeople(t *testing.T) {
 	st, batch, recs := peopleBatch(t)
-	shanghai, err := ops.LoadZone("Asia/Shanghai")
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func checkPeopleTable(t *testing.T, what string, tb table, recs map[string]*pipe
 // the mark out. Review decisions, when given, fill their columns.
 func TestExportRawAndDecisions(t *testing.T) {
 	st, batch, recs := peopleBatch(t)
-	shanghai, err := ops.LoadZone("Asia/Shanghai")
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +322,7 @@ func TestExportRawAndDecisions(t *testing.T) {
 // every verification and error code of the batch; times are in its zone.
 func TestReportInChinese(t *testing.T) {
 	st, batch, recs := peopleBatch(t)
-	shanghai, err := ops.LoadZone("Asia/Shanghai")
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,8 +26,8 @@ type ReportOptions struct {
 	// and verdict names, and the explanation of every verification and
 	// error code.
 	Lang i18n.Lang
-	// Zone is the time zone of the times shown (default the machine's,
-	// LoadZone("")).
+	// Zone is the time zone of the times shown (default UTC; ops report
+	// defaults to the machine's, LoadZone).
 	Zone *time.Location
 }
 
@@ -59,7 +59,7 @@ func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o 
 	}
 	o.Lang = lang
 	if o.Zone == nil {
-		o.Zone, _ = LoadZone("")
+		o.Zone = time.UTC
 	}
 	l := o.Lang
 	bs, err := st.GetBatchStatus(ctx, batchID)

@@ -2,7 +2,6 @@ package ops
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -10,10 +9,10 @@ import (
 
 // LoadZone returns the time zone called name (an IANA name such as
 // Asia/Shanghai, or UTC). "" and "Local" are the machine's zone, named as
-// the system names it ($TZ, else the zone /etc/localtime links to) so that
-// exports can say which zone their times are in; when no name can be found
-// it is time.Local ("Local").
-func LoadZone(name string) (*time.Location, error) {
+// the system names it (TZ from getenv, else the zone /etc/localtime links
+// to) so that exports can say which zone their times are in; when no name
+// can be found it is time.Local ("Local").
+func LoadZone(name string, getenv func(string) string) (*time.Location, error) {
 	if name != "" && name != "Local" {
 		loc, err := time.LoadLocation(name)
 		if err != nil {
@@ -21,11 +20,7 @@ func LoadZone(name string) (*time.Location, error) {
 		}
 		return loc, nil
 	}
-	if tz, ok := os.LookupEnv("TZ"); ok {
-		tz = strings.TrimPrefix(tz, ":")
-		if tz == "" {
-			return time.UTC, nil // TZ set and empty means UTC, as in the C library
-		}
+	if tz := strings.TrimPrefix(getenv("TZ"), ":"); tz != "" {
 		if loc, err := time.LoadLocation(tz); err == nil {
 			return loc, nil
 		}

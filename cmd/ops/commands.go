@@ -369,7 +369,7 @@ extension unless -format says. Writes an audit_log row.`,
 	if opts.Lang, err = parseLang(fs, *lang); err != nil {
 		return err
 	}
-	if opts.Zone, err = ops.LoadZone(*tz); err != nil {
+	if opts.Zone, err = ops.LoadZone(*tz, os.Getenv); err != nil {
 		return usageError(fs, "-tz: %v", err)
 	}
 	st, err := openStore(ctx)
@@ -439,7 +439,7 @@ audit_log row. scripts/report-screenshot.sh turns it into a PNG.`,
 	if opts.Lang, err = parseLang(fs, *lang); err != nil {
 		return err
 	}
-	if opts.Zone, err = ops.LoadZone(*tz); err != nil {
+	if opts.Zone, err = ops.LoadZone(*tz, os.Getenv); err != nil {
 		return usageError(fs, "-tz: %v", err)
 	}
 	st, err := openStore(ctx)
