@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"time"
 
@@ -40,6 +41,9 @@ const utf8BOM = "\uFEFF"
 // ExportOptions choose the export's format, language, time zone and whether
 // its cells are neutralised. Zero values take the defaults.
 type ExportOptions struct {
+	// Warn is where ExportAudited says that it could not write its audit row
+	// (a reader without the grant, a replica); default os.Stderr.
+	Warn io.Writer
 	// Format is FormatCSV (the default) or FormatXLSX: one sheet, every
 	// cell of text typed as a string (an inline string, never a formula),
 	// the numbers this program wrote typed as numbers, times as dates.
@@ -168,17 +172,20 @@ func ExportAs(ctx context.Context, st *store.Store, batchID int64, w io.Writer, 
 }
 
 // ExportAudited is ExportAs followed by its audit row (the output path, the
-// format, the language, the zone, the row count).
+// format, the language, the zone, the row count). An audit row that cannot
+// be written (a replica, a read-only role) does not undo the export: it is
+// reported on o.Warn.
 func ExportAudited(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o ExportOptions, path, operator string) (int, error) {
 	n, err := ExportAs(ctx, st, batchID, w, o)
 	if err != nil {
 		return n, err
 	}
 	o = o.withDefaults()
-	return n, st.Audit(ctx, store.AuditEntry{Operator: operator, Command: "export", BatchID: batchID,
+	AuditReadOnly(ctx, st, store.AuditEntry{Operator: operator, Command: "export", BatchID: batchID,
 		Args: map[string]any{"batch": batchID, "output": path, "format": o.Format, "raw": o.Raw,
 			"lang": string(o.Lang), "zone": o.Zone.String(), "bom": o.Format == FormatCSV && !o.NoBOM},
-		Result: map[string]any{"records": n}})
+		Result: map[string]any{"records": n}}, cmp.Or[io.Writer](o.Warn, os.Stderr))
+	return n, nil
 }
 
 // cell is one value of a row: text, or a number this program wrote (typed

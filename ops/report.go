@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -29,6 +30,9 @@ type ReportOptions struct {
 	// Zone is the time zone of the times shown (default UTC; ops report
 	// defaults to the machine's, LoadZone).
 	Zone *time.Location
+	// Warn is where ReportAudited says that it could not write its audit row
+	// (a reader without the grant, a replica); default os.Stderr.
+	Warn io.Writer
 }
 
 // Chart ids in the report, in order.
@@ -120,13 +124,17 @@ func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o 
 	return reportTmpl.Execute(w, d)
 }
 
-// ReportAudited is Report followed by its audit row.
+// ReportAudited is Report followed by its audit row. An audit row that
+// cannot be written (a replica, a read-only role) does not undo the report:
+// it is reported on o.Warn.
 func ReportAudited(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o ReportOptions, path, operator string) error {
 	if err := Report(ctx, st, batchID, w, o); err != nil {
 		return err
 	}
-	return st.Audit(ctx, store.AuditEntry{Operator: operator, Command: "report", BatchID: batchID,
-		Args: map[string]any{"batch": batchID, "output": path, "quota": o.Quota, "lang": string(cmp.Or(o.Lang, i18n.English))}})
+	AuditReadOnly(ctx, st, store.AuditEntry{Operator: operator, Command: "report", BatchID: batchID,
+		Args: map[string]any{"batch": batchID, "output": path, "quota": o.Quota, "lang": string(cmp.Or(o.Lang, i18n.English))}},
+		cmp.Or[io.Writer](o.Warn, os.Stderr))
+	return nil
 }
 
 type kv struct {
