@@ -17,7 +17,8 @@ import (
 // Status is where a record stands.
 type Status string
 
-// Record statuses. Done, Rejected, Failed and Review are terminal.
+// Record statuses. Done, Rejected, Failed, Review and the two review
+// decisions are terminal.
 const (
 	StatusPending  Status = "pending"   // stored, waiting for the feeder
 	StatusQueued   Status = "queued"    // handed to the queue, or waiting there for a retry
@@ -25,14 +26,19 @@ const (
 	StatusDone     Status = "done"      // a verdict (valid/invalid/nonexistent) is stored
 	StatusRejected Status = "rejected"  // known to fail before any call; the reason is stored; nothing was sent
 	StatusFailed   Status = "failed"    // IVS refused the input, or retries ran out; last code stored
-	StatusReview   Status = "review"    // set aside for a human; nothing was sent
+	StatusReview   Status = "review"    // set aside for a human (IVS's verdict, if any, is kept)
+	// A reviewer's decision on a record in review (ops review -decide):
+	// final, and distinct from IVS's own verdict, which the record keeps.
+	StatusReviewApproved Status = "review_approved"
+	StatusReviewRejected Status = "review_rejected"
 )
 
 // TerminalStatuses are the statuses of a record with its final outcome;
 // OpenStatuses the ones still moving. Together they are every status. Build
 // SQL from these (status = ANY($n) with StatusStrings), never from literals.
 var (
-	TerminalStatuses = []Status{StatusDone, StatusRejected, StatusFailed, StatusReview}
+	TerminalStatuses = []Status{StatusDone, StatusRejected, StatusFailed, StatusReview, StatusReviewApproved,
+		StatusReviewRejected}
 	OpenStatuses     = []Status{StatusPending, StatusQueued, StatusInFlight}
 )
 

@@ -78,3 +78,10 @@ func abandonSQL(from, where string) string {
 		message = ` + sqlText(abandonedMessage) + from + `
 		WHERE a.state = ` + sqlText(AttemptInFlight) + ` AND ` + where + ` RETURNING a.id`
 }
+
+// heldBatches are the states of a batch whose records the feeder does not
+// claim (the predicate of the partial index batches_held).
+var heldBatches = pipeline.HeldBatchStates
+
+// reviewDecided are the statuses a review decision gives a record.
+var reviewDecided = []pipeline.Status{pipeline.StatusReviewApproved, pipeline.StatusReviewRejected}
