@@ -4,9 +4,9 @@ package pipeline
 type BatchState string
 
 // Batch states. A batch is open while it has records without a final
-// outcome, finished when it has none; an operator pauses a batch (its open
-// records are not claimed until ops resume) or cancels it (its pending
-// records end failed batch.cancelled; ops resume re-opens them).
+// outcome, finished when it has none; an operator pauses a batch (its
+// pending and queued records wait as held until ops resume) or cancels it
+// (they end failed batch.cancelled; ops resume re-opens them).
 const (
 	BatchOpen      BatchState = "open"
 	BatchFinished  BatchState = "finished"
@@ -17,7 +17,8 @@ const (
 // BatchStates are every batch state.
 var BatchStates = []BatchState{BatchOpen, BatchFinished, BatchPaused, BatchCancelled}
 
-// HeldBatchStates are the states of a batch whose records are not claimed.
+// HeldBatchStates are the states an operator sets, in which a batch's
+// records are not sent.
 var HeldBatchStates = []BatchState{BatchPaused, BatchCancelled}
 
 // CodeBatchCancelled is the last error code of a record whose batch was

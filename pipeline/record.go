@@ -23,6 +23,7 @@ const (
 	StatusPending  Status = "pending"   // stored, waiting for the feeder
 	StatusQueued   Status = "queued"    // handed to the queue, or waiting there for a retry
 	StatusInFlight Status = "in_flight" // a worker holds it; an attempt may be open
+	StatusHeld     Status = "held"      // its batch is paused (ops pause): not claimed until ops resume
 	StatusDone     Status = "done"      // a verdict (valid/invalid/nonexistent) is stored
 	StatusRejected Status = "rejected"  // known to fail before any call; the reason is stored; nothing was sent
 	StatusFailed   Status = "failed"    // IVS refused the input, or retries ran out; last code stored
@@ -39,7 +40,7 @@ const (
 var (
 	TerminalStatuses = []Status{StatusDone, StatusRejected, StatusFailed, StatusReview, StatusReviewApproved,
 		StatusReviewRejected}
-	OpenStatuses     = []Status{StatusPending, StatusQueued, StatusInFlight}
+	OpenStatuses = []Status{StatusPending, StatusQueued, StatusInFlight}
 )
 
 // Terminal reports whether a record in status s has its final outcome.

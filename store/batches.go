@@ -17,7 +17,7 @@ type BatchFilter struct {
 	State pipeline.BatchState // as ListBatches reports it
 	Since time.Time           // created, or finished, at or after Since
 	Name  string              // part of the name, any case
-	Limit int               // most batches, newest first (default 50)
+	Limit int                 // most batches, newest first (default 50)
 }
 
 // BatchSummary is one batch as ops batches lists it.
@@ -146,47 +146,59 @@ type BatchChange struct {
 	Records int
 }
 
-// PauseBatch stops the feeder claiming the batch's records: the batch is
-// paused and its queued records go back to pending at a new generation, so
-// the tasks already in the queue are dropped as stale when a worker takes
-// them. Records in flight finish. Audited in the same transaction.
+// PauseBatch stops the batch's records being sent: its pending and queued
+// records become held at a new generation (out of the feeder's pending
+// indexes; the tasks already queued are dropped as stale when a worker
+// takes them). Records in flight finish; one that IVS answers with a retry
+// may still be sent. Audited in the same transaction.
 func (s *Store) PauseBatch(ctx context.Context, batchID int64, a AuditEntry) (BatchChange, error) {
-	return s.changeBatch(ctx, batchID, pipeline.BatchPaused, a, func(from pipeline.BatchState) bool {
-		return from != pipeline.BatchCancelled && from != pipeline.BatchPaused
-	}, `UPDATE records SET status = `+sqlText(pipeline.StatusPending)+`, generation = generation + 1, updated_at = now()
-		WHERE batch_id = $1 AND status = `+sqlText(pipeline.StatusQueued))
+	return s.changeBatch(ctx, batchID, pipeline.BatchPaused, a, func(from pipeline.BatchState) (string, bool) {
+		return `UPDATE records SET status = ` + sqlText(pipeline.StatusHeld) + `, generation = generation + 1, updated_at = now()
+			WHERE batch_id = $1 AND status IN ` + sqlIn(pipeline.StatusPending, pipeline.StatusQueued),
+			from != pipeline.BatchCancelled && from != pipeline.BatchPaused
+	})
 }
 
-// CancelBatch cancels the batch: its pending and queued records end failed
-// with code batch.cancelled at a new generation (nothing more is sent for
-// them; records in flight finish), and the batch is cancelled. ResumeBatch
-// re-opens them. Audited in the same transaction.
+// CancelBatch cancels the batch: its pending, queued and held records end
+// failed with code batch.cancelled at a new generation (nothing more is
+// sent for them; records in flight finish), and the batch is cancelled.
+// ResumeBatch re-opens them. Audited in the same transaction.
 func (s *Store) CancelBatch(ctx context.Context, batchID int64, a AuditEntry) (BatchChange, error) {
-	return s.changeBatch(ctx, batchID, pipeline.BatchCancelled, a, func(from pipeline.BatchState) bool {
-		return from != pipeline.BatchCancelled
-	}, `UPDATE records SET status = `+sqlText(pipeline.StatusFailed)+`, generation = generation + 1, updated_at = now(),
-		finished_at = now(), last_error_code = `+sqlText(pipeline.CodeBatchCancelled)+`,
-		last_error_message = 'the batch was cancelled (ops cancel) before this record was sent'
-		WHERE batch_id = $1 AND status IN `+sqlIn(pipeline.StatusPending, pipeline.StatusQueued))
+	return s.changeBatch(ctx, batchID, pipeline.BatchCancelled, a, func(from pipeline.BatchState) (string, bool) {
+		return `UPDATE records SET status = ` + sqlText(pipeline.StatusFailed) + `, generation = generation + 1,
+			updated_at = now(), finished_at = now(), last_error_code = ` + sqlText(pipeline.CodeBatchCancelled) + `,
+			last_error_message = 'the batch was cancelled (ops cancel) before this record was sent'
+			WHERE batch_id = $1 AND status IN ` + sqlIn(pipeline.StatusPending, pipeline.StatusQueued, pipeline.StatusHeld),
+			from != pipeline.BatchCancelled
+	})
 }
 
-// ResumeBatch lets the feeder claim a paused or cancelled batch's records
-// again; a cancelled batch's batch.cancelled records go back to pending at
-// a new generation. Audited in the same transaction.
+// ResumeBatch sends a paused or cancelled batch's records again: held
+// records, or a cancelled batch's batch.cancelled ones (at a new
+// generation, attempts 0), go back to pending. Audited in the same
+// transaction.
 func (s *Store) ResumeBatch(ctx context.Context, batchID int64, a AuditEntry) (BatchChange, error) {
-	return s.changeBatch(ctx, batchID, pipeline.BatchOpen, a, func(from pipeline.BatchState) bool {
-		return from == pipeline.BatchPaused || from == pipeline.BatchCancelled
-	}, `UPDATE records SET status = `+sqlText(pipeline.StatusPending)+`, generation = generation + 1, updated_at = now(),
-		finished_at = NULL, last_error_code = NULL, last_error_message = NULL, attempts = 0
-		WHERE batch_id = $1 AND status = `+sqlText(pipeline.StatusFailed)+` AND last_error_code = `+sqlText(pipeline.CodeBatchCancelled))
+	return s.changeBatch(ctx, batchID, pipeline.BatchOpen, a, func(from pipeline.BatchState) (string, bool) {
+		switch from {
+		case pipeline.BatchPaused:
+			return `UPDATE records SET status = ` + sqlText(pipeline.StatusPending) + `, updated_at = now()
+				WHERE batch_id = $1 AND status = ` + sqlText(pipeline.StatusHeld), true
+		case pipeline.BatchCancelled:
+			return `UPDATE records SET status = ` + sqlText(pipeline.StatusPending) + `, generation = generation + 1,
+				updated_at = now(), finished_at = NULL, last_error_code = NULL, last_error_message = NULL, attempts = 0
+				WHERE batch_id = $1 AND status = ` + sqlText(pipeline.StatusFailed) + ` AND last_error_code = ` +
+				sqlText(pipeline.CodeBatchCancelled), true
+		}
+		return "", false
+	})
 }
 
-// changeBatch moves batch batchID to state to when allowed(its state),
-// runs records (with the batch id as $1) and writes the audit row, in one
-// transaction. The batch row is locked first, so two changes of one batch
+// changeBatch moves batch batchID to state to when records(its state)
+// allows it, runs the statement records returns (with the batch id as $1)
+// and writes the audit row, in one transaction. The batch row is locked first, so two changes of one batch
 // run one after the other.
 func (s *Store) changeBatch(ctx context.Context, batchID int64, to pipeline.BatchState, a AuditEntry,
-	allowed func(pipeline.BatchState) bool, records string) (BatchChange, error) {
+	records func(from pipeline.BatchState) (string, bool)) (BatchChange, error) {
 	c := BatchChange{BatchID: batchID, To: to}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var from string
@@ -198,10 +210,11 @@ func (s *Store) changeBatch(ctx context.Context, batchID int64, to pipeline.Batc
 			return err
 		}
 		c.From = pipeline.BatchState(from)
-		if !allowed(c.From) {
+		sql, ok := records(c.From)
+		if !ok {
 			return fmt.Errorf("batch %d is %s: %w", batchID, from, ErrBatchState)
 		}
-		tag, err := tx.Exec(ctx, records, batchID)
+		tag, err := tx.Exec(ctx, sql, batchID)
 		if err != nil {
 			return err
 		}

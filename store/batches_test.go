@@ -82,8 +82,8 @@ func TestListAndSettleBatches(t *testing.T) {
 	}
 }
 
-// A paused batch's records are not claimed and its queued records go back
-// to pending at a new generation (their tasks drop as stale); resume lets
+// A paused batch's pending and queued records are held at a new generation
+// (not claimed; queued tasks drop as stale); resume lets
 // the feeder claim them. A cancelled batch's open records end failed
 // batch.cancelled; resume re-opens them. Every change is audited; a
 // change its state does not allow is refused.
@@ -105,8 +105,8 @@ func TestPauseResumeCancelBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := st.PauseBatch(ctx, held, store.AuditEntry{Operator: "ana", Command: "pause", Reason: "customer asked"})
-	if err != nil || c.From != pipeline.BatchOpen || c.To != pipeline.BatchPaused || c.Records != 1 {
-		t.Fatalf("pause: %+v %v; want open → paused, 1 queued record put back", c, err)
+	if err != nil || c.From != pipeline.BatchOpen || c.To != pipeline.BatchPaused || c.Records != 4 {
+		t.Fatalf("pause: %+v %v; want open → paused, its 4 pending and queued records held", c, err)
 	}
 	if _, err := st.Claim(ctx, queued); !errors.Is(err, pipeline.ErrStaleGeneration) {
 		t.Errorf("the paused batch's queued task claims its record: %v; want a stale generation", err)
@@ -118,7 +118,7 @@ func TestPauseResumeCancelBatch(t *testing.T) {
 	if rec, _ := st.GetRecord(ctx, refs[0].RecordID); rec.BatchID != b2.ID {
 		t.Errorf("claimed record %d of batch %d while batch %d is paused", rec.ID, rec.BatchID, held)
 	}
-	if b := batchByID(t, st, held); b.State != pipeline.BatchPaused || b.Counts.ByStatus[pipeline.StatusPending] != 4 {
+	if b := batchByID(t, st, held); b.State != pipeline.BatchPaused || b.Counts.ByStatus[pipeline.StatusHeld] != 4 {
 		t.Errorf("paused batch listed as %+v", b)
 	}
 	if _, err := st.PauseBatch(ctx, held, store.AuditEntry{Command: "pause"}); !errors.Is(err, store.ErrBatchState) {
@@ -164,7 +164,7 @@ func TestPauseResumeCancelBatch(t *testing.T) {
 			got = append(got, fmt.Sprintf("%s %s→%s %v", r.Command, r.Result["from"], r.Result["to"], r.Result["records"]))
 		}
 	}
-	want := []string{"resume cancelled→open 4", "cancel open→cancelled 4", "resume paused→open 0", "pause open→paused 1"}
+	want := []string{"resume cancelled→open 4", "cancel open→cancelled 4", "resume paused→open 4", "pause open→paused 4"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("audit rows %q; want %q", got, want)
 	}

@@ -12,9 +12,7 @@ import (
 // to queued and returns their task refs. FOR UPDATE SKIP LOCKED lets several
 // feeders run. Each of the endpoint's shapes is read from its own partial
 // index (records_pending_SHAPE, migration 00006), so a claim reads at most n
-// index entries per shape whatever the number of pending records, beside
-// those of paused batches (ops pause) it passes over: the held batches' ids
-// are read once per claim from batches_held (migration 00013).
+// index entries per shape whatever the number of pending records.
 func (s *Store) ClaimPending(ctx context.Context, ep pipeline.Endpoint, n int) ([]pipeline.TaskRef, error) {
 	q, ok := claimPendingSQL[ep]
 	if !ok {
@@ -36,8 +34,7 @@ var claimPendingSQL = func() map[pipeline.Endpoint]string {
 		var ctes, union []string
 		for i, sh := range shapesOf(ep) {
 			ctes = append(ctes, fmt.Sprintf(`s%d AS (SELECT id FROM records WHERE status = %s AND shape = '%s'
-				AND batch_id <> ALL (ARRAY (SELECT id FROM batches WHERE state IN %s))
-				ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)`, i, sqlText(pipeline.StatusPending), sh, sqlIn(heldBatches...)))
+				ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)`, i, sqlText(pipeline.StatusPending), sh))
 			union = append(union, fmt.Sprintf("SELECT id FROM s%d", i))
 		}
 		if len(ctes) == 0 {

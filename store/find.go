@@ -12,9 +12,10 @@ import (
 // findByRefSQL looks ref up in every batch, newest record first: one probe
 // of the unique index (batch_id, ref) per batch (a loose index scan by
 // hand; Postgres 15 has no skip scan), so no index on ref alone is written
-// by every submit.
+// by every submit. OFFSET 0 keeps the planner from flattening the probe
+// into a join over the whole table.
 var findByRefSQL = `SELECT r.* FROM batches b
-	CROSS JOIN LATERAL (SELECT ` + recordColumns + ` FROM records WHERE batch_id = b.id AND ref = $1) r
+	CROSS JOIN LATERAL (SELECT ` + recordColumns + ` FROM records WHERE batch_id = b.id AND ref = $1 OFFSET 0) r
 	ORDER BY r.id DESC LIMIT $2`
 
 // findByIDNumberSQL looks a blind index (id_hmac) up across batches. No

@@ -79,9 +79,12 @@ func abandonSQL(from, where string) string {
 		WHERE a.state = ` + sqlText(AttemptInFlight) + ` AND ` + where + ` RETURNING a.id`
 }
 
-// heldBatches are the states of a batch whose records the feeder does not
-// claim (the predicate of the partial index batches_held).
+// heldBatches are the states an operator sets (ops pause, ops cancel).
 var heldBatches = pipeline.HeldBatchStates
+
+// moving are the open statuses of records on their way to IVS: all but
+// held (a paused batch's), which dedup does not wait for.
+var moving = pipeline.StatusStrings([]pipeline.Status{pipeline.StatusPending, pipeline.StatusQueued, pipeline.StatusInFlight})
 
 // reviewDecided are the statuses a review decision gives a record.
 var reviewDecided = []pipeline.Status{pipeline.StatusReviewApproved, pipeline.StatusReviewRejected}
