@@ -82,8 +82,7 @@ func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o 
 			callsChart(calls, o.Quota),
 		},
 	}
-	for _, s := range []pipeline.Status{pipeline.StatusPending, pipeline.StatusQueued, pipeline.StatusInFlight,
-		pipeline.StatusDone, pipeline.StatusReview, pipeline.StatusRejected, pipeline.StatusFailed} {
+	for _, s := range pipeline.StatusDisplayOrder {
 		if n := bs.Counts.ByStatus[s]; n > 0 {
 			d.Statuses = append(d.Statuses, kv{string(s), n})
 		}

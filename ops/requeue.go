@@ -37,10 +37,7 @@ func Requeue(ctx context.Context, st *store.Store, o RequeueOptions) (store.Requ
 		return store.RequeueResult{}, errors.New("requeue: -force needs -reason \"why this paid re-verification is needed\"")
 	}
 	for _, s := range o.Filter.Statuses {
-		switch s {
-		case pipeline.StatusPending, pipeline.StatusQueued, pipeline.StatusInFlight, pipeline.StatusDone,
-			pipeline.StatusRejected, pipeline.StatusFailed, pipeline.StatusReview:
-		default:
+		if !slices.Contains(pipeline.StatusDisplayOrder, s) {
 			return store.RequeueResult{}, fmt.Errorf("requeue: unknown status %q", s)
 		}
 	}

@@ -130,8 +130,7 @@ func PrintStatus(w io.Writer, r StatusReport) {
 		fmt.Fprintf(w, "\nbatch %d \"%s\" (%s), %d records, %d open\n", b.Batch.ID, sink.Terminal(b.Batch.Name),
 			b.Batch.CreatedAt.Format(time.RFC3339), b.Counts.Total, b.Counts.Open())
 		fmt.Fprint(w, "  by status:")
-		for _, s := range []pipeline.Status{pipeline.StatusPending, pipeline.StatusQueued, pipeline.StatusInFlight,
-			pipeline.StatusDone, pipeline.StatusReview, pipeline.StatusRejected, pipeline.StatusFailed} {
+		for _, s := range pipeline.StatusDisplayOrder {
 			if n := b.Counts.ByStatus[s]; n > 0 {
 				fmt.Fprintf(w, " %s %d", s, n)
 			}

@@ -43,6 +43,11 @@ var (
 	OpenStatuses = []Status{StatusPending, StatusQueued, StatusInFlight}
 )
 
+// StatusDisplayOrder is every status in the order operators read them:
+// on their way, then final outcomes.
+var StatusDisplayOrder = []Status{StatusPending, StatusQueued, StatusInFlight, StatusHeld, StatusDone, StatusReview,
+	StatusReviewApproved, StatusReviewRejected, StatusRejected, StatusFailed}
+
 // Terminal reports whether a record in status s has its final outcome.
 func (s Status) Terminal() bool {
 	for _, t := range TerminalStatuses {
