@@ -97,9 +97,6 @@ func TestMorningAfter(t *testing.T) {
 	if sum.Inserted != 3 {
 		t.Fatalf("second batch: %+v; want 3 rows stored", sum)
 	}
-	h.startWorkers(workerOpts{n: 1})
-	h.wait(first, 3*time.Minute)
-	h.wait(second, time.Minute)
 	var outputs []string
 	ops := func(code int, stdin string, args ...string) string {
 		t.Helper()
@@ -108,6 +105,34 @@ func TestMorningAfter(t *testing.T) {
 		outputs = append(outputs, r.stdout+r.stderr)
 		return r.stdout
 	}
+	// Before the night: the second batch paused, cancelled and resumed.
+	b2 := strconv.FormatInt(second, 10)
+	if out := ops(0, "", "ops", "pause", "-batch", b2, "-reason", "hold until 22:00"); !strings.Contains(out, "2 pending or queued records held") {
+		t.Errorf("ops pause:\n%s", out)
+	}
+	if r := runOps(t, bin, env, "", "ops", "pause", "-batch", b2); r.code != 1 || !strings.Contains(r.stderr, "batch "+b2+" is paused; nothing changed") {
+		t.Errorf("pausing a paused batch: exit %d: %s", r.code, r.stderr)
+	}
+	if out := ops(0, "", "ops", "batches", "-state", "paused"); !strings.Contains(out, "held 2") || !strings.Contains(out, "nightly-2") {
+		t.Errorf("ops batches -state paused:\n%s", out)
+	}
+	ops(2, "", "ops", "cancel", "-batch", b2)
+	if out := ops(0, "", "ops", "cancel", "-batch", b2, "-reason", "wrong file?"); !strings.Contains(out, "2 records not sent") {
+		t.Errorf("ops cancel:\n%s", out)
+	}
+	if out := ops(0, "", "ops", "batches", "-state", "cancelled"); !strings.Contains(out, "failed 2") {
+		t.Errorf("ops batches -state cancelled:\n%s", out)
+	}
+	if out := ops(0, "", "ops", "resume", "-batch", b2); !strings.Contains(out, "2 records back to pending") {
+		t.Errorf("ops resume:\n%s", out)
+	}
+	if rows, err := h.st.ListAudit(h.ctx, "", 10); err != nil || len(rows) != 3 || rows[0].Command != "resume" ||
+		rows[2].Command != "pause" || rows[2].Reason != "hold until 22:00" || rows[2].Operator != "night-shift" {
+		t.Errorf("audit of pause, cancel, resume: %+v %v", rows, err)
+	}
+	h.startWorkers(workerOpts{n: 1})
+	h.wait(first, 3*time.Minute)
+	h.wait(second, time.Minute)
 
 	// What ran last night?
 	out := ops(0, "", "ops", "batches", "-since", "1h")

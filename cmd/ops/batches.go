@@ -252,7 +252,7 @@ func batchAction(ctx context.Context, action ops.BatchAction, args []string, abo
 	defer st.Close()
 	c, err := ops.ChangeBatch(ctx, st, action, *batch, *reason, *operator)
 	if errors.Is(err, store.ErrBatchState) {
-		return fmt.Errorf("%s: %w", action, err)
+		return fmt.Errorf("%s: batch %d is %s; nothing changed", action, *batch, c.From)
 	}
 	if err != nil {
 		return err
