@@ -127,6 +127,14 @@ func (s *Store) SettleBatches(ctx context.Context) (int, error) {
 var reopenBatchSQL = `UPDATE batches SET state = ` + sqlText(pipeline.BatchOpen) + `, finished_at = NULL
 	WHERE id = $1 AND state = ` + sqlText(pipeline.BatchFinished)
 
+// reopenedStatus is the status of a record (alias rec) sent again by a
+// requeue or a review re-verification: held when its batch is paused or
+// cancelled (ops resume releases it), else pending.
+func reopenedStatus(rec string) string {
+	return `CASE WHEN EXISTS (SELECT 1 FROM batches hb WHERE hb.id = ` + rec + `.batch_id AND hb.state IN ` +
+		sqlIn(heldBatches...) + `) THEN ` + sqlText(pipeline.StatusHeld) + ` ELSE ` + sqlText(pipeline.StatusPending) + ` END`
+}
+
 // reopenBatchesOfSQL is reopenBatchSQL for the batches of records $1.
 var reopenBatchesOfSQL = `UPDATE batches SET state = ` + sqlText(pipeline.BatchOpen) + `, finished_at = NULL
 	WHERE id IN (SELECT DISTINCT batch_id FROM records WHERE id = ANY ($1)) AND state = ` + sqlText(pipeline.BatchFinished)
@@ -183,11 +191,13 @@ func (s *Store) ResumeBatch(ctx context.Context, batchID int64, a AuditEntry) (B
 		case pipeline.BatchPaused:
 			return `UPDATE records SET status = ` + sqlText(pipeline.StatusPending) + `, updated_at = now()
 				WHERE batch_id = $1 AND status = ` + sqlText(pipeline.StatusHeld), true
-		case pipeline.BatchCancelled:
-			return `UPDATE records SET status = ` + sqlText(pipeline.StatusPending) + `, generation = generation + 1,
-				updated_at = now(), finished_at = NULL, last_error_code = NULL, last_error_message = NULL, attempts = 0
-				WHERE batch_id = $1 AND status = ` + sqlText(pipeline.StatusFailed) + ` AND last_error_code = ` +
-				sqlText(pipeline.CodeBatchCancelled), true
+		case pipeline.BatchCancelled: // and records requeued meanwhile, held
+			return `UPDATE records SET status = ` + sqlText(pipeline.StatusPending) + `,
+				generation = CASE WHEN status = ` + sqlText(pipeline.StatusHeld) + ` THEN generation ELSE generation + 1 END,
+				updated_at = now(), finished_at = NULL, last_error_code = NULL, last_error_message = NULL,
+				attempts = CASE WHEN status = ` + sqlText(pipeline.StatusHeld) + ` THEN attempts ELSE 0 END
+				WHERE batch_id = $1 AND (status = ` + sqlText(pipeline.StatusHeld) + ` OR (status = ` +
+				sqlText(pipeline.StatusFailed) + ` AND last_error_code = ` + sqlText(pipeline.CodeBatchCancelled) + `))`, true
 		}
 		return "", false
 	})

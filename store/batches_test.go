@@ -124,6 +124,33 @@ func TestPauseResumeCancelBatch(t *testing.T) {
 	if _, err := st.PauseBatch(ctx, held, store.AuditEntry{Command: "pause"}); !errors.Is(err, store.ErrBatchState) {
 		t.Errorf("pausing a paused batch: %v; want ErrBatchState", err)
 	}
+	// A record requeued while its batch is paused waits held too.
+	failed, err := st.Claim(ctx, refs[0]) // the other batch's record, queued above
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Finish(ctx, pipeline.Outcome{RecordID: failed.ID, Generation: failed.Generation,
+		Status: pipeline.StatusFailed, ErrorCode: "IVS.0101", CountAttempt: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.PauseBatch(ctx, b2.ID, store.AuditEntry{Command: "pause"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Requeue(ctx, store.RequeueFilter{IDs: []int64{failed.ID}}, store.RequeueOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _ := st.GetRecord(ctx, failed.ID); rec.Status != pipeline.StatusHeld {
+		t.Errorf("requeued into a paused batch: %s; want held", rec.Status)
+	}
+	if _, err := st.ResumeBatch(ctx, b2.ID, store.AuditEntry{Command: "resume"}); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _ := st.GetRecord(ctx, failed.ID); rec.Status != pipeline.StatusPending {
+		t.Errorf("after resume: %s; want pending", rec.Status)
+	}
+	if refs, _ := st.ClaimPending(ctx, pipeline.EndpointExtention, 100); len(refs) != 1 || refs[0].RecordID != failed.ID {
+		t.Errorf("claimed %v after resuming the other batch; want its requeued record", refs)
+	}
 	if _, err := st.ResumeBatch(ctx, held, store.AuditEntry{Operator: "ana", Command: "resume"}); err != nil {
 		t.Fatal(err)
 	}

@@ -242,7 +242,7 @@ func (s *Store) requeueSelect(ctx context.Context, f RequeueFilter, ids []int64,
 // (and have no verdict, unless forced). Only those rows are locked: the
 // subquery's status filter is applied before FOR UPDATE.
 var requeueUpdateSQL = `
-	UPDATE records r SET generation = r.generation + 1, status = ` + sqlText(pipeline.StatusPending) + `, attempts = 0,
+	UPDATE records r SET generation = r.generation + 1, status = ` + reopenedStatus("r") + `, attempts = 0,
 	       last_error_code = NULL, last_error_message = NULL, finished_at = NULL, updated_at = now(),
 	       infra_failures = 0, infra_since = NULL,
 	       reverify = r.reverify OR sel.has_verdict,

@@ -127,7 +127,7 @@ func (s *Store) Decide(ctx context.Context, ids []int64, d Decision) (DecisionRe
 	case pipeline.DecideReject:
 		set = `status = ` + sqlText(pipeline.StatusReviewRejected) + `, finished_at = now()`
 	case pipeline.DecideReverify:
-		set = `status = ` + sqlText(pipeline.StatusPending) + `, generation = records.generation + 1, reverify = true,
+		set = `status = ` + reopenedStatus("records") + `, generation = records.generation + 1, reverify = true,
 			attempts = 0, finished_at = NULL, last_error_code = NULL, last_error_message = NULL, infra_failures = 0,
 			infra_since = NULL, verdict = NULL, verification_code = NULL, verification_message = NULL, similarity = NULL,
 			idcard_result = NULL, video_alive = NULL, video_actions = NULL, linked_record_id = NULL,
