@@ -194,7 +194,8 @@ func TestMorningAfter(t *testing.T) {
 	if !strings.Contains(out, "status review_approved") || !strings.Contains(out, "review: approve by night-shift (database user postgres)") {
 		t.Errorf("ops find after the decision:\n%s", out)
 	}
-	if out := ops(0, "", "ops", "status", "-batch", strconv.FormatInt(first, 10)); !strings.Contains(out, "review_approved 1") {
+	if out := ops(0, "", "ops", "status", "-batch", strconv.FormatInt(first, 10)); !strings.Contains(out, "review_approved 1") ||
+		!strings.Contains(out, "review decisions: approve 1") {
 		t.Errorf("ops status lacks the decision:\n%s", out)
 	}
 	// The rare character: re-verified with the name as the authority stores it.
