@@ -349,8 +349,9 @@ func TestOpsExportAndReportScreenshot(t *testing.T) {
 	if cfg.Width != 1280 || cfg.Height != 2000 {
 		t.Errorf("screenshot is %d×%d, want 1280×2000", cfg.Width, cfg.Height)
 	}
-	if rows, _ := h.st.ListAudit(h.ctx, "", 10); len(rows) != 2 || rows[0].Command != "report" || rows[1].Command != "export" {
-		t.Errorf("audit log: %+v; want export then report", rows)
+	if rows, _ := h.st.ListAudit(h.ctx, "", 10); len(rows) != 3 || rows[0].Command != "report" || rows[1].Command != "export" ||
+		rows[2].Command != "submit" {
+		t.Errorf("audit log: %+v; want submit, export, then report", rows)
 	}
 	if dst := os.Getenv("IVSBATCH_REPORT_SCREENSHOT"); dst != "" { // keep it for a look
 		b, _ := os.ReadFile(shot)

@@ -51,8 +51,13 @@ CREATE TABLE review_decisions (
 );
 CREATE INDEX review_decisions_record ON review_decisions (record_id, id);
 CREATE INDEX review_decisions_batch ON review_decisions (batch_id, id);
+-- Operators decide (ops review -decide); readers see decisions (find, status,
+-- report, export). Workers settle batches with their UPDATE on batches.
+SELECT ivsbatch_grant('operator', 'review_decisions', 'SELECT, INSERT');
+SELECT ivsbatch_grant('reader', 'review_decisions', 'SELECT');
 
 -- +goose Down
+DELETE FROM role_grants WHERE table_name = 'review_decisions';
 DROP TABLE review_decisions;
 DROP INDEX records_review;
 UPDATE records SET status = 'review' WHERE status IN ('review_approved', 'review_rejected');

@@ -73,7 +73,7 @@ const (
 // same transaction. A change the batch's state does not allow is an error
 // that says its state.
 func ChangeBatch(ctx context.Context, st *store.Store, action BatchAction, batchID int64, reason, operator string) (store.BatchChange, error) {
-	a := store.AuditEntry{Operator: operator, Command: string(action), Reason: reason,
+	a := store.AuditEntry{Operator: operator, Command: "batch-" + string(action), Reason: reason,
 		Args: map[string]any{"batch": batchID}}
 	var (
 		c   store.BatchChange

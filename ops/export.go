@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"time"
 
@@ -35,6 +36,9 @@ const (
 // ExportOptions choose the export's format and whether its cells are
 // neutralised.
 type ExportOptions struct {
+	// Warn is where ExportAudited says that it could not write its audit row
+	// (a reader without the grant, a replica); default os.Stderr.
+	Warn io.Writer
 	// Format is FormatCSV (the default) or FormatXLSX: one sheet, every
 	// cell of text typed as a string (an inline string, never a formula),
 	// the numbers this program wrote typed as numbers.
@@ -107,15 +111,17 @@ func ExportAs(ctx context.Context, st *store.Store, batchID int64, w io.Writer, 
 }
 
 // ExportAudited is ExportAs followed by its audit row (the output path, the
-// format, the row count).
+// format, the row count). An audit row that cannot be written (a replica,
+// a read-only role) does not undo the export: it is reported on o.Warn.
 func ExportAudited(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o ExportOptions, path, operator string) (int, error) {
 	n, err := ExportAs(ctx, st, batchID, w, o)
 	if err != nil {
 		return n, err
 	}
-	return n, st.Audit(ctx, store.AuditEntry{Operator: operator, Command: "export", BatchID: batchID,
+	AuditReadOnly(ctx, st, store.AuditEntry{Operator: operator, Command: "export", BatchID: batchID,
 		Args:   map[string]any{"batch": batchID, "output": path, "format": cmp.Or(o.Format, FormatCSV), "raw": o.Raw},
-		Result: map[string]any{"records": n}})
+		Result: map[string]any{"records": n}}, cmp.Or[io.Writer](o.Warn, os.Stderr))
+	return n, nil
 }
 
 func exportRow(r *pipeline.Record) []string {

@@ -1,12 +1,14 @@
 package ops
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"html/template"
 	"io"
 	"maps"
 	"math"
+	"os"
 	"slices"
 	"sort"
 	"time"
@@ -19,6 +21,9 @@ import (
 type ReportOptions struct {
 	Quota float64   // the account's requests/s per endpoint, drawn as a line (default 10)
 	Now   time.Time // "generated at" (default now)
+	// Warn is where ReportAudited says that it could not write its audit row
+	// (a reader without the grant, a replica); default os.Stderr.
+	Warn io.Writer
 }
 
 // Chart ids in the report, in order.
@@ -93,13 +98,16 @@ func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o 
 	return reportTmpl.Execute(w, d)
 }
 
-// ReportAudited is Report followed by its audit row.
+// ReportAudited is Report followed by its audit row. An audit row that
+// cannot be written (a replica, a read-only role) does not undo the report:
+// it is reported on o.Warn.
 func ReportAudited(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o ReportOptions, path, operator string) error {
 	if err := Report(ctx, st, batchID, w, o); err != nil {
 		return err
 	}
-	return st.Audit(ctx, store.AuditEntry{Operator: operator, Command: "report", BatchID: batchID,
-		Args: map[string]any{"batch": batchID, "output": path, "quota": o.Quota}})
+	AuditReadOnly(ctx, st, store.AuditEntry{Operator: operator, Command: "report", BatchID: batchID,
+		Args: map[string]any{"batch": batchID, "output": path, "quota": o.Quota}}, cmp.Or[io.Writer](o.Warn, os.Stderr))
+	return nil
 }
 
 type kv struct {

@@ -248,9 +248,8 @@ func (s *Store) changeBatch(ctx context.Context, batchID int64, to pipeline.Batc
 }
 
 // auditOperatorChange writes the audit row of an operator's change (batch
-// pause, resume and cancel, review decisions) in the change's transaction:
-// the one place these commands audit, to switch to the audit function with
-// the database's session_user when it lands.
+// pause, resume and cancel, review decisions) in the change's transaction,
+// with the database's session_user (AuditTx).
 func auditOperatorChange(ctx context.Context, tx pgx.Tx, e AuditEntry) error {
-	return audit(ctx, tx, e)
+	return AuditTx(ctx, tx, e)
 }

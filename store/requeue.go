@@ -87,10 +87,10 @@ var ErrEmptyFilter = errors.New("store: requeue needs at least one filter (batch
 // chunk is read without locks, then one short UPDATE locks and changes only
 // the chunk's records that are still terminal, so records on their way are
 // never locked and workers' outcome writes never wait on a requeue. Memory is
-// bounded whatever the selection's size. When a is not nil its audit row is
-// written before the first chunk and completed after the last (or after an
-// error) with the filter, the counts and the chunk range, never a list of
-// every id.
+// bounded whatever the selection's size. When a is not nil a start row
+// (requeue.start) is audited before the first chunk and completed after the last (or after an
+// error) by a second row with the filter, the counts and the chunk range,
+// never a list of every id.
 func (s *Store) Requeue(ctx context.Context, f RequeueFilter, o RequeueOptions, a *AuditEntry) (RequeueResult, error) {
 	res := RequeueResult{ByStatus: map[pipeline.Status]int{}, ByCode: map[string]int{}}
 	if f.empty() {
@@ -103,9 +103,9 @@ func (s *Store) Requeue(ctx context.Context, f RequeueFilter, o RequeueOptions, 
 	o.Chunk = cmp.Or(o.Chunk, 1000)
 	ids := slices.Compact(slices.Sorted(slices.Values(f.IDs)))
 	var auditID int64
+	var e AuditEntry
 	if a != nil && !o.DryRun {
-		e := *a
-		e.Result = map[string]any{"complete": false}
+		e = *a
 		if o.Force {
 			e.Reason = o.Reason
 		}
@@ -119,7 +119,7 @@ func (s *Store) Requeue(ctx context.Context, f RequeueFilter, o RequeueOptions, 
 		// The audit row is completed even when ctx was cancelled midway.
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if aerr := s.auditFinish(actx, auditID, requeueAuditResult(res, err)); aerr != nil && err == nil {
+		if aerr := s.auditFinish(actx, auditID, e, requeueAuditResult(res, err)); aerr != nil && err == nil {
 			err = aerr
 		}
 	}

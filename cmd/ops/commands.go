@@ -33,7 +33,11 @@ attempts 0, its last error cleared. Selection flags combine (AND); at least one
 is required. Records pending, queued or in_flight are skipped (already on
 their way). Records with a verdict (done, or review with a verification code)
 are NEVER re-queued unless -force -reason "…": that is a new, paid
-verification, recorded with the record ids in the audit log.
+verification, recorded with the record ids in the audit log. A forced
+requeue needs -batch or record ids and a reason that explains (8 letters or
+digits at least); it first states how many records with a verdict it would
+send again and what that costs (IVSBATCH_PRICE_PER_CALL, "0.3 CNY"), and
+refuses (exit 2, nothing changed) above -max-forced.
 Records stopped by a batch budget (failed budget.exhausted) resume with
 -code budget.exhausted once the budget is raised (ops budget).
 -dry-run prints the count and the first rows (id, ref, status, code) and
@@ -43,6 +47,7 @@ changes nothing. Personal data is never printed.`,
   ops requeue -batch 12 -code budget.exhausted
   ops requeue -status failed -since 12h
   ops requeue -ids-file redo.txt -force -reason "ticket 4711: customer disputes verdict"
+  ops requeue -batch 12 -status done -force -max-forced 500 -reason "ticket 4712: authority data corrected"
 `)
 	batch := fs.Int64("batch", 0, "only records of this batch")
 	statuses := fs.String("status", "", "only records in these statuses, comma-separated (failed,rejected,done,review; default all)")
@@ -53,6 +58,7 @@ changes nothing. Personal data is never printed.`,
 	dry := fs.Bool("dry-run", false, "print what would be re-queued; change nothing")
 	force := fs.Bool("force", false, "also re-queue records that have a verdict (paid re-verification; needs -reason)")
 	reason := fs.String("reason", "", "why (required with -force; stored in the audit log)")
+	maxForced := fs.Int("max-forced", ops.DefaultMaxForced, "with -force: most records with a verdict to verify again")
 	sample := fs.Int("show", 20, "rows to print")
 	operator := operatorFlag(fs)
 	if err := parse(fs, args); err != nil {
@@ -85,13 +91,26 @@ changes nothing. Personal data is never printed.`,
 	if *force && *reason == "" {
 		return usageError(fs, "-force needs -reason \"why this paid re-verification is needed\"")
 	}
+	if *force && f.BatchID == 0 && len(f.IDs) == 0 {
+		return usageError(fs, "-force needs -batch or -ids/-ids-file: a forced re-verification is never fleet-wide")
+	}
+	if *force {
+		if err := ops.CheckReason(*reason); err != nil {
+			return usageError(fs, "%v", err)
+		}
+	}
+	price, err := ops.PriceFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
 	st, err := openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	res, err := ops.Requeue(ctx, st, ops.RequeueOptions{Filter: f, DryRun: *dry, Force: *force, Reason: *reason,
-		Operator: *operator, Sample: *sample, Args: map[string]any{"argv": args}, Progress: progressOut()})
+		Operator: *operator, Sample: *sample, Args: map[string]any{"argv": args}, Progress: progressOut(),
+		MaxForced: *maxForced, Price: price, Notice: os.Stdout})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,8 @@
 //	ops prevalidate  which open records would be rejected, without calling IVS
 //	ops export       a batch as CSV, personal data masked
 //	ops report       a batch as a self-contained HTML report with charts
+//	ops migrate      apply the schema's migrations (nothing else migrates)
+//	ops roles        the least-privilege roles, as SQL or applied
 //
 // Settings come from the environment like enqueue and worker (see README.md).
 // Every command that changes something writes an audit_log row, with the
@@ -45,6 +47,8 @@ var commands = []cli.Command{
 	{Name: "plan", Summary: "what a batch will cost: rows accepted/refused, calls after dedup, duration at the quota, budget", Run: plan},
 	{Name: "export", Summary: "write a batch as CSV (personal data masked)", Run: export},
 	{Name: "report", Summary: "write a batch as a self-contained HTML report with charts", Run: report},
+	{Name: "migrate", Summary: "apply the schema's migrations (the only command that does; run as the migrator role)", Run: migrate},
+	{Name: "roles", Summary: "print (or -apply) the SQL making the migrator, worker, operator and reader roles", Run: roles},
 }
 
 func main() {
@@ -55,7 +59,9 @@ func main() {
 (or IVSBATCH_REDIS_ADDR, IVSBATCH_REDIS_DB; IVSBATCH_REDIS_PASSWORD[_FILE]), IVSBATCH_S3_ENDPOINT and
 AWS_*, IVSBATCH_MEDIA_ROOT and IVSBATCH_S3_BUCKETS (prevalidate), IVSBATCH_QUOTA (plan), IVSBATCH_PII_KEYS / IVSBATCH_PII_INDEX_KEY (export,
 prevalidate: personal data is opened to mask or check it).
-Commands that change something write an audit_log row (-operator, default $USER).
+Commands that change something write an audit_log row (-operator, default $USER; the
+database adds the login it authenticated). Every command but migrate and roles stops (exit 3)
+when the database lacks a migration: run "ops migrate" with the migrator role first.
 `)
 }
 
