@@ -108,8 +108,7 @@ func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o 
 			callsChart(calls, o.Quota, l, o.Zone),
 		},
 	}
-	for _, s := range []pipeline.Status{pipeline.StatusPending, pipeline.StatusQueued, pipeline.StatusInFlight,
-		pipeline.StatusDone, pipeline.StatusReview, pipeline.StatusRejected, pipeline.StatusFailed} {
+	for _, s := range pipeline.StatusDisplayOrder {
 		if n := bs.Counts.ByStatus[s]; n > 0 {
 			d.Statuses = append(d.Statuses, kv{K: l.Status(string(s)), V: n})
 		}
