@@ -67,8 +67,9 @@ type ExportOptions struct {
 	// is ExportColumns' machine names). A raw export explains in Lang and
 	// keeps everything else as stored.
 	Lang i18n.Lang
-	// Decisions, when set, gives the review decisions shown in the review
-	// columns; nil leaves the columns out.
+	// Decisions gives the review decisions shown in the review columns
+	// (default: the store's, StoreDecisions). A batch without any has no
+	// review columns.
 	Decisions DecisionSource
 }
 
@@ -132,6 +133,9 @@ func ExportAs(ctx context.Context, st *store.Store, batchID int64, w io.Writer, 
 	o = o.withDefaults()
 	if _, err := st.GetBatch(ctx, batchID); err != nil {
 		return 0, err
+	}
+	if o.Decisions == nil {
+		o.Decisions = StoreDecisions(st)
 	}
 	layout, err := planExport(ctx, st, batchID, o)
 	if err != nil {

@@ -35,7 +35,7 @@ type exportLayout struct {
 	custom       []string // the customer's column names, sorted
 	customAsJSON bool     // more than MaxCustomerColumns: one metadata column
 	card, video  bool     // the batch has id-card shapes, video shapes
-	decisions    map[int64]Decision
+	decisions    map[int64]Decision // review columns when there are any
 	buf          []cell // the row being written, reused
 }
 
@@ -67,10 +67,8 @@ func planExport(ctx context.Context, st *store.Store, batchID int64, o ExportOpt
 		return nil, err
 	}
 	l.custom = slices.Sorted(maps.Keys(keys))
-	if o.Decisions != nil {
-		if l.decisions, err = o.Decisions(ctx, batchID); err != nil {
-			return nil, fmt.Errorf("export: review decisions: %w", err)
-		}
+	if l.decisions, err = o.Decisions(ctx, batchID); err != nil {
+		return nil, fmt.Errorf("export: review decisions: %w", err)
 	}
 	return l, nil
 }
@@ -132,7 +130,7 @@ func (l *exportLayout) header() []string {
 			h = append(h, l.label(k))
 		}
 	}
-	if l.decisions != nil {
+	if len(l.decisions) > 0 {
 		for _, k := range reviewColumns {
 			h = append(h, l.label(k))
 		}
@@ -179,7 +177,7 @@ func (l *exportLayout) row(r *pipeline.Record) []cell {
 	if l.video {
 		row = l.videoCells(row, r)
 	}
-	if l.decisions != nil {
+	if len(l.decisions) > 0 {
 		row = l.decisionCells(row, r.ID)
 	}
 	l.buf = row
