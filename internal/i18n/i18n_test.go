@@ -192,7 +192,7 @@ func TestEveryEntryTranslated(t *testing.T) {
 	for _, k := range i18n.Labels() {
 		check("label "+k, i18n.English.Label(k), i18n.Chinese.Label(k))
 	}
-	for _, s := range slices.Concat(pipeline.OpenStatuses, pipeline.TerminalStatuses) {
+	for _, s := range slices.Concat(pipeline.OpenStatuses, pipeline.TerminalStatuses, pipeline.StatusDisplayOrder) {
 		if !slices.Contains(i18n.Statuses(), string(s)) {
 			t.Errorf("status %s has no name", s)
 		}
