@@ -24,7 +24,7 @@ import (
 // without any decision has no review columns.
 func TestExportShowsReviewDecision(t *testing.T) {
 	st, batch, recs := peopleBatch(t)
-	shanghai, err := ops.LoadZone("Asia/Shanghai")
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		t.Fatal(err)
 	}
