@@ -4,17 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/ivsbatch/ivsbatch/e2e"
@@ -225,6 +228,70 @@ func TestMorningAfter(t *testing.T) {
 	if err != nil || len(audit) != 2 || audit[0].Operator != "night-shift" {
 		t.Errorf("audit rows of the decisions: %+v %v", audit, err)
 	}
+	// The exports the business opens on Chinese Windows, in Shanghai time:
+	// the first batch as CSV (language and zone from the locale), decoded as
+	// Excel on a GBK locale decodes it, with the approval; the second as
+	// .xlsx, read by excelize, with the customer's column and the
+	// re-verification.
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	csvPath, xlsxPath := filepath.Join(dir, "nightly-1.csv"), filepath.Join(dir, "nightly-2.xlsx")
+	zhEnv := append(slices.Clone(env), "LANG=zh_CN.UTF-8", "LC_ALL=", "LC_MESSAGES=", "TZ=Asia/Shanghai")
+	if r := runOps(t, bin, zhEnv, "", "ops", "export", "-batch", strconv.FormatInt(first, 10), "-o", csvPath); r.code != 0 {
+		t.Fatalf("ops export: exit %d: %s", r.code, r.stderr)
+	}
+	raw, err := os.ReadFile(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := excelDecode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(text)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	approved := exportRow(t, rows, "业务编号", nonexistent.Ref)
+	rec, err := h.st.FindByRef(h.ctx, nonexistent.Ref, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rec {
+		if r.BatchID == first && r.FinishedAt != nil {
+			if got, want := approved["完成时间 (Asia/Shanghai)"], r.FinishedAt.In(shanghai).Format(time.DateTime); got != want {
+				t.Errorf("CSV finished time %q, want %q (Shanghai)", got, want)
+			}
+		}
+	}
+	for k, v := range map[string]string{"状态": "人工审核通过", "核验码": "3001", "人工审核结论": "通过",
+		"审核理由": "passport seen at the branch", "审核人": "night-shift (postgres)"} {
+		if approved[k] != v {
+			t.Errorf("CSV export, the approved case: %s = %q, want %q (row %v)", k, approved[k], v, approved)
+		}
+	}
+	ops(0, "", "ops", "export", "-batch", b2, "-o", xlsxPath, "-lang", "zh-CN", "-tz", "Asia/Shanghai")
+	x, err := excelize.OpenFile(xlsxPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	xrows, err := x.GetRows(x.GetSheetList()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rare := exportRow(t, xrows, "业务编号", "gbk-rare")
+	if rare["客户编号"] != "C-3" || rare["人工审核结论"] != "重新核验" || rare["状态"] != "已完成" || rare["核验码"] != "1000" ||
+		!regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`).MatchString(rare["完成时间 (Asia/Shanghai)"]) {
+		t.Errorf("xlsx export, the re-verified case: %v", rare)
+	}
+	if c1 := exportRow(t, xrows, "业务编号", nonexistent.Ref); c1["客户编号"] != "C-1" || c1["状态"] != "待人工审核" {
+		t.Errorf("xlsx export, the undecided case: %v", c1)
+	}
+	outputs = append(outputs, text)
 	all := strings.Join(outputs, "\n")
 	for _, p := range h.pop.People() {
 		if strings.Contains(all, p.IDNumber) || strings.Contains(all, p.Name) {
@@ -234,6 +301,37 @@ func TestMorningAfter(t *testing.T) {
 	if t.Failed() {
 		t.Logf("ops output:\n%s", all)
 	}
+}
+
+// excelDecode decodes a CSV as Excel and WPS on Chinese Windows do: UTF-8
+// after a byte order mark, else the ANSI code page (936, GBK).
+func excelDecode(b []byte) (string, error) {
+	if rest, ok := bytes.CutPrefix(b, []byte{0xEF, 0xBB, 0xBF}); ok {
+		return string(rest), nil
+	}
+	return simplifiedchinese.GBK.NewDecoder().String(string(b))
+}
+
+// exportRow returns the row of an export whose refColumn is ref, by header.
+func exportRow(t *testing.T, rows [][]string, refColumn, ref string) map[string]string {
+	t.Helper()
+	if len(rows) < 2 {
+		t.Fatalf("export of %d rows", len(rows))
+	}
+	col := slices.Index(rows[0], refColumn)
+	for _, r := range rows[1:] {
+		if col >= 0 && col < len(r) && r[col] == ref {
+			m := map[string]string{}
+			for i, h := range rows[0] {
+				if i < len(r) {
+					m[h] = r[i]
+				}
+			}
+			return m
+		}
+	}
+	t.Fatalf("no row %s in the export (header %q)", ref, rows[0])
+	return nil
 }
 
 // runOps runs a built command with stdin (runCmd without input).
