@@ -32,11 +32,11 @@ var (
 // exportLayout is the columns of one export, known before its first row.
 type exportLayout struct {
 	o            ExportOptions
-	custom       []string // the customer's column names, sorted
-	customAsJSON bool     // more than MaxCustomerColumns: one metadata column
-	card, video  bool     // the batch has id-card shapes, video shapes
+	custom       []string           // the customer's column names, sorted
+	customAsJSON bool               // more than MaxCustomerColumns: one metadata column
+	card, video  bool               // the batch has id-card shapes, video shapes
 	decisions    map[int64]Decision // review columns when there are any
-	buf          []cell // the row being written, reused
+	buf          []cell             // the row being written, reused
 }
 
 // planExport reads what the header needs: the batch's shapes and the names

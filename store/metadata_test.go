@@ -17,7 +17,7 @@ func TestEachOutline(t *testing.T) {
 	st := storetest.Open(t)
 	var other int64
 	t.Run("another batch", func(t *testing.T) { other, _ = metadataBatch(t, st, 3, 10) }) // its own manifest name
-	batch, want := metadataBatch(t, st, 1203, 20) // three chunks of 500
+	batch, want := metadataBatch(t, st, 1203, 20)                                         // three chunks of 500
 	seen := map[string]bool{}
 	var last int64
 	err := st.EachOutline(ctx, batch, func(o store.RecordOutline) error {
