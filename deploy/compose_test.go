@@ -71,7 +71,7 @@ func TestComposeStack(t *testing.T) {
 	}
 
 	migrate := svc("migrate")
-	if !slices.Equal(migrate.Command, types.ShellCommand{"ops", "status"}) || migrate.Restart != "no" {
+	if !slices.Equal(migrate.Command, types.ShellCommand{"ops", "migrate"}) || migrate.Restart != "no" {
 		t.Errorf("migrate: command %q restart %q, want a one-shot that migrates", migrate.Command, migrate.Restart)
 	}
 	wantDeps(t, migrate, map[string]string{"postgres": "service_healthy", "redis": "service_healthy"})

@@ -93,7 +93,7 @@ func TestKubernetesManifests(t *testing.T) {
 	if p := get(objs["ServiceMonitor/ivsbatch-worker"], "spec", "endpoints", 0, "port"); p != get(objs["Service/ivsbatch-worker"], "spec", "ports", 0, "name") {
 		t.Errorf("the ServiceMonitor scrapes port %v, not the Service's", p)
 	}
-	if cmd := get(objs["Job/ivsbatch-migrate"], "spec", "template", "spec", "containers", 0, "command"); !slices.Equal(toStrings(cmd), []string{"ops", "status"}) {
+	if cmd := get(objs["Job/ivsbatch-migrate"], "spec", "template", "spec", "containers", 0, "command"); !slices.Equal(toStrings(cmd), []string{"ops", "migrate"}) {
 		t.Errorf("migrate Job runs %v", cmd)
 	}
 

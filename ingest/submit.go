@@ -35,6 +35,9 @@ type SubmitOptions struct {
 	// buckets); a refused reference refuses the row (input.media_ref). Nil
 	// refuses every file:// reference.
 	CheckRef func(ref string) error
+	// Operator is who submits, for the audit row written with the batch
+	// (command "submit"; the database adds its login). Empty: "unknown".
+	Operator string
 }
 
 // Opener opens a manifest source (a local path or an object reference).
@@ -115,7 +118,9 @@ func Submit(ctx context.Context, st *store.Store, open Opener, src string, opts 
 	}
 	batch, created, added, err := intake.Commit(ctx,
 		pipeline.Batch{Name: cmp.Or(opts.Name, src), Source: src, ManifestSHA256: hex.EncodeToString(h.Sum(nil))},
-		store.IntakeCounts{Rows: s.Rows, Rejected: s.Rejected, Review: s.Review})
+		store.IntakeCounts{Rows: s.Rows, Rejected: s.Rejected, Review: s.Review},
+		&store.AuditEntry{Operator: opts.Operator, Command: "submit",
+			Args: map[string]any{"source": src, "name": opts.Name, "format": string(info.Format), "encoding": info.Encoding}})
 	if err != nil {
 		return s, fmt.Errorf("ingest: %s: %w", src, err)
 	}

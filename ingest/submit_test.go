@@ -38,7 +38,7 @@ func TestSubmit(t *testing.T) {
 	if err := objs.Put(ctx, src, []byte(manifest), "application/x-ndjson"); err != nil {
 		t.Fatal(err)
 	}
-	sum, err := ingest.Submit(ctx, st, objs.Open, src, ingest.SubmitOptions{Name: "t"})
+	sum, err := ingest.Submit(ctx, st, objs.Open, src, ingest.SubmitOptions{Name: "t", Operator: "clerk"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,5 +85,17 @@ func TestSubmit(t *testing.T) {
 	}
 	if again.Created || again.BatchID != sum.BatchID || again.Inserted != 0 || again.Rows != 6 {
 		t.Fatalf("resubmit %+v", again)
+	}
+	// Both submissions are audited with the batch, newest first.
+	audit, err := st.ListAudit(ctx, "submit", 10)
+	if err != nil || len(audit) != 2 {
+		t.Fatalf("submit audit rows %+v %v; want 2", audit, err)
+	}
+	if a := audit[1]; a.Operator != "clerk" || a.BatchID != sum.BatchID || a.Result["created"] != true || a.Result["added"] != float64(6) ||
+		a.Args["source"] != src || a.DBUser == "" {
+		t.Errorf("first submit's audit row: %+v", a)
+	}
+	if a := audit[0]; a.Operator != "unknown" || a.Result["created"] != false || a.Result["added"] != float64(0) {
+		t.Errorf("second submit's audit row: %+v", a)
 	}
 }

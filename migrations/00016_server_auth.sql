@@ -33,8 +33,14 @@ CREATE TABLE server_sessions (
 );
 CREATE INDEX server_sessions_expires ON server_sessions (expires_at);
 CREATE INDEX server_sessions_account ON server_sessions (account_id);
+-- The server logs in as a member of the operator role: it checks tokens and
+-- sessions, and its admin commands (server token-*, user-*) manage them.
+SELECT ivsbatch_grant('operator', 'api_tokens', 'SELECT, INSERT, UPDATE');
+SELECT ivsbatch_grant('operator', 'operator_accounts', 'SELECT, INSERT, UPDATE');
+SELECT ivsbatch_grant('operator', 'server_sessions', 'SELECT, INSERT, DELETE');
 
 -- +goose Down
+DELETE FROM role_grants WHERE table_name IN ('api_tokens', 'operator_accounts', 'server_sessions');
 DROP TABLE server_sessions;
 DROP TABLE operator_accounts;
 DROP TABLE api_tokens;

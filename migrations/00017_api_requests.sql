@@ -27,7 +27,11 @@ CREATE TABLE requeue_previews (
     confirmed_at timestamptz
 );
 CREATE INDEX requeue_previews_expires ON requeue_previews (expires_at);
+-- Both are the server's (a member of the operator role); it drops expired rows.
+SELECT ivsbatch_grant('operator', 'idempotency_keys', 'SELECT, INSERT, UPDATE, DELETE');
+SELECT ivsbatch_grant('operator', 'requeue_previews', 'SELECT, INSERT, UPDATE, DELETE');
 
 -- +goose Down
+DELETE FROM role_grants WHERE table_name IN ('idempotency_keys', 'requeue_previews');
 DROP TABLE requeue_previews;
 DROP TABLE idempotency_keys;

@@ -2,7 +2,7 @@
 // records, the nightly reconcile, queue and batch status, per-batch budgets
 // of billed calls, prevalidation without calling IVS, and per-batch exports
 // (CSV with masked personal data) and HTML reports. Every command that
-// changes something writes an audit_log row (store.Audit); none writes
+// changes something writes an audit_log row (store.Audit, store.AuditTx); none writes
 // personal data there.
 package ops
 

@@ -28,6 +28,14 @@ type RequeueOptions struct {
 	Args     map[string]any // the command line as given, for the audit log
 	Progress io.Writer      // where a progress bar is drawn; nil for none
 	Chunk    int            // records per transaction (default 1000)
+	// With Force: at most MaxForced records with a verdict are sent again
+	// (0: DefaultMaxForced); their count and cost at Price are written to
+	// Notice before anything changes.
+	MaxForced int
+	Price     Price
+	Notice    io.Writer
+
+	forcedEstimate int
 }
 
 // Requeue re-queues the selected records (or, dry run, only reports what it
@@ -36,17 +44,23 @@ func Requeue(ctx context.Context, st *store.Store, o RequeueOptions) (store.Requ
 	if o.Force && strings.TrimSpace(o.Reason) == "" {
 		return store.RequeueResult{}, errors.New("requeue: -force needs -reason \"why this paid re-verification is needed\"")
 	}
+	if o.Force && !o.DryRun {
+		if err := checkForced(ctx, st, &o); err != nil {
+			return store.RequeueResult{}, err
+		}
+	}
 	for _, s := range o.Filter.Statuses {
-		switch s {
-		case pipeline.StatusPending, pipeline.StatusQueued, pipeline.StatusInFlight, pipeline.StatusDone,
-			pipeline.StatusRejected, pipeline.StatusFailed, pipeline.StatusReview:
-		default:
+		if !slices.Contains(pipeline.StatusDisplayOrder, s) {
 			return store.RequeueResult{}, fmt.Errorf("requeue: unknown status %q", s)
 		}
 	}
 	args := o.Args
 	if args == nil {
 		args = requeueArgs(o)
+	}
+	if o.Force && !o.DryRun {
+		args = maps.Clone(args)
+		args["forced_estimate"], args["cost"] = o.forcedEstimate, o.Price.Cost(o.forcedEstimate)
 	}
 	a := &store.AuditEntry{Operator: o.Operator, Command: "requeue", Args: args, BatchID: o.Filter.BatchID}
 	so := store.RequeueOptions{DryRun: o.DryRun, Force: o.Force, Reason: o.Reason, Sample: o.Sample, Chunk: o.Chunk}

@@ -44,7 +44,7 @@ eval "$(scripts/services.sh)"
 export PATH="$(go env GOPATH)/bin:$PATH"
 
 say "building commands"
-go build -o "$BIN/" ./cmd/demo ./cmd/ivs-sim ./cmd/enqueue ./cmd/worker
+go build -o "$BIN/" ./cmd/demo ./cmd/ivs-sim ./cmd/enqueue ./cmd/worker ./cmd/ops
 
 # Local demo credentials (API.md): not secrets.
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-ivsbatch}
@@ -93,6 +93,7 @@ fi
 
 say "Postgres database"
 "$BIN/demo" ensure-db
+"$BIN/ops" migrate   # the only command that migrates; the others stop on an older schema
 
 say "sample population and media"
 "$BIN/demo" prepare -out "$RUN" -bucket ivsbatch-demo -seed "${DEMO_SEED:-$(date +%s)}" | tee "$RUN/prepare.out"

@@ -211,7 +211,7 @@ start() { # what command...: a detached container, named in $started
 }
 
 say "migrate (one-shot, as compose's migrate service)"
-timed "migrate" run ops status >"$W/logs/migrate.log" 2>&1 || { cat "$W/logs/migrate.log"; fail "migrate"; }
+timed "migrate" run ops migrate >"$W/logs/migrate.log" 2>&1 || { cat "$W/logs/migrate.log"; fail "migrate"; }
 
 say "demo population and media (from the image)"
 timed "demo prepare" run demo prepare -out /demo -bucket ivsbatch-demo -seed "${DEMO_SEED:-$(date +%s)}" |

@@ -34,7 +34,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, name, role string, hash []by
 			return fmt.Errorf("store: create api token: %w", err)
 		}
 		a.Result = map[string]any{"token_id": t.ID}
-		return audit(ctx, tx, a)
+		return AuditTx(ctx, tx, a)
 	})
 	return t, err
 }
@@ -84,6 +84,6 @@ func (s *Store) RevokeAPIToken(ctx context.Context, id int64, a AuditEntry) erro
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("store: api token %d (or already revoked): %w", id, pipeline.ErrNotFound)
 		}
-		return audit(ctx, tx, a)
+		return AuditTx(ctx, tx, a)
 	})
 }

@@ -24,17 +24,22 @@ type AuditEntry struct {
 
 // AuditRow is a stored AuditEntry.
 type AuditRow struct {
-	ID int64
-	At time.Time
+	ID     int64
+	At     time.Time
+	DBUser string // the database's session_user when the row was written
 	AuditEntry
 }
 
-// Audit writes e to the audit log.
+// Audit writes e to the audit log in a transaction of its own.
 func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return audit(ctx, tx, e) })
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return AuditTx(ctx, tx, e) })
 }
 
-func audit(ctx context.Context, tx pgx.Tx, e AuditEntry) error {
+// AuditTx writes e to the audit log in tx, the transaction of the change it
+// records: both are stored or neither. Every command that changes rows
+// calls it (or Audit). The database adds the time and the authenticated
+// user (session_user, column db_user) itself; rows can only be appended.
+func AuditTx(ctx context.Context, tx pgx.Tx, e AuditEntry) error {
 	if e.Operator == "" {
 		e.Operator = "unknown"
 	}
@@ -67,7 +72,7 @@ func orEmpty(m map[string]any) map[string]any {
 
 // ListAudit returns the latest n audit rows, newest first (command "" = all).
 func (s *Store) ListAudit(ctx context.Context, command string, n int) ([]AuditRow, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, at, operator, command, args, coalesce(batch_id, 0), reason, result
+	rows, err := s.pool.Query(ctx, `SELECT id, at, db_user, operator, command, args, coalesce(batch_id, 0), reason, result
 		FROM audit_log WHERE $1 = '' OR command = $1 ORDER BY id DESC LIMIT $2`, command, n)
 	if err != nil {
 		return nil, fmt.Errorf("store: list audit log: %w", err)
@@ -77,7 +82,7 @@ func (s *Store) ListAudit(ctx context.Context, command string, n int) ([]AuditRo
 	for rows.Next() {
 		var r AuditRow
 		var args, result []byte
-		if err := rows.Scan(&r.ID, &r.At, &r.Operator, &r.Command, &args, &r.BatchID, &r.Reason, &result); err != nil {
+		if err := rows.Scan(&r.ID, &r.At, &r.DBUser, &r.Operator, &r.Command, &args, &r.BatchID, &r.Reason, &result); err != nil {
 			return nil, fmt.Errorf("store: scan audit row: %w", err)
 		}
 		_ = json.Unmarshal(args, &r.Args)
@@ -87,11 +92,16 @@ func (s *Store) ListAudit(ctx context.Context, command string, n int) ([]AuditRo
 	return out, rows.Err()
 }
 
-// auditStart writes an audit row whose result auditFinish completes.
+// auditStart writes the start row of a long change made in several
+// transactions (command e.Command+".start", no result), so that a crash
+// midway still leaves its trace; auditFinish appends the row with the
+// outcome. Rows are never updated (migration 00012).
 func (s *Store) auditStart(ctx context.Context, e AuditEntry) (int64, error) {
 	var id int64
+	e.Command += ".start"
+	e.Result = nil
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := audit(ctx, tx, e); err != nil {
+		if err := AuditTx(ctx, tx, e); err != nil {
 			return err
 		}
 		return tx.QueryRow(ctx, `SELECT currval(pg_get_serial_sequence('audit_log', 'id'))`).Scan(&id)
@@ -99,11 +109,12 @@ func (s *Store) auditStart(ctx context.Context, e AuditEntry) (int64, error) {
 	return id, err
 }
 
-// auditFinish sets the result of the audit row id.
-func (s *Store) auditFinish(ctx context.Context, id int64, result map[string]any) error {
-	_, err := s.pool.Exec(ctx, `UPDATE audit_log SET result = $2 WHERE id = $1`, id, result)
-	if err != nil {
-		return fmt.Errorf("complete audit row %d: %w", id, err)
+// auditFinish appends e with its result, naming the start row.
+func (s *Store) auditFinish(ctx context.Context, start int64, e AuditEntry, result map[string]any) error {
+	e.Result = result
+	e.Result["start_row"] = start
+	if err := s.Audit(ctx, e); err != nil {
+		return fmt.Errorf("complete audit row %d: %w", start, err)
 	}
 	return nil
 }

@@ -99,7 +99,7 @@ func (s *Store) SetBudget(ctx context.Context, batchID int64, max int, a *AuditE
 		e.BatchID = batchID
 		e.Result = map[string]any{"old_max_billed": old, "max_billed": max, "used": b.Used, "billed": b.Billed,
 			"possibly_billed": b.Possibly}
-		return audit(ctx, tx, e)
+		return AuditTx(ctx, tx, e)
 	})
 	if err != nil {
 		return b, fmt.Errorf("store: set budget of batch %d: %w", batchID, err)

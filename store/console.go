@@ -133,7 +133,7 @@ func (s *Store) DecideReview(ctx context.Context, id int64, d ReviewDecision, re
 		}
 		a.Reason = reason
 		a.Args = map[string]any{"record": id, "decision": string(d)}
-		return audit(ctx, tx, a)
+		return AuditTx(ctx, tx, a)
 	})
 }
 

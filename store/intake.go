@@ -219,7 +219,9 @@ func (in *Intake) finish(ctx context.Context) error {
 // Commit stores the staged rows as the batch for b's manifest in one
 // transaction: a new batch (created) with counts, or, when a batch already
 // holds this manifest, the rows its refs lack (added is then usually 0).
-func (in *Intake) Commit(ctx context.Context, b pipeline.Batch, c IntakeCounts) (batch pipeline.Batch, created bool, added int64, err error) {
+// The audit entry a, when given, is written in the same transaction, with
+// the batch and what was added.
+func (in *Intake) Commit(ctx context.Context, b pipeline.Batch, c IntakeCounts, a *AuditEntry) (batch pipeline.Batch, created bool, added int64, err error) {
 	if err := in.finish(ctx); err != nil {
 		return batch, false, 0, fmt.Errorf("store: stage intake: %w", err)
 	}
@@ -259,8 +261,21 @@ func (in *Intake) Commit(ctx context.Context, b pipeline.Batch, c IntakeCounts) 
 			return fmt.Errorf("records: %w", err)
 		}
 		added = tag.RowsAffected()
-		_, err = tx.Exec(ctx, `TRUNCATE intake_records`)
-		return err
+		if added > 0 && !created { // a finished batch with new rows is open again
+			if _, err := tx.Exec(ctx, reopenBatchSQL, batch.ID); err != nil {
+				return fmt.Errorf("re-open batch: %w", err)
+			}
+		}
+		if _, err := tx.Exec(ctx, `TRUNCATE intake_records`); err != nil {
+			return err
+		}
+		if a == nil {
+			return nil
+		}
+		e := *a
+		e.BatchID = batch.ID
+		e.Result = map[string]any{"created": created, "added": added, "rows": c.Rows, "rows_rejected": c.Rejected, "rows_review": c.Review}
+		return AuditTx(ctx, tx, e)
 	})
 	if err != nil {
 		return batch, false, 0, fmt.Errorf("store: commit intake: %w", err)

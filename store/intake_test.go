@@ -50,7 +50,7 @@ func TestIntakeVisibleOnlyAtCommit(t *testing.T) {
 	if b, r := count(); b != 0 || r != 0 {
 		t.Fatalf("%d batches, %d records visible before commit", b, r)
 	}
-	batch, created, added, err := in.Commit(ctx, pipeline.Batch{Name: "t", ManifestSHA256: "sha"}, store.IntakeCounts{Rows: 2})
+	batch, created, added, err := in.Commit(ctx, pipeline.Batch{Name: "t", ManifestSHA256: "sha"}, store.IntakeCounts{Rows: 2}, nil)
 	if err != nil || !created || added != 2 {
 		t.Fatalf("commit: %v %v %d", created, added, err)
 	}
@@ -62,7 +62,7 @@ func TestIntakeVisibleOnlyAtCommit(t *testing.T) {
 	if err := again.Add(ctx, []store.NewRecord{nameInput("a"), cardInput("b")}); err != nil {
 		t.Fatal(err)
 	}
-	b2, created, added, err := again.Commit(ctx, pipeline.Batch{Name: "t", ManifestSHA256: "sha"}, store.IntakeCounts{Rows: 2})
+	b2, created, added, err := again.Commit(ctx, pipeline.Batch{Name: "t", ManifestSHA256: "sha"}, store.IntakeCounts{Rows: 2}, nil)
 	if err != nil || created || added != 0 || b2.ID != batch.ID {
 		t.Fatalf("same manifest again: %+v %v %d %v", b2, created, added, err)
 	}
@@ -135,7 +135,7 @@ func TestIntakePipelineOrderAndFailure(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	batch, _, added, err := in.Commit(ctx, pipeline.Batch{Name: "t", ManifestSHA256: "order"}, store.IntakeCounts{Rows: chunks * size})
+	batch, _, added, err := in.Commit(ctx, pipeline.Batch{Name: "t", ManifestSHA256: "order"}, store.IntakeCounts{Rows: chunks * size}, nil)
 	if err != nil || added != chunks*size {
 		t.Fatalf("commit: %d added, %v", added, err)
 	}
@@ -161,7 +161,7 @@ func TestIntakePipelineOrderAndFailure(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, _, _, err := bad.Commit(ctx, pipeline.Batch{Name: "t", ManifestSHA256: "bad"}, store.IntakeCounts{Rows: 3}); !errors.Is(err, pii.ErrNoKeys) {
+	if _, _, _, err := bad.Commit(ctx, pipeline.Batch{Name: "t", ManifestSHA256: "bad"}, store.IntakeCounts{Rows: 3}, nil); !errors.Is(err, pii.ErrNoKeys) {
 		t.Fatalf("commit of unsealable rows: %v, want %v", err, pii.ErrNoKeys)
 	}
 	var n int

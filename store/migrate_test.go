@@ -9,6 +9,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for goose
 	"github.com/pressly/goose/v3"
 
+	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/migrations"
 	"github.com/ivsbatch/ivsbatch/store"
 	"github.com/ivsbatch/ivsbatch/store/storetest"
@@ -19,7 +20,7 @@ import (
 func TestVerdictKeyMigration(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := storetest.URL(t)
+	url := testenv.EmptyPostgresURL(t)
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		t.Fatal(err)
@@ -42,6 +43,9 @@ func TestVerdictKeyMigration(t *testing.T) {
 		VALUES (1, 'a', 2, 'name', 'done', 'valid', 1000, NULL), (1, 'b', 3, 'name', 'done', 'valid', 1000, NULL),
 		       (1, 'c', 4, 'name', 'done', 'invalid', 2001, NULL), (1, 'd', 5, 'name', 'review', NULL, 3001, 'x.code'),
 		       (1, 'e', 6, 'name', 'failed', NULL, NULL, 'IVS.0101')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Up(ctx); err != nil {
 		t.Fatal(err)
 	}
 	st := storetest.OpenURL(t, url)

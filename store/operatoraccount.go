@@ -47,7 +47,7 @@ func (s *Store) CreateOperatorAccount(ctx context.Context, username, passwordHas
 			return fmt.Errorf("store: create account: %w", err)
 		}
 		a.Result = map[string]any{"account_id": acc.ID}
-		return audit(ctx, tx, a)
+		return AuditTx(ctx, tx, a)
 	})
 	return acc, err
 }
@@ -101,6 +101,6 @@ func (s *Store) UpdateOperatorAccount(ctx context.Context, username, passwordHas
 		if _, err := tx.Exec(ctx, `DELETE FROM server_sessions WHERE account_id = $1`, id); err != nil {
 			return fmt.Errorf("store: end sessions: %w", err)
 		}
-		return audit(ctx, tx, a)
+		return AuditTx(ctx, tx, a)
 	})
 }

@@ -48,7 +48,7 @@ func (s *Store) SaveReconcile(ctx context.Context, started time.Time, needsHuman
 		}
 		e.Result["reconcile_run"] = id
 		e.Result["needs_human"] = needsHuman
-		return audit(ctx, tx, e)
+		return AuditTx(ctx, tx, e)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: save reconcile run: %w", err)

@@ -87,10 +87,10 @@ var ErrEmptyFilter = errors.New("store: requeue needs at least one filter (batch
 // chunk is read without locks, then one short UPDATE locks and changes only
 // the chunk's records that are still terminal, so records on their way are
 // never locked and workers' outcome writes never wait on a requeue. Memory is
-// bounded whatever the selection's size. When a is not nil its audit row is
-// written before the first chunk and completed after the last (or after an
-// error) with the filter, the counts and the chunk range, never a list of
-// every id.
+// bounded whatever the selection's size. When a is not nil a start row
+// (requeue.start) is audited before the first chunk and completed after the last (or after an
+// error) by a second row with the filter, the counts and the chunk range,
+// never a list of every id.
 func (s *Store) Requeue(ctx context.Context, f RequeueFilter, o RequeueOptions, a *AuditEntry) (RequeueResult, error) {
 	res := RequeueResult{ByStatus: map[pipeline.Status]int{}, ByCode: map[string]int{}}
 	if f.empty() {
@@ -103,9 +103,9 @@ func (s *Store) Requeue(ctx context.Context, f RequeueFilter, o RequeueOptions, 
 	o.Chunk = cmp.Or(o.Chunk, 1000)
 	ids := slices.Compact(slices.Sorted(slices.Values(f.IDs)))
 	var auditID int64
+	var e AuditEntry
 	if a != nil && !o.DryRun {
-		e := *a
-		e.Result = map[string]any{"complete": false}
+		e = *a
 		if o.Force {
 			e.Reason = o.Reason
 		}
@@ -119,7 +119,7 @@ func (s *Store) Requeue(ctx context.Context, f RequeueFilter, o RequeueOptions, 
 		// The audit row is completed even when ctx was cancelled midway.
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if aerr := s.auditFinish(actx, auditID, requeueAuditResult(res, err)); aerr != nil && err == nil {
+		if aerr := s.auditFinish(actx, auditID, e, requeueAuditResult(res, err)); aerr != nil && err == nil {
 			err = aerr
 		}
 	}
@@ -203,8 +203,9 @@ func (s *Store) classify(r RequeueRow, o RequeueOptions, done map[int64]bool, re
 }
 
 // hasVerdictSQL is true for a record with a verdict to keep unless forced.
-var hasVerdictSQL = `(status = ` + sqlText(pipeline.StatusDone) + ` OR (status = ` + sqlText(pipeline.StatusReview) +
-	` AND verification_code IS NOT NULL))`
+// A reviewer's decision counts as one (review_approved, review_rejected).
+var hasVerdictSQL = `(status IN ` + sqlIn(append([]pipeline.Status{pipeline.StatusDone}, reviewDecided...)...) +
+	` OR (status = ` + sqlText(pipeline.StatusReview) + ` AND verification_code IS NOT NULL))`
 
 // requeueSelectSQL reads one chunk of the selection, without locks.
 var requeueSelectSQL = `
@@ -241,7 +242,7 @@ func (s *Store) requeueSelect(ctx context.Context, f RequeueFilter, ids []int64,
 // (and have no verdict, unless forced). Only those rows are locked: the
 // subquery's status filter is applied before FOR UPDATE.
 var requeueUpdateSQL = `
-	UPDATE records r SET generation = r.generation + 1, status = ` + sqlText(pipeline.StatusPending) + `, attempts = 0,
+	UPDATE records r SET generation = r.generation + 1, status = ` + reopenedStatus("r") + `, attempts = 0,
 	       last_error_code = NULL, last_error_message = NULL, finished_at = NULL, updated_at = now(),
 	       infra_failures = 0, infra_since = NULL,
 	       reverify = r.reverify OR sel.has_verdict,
@@ -279,6 +280,11 @@ func (s *Store) requeueUpdate(ctx context.Context, rows []RequeueRow, force bool
 	}
 	for _, id := range updated {
 		done[id] = true
+	}
+	if len(updated) > 0 {
+		if _, err := s.pool.Exec(ctx, reopenBatchesOfSQL, updated); err != nil {
+			return done, fmt.Errorf("re-open the batches of records %d–%d: %w", ids[0], ids[len(ids)-1], err)
+		}
 	}
 	return done, nil
 }

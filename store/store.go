@@ -1,7 +1,8 @@
 // Package store is the record of truth in Postgres (pgx v5): batches,
 // records, attempts and the account-wide pause. It implements the pipeline's
-// RecordStore, FeedStore and AccountState, and applies the schema in
-// migrations/ with goose.
+// RecordStore, FeedStore and AccountState, and checks (Open) or applies
+// (Migrate, for ops migrate) the schema in migrations/; roles.go makes the
+// least-privilege roles.
 //
 // The queries are grouped by the table they serve, one file each: batch.go
 // and budget.go (batches), record.go, feed.go, claim.go and finish.go
@@ -17,7 +18,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"strings"
@@ -25,13 +25,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 
 	"github.com/ivsbatch/ivsbatch/internal/envconf"
 	"github.com/ivsbatch/ivsbatch/ivs"
-	"github.com/ivsbatch/ivsbatch/migrations"
 	"github.com/ivsbatch/ivsbatch/pii"
 )
 
@@ -103,7 +99,10 @@ func WithCallTimeout(d time.Duration) Option {
 // handlers waiting for connections.
 func WithDefaultMaxConns(n int32) Option { return func(s *Store) { s.maxConns = n } }
 
-// Open connects to url and applies any pending migrations.
+// Open connects to url and checks that the database holds every migration
+// this build has: when one is missing it fails with a *SchemaError (run
+// `ops migrate`); when the database is newer it logs a warning. It never
+// migrates (see Migrate).
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	s := &Store{callGrace: DefaultCallGrace}
 	for _, o := range opts {
@@ -132,35 +131,12 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("store: connect to %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
 	}
 	s.pool = pool
-	if err := s.Migrate(ctx); err != nil {
+	if err := checkSchema(ctx, pool); err != nil {
 		pool.Close()
 		return nil, err
 	}
 	s.commit = s.startCommitters()
 	return s, nil
-}
-
-// Migrate applies the embedded migrations. A Postgres session lock makes
-// concurrent callers (several workers starting at once) safe.
-func (s *Store) Migrate(ctx context.Context) error {
-	db := stdlib.OpenDBFromPool(s.pool)
-	defer db.Close()
-	return migrate(ctx, db)
-}
-
-func migrate(ctx context.Context, db *sql.DB) error {
-	locker, err := lock.NewPostgresSessionLocker()
-	if err != nil {
-		return fmt.Errorf("store: migration lock: %w", err)
-	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithSessionLocker(locker))
-	if err != nil {
-		return fmt.Errorf("store: migrations: %w", err)
-	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("store: apply migrations: %w", err)
-	}
-	return nil
 }
 
 // Pool returns the underlying pool (for tests and reports).

@@ -14,12 +14,12 @@ import (
 )
 
 // ensureDB creates the database named in IVSBATCH_DATABASE_URL when it is
-// missing (connecting to the server's "postgres" database to do so) and
-// applies the migrations. Other databases on the server are left alone.
+// missing (connecting to the server's "postgres" database to do so). Other
+// databases on the server are left alone; `ops migrate` applies the schema.
 func ensureDB(ctx context.Context, args []string, out io.Writer) error {
 	fs := cli.NewFlags("demo ensure-db", "", `Creates the database named in IVSBATCH_DATABASE_URL when it is missing
-(connecting to the server's "postgres" database to do so) and applies the
-migrations. Other databases on the server are left alone.`)
+(connecting to the server's "postgres" database to do so). Other databases on
+the server are left alone. It does not migrate: run "ops migrate" next.`)
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -52,11 +52,6 @@ migrations. Other databases on the server are left alone.`)
 		}
 		fmt.Fprintf(out, "created database %s\n", name)
 	}
-	st, err := store.Open(ctx, dbURL) // applies the migrations
-	if err != nil {
-		return fmt.Errorf("ensure-db: migrate %s: %w", name, err)
-	}
-	st.Close()
-	fmt.Fprintf(out, "database %s is ready\n", name)
+	fmt.Fprintf(out, "database %s exists: migrate it with ops migrate\n", name)
 	return nil
 }

@@ -68,6 +68,7 @@ func submit(ctx context.Context, log *slog.Logger, args []string) error {
 	sheet := fs.String("sheet", "", "xlsx: the sheet to read (default: the first)")
 	showBad := fs.Int("show-bad", 20, "how many refused rows to list")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	operator := fs.String("operator", ops.DefaultOperator(), "who submits, for the audit log")
 	pos, err := cli.Parse(fs, args, "MANIFEST")
 	if err != nil {
 		return err
@@ -88,7 +89,7 @@ func submit(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	open := ingest.ObjectOrFile(objs)
 	opts := ingest.SubmitOptions{Name: *name, Format: ingest.Format(*format), Encoding: *encoding, Sheet: *sheet,
-		MaxBad: *showBad, Logger: log, CheckRef: objs.CheckRef}
+		MaxBad: *showBad, Logger: log, CheckRef: objs.CheckRef, Operator: *operator}
 	if !*quiet {
 		opts.Progress = os.Stderr
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ivsbatch/ivsbatch/internal/cli"
+	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/store"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
@@ -32,8 +33,9 @@ func pause(ctx context.Context, args []string) error {
 	fs := cli.NewFlags("worker pause", `-reason "why"`, `Stops all IVS traffic, account-wide: the pause is stored in Postgres (with the
 reason) and the queues are paused, so no worker sends a call until
 "worker resume". Workers pause by themselves on IVS.0014 (frozen) and
-IVS.0015 (not subscribed).`)
+IVS.0015 (not subscribed). Audited.`)
 	reason := fs.String("reason", "", "why traffic is paused (stored and shown by status); required")
+	operator := fs.String("operator", ops.DefaultOperator(), "who pauses, for the audit log")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -44,6 +46,9 @@ IVS.0015 (not subscribed).`)
 		if err := worker.Pause(ctx, st, rdb, *reason); err != nil {
 			return err
 		}
+		if err := st.Audit(ctx, store.AuditEntry{Operator: *operator, Command: "pause", Reason: *reason}); err != nil {
+			return err
+		}
 		fmt.Println("paused: no IVS call goes out until `worker resume`")
 		return nil
 	})
@@ -52,12 +57,22 @@ IVS.0015 (not subscribed).`)
 func resume(ctx context.Context, args []string) error {
 	fs := cli.NewFlags("worker resume", "", `Lifts the account-wide pause (after IVS.0014/IVS.0015 were resolved with
 Huawei Cloud, or after an operator's "worker pause"): clears it in Postgres
-and unpauses the queues. Records held by the pause continue.`)
+and unpauses the queues. Records held by the pause continue. Audited, with
+the pause it lifted.`)
+	operator := fs.String("operator", ops.DefaultOperator(), "who resumes, for the audit log")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	return withServers(ctx, func(st *store.Store, rdb redis.UniversalClient) error {
+		code, reason, paused, err := st.Paused(ctx)
+		if err != nil {
+			return err
+		}
 		if err := worker.Resume(ctx, st, rdb); err != nil {
+			return err
+		}
+		if err := st.Audit(ctx, store.AuditEntry{Operator: *operator, Command: "resume",
+			Result: map[string]any{"was_paused": paused, "pause_code": code, "pause_reason": reason}}); err != nil {
 			return err
 		}
 		fmt.Println("resumed")

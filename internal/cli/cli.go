@@ -6,7 +6,8 @@
 //	0  done
 //	1  failed (a server unreachable, a refused manifest, …); one line on stderr
 //	2  usage or configuration: a bad flag, argument or environment variable
-//	3  needs a human (ops reconcile, status -wait -timeout)
+//	3  needs a human (ops reconcile, status -wait -timeout, a database
+//	   lacking a migration: store.SchemaError)
 package cli
 
 import (
@@ -117,14 +118,23 @@ func runWithSignals(run func(context.Context, []string) error, args []string) er
 	return run(ctx, args)
 }
 
+// ExitCoder is an error that says with which code a command ends on it
+// (store.SchemaError: 3, someone must migrate the database).
+type ExitCoder interface {
+	error
+	ExitCode() int
+}
+
 // Status returns the exit code for a command's error, printing the error
 // on one line to stderr first unless the command already said everything
-// (ExitCode, flag.ErrHelp). A configuration error (*envconf.Error) exits 2.
+// (ExitCode, flag.ErrHelp). A configuration error (*envconf.Error) exits 2,
+// an ExitCoder with its code.
 // The message is escaped for the terminal (sink.Terminal): it may quote a
 // manifest, a reference or a library's words.
 func Status(stderr io.Writer, prog string, err error) int {
 	var exit ExitCode
 	var conf *envconf.Error
+	var coded ExitCoder
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return ExitOK
@@ -133,6 +143,9 @@ func Status(stderr io.Writer, prog string, err error) int {
 	case errors.As(err, &conf):
 		fmt.Fprintf(stderr, "%s: %s\n", prog, sink.Terminal(err.Error()))
 		return ExitUsage
+	case errors.As(err, &coded):
+		fmt.Fprintf(stderr, "%s: %s\n", prog, sink.Terminal(err.Error()))
+		return coded.ExitCode()
 	}
 	fmt.Fprintf(stderr, "%s: %s\n", prog, sink.Terminal(err.Error()))
 	return ExitError

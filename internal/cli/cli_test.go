@@ -76,6 +76,15 @@ func TestHelpPrintsAboutFlagsAndExitCodes(t *testing.T) {
 	}
 }
 
+// coded is an error that says its exit code (store.SchemaError does).
+type coded struct {
+	msg  string
+	code int
+}
+
+func (c coded) Error() string { return c.msg }
+func (c coded) ExitCode() int { return c.code }
+
 func TestStatus(t *testing.T) {
 	conf := &envconf.Error{Name: "IVSBATCH_QUOTA", Value: "10/s", Want: "a number"}
 	for _, tc := range []struct {
@@ -89,6 +98,7 @@ func TestStatus(t *testing.T) {
 		{fmt.Errorf("ops: %w", ExitCode(2)), 2, ""},
 		{errors.New("redis at x: refused"), 1, "p: redis at x: refused\n"},
 		{fmt.Errorf("worker run: %w", conf), 2, "p: worker run: IVSBATCH_QUOTA=\"10/s\": want a number\n"},
+		{fmt.Errorf("open: %w", coded{"schema behind", 3}), 3, "p: open: schema behind\n"},
 	} {
 		var out bytes.Buffer
 		if code := Status(&out, "p", tc.err); code != tc.code || out.String() != tc.out {

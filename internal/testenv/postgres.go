@@ -2,21 +2,45 @@ package testenv
 
 import (
 	"context"
+	"database/sql"
 	"net/url"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for the migrations
+
+	"github.com/ivsbatch/ivsbatch/migrations"
 )
 
 // DefaultPGAdminURL is where tests create their databases unless
 // IVSBATCH_PG_ADMIN_URL says otherwise.
 const DefaultPGAdminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
-// PostgresURL creates an empty database for this test and returns its URL.
-// The database is dropped (with its connections) when the test ends.
+// PostgresURL creates a database for this test with every migration
+// applied, as `ops migrate` leaves it, and returns its URL. The database is
+// dropped (with its connections) when the test ends.
 func PostgresURL(t testing.TB) string {
+	t.Helper()
+	u := EmptyPostgresURL(t)
+	db, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatalf("testenv: open database: %v", err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := migrations.Up(ctx, db); err != nil {
+		t.Fatalf("testenv: migrate the test database: %v", err)
+	}
+	return u
+}
+
+// EmptyPostgresURL creates an empty database for this test (no migration
+// applied) and returns its URL. The database is dropped (with its
+// connections) when the test ends.
+func EmptyPostgresURL(t testing.TB) string {
 	t.Helper()
 	admin := os.Getenv("IVSBATCH_PG_ADMIN_URL")
 	if admin == "" {

@@ -10,7 +10,8 @@ import (
 	"github.com/ivsbatch/ivsbatch/store"
 )
 
-// Open returns a store on a new, empty database, with a fresh keyring;
+// Open returns a store on a new database (migrated, as ops migrate leaves
+// it), with a fresh keyring;
 // opts apply after it (store.WithKeyring(nil), say, for a store without
 // keys).
 func Open(t testing.TB, opts ...store.Option) *store.Store {
@@ -31,7 +32,7 @@ func OpenURL(t testing.TB, url string, opts ...store.Option) *store.Store {
 	return st
 }
 
-// URL returns the URL of a new, empty database, to open several stores
+// URL returns the URL of a new, migrated database, to open several stores
 // on (OpenURL).
 func URL(t testing.TB) string {
 	t.Helper()

@@ -13,11 +13,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/ivsbatch/ivsbatch/store"
 )
 
 // CreateDatabase creates a fresh database, named after prefix, on the server
 // of IVSBATCH_PG_ADMIN_URL (default trust auth on 127.0.0.1:5432) and returns
-// its URL and a function that drops it.
+// its URL and a function that drops it. The database is migrated, as `ops
+// migrate` leaves it.
 func CreateDatabase(ctx context.Context, prefix string) (string, func(), error) {
 	admin := os.Getenv("IVSBATCH_PG_ADMIN_URL")
 	if admin == "" {
@@ -45,6 +48,10 @@ func CreateDatabase(ctx context.Context, prefix string) (string, func(), error) 
 			fmt.Fprintln(os.Stderr, "drop database:", err)
 		}
 		conn.Close(c)
+	}
+	if _, err := store.Migrate(ctx, u.String()); err != nil {
+		drop()
+		return "", nil, err
 	}
 	return u.String(), drop, nil
 }
