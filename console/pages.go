@@ -33,6 +33,7 @@ var failedStatuses = []pipeline.Status{pipeline.StatusFailed, pipeline.StatusRej
 type batchRow struct {
 	ID       int64
 	Name     string
+	State    pipeline.BatchState
 	Created  time.Time
 	Total    int
 	Open     int
@@ -59,13 +60,9 @@ func (d batchesData) refresh() bool {
 	return false
 }
 
-// statusOrder is the order statuses are listed in.
-var statusOrder = []pipeline.Status{pipeline.StatusPending, pipeline.StatusQueued, pipeline.StatusInFlight,
-	pipeline.StatusDone, pipeline.StatusReview, pipeline.StatusRejected, pipeline.StatusFailed}
-
 func byStatus(c store.Counts) []statusCount {
 	var out []statusCount
-	for _, s := range statusOrder {
+	for _, s := range pipeline.StatusDisplayOrder {
 		if n := c.ByStatus[s]; n > 0 {
 			out = append(out, statusCount{s, n})
 		}
@@ -75,18 +72,18 @@ func byStatus(c store.Counts) []statusCount {
 
 func (c *Console) batches(q *req) error {
 	before, _ := strconv.ParseInt(q.r.URL.Query().Get("before"), 10, 64)
-	list, err := c.cfg.Store.ListBatchPage(q.r.Context(), pageSize+1, before)
+	list, err := c.cfg.Store.ListBatches(q.r.Context(), store.BatchFilter{Limit: pageSize + 1, Before: before})
 	if err != nil {
 		return err
 	}
 	var d batchesData
 	if len(list) > pageSize {
 		list = list[:pageSize]
-		d.Older = list[pageSize-1].Batch.ID
+		d.Older = list[pageSize-1].ID
 	}
 	for _, b := range list {
 		open := b.Counts.Open()
-		d.Batches = append(d.Batches, batchRow{ID: b.Batch.ID, Name: shown(b.Batch.Name), Created: b.Batch.CreatedAt,
+		d.Batches = append(d.Batches, batchRow{ID: b.ID, Name: shown(b.Name), State: b.State, Created: b.CreatedAt,
 			Total: b.Counts.Total, Open: open, Done: b.Counts.Total - open, ByStatus: byStatus(b.Counts)})
 	}
 	c.render(q, http.StatusOK, "batches", d)
@@ -96,9 +93,10 @@ func (c *Console) batches(q *req) error {
 // ---- one batch ----
 
 type codeCount struct {
-	Code  string // as stored, for links and forms
-	Shown string
-	N     int
+	Code    string // as stored, for links and forms
+	Shown   string
+	Explain string // what the code means (internal/i18n)
+	N       int
 }
 
 type batchData struct {
@@ -161,23 +159,28 @@ func (c *Console) batch(q *req) error {
 	}
 	keys := slices.SortedFunc(maps.Keys(bs.ByVerdict), store.VerdictKey.Compare)
 	for _, k := range keys {
-		d.Verdicts = append(d.Verdicts, codeCount{Shown: shown(k.String()), N: bs.ByVerdict[k]})
+		d.Verdicts = append(d.Verdicts, codeCount{Shown: shown(strconv.Itoa(k.Code) + " " + q.lang.Result(k.Verdict)),
+			Explain: q.lang.Verdict(k.Code), N: bs.ByVerdict[k]})
 	}
 	for _, k := range slices.Sorted(maps.Keys(bs.ByError)) {
-		d.Failures = append(d.Failures, codeCount{Code: k, Shown: shown(cmp.Or(k, "-")), N: bs.ByError[k]})
+		cc := codeCount{Code: k, Shown: shown(cmp.Or(k, "-")), N: bs.ByError[k]}
+		if k != "" {
+			cc.Explain = shown(q.lang.Code(k))
+		}
+		d.Failures = append(d.Failures, cc)
 	}
 	qs := q.r.URL.Query()
 	switch {
 	case qs.Has("added"):
 		n, _ := strconv.Atoi(qs.Get("added"))
 		if n == 0 {
-			d.Submitted = text(q.lang, "batch.already")
+			d.Submitted = text(q.lang, "flash.already")
 		} else {
-			d.Submitted = fmt.Sprintf(text(q.lang, "batch.submitted"), n)
+			d.Submitted = fmt.Sprintf(text(q.lang, "flash.submitted"), n)
 		}
 	case qs.Has("requeued"):
 		n, _ := strconv.Atoi(qs.Get("requeued"))
-		d.Submitted = fmt.Sprintf(text(q.lang, "batch.requeued"), n)
+		d.Submitted = fmt.Sprintf(text(q.lang, "flash.requeued"), n)
 	}
 	c.render(q, http.StatusOK, "batch", d)
 	return nil
@@ -204,7 +207,7 @@ func (c *Console) records(q *req) error {
 	statuses := []pipeline.Status{st}
 	if st == "" || st == "failed" {
 		st, statuses = pipeline.StatusFailed, failedStatuses
-	} else if !slices.Contains(statusOrder, st) {
+	} else if !slices.Contains(pipeline.StatusDisplayOrder, st) {
 		return badRequest(fmt.Errorf("status %q", shown(string(st))))
 	}
 	after, _ := strconv.ParseInt(qs.Get("after"), 10, 64)
@@ -298,52 +301,57 @@ func (c *Console) requeue(q *req) error {
 
 // ---- review queue and decisions ----
 
-type reviewBatch struct {
-	ID    int64
-	Name  string
-	Cases []recordView
-	More  bool
+type whyCount struct {
+	Why, Explain string
+	N            int
 }
 
 type reviewData struct {
-	Batches []reviewBatch
+	BatchID int64 // 0: every batch
+	ByWhy   []whyCount
+	Total   int
+	Cases   []foundView
+	Next    string // the next page's URL; "" when none
 	Decided string
 }
 
-// reviewBatches is how many of the latest batches the review page looks
-// through for cases.
-const reviewBatches = 200
-
+// review lists the review cases (ops.Review: ops review's list), masked,
+// with why each is there, oldest first, a page at a time.
 func (c *Console) review(q *req) error {
-	ctx := q.r.Context()
-	only, _ := strconv.ParseInt(q.r.URL.Query().Get("batch"), 10, 64)
-	list, err := c.cfg.Store.ListBatchPage(ctx, reviewBatches, 0)
+	qs := q.r.URL.Query()
+	only, _ := strconv.ParseInt(qs.Get("batch"), 10, 64)
+	after, _ := strconv.ParseInt(qs.Get("after"), 10, 64)
+	rq, err := ops.Review(q.r.Context(), c.cfg.Store, store.ReviewFilter{BatchID: only, After: max(after, 0), Limit: pageSize})
 	if err != nil {
 		return err
 	}
-	var d reviewData
-	for _, b := range list {
-		if b.Counts.ByStatus[pipeline.StatusReview] == 0 || (only != 0 && b.Batch.ID != only) {
-			continue
-		}
-		recs, err := c.cfg.Store.BatchRecords(ctx, store.RecordFilter{BatchID: b.Batch.ID,
-			Statuses: []pipeline.Status{pipeline.StatusReview}, Limit: pageSize + 1})
-		if err != nil {
-			return err
-		}
-		rb := reviewBatch{ID: b.Batch.ID, Name: shown(b.Batch.Name), More: len(recs) > pageSize}
-		for _, r := range recs[:min(len(recs), pageSize)] {
-			rb.Cases = append(rb.Cases, viewRecord(r))
-		}
-		d.Batches = append(d.Batches, rb)
+	d := reviewData{BatchID: only}
+	for _, why := range slices.Sorted(maps.Keys(rq.ByWhy)) {
+		d.ByWhy = append(d.ByWhy, whyCount{Why: shown(why), Explain: shown(explainWhy(q.lang, why)), N: rq.ByWhy[why]})
+		d.Total += rq.ByWhy[why]
 	}
-	if id, err := strconv.ParseInt(q.r.URL.Query().Get("decided"), 10, 64); err == nil {
-		d.Decided = fmt.Sprintf(text(q.lang, "review.decided"), id, text(q.lang, "review."+q.r.URL.Query().Get("as")))
+	for _, f := range rq.Cases {
+		d.Cases = append(d.Cases, viewFound(q.lang, f))
+	}
+	if len(rq.Cases) == pageSize {
+		v := url.Values{"after": {strconv.FormatInt(rq.Cases[pageSize-1].ID, 10)}}
+		if only != 0 {
+			v.Set("batch", strconv.FormatInt(only, 10))
+		}
+		d.Next = "/review?" + v.Encode()
+	}
+	if id, err := strconv.ParseInt(qs.Get("decided"), 10, 64); err == nil {
+		as := pipeline.ReviewDecision(qs.Get("as"))
+		if slices.Contains(pipeline.ReviewDecisions, as) {
+			d.Decided = fmt.Sprintf(text(q.lang, "review.decided"), id, text(q.lang, "review."+string(as)))
+		}
 	}
 	c.render(q, http.StatusOK, "review", d)
 	return nil
 }
 
+// decide records a reviewer's decision on one case through ops.DecideRecords
+// (what ops review -decide and the API call): audited with the user.
 func (c *Console) decide(q *req) error {
 	id, err := strconv.ParseInt(q.r.PathValue("record"), 10, 64)
 	if err != nil || id <= 0 {
@@ -357,31 +365,20 @@ func (c *Console) decide(q *req) error {
 	if err != nil {
 		return err
 	}
-	decision := store.ReviewDecision(q.r.PostFormValue("decision"))
-	reason := strings.TrimSpace(q.r.PostFormValue("reason"))
-	if reason == "" {
-		return badRequest(errors.New("a decision needs a reason"))
+	if rec.Status != pipeline.StatusReview { // decided already: nothing to audit
+		return badRequest(errors.New("the record is not in review"))
 	}
-	if rec.Status != pipeline.StatusReview {
-		return badRequest(store.ErrNotInReview)
-	}
-	switch decision {
-	case store.DecisionApprove, store.DecisionReject:
-		err = c.cfg.Store.DecideReview(ctx, id, decision, reason, store.AuditEntry{Operator: q.user.Name,
-			Command: "review", BatchID: rec.BatchID})
-		if errors.Is(err, store.ErrNoVerdict) || errors.Is(err, store.ErrNotInReview) {
-			return badRequest(err)
-		}
-	case store.DecisionReverify:
-		_, err = ops.Requeue(ctx, c.cfg.Store, ops.RequeueOptions{
-			Filter: store.RequeueFilter{BatchID: rec.BatchID, IDs: []int64{id}, Statuses: []pipeline.Status{pipeline.StatusReview}},
-			Force:  true, Reason: reason, Operator: q.user.Name,
-			Args: map[string]any{"record": id, "decision": string(decision), "via": "console"}})
-	default:
-		return badRequest(fmt.Errorf("decision %q: want approve, reject or reverify", shown(string(decision))))
+	decision := pipeline.ReviewDecision(q.r.PostFormValue("decision"))
+	res, err := ops.DecideRecords(ctx, c.cfg.Store, []int64{id}, ops.DecideOptions{Decision: decision,
+		Reason: strings.TrimSpace(q.r.PostFormValue("reason")), Operator: q.user.Name})
+	if errors.Is(err, ops.ErrInvalidDecision) {
+		return badRequest(err)
 	}
 	if err != nil {
 		return err
+	}
+	if len(res.Decided) == 0 {
+		return badRequest(errors.New("the record is not in review"))
 	}
 	c.log.Info("console review decision", "user", q.user.Name, "record", id, "decision", string(decision))
 	http.Redirect(q.w, q.r, fmt.Sprintf("/review?decided=%d&as=%s", id, decision), http.StatusSeeOther)
@@ -393,9 +390,10 @@ func (c *Console) decide(q *req) error {
 type findData struct {
 	Ref     string // as typed (the input's value; escaped by the template)
 	Asked   bool
-	Records []recordView
+	Records []foundView
 }
 
+// find looks a ref up across batches (ops.Find: what ops find -ref shows).
 func (c *Console) find(q *req) error {
 	ref := strings.TrimSpace(q.r.URL.Query().Get("ref"))
 	d := findData{Ref: shown(ref), Asked: ref != ""}
@@ -403,12 +401,12 @@ func (c *Console) find(q *req) error {
 		if len(ref) > 256 {
 			return badRequest(errors.New("ref too long"))
 		}
-		recs, err := c.cfg.Store.RecordsByRef(q.r.Context(), ref, pageSize)
+		found, err := ops.Find(q.r.Context(), c.cfg.Store, ops.FindOptions{Ref: ref, Limit: pageSize})
 		if err != nil {
 			return err
 		}
-		for _, r := range recs {
-			d.Records = append(d.Records, viewRecord(r))
+		for _, f := range found {
+			d.Records = append(d.Records, viewFound(q.lang, f))
 		}
 	}
 	c.render(q, http.StatusOK, "find", d)
@@ -487,7 +485,8 @@ func (c *Console) upload(q *req) error {
 			return badRequest(errors.New("no manifest in the form"))
 		}
 		open := func(context.Context, string) (io.ReadCloser, error) { return io.NopCloser(p), nil }
-		opts := ingest.SubmitOptions{Name: cmp.Or(name, file), Logger: c.log}
+		// the audit row is written with the batch, by ingest (as enqueue submit's)
+		opts := ingest.SubmitOptions{Name: cmp.Or(name, file), Logger: c.log, Operator: q.user.Name}
 		if c.cfg.Objects != nil {
 			opts.CheckRef = c.cfg.Objects.CheckRef
 		}
@@ -498,12 +497,6 @@ func (c *Console) upload(q *req) error {
 			return nil
 		}
 		added := sum.Inserted
-		if e := c.cfg.Store.Audit(q.r.Context(), store.AuditEntry{Operator: q.user.Name, Command: "submit",
-			BatchID: sum.BatchID, Args: map[string]any{"via": "console", "name": opts.Name},
-			Result: map[string]any{"added": added, "created": sum.Created, "rows": sum.Rows, "valid": sum.Valid,
-				"rejected": sum.Rejected, "review": sum.Review}}); e != nil {
-			c.log.Error("console upload audit", "batch", sum.BatchID, "err", e)
-		}
 		http.Redirect(q.w, q.r, fmt.Sprintf("/batches/%d?added=%d", sum.BatchID, added), http.StatusSeeOther)
 		return nil
 	}

@@ -5,25 +5,24 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/identity"
 	"github.com/ivsbatch/ivsbatch/internal/sink"
+	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
 // funcs are the templates' functions in language l.
 func funcs(l Lang) template.FuncMap {
 	return template.FuncMap{
-		"t":  func(key string) string { return text(l, key) },
-		"tf": func(key string, args ...any) string { return fmt.Sprintf(text(l, key), args...) },
-		"status": func(s pipeline.Status) string {
-			if m, ok := messages["status."+string(s)]; ok {
-				return m[l]
-			}
-			return string(s)
-		},
+		"t":          func(key string) string { return text(l, key) },
+		"tf":         func(key string, args ...any) string { return fmt.Sprintf(text(l, key), args...) },
+		"status":     func(s pipeline.Status) string { return l.Status(string(s)) },
+		"explain":    func(code string) string { return l.Code(code) },
+		"switchlang": func() string { return switchLabel(l) },
 		"time": func(t time.Time) string {
 			if t.IsZero() {
 				return ""
@@ -121,4 +120,45 @@ func viewRecord(r *pipeline.Record) recordView {
 		v.Why = v.Code + ": " + v.Message
 	}
 	return v
+}
+
+// foundView is a record ops.Find or ops.Review returned (masked already) as
+// pages show it, its outcome explained in the page's language.
+type foundView struct {
+	ID, BatchID int64
+	Ref         string
+	Line        int
+	Status      pipeline.Status
+	Name        string // masked
+	Number      string // masked
+	Verdict     string // "3001 nonexistent", or ""
+	Why         string // the verification or error code
+	Explain     string
+	Finished    time.Time
+	Decision    string // the latest review decision: "reject by user:rita: no such person", or ""
+}
+
+func viewFound(l Lang, f ops.Found) foundView {
+	v := foundView{ID: f.ID, BatchID: f.BatchID, Ref: shown(f.Ref), Line: f.Line, Status: f.Status,
+		Name: shown(f.NameMasked), Number: shown(f.IDMasked), Verdict: shown(f.Verdict), Why: shown(f.Why),
+		Explain: shown(explainWhy(l, f.Why))}
+	if f.FinishedAt != nil {
+		v.Finished = *f.FinishedAt
+	}
+	if d := f.Decision; d != nil {
+		v.Decision = shown(fmt.Sprintf("%s · %s · %s", l.Label("decision."+string(d.Decision)), d.Operator, d.Reason))
+	}
+	return v
+}
+
+// explainWhy explains a why code: a verification code (digits) or an error
+// or reason code.
+func explainWhy(l Lang, why string) string {
+	if why == "" {
+		return ""
+	}
+	if n, err := strconv.Atoi(why); err == nil {
+		return l.Verdict(n)
+	}
+	return l.Code(why)
 }

@@ -19,6 +19,7 @@ type Batch struct {
 	ID        int64          `json:"id"`
 	Name      string         `json:"name"`
 	Source    string         `json:"source"`
+	State     string         `json:"state,omitempty"` // in the list (ops batches' state)
 	CreatedAt time.Time      `json:"created_at"`
 	Total     int            `json:"total"`
 	Open      int            `json:"open"`
@@ -47,7 +48,7 @@ func (a *API) listBatches(w http.ResponseWriter, r *http.Request) {
 		server.Error(w, http.StatusBadRequest, "bad_param", "before: want a batch id")
 		return
 	}
-	list, err := a.Store.ListBatchPage(r.Context(), limit, int64(before))
+	list, err := a.Store.ListBatches(r.Context(), store.BatchFilter{Limit: limit, Before: int64(before)})
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -57,10 +58,12 @@ func (a *API) listBatches(w http.ResponseWriter, r *http.Request) {
 		Next    string  `json:"next,omitempty"`
 	}{Batches: []Batch{}}
 	for _, b := range list {
-		out.Batches = append(out.Batches, toBatch(b.Batch, b.Counts))
+		ab := toBatch(b.Batch, b.Counts)
+		ab.State = string(b.State)
+		out.Batches = append(out.Batches, ab)
 	}
 	if len(list) == limit {
-		out.Next = fmt.Sprintf("/api/v1/batches?limit=%d&before=%d", limit, list[len(list)-1].Batch.ID)
+		out.Next = fmt.Sprintf("/api/v1/batches?limit=%d&before=%d", limit, list[len(list)-1].ID)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

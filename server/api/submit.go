@@ -209,13 +209,14 @@ func (a *API) doSubmit(w http.ResponseWriter, r *http.Request, req SubmitRequest
 		return
 	}
 	ctx := r.Context()
+	u := caller(r)
+	// a stored manifest's audit row is written with its batch, by ingest
 	opts := ingest.SubmitOptions{Name: req.Name, Format: ingest.Format(req.Format), Encoding: req.Encoding,
-		Sheet: req.Sheet, Logger: a.log}
+		Sheet: req.Sheet, Logger: a.log, Operator: u.AuditName()}
 	if a.Objects != nil {
 		opts.CheckRef = a.Objects.CheckRef
 	}
 	sum, err := ingest.Submit(ctx, a.Store, open, req.Source, opts)
-	u := caller(r)
 	audit := store.AuditEntry{Operator: u.AuditName(), Command: "submit", BatchID: sum.BatchID,
 		Args: map[string]any{"source": req.Source, "via": "api"}}
 	if err != nil {
@@ -236,9 +237,6 @@ func (a *API) doSubmit(w http.ResponseWriter, r *http.Request, req SubmitRequest
 		server.Error(w, http.StatusUnprocessableEntity, "manifest.refused", err.Error())
 		return
 	}
-	audit.Result = map[string]any{"created": sum.Created, "rows": sum.Rows, "inserted": sum.Inserted,
-		"rejected": sum.Rejected, "review": sum.Review}
-	a.writeAudit(ctx, audit)
 	p, err := ops.MakePlan(ctx, a.Store, sum.BatchID, a.Quota)
 	if err != nil {
 		a.fail(w, r, err)
