@@ -437,7 +437,7 @@ func (c *Console) export(q *req) error {
 	h := q.w.Header()
 	h.Set("Content-Type", ctype)
 	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	n, err := ops.ExportAudited(ctx, c.cfg.Store, id, q.w, ops.ExportOptions{Format: format}, "console:"+name, q.user.Name)
+	n, err := ops.ExportAudited(ctx, c.cfg.Store, id, q.w, ops.ExportOptions{Format: format, Lang: q.lang}, "console:"+name, q.user.Name)
 	if err != nil {
 		// Headers and rows may be sent already: the log says what broke,
 		// and the download ends short.

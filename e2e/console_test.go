@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
+	"github.com/ivsbatch/ivsbatch/internal/i18n"
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/ivssim"
 	"github.com/ivsbatch/ivsbatch/pii"
@@ -186,8 +187,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(css("#finished")))
 
 	// A review case decided.
-	cases, err := st.BatchRecords(h.ctx, store.RecordFilter{BatchID: batchID,
-		Statuses: []pipeline.Status{pipeline.StatusReview}, Limit: 10})
+	cases, _, err := st.ListReview(h.ctx, store.ReviewFilter{BatchID: batchID, Limit: 10})
 	if err != nil || len(cases) == 0 {
 		t.Fatalf("review cases: %d (%v), want the 3001 records", len(cases), err)
 	}
@@ -199,8 +199,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.SetValue(css(form+" select"), "approve"),
 		chromedp.SendKeys(css(form+" input[name=reason]"), "the customer's registry confirms the person"),
 		chromedp.Submit(css(form)), chromedp.WaitVisible(css("#flash")))
-	if got, err := st.GetRecord(h.ctx, rc.ID); err != nil || got.Status != pipeline.StatusDone {
-		t.Fatalf("the approved record: %+v (%v), want done", got, err)
+	if got, err := st.GetRecord(h.ctx, rc.ID); err != nil || got.Status != pipeline.StatusReviewApproved {
+		t.Fatalf("the approved record: %+v (%v), want approved in review", got, err)
 	}
 	b.do(op, "audit log", 30*time.Second, chromedp.Navigate(base+"/audit"), chromedp.WaitVisible(css("#audit")))
 	b.shot(op, shots, "audit")
@@ -351,7 +351,8 @@ func postForm(path string, fields map[string]string) string {
 }
 
 // checkExport reads the downloaded CSV back: every record of the manifest,
-// the decided case done, names and id numbers masked.
+// the decided case approved in review with its decision, names and id
+// numbers masked.
 func checkExport(t *testing.T, file string, h *harness, decided int64) {
 	t.Helper()
 	f, err := os.Open(file)
@@ -377,11 +378,12 @@ func checkExport(t *testing.T, file string, h *harness, decided int64) {
 	found := false
 	for _, r := range recs[1:] {
 		if r[col["id"]] == strconv.FormatInt(decided, 10) {
-			found = r[col["status"]] == string(pipeline.StatusDone)
+			found = r[col["status"]] == i18n.English.Status(string(pipeline.StatusReviewApproved)) &&
+				strings.HasPrefix(r[col["review_decision"]], i18n.English.Label("decision.approve"))
 		}
 	}
 	if !found {
-		t.Error("the export does not show the approved review case as done")
+		t.Error("the export does not show the approved review case, approved, with its decision")
 	}
 	raw, _ := os.ReadFile(file)
 	for _, p := range h.pop.People() {
