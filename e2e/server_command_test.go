@@ -16,12 +16,16 @@ import (
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
+	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/store/storetest"
 )
 
 // TestServerCommand starts the shipped server command as its -h and the
 // README say: tokens and accounts made by its subcommands (the token
 // printed once, the password read from stdin), run serving /healthz and
-// the API with the token, a bad setting exiting 2, SIGTERM exiting 0.
+// the API with the token, a bad setting exiting 2, SIGTERM exiting 0. It
+// logs in to Postgres as a member of the operator role (ops roles), as a
+// deployment runs it: its tables are granted to that role.
 func TestServerCommand(t *testing.T) {
 	t.Parallel()
 	bin := buildCommands(t)
@@ -40,7 +44,8 @@ func TestServerCommand(t *testing.T) {
 		key[i], index[i] = byte(3*i), byte(5+i)
 	}
 	port := strconv.Itoa(testenv.FreePort(t))
-	env := append(base, "IVSBATCH_DATABASE_URL="+testenv.PostgresURL(t), "IVSBATCH_REDIS_ADDR="+testenv.Redis(t),
+	roles := storetest.MakeRoles(t, testenv.PostgresURL(t))
+	env := append(base, "IVSBATCH_DATABASE_URL="+roles.URL[store.RoleOperator], "IVSBATCH_REDIS_ADDR="+testenv.Redis(t),
 		"IVSBATCH_PII_KEYS=smoke:"+base64.StdEncoding.EncodeToString(key),
 		"IVSBATCH_PII_INDEX_KEY="+base64.StdEncoding.EncodeToString(index), "IVSBATCH_SERVER_ADDR=127.0.0.1:"+port)
 
