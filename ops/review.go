@@ -145,18 +145,18 @@ func Decide(ctx context.Context, st *store.Store, o DecideOptions) (DecideReport
 // normalised.
 func checkDecision(o DecideOptions) (DecideOptions, error) {
 	if !slices.Contains(pipeline.ReviewDecisions, o.Decision) {
-		return o, fmt.Errorf("review: -decide %q: want approve, reject or reverify", o.Decision)
+		return o, invalidDecision(fmt.Errorf("review: -decide %q: want approve, reject or reverify", o.Decision))
 	}
 	if strings.TrimSpace(o.Reason) == "" {
-		return o, errors.New("review: -reason is required (who reads the audit log must know why)")
+		return o, invalidDecision(errors.New("review: -reason is required (who reads the audit log must know why)"))
 	}
 	if o.CorrectedName != "" {
 		if o.Decision != pipeline.DecideReverify {
-			return o, errors.New("review: -name goes with -decide reverify only")
+			return o, invalidDecision(errors.New("review: -name goes with -decide reverify only"))
 		}
 		name, err := identity.NormalizeName(o.CorrectedName)
 		if err != nil {
-			return o, fmt.Errorf("review: -name is not a name IVS accepts (%s)", identity.ErrorCode(err))
+			return o, invalidDecision(fmt.Errorf("review: -name is not a name IVS accepts (%s)", identity.ErrorCode(err)))
 		}
 		o.CorrectedName = name
 	}
@@ -168,9 +168,17 @@ func decide(ctx context.Context, st *store.Store, ids []int64, o DecideOptions) 
 		CorrectedName: o.CorrectedName})
 }
 
-// ErrInvalidDecision wraps what checkDecision refuses (a client's mistake,
-// not the server's).
+// ErrInvalidDecision is what a decision refused before anything is looked
+// up matches (errors.Is): an unknown decision, no reason, a corrected name
+// IVS would refuse. A client's mistake, not the server's.
 var ErrInvalidDecision = errors.New("invalid review decision")
+
+type decisionError struct{ error }
+
+func (e decisionError) Is(target error) bool { return target == ErrInvalidDecision }
+func (e decisionError) Unwrap() error        { return e.error }
+
+func invalidDecision(err error) error { return decisionError{err} }
 
 // DecideRecords records o's decision (o.Refs and o.BatchID unused) for the
 // review cases ids, as Decide does for refs: checked the same way, one
@@ -180,10 +188,10 @@ var ErrInvalidDecision = errors.New("invalid review decision")
 func DecideRecords(ctx context.Context, st *store.Store, ids []int64, o DecideOptions) (store.DecisionResult, error) {
 	o, err := checkDecision(o)
 	if err != nil {
-		return store.DecisionResult{}, fmt.Errorf("%w: %w", ErrInvalidDecision, err)
+		return store.DecisionResult{}, err
 	}
 	if len(ids) == 0 {
-		return store.DecisionResult{}, fmt.Errorf("%w: no record", ErrInvalidDecision)
+		return store.DecisionResult{}, invalidDecision(errors.New("review: no record"))
 	}
 	return decide(ctx, st, ids, o)
 }

@@ -1,7 +1,8 @@
 // Package api is ivsbatch's JSON API under /api/v1, mounted on the server
 // (server.Server): submit a manifest (an upload or an s3:// reference) with
 // an idempotency key, list batches, a batch's status, plan, report and
-// export, and requeue with a preview (count and cost) then a confirmation.
+// export, requeue with a preview (count and cost) then a confirmation, a
+// record looked up by ref, and the review queue with its decisions.
 // Every handler calls the same ops/, ingest/ and store/ functions as the
 // commands, with the authenticated caller as the audit log's operator.
 // Errors are application/problem+json (server.Problem). The routes are
@@ -72,6 +73,9 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/batches/{id}/export", auth.Viewer, a.export},
 		{"POST", "/api/v1/requeues", auth.Operator, a.previewRequeue},
 		{"POST", "/api/v1/requeues/{id}/confirm", auth.Operator, a.confirmRequeue},
+		{"GET", "/api/v1/records", auth.Viewer, a.findRecords},
+		{"GET", "/api/v1/review", auth.Viewer, a.reviewQueue},
+		{"POST", "/api/v1/review/decisions", auth.Operator, a.decide},
 	}
 }
 

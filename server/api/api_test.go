@@ -17,6 +17,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/auth"
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/objstore"
+	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/server/api"
 	"github.com/ivsbatch/ivsbatch/server/servertest"
 )
@@ -296,4 +297,124 @@ func TestBatchAndRequeue(t *testing.T) {
 			t.Fatalf("requeue %+v: %s, want 400", bad, resp.Status)
 		}
 	}
+}
+
+// A record looked up by ref and the review queue read by a viewer, masked;
+// decisions by an operator (by id and by ref) through ops review's function,
+// audited with the token; a viewer cannot decide.
+func TestReviewAndFind(t *testing.T) {
+	t.Parallel()
+	env := servertest.Start(t, servertest.Options{})
+	ctx := t.Context()
+	op := client{t, env, env.Client(), env.Token("ops", auth.Operator)}
+	viewer := client{t, env, env.Client(), env.Token("dash", auth.Viewer)}
+	_, first := op.upload("june", manifest, "")
+	_, second := op.upload("july", "ref,name,id_number\nr1,赵六,110105198001010016\nr2,钱七,11010519491231002X\n", "")
+	if first.BatchID == 0 || second.BatchID == 0 || first.BatchID == second.BatchID {
+		t.Fatalf("two batches: %+v %+v", first, second)
+	}
+	// IVS answered 3001 for r1 and r2 of the first batch and r2 of the second: review cases.
+	if _, err := env.Store.Pool().Exec(ctx, `UPDATE records SET status = 'review', verification_code = 3001,
+		verdict = 'nonexistent', finished_at = now() WHERE (batch_id = $1 AND ref IN ('r1', 'r2')) OR (batch_id = $2 AND ref = 'r2')`,
+		first.BatchID, second.BatchID); err != nil {
+		t.Fatal(err)
+	}
+	recordID := func(batch int64, ref string) int64 {
+		var id int64
+		if err := env.Store.Pool().QueryRow(ctx, `SELECT id FROM records WHERE batch_id = $1 AND ref = $2`, batch, ref).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	r1, r2, r2b := recordID(first.BatchID, "r1"), recordID(first.BatchID, "r2"), recordID(second.BatchID, "r2")
+
+	var found struct{ Records []api.Record }
+	resp, body := viewer.do("GET", "/api/v1/records?ref=r1", nil)
+	if err := json.Unmarshal(body, &found); resp.StatusCode != 200 || err != nil || len(found.Records) != 2 ||
+		found.Records[0].BatchID != second.BatchID || found.Records[1].ID != r1 || found.Records[1].Verdict != "3001 nonexistent" ||
+		found.Records[1].Explanation == "" || found.Records[1].NameMasked == "" {
+		t.Fatalf("find r1: %s %s", resp.Status, body)
+	}
+	if bytes.Contains(body, []byte("张三")) || bytes.Contains(body, []byte("赵六")) || bytes.Contains(body, []byte("11010519491231002X")) {
+		t.Fatalf("find shows personal data unmasked: %s", body)
+	}
+	for _, q := range []string{"", "?ref=", "?ref=r1&limit=0", "?ref=" + strings.Repeat("x", 300)} {
+		if resp := viewer.json("GET", "/api/v1/records"+q, nil, nil); resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("find %q: %s, want 400", q, resp.Status)
+		}
+	}
+	var queue api.ReviewQueue
+	if resp := viewer.json("GET", "/api/v1/review", nil, &queue); resp.StatusCode != 200 || queue.Total != 3 ||
+		queue.ByWhy["3001"] != 3 || len(queue.Cases) != 3 || queue.Cases[0].ID != r1 {
+		t.Fatalf("review queue: %s %+v", resp.Status, queue)
+	}
+	if resp := viewer.json("GET", fmt.Sprintf("/api/v1/review?batch_id=%d&limit=1", first.BatchID), nil, &queue); resp.StatusCode != 200 ||
+		queue.Total != 2 || len(queue.Cases) != 1 || queue.Next == "" {
+		t.Fatalf("one batch's queue, a page of one: %s %+v", resp.Status, queue)
+	}
+
+	approve := api.DecideRequest{Decision: "approve", Reason: "the registry confirms the person", RecordIDs: []int64{r1}}
+	if resp := viewer.json("POST", "/api/v1/review/decisions", approve, nil); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a viewer decides: %s, want 403", resp.Status)
+	}
+	if rec, _ := env.Store.GetRecord(ctx, r1); rec.Status != pipeline.StatusReview {
+		t.Fatalf("a viewer's decision changed the record: %s", rec.Status)
+	}
+	for _, bad := range []api.DecideRequest{
+		{Decision: "approve", RecordIDs: []int64{r1}},                                    // no reason
+		{Decision: "maybe", Reason: "x", RecordIDs: []int64{r1}},                         // no such decision
+		{Decision: "approve", Reason: "x"},                                               // no record
+		{Decision: "approve", Reason: "x", RecordIDs: []int64{r1}, Refs: []string{"r1"}}, // both
+		{Decision: "approve", Reason: "x", RecordIDs: []int64{r1}, CorrectedName: "张三"},  // a name with approve
+	} {
+		resp, body := op.do("POST", "/api/v1/review/decisions", jsonBody(bad), "Content-Type", "application/json")
+		if resp.StatusCode != http.StatusBadRequest || !bytes.Contains(body, []byte(`"code":"bad_decision"`)) {
+			t.Fatalf("decision %+v: %s %s, want a 400 bad_decision problem", bad, resp.Status, body)
+		}
+	}
+	var dec api.Decided
+	if resp := op.json("POST", "/api/v1/review/decisions", approve, &dec); resp.StatusCode != 200 || len(dec.Decided) != 1 ||
+		dec.Decided[0].Status != string(pipeline.StatusReviewApproved) || dec.PaidReverifications != 0 {
+		t.Fatalf("approve: %s %+v", resp.Status, dec)
+	}
+	// r2 is in review in both batches: a ref without batch_id is ambiguous.
+	reject := api.DecideRequest{Decision: "reject", Reason: "no such person at the registry", Refs: []string{"r2"}}
+	if resp := op.json("POST", "/api/v1/review/decisions", reject, nil); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("an ambiguous ref: %s, want 409", resp.Status)
+	}
+	reject.BatchID = first.BatchID
+	if resp := op.json("POST", "/api/v1/review/decisions", reject, &dec); resp.StatusCode != 200 || len(dec.Decided) != 1 ||
+		dec.Decided[0].ID != r2 || dec.Decided[0].Status != string(pipeline.StatusReviewRejected) {
+		t.Fatalf("reject by ref: %s %+v", resp.Status, dec)
+	}
+	reverify := api.DecideRequest{Decision: "reverify", Reason: "the registry updated its data", RecordIDs: []int64{r2b, r1}}
+	if resp := op.json("POST", "/api/v1/review/decisions", reverify, &dec); resp.StatusCode != 200 || len(dec.Decided) != 1 ||
+		dec.Decided[0].ID != r2b || dec.PaidReverifications != 1 || len(dec.NotInReview) != 1 || dec.NotInReview[0] != r1 {
+		t.Fatalf("reverify (one case, one decided already): %s %+v", resp.Status, dec)
+	}
+	if rec, _ := env.Store.GetRecord(ctx, r2b); rec.Status != pipeline.StatusPending || !rec.Reverify {
+		t.Fatalf("re-verified record: %s reverify=%v", rec.Status, rec.Reverify)
+	}
+	found.Records = nil
+	if viewer.json("GET", "/api/v1/records?ref=r1", nil, &found); len(found.Records) != 2 || found.Records[1].Decision == nil ||
+		found.Records[1].Decision.Decision != "approve" || found.Records[1].Decision.Operator != "token:ops" {
+		t.Fatalf("r1 after its decision: %+v", found.Records)
+	}
+	audit, err := env.Store.ListAudit(ctx, "review-decision", 10)
+	if err != nil || len(audit) != 3 {
+		t.Fatalf("review audit rows %+v (%v), want 3", audit, err)
+	}
+	for _, a := range audit {
+		if a.Operator != "token:ops" {
+			t.Errorf("audit row %d by %q, want token:ops", a.ID, a.Operator)
+		}
+	}
+	if viewer.json("GET", "/api/v1/review", nil, &queue); queue.Total != 0 || len(queue.Cases) != 0 {
+		t.Fatalf("queue after the decisions: %+v", queue)
+	}
+}
+
+func jsonBody(v any) io.Reader {
+	b, _ := json.Marshal(v)
+	return bytes.NewReader(b)
 }
