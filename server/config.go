@@ -7,10 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"strings"
 	"time"
-
-	"github.com/ivsbatch/ivsbatch/internal/envconf"
 )
 
 // Config is how the server listens and whom it trusts. Zero values take
@@ -50,6 +47,10 @@ func (c Config) WithDefaults() Config {
 // TLS reports whether the server serves HTTPS itself.
 func (c Config) TLS() bool { return c.TLSCertFile != "" }
 
+// Validate checks c (with its defaults): TLS needs both files, and plain
+// HTTP listens on loopback unless a trusted proxy is named.
+func (c Config) Validate() error { return c.WithDefaults().validate() }
+
 func (c Config) validate() error {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return errors.New("server: TLS needs both a certificate and a key file")
@@ -65,52 +66,4 @@ func (c Config) validate() error {
 		return fmt.Errorf("server: %s is not a loopback address: serve TLS (certificate and key files) or name the reverse proxy that does (trusted proxies)", c.Addr)
 	}
 	return nil
-}
-
-// ConfigFromEnv reads the server's settings; a bad value is an
-// *envconf.Error naming the variable. Secrets are never settings here:
-// tokens and passwords live hashed in Postgres.
-func ConfigFromEnv(get envconf.Lookup) (Config, error) {
-	var c Config
-	var err error
-	if c.Addr, err = envconf.HostPort(get, "IVSBATCH_SERVER_ADDR", "127.0.0.1:8080"); err != nil {
-		return c, err
-	}
-	c.TLSCertFile = envconf.String(get, "IVSBATCH_SERVER_TLS_CERT_FILE", "")
-	c.TLSKeyFile = envconf.String(get, "IVSBATCH_SERVER_TLS_KEY_FILE", "")
-	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
-		name := "IVSBATCH_SERVER_TLS_KEY_FILE"
-		if c.TLSCertFile == "" {
-			name = "IVSBATCH_SERVER_TLS_CERT_FILE"
-		}
-		return c, &envconf.Error{Name: name, Value: "", Want: "a file, as the other of the certificate and key is set"}
-	}
-	if v := envconf.String(get, "IVSBATCH_SERVER_TRUSTED_PROXIES", ""); v != "" {
-		for _, s := range strings.Split(v, ",") {
-			s = strings.TrimSpace(s)
-			p, err := netip.ParsePrefix(s)
-			if err != nil {
-				a, aerr := netip.ParseAddr(s)
-				if aerr != nil {
-					return c, &envconf.Error{Name: "IVSBATCH_SERVER_TRUSTED_PROXIES", Value: v,
-						Want: "comma-separated addresses or CIDR prefixes, such as 10.0.0.0/8,127.0.0.1"}
-				}
-				p = netip.PrefixFrom(a, a.BitLen())
-			}
-			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
-		}
-	}
-	if c.SessionTTL, err = envconf.PositiveDuration(get, "IVSBATCH_SERVER_SESSION_TTL", 12*time.Hour); err != nil {
-		return c, err
-	}
-	mb, err := envconf.PositiveInt(get, "IVSBATCH_SERVER_MAX_UPLOAD_MB", 1024, "MiB")
-	if err != nil {
-		return c, err
-	}
-	c.MaxUpload = int64(mb) << 20
-	if err := c.WithDefaults().validate(); err != nil {
-		return c, &envconf.Error{Name: "IVSBATCH_SERVER_ADDR", Value: c.Addr,
-			Want: "a loopback address unless IVSBATCH_SERVER_TLS_CERT_FILE/_KEY_FILE or IVSBATCH_SERVER_TRUSTED_PROXIES is set"}
-	}
-	return c, nil
 }

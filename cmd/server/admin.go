@@ -13,14 +13,14 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/auth"
 	"github.com/ivsbatch/ivsbatch/internal/cli"
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"github.com/ivsbatch/ivsbatch/internal/sink"
-	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/server"
 	"github.com/ivsbatch/ivsbatch/store"
 )
 
 func withStore(ctx context.Context, fn func(*store.Store) error) error {
-	st, err := store.OpenFromEnv(ctx)
+	st, err := config.OpenStore(ctx, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -35,7 +35,7 @@ lost). Give it to the system as a secret (a file, a secret store) and send it
 as "Authorization: Bearer TOKEN". Audited.`)
 	name := fs.String("name", "", "what uses the token (shown in the audit log as token:NAME); required")
 	role := fs.String("role", "viewer", "viewer (reads), operator (and submits, requeues, decides), admin")
-	operator := fs.String("operator", ops.DefaultOperator(), "who runs this, for the audit log")
+	operator := fs.String("operator", config.Operator(os.Getenv), "who runs this, for the audit log")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func when(t *time.Time) string {
 func tokenRevoke(ctx context.Context, args []string) error {
 	fs := cli.NewFlags("server token-revoke", "-id N", "Revokes an API token at once: its next request is refused. Audited.")
 	id := fs.Int64("id", 0, "the token's id (server token-list); required")
-	operator := fs.String("operator", ops.DefaultOperator(), "who runs this, for the audit log")
+	operator := fs.String("operator", config.Operator(os.Getenv), "who runs this, for the audit log")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ standard input (at least 12 characters), stored as an argon2id hash. Audited.
   printf '%s\n' "$PASSWORD" | server user-add -name alice -role operator`)
 	name := fs.String("name", "", "the username; required")
 	role := fs.String("role", "viewer", "viewer, operator or admin")
-	operator := fs.String("operator", ops.DefaultOperator(), "who runs this, for the audit log")
+	operator := fs.String("operator", config.Operator(os.Getenv), "who runs this, for the audit log")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func userUpdate(ctx context.Context, args []string) error {
 	role := fs.String("role", "", "a new role: viewer, operator or admin")
 	disable := fs.Bool("disable", false, "disable the account (it can no longer sign in)")
 	enable := fs.Bool("enable", false, "enable a disabled account")
-	operator := fs.String("operator", ops.DefaultOperator(), "who runs this, for the audit log")
+	operator := fs.String("operator", config.Operator(os.Getenv), "who runs this, for the audit log")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}

@@ -7,13 +7,10 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/console"
 	"github.com/ivsbatch/ivsbatch/internal/cli"
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"github.com/ivsbatch/ivsbatch/objstore"
-	"github.com/ivsbatch/ivsbatch/ops"
-	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/server"
 	"github.com/ivsbatch/ivsbatch/server/api"
-	"github.com/ivsbatch/ivsbatch/store"
-	"github.com/ivsbatch/ivsbatch/worker"
 )
 
 func run(ctx context.Context, log *slog.Logger, args []string) error {
@@ -27,25 +24,33 @@ by IVSBATCH_SERVER_TRUSTED_PROXIES, or on loopback only. Prints
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := server.ConfigFromEnv(os.Getenv)
+	cfg, err := config.Server(os.Getenv)
 	if err != nil {
 		return err
 	}
 	cfg.Logger = log
-	quota, err := ops.QuotaFromEnv(os.Getenv)
+	quota, err := config.Quota(os.Getenv)
 	if err != nil {
 		return err
 	}
-	objs, err := objstore.New(ctx, objstore.ConfigFromEnv(os.Getenv))
+	policy, err := config.Policy(os.Getenv)
 	if err != nil {
 		return err
 	}
-	st, err := store.OpenFromEnv(ctx)
+	ocfg, err := config.MediaSource(os.Getenv) // manifests from s3://, the media policy of their rows
+	if err != nil {
+		return err
+	}
+	objs, err := objstore.New(ctx, ocfg)
+	if err != nil {
+		return err
+	}
+	st, err := config.OpenStore(ctx, os.Getenv)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	rdb, err := worker.ConnectRedisFromEnv(ctx, os.Getenv)
+	rdb, err := config.ConnectRedis(ctx, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -55,10 +60,6 @@ by IVSBATCH_SERVER_TRUSTED_PROXIES, or on loopback only. Prints
 		return err
 	}
 	api.New(api.Deps{Store: st, Redis: rdb, Objects: objs, Quota: quota, MaxUpload: cfg.MaxUpload, Logger: log}).Register(srv)
-	policy, err := pipeline.PolicyFromEnv(os.Getenv)
-	if err != nil {
-		return err
-	}
 	con, err := console.New(console.Config{Store: st, Auth: console.ServerAuth{}, Objects: objs, Quota: quota,
 		MaxAttempts: policy.MaxAttempts, MaxUpload: cfg.MaxUpload, Logger: log})
 	if err != nil {
