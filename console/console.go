@@ -135,6 +135,7 @@ func (c *Console) routes() {
 	})
 	m.Handle("GET /batches", c.page(RoleViewer, c.batches))
 	m.Handle("GET /batches/{id}", c.page(RoleViewer, c.batch))
+	m.Handle("GET /batches/{id}/charts", c.page(RoleViewer, c.charts))
 	m.Handle("GET /batches/{id}/records", c.page(RoleViewer, c.records))
 	m.Handle("GET /batches/{id}/export", c.page(RoleViewer, c.export))
 	m.Handle("POST /batches/{id}/requeue/preview", c.page(RoleOperator, c.requeuePreview))
