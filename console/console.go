@@ -98,10 +98,11 @@ var files embed.FS
 
 // Console serves the pages. Mount it at the root of the server's mux.
 type Console struct {
-	cfg   Config
-	log   *slog.Logger
-	pages map[Lang]*template.Template
-	mux   *http.ServeMux
+	cfg        Config
+	log        *slog.Logger
+	pages      map[Lang]*template.Template
+	mux        *http.ServeMux
+	chartCache chartCache // finished batches' charts
 }
 
 // New returns the console.

@@ -154,8 +154,13 @@ func (c *Console) batch(q *req) error {
 	// is finished, and on request (/charts) while it runs, so that a page
 	// refreshing every 5 s costs the count deltas only, whatever the size.
 	if open == 0 {
-		if d.Charts, err = ops.ReportCharts(ctx, c.cfg.Store, id, ops.ReportOptions{Quota: c.cfg.Quota, Lang: q.lang}); err != nil {
-			return err
+		k := keyOf(id, q.lang, bs.Counts)
+		var ok bool
+		if d.Charts, ok = c.chartCache.get(k); !ok {
+			if d.Charts, err = ops.ReportCharts(ctx, c.cfg.Store, id, ops.ReportOptions{Quota: c.cfg.Quota, Lang: q.lang}); err != nil {
+				return err
+			}
+			c.chartCache.put(k, d.Charts)
 		}
 	}
 	if eta := bs.ETA(); eta > 0 {

@@ -205,6 +205,14 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		results = append(results, result{"GET " + p.path + " (" + p.what + ")", lat, errs})
 	}
 	alone("after")
+	// The charts on request (/charts: every record and attempt of the
+	// batch read), once, while the batch runs.
+	final := done()
+	took, err := once(ctx, "http://"+apiAddr+fmt.Sprintf("/batches/%d/charts", batch), session)
+	if err != nil {
+		return err
+	}
+	defer fmt.Fprintf(out, "GET /batches/%d/charts (once, on request; %d records final): %s\n", batch, final, took.Round(time.Millisecond))
 	for _, r := range results {
 		lat := r.lat
 		slices.Sort(lat)
@@ -319,6 +327,25 @@ func load(ctx context.Context, url, auth string, clients int, rate float64, d ti
 	}
 	wg.Wait()
 	return lat, errs
+}
+
+// once asks url once with a session cookie and returns how long it took.
+func once(ctx context.Context, url, cookie string) (time.Duration, error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	req.Header.Set("Cookie", cookie)
+	t := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return time.Since(t), nil
 }
 
 // loadAverage is the machine's one-minute load average.
