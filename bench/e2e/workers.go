@@ -68,7 +68,8 @@ func newWorker(ctx context.Context, o options, w world) (*worker.Worker, func(),
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := store.Open(ctx, w.dbURL, store.WithKeyring(benchKeys))
+	st, err := store.Open(ctx, w.dbURL, store.WithKeyring(benchKeys),
+		store.WithDefaultMaxConns(worker.PoolConns(o.concurrencyFor(), 2))) // as worker run sizes its pool
 	if err != nil {
 		return nil, nil, err
 	}
@@ -86,7 +87,7 @@ func newWorker(ctx context.Context, o options, w world) (*worker.Worker, func(),
 		closeAll()
 		return nil, nil, err
 	}
-	return worker.New(worker.Config{Concurrency: o.concurrencyFor(), Window: max(200, 4*o.concurrencyFor()), Feed: true,
+	return worker.New(worker.Config{Concurrency: o.concurrencyFor(), Window: worker.DefaultWindow(o.concurrencyFor()), Feed: true,
 		Log: o.logger()}, rdb, proc, st), closeAll, nil
 }
 
@@ -102,7 +103,6 @@ func startProcesses(ctx context.Context, o options, w world) (func(), error) {
 		"IVSBATCH_DATABASE_URL="+w.dbURL, "IVSBATCH_REDIS_ADDR="+w.redis, "IVSBATCH_REDIS_DB=0",
 		"IVS_ENDPOINT="+w.simURL, "IVS_AK="+simAK, "IVS_SK="+simSK, "IVSBATCH_MEDIA_ROOT="+w.dir,
 		"IVSBATCH_QUOTA="+strconv.FormatFloat(o.workerQuota(), 'f', -1, 64),
-		"IVSBATCH_CONCURRENCY="+strconv.Itoa(o.concurrencyFor()),
 		"IVSBATCH_METRICS_ADDR=")
 	env = append(env, benchKeyEnv...)
 	var cmds []*exec.Cmd
@@ -136,8 +136,12 @@ func startProcesses(ctx context.Context, o options, w world) (func(), error) {
 	return stop, nil
 }
 
-// workerArgs are the command-line arguments of a worker process.
+// workerArgs are the command-line arguments of a worker process: none but
+// run unless -concurrency was given (the quota and the addresses are in its
+// environment), so that the worker sizes itself as shipped.
 func workerArgs(o options) []string {
-	return []string{"run", "-quota", strconv.FormatFloat(o.workerQuota(), 'f', -1, 64),
-		"-concurrency", strconv.Itoa(o.concurrencyFor()), "-metrics-addr", ""}
+	if o.concurrency > 0 {
+		return []string{"run", "-concurrency", strconv.Itoa(o.concurrency)}
+	}
+	return []string{"run"}
 }

@@ -16,7 +16,7 @@ import (
 // servers' and IVS's settings), parsed strictly: a bad value stops the
 // worker with a line naming the variable.
 type runEnv struct {
-	concurrency, window int
+	concurrency, window int // 0: unset, sized from the quota (worker.DefaultConcurrency)
 	quota               float64
 	metricsAddr         string
 	dedupWindow         time.Duration
@@ -28,10 +28,10 @@ type runEnv struct {
 func readRunEnv(get envconf.Lookup) (runEnv, error) {
 	var e runEnv
 	var err error
-	if e.concurrency, err = envconf.PositiveInt(get, "IVSBATCH_CONCURRENCY", 64, "records handled at once"); err != nil {
+	if e.concurrency, err = envconf.PositiveInt(get, "IVSBATCH_CONCURRENCY", 0, "records handled at once"); err != nil {
 		return e, err
 	}
-	if e.window, err = envconf.PositiveInt(get, "IVSBATCH_QUEUE_WINDOW", 200, "tasks"); err != nil {
+	if e.window, err = envconf.PositiveInt(get, "IVSBATCH_QUEUE_WINDOW", 0, "tasks"); err != nil {
 		return e, err
 	}
 	if e.quota, err = envconf.Float(get, "IVSBATCH_QUOTA", 10, "requests per second (0 or less: no limit)"); err != nil {
@@ -65,7 +65,10 @@ and prepares it, waits for the shared rate limit, calls IVS once and stores
 the outcome. On SIGTERM in-flight records finish or go back to the queue.
 Flags default to the environment: IVSBATCH_CONCURRENCY, IVSBATCH_QUOTA,
 IVSBATCH_QUEUE_WINDOW, IVSBATCH_QUEUES, IVSBATCH_METRICS_ADDR (see README.md,
-Configuration).`
+Configuration). Unset, the handlers follow the quota (quota × 2 s, 16 to 320
+per endpoint; 320 with the quota off), the window the handlers (4 ×, at least
+200) and the Postgres connections the handlers (8 + 1 per 32, at most 20;
+pool_max_conns in IVSBATCH_DATABASE_URL overrides).`
 
 // parseRunFlags parses worker run's flags and refuses values that cannot
 // work (no handlers, an empty window, a zero timeout).
@@ -87,4 +90,21 @@ func parseRunFlags(fs *flag.FlagSet, args []string) error {
 		return cli.Usagef(fs, "-queues: %v", err)
 	}
 	return nil
+}
+
+// sizeFromQuota applies the sizing defaults to what the command line left
+// unset: the flags' defaults came from IVSBATCH_QUOTA, so a -quota given
+// alone sizes the handlers again (worker.DefaultConcurrency), and the window
+// follows the handlers (worker.DefaultWindow). Values set in the environment
+// or on the command line are kept.
+func sizeFromQuota(fs *flag.FlagSet, env runEnv, concurrency, window *int) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["concurrency"] && env.concurrency == 0 {
+		quota := fs.Lookup("quota").Value.(flag.Getter).Get().(float64)
+		*concurrency = worker.DefaultConcurrency(quota)
+	}
+	if !set["window"] && env.window == 0 {
+		*window = worker.DefaultWindow(*concurrency)
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -32,9 +33,11 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	fs := cli.NewFlags("worker run", "[flags]", runAbout)
-	concurrency := fs.Int("concurrency", env.concurrency, "records handled at once (≈ quota × call latency in seconds, with margin)")
+	concurrency := fs.Int("concurrency", cmp.Or(env.concurrency, worker.DefaultConcurrency(env.quota)),
+		"records handled at once per endpoint (unset: quota × 2 s, 16 to 320; 320 with the quota off)")
 	quota := fs.Float64("quota", env.quota, "the account's IVS quota in requests/s per endpoint, shared by all worker processes; ≤ 0 disables limiting")
-	window := fs.Int("window", env.window, "tasks the feeder keeps waiting in each Redis queue, ahead of those the handlers run")
+	window := fs.Int("window", cmp.Or(env.window, worker.DefaultWindow(*concurrency)),
+		"tasks the feeder keeps waiting in each Redis queue, ahead of those the handlers run (unset: 4 × concurrency, at least 200)")
 	feed := fs.Bool("feed", true, "run the feeder (Postgres → queue) in this process")
 	queues := fs.String("queues", env.queues, "the queues this process serves and feeds, comma-separated: "+strings.Join(taskqueue.Queues, ","))
 	taskTimeout := fs.Duration("task-timeout", worker.DefaultTaskTimeout, "upper bound for one record's task")
@@ -44,6 +47,7 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	queueList, _ := worker.ParseQueues(*queues) // checked by parseRunFlags
+	sizeFromQuota(fs, env, concurrency, window)
 
 	// A call may be on the wire for IVS_TIMEOUT: claims and recovery leave
 	// a record with a younger attempt in flight alone.
@@ -52,7 +56,7 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	st, err := store.OpenFromEnv(ctx, store.WithCallTimeout(callTimeout),
-		store.WithDefaultMaxConns(DefaultPoolConns))
+		store.WithDefaultMaxConns(worker.PoolConns(*concurrency, len(queueList))))
 	if err != nil {
 		return err
 	}
@@ -140,7 +144,7 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		defer srv.Close()
 	}
 	log.Info("worker running", "ivs", client.Endpoint(), "quota", *quota, "concurrency", *concurrency, "window", *window,
-		"queues", queueList)
+		"queues", queueList, "db_conns", st.Pool().Config().MaxConns)
 	return w.Run(ctx)
 }
 
@@ -152,12 +156,6 @@ func limiterQuota(q float64) float64 {
 	}
 	return q
 }
-
-// DefaultPoolConns is a worker's Postgres connections when
-// IVSBATCH_DATABASE_URL does not set pool_max_conns: enough for the handlers'
-// short transactions at high rates, and two workers fit Postgres's default
-// max_connections (100).
-const DefaultPoolConns = 40
 
 // scheduleReconcile runs ops reconcile on the schedule; every worker runs
 // this loop and Postgres lets exactly one of them run each slot.
