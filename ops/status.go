@@ -30,6 +30,8 @@ type BatchReport struct {
 	store.BatchStatus
 	Budget store.Budget
 	Reused int // records answered by reusing the verdict of identical inputs (no call)
+	// Decisions counts the batch's records by their latest review decision.
+	Decisions map[pipeline.ReviewDecision]int
 }
 
 // StatusReport is what ops status shows.
@@ -81,7 +83,11 @@ func Status(ctx context.Context, st *store.Store, rdb redis.UniversalClient, bat
 		if err != nil {
 			return r, err
 		}
-		r.Batches = append(r.Batches, BatchReport{BatchStatus: bs, Budget: bud, Reused: reused})
+		decisions, err := st.BatchDecisionCounts(ctx, id)
+		if err != nil {
+			return r, err
+		}
+		r.Batches = append(r.Batches, BatchReport{BatchStatus: bs, Budget: bud, Reused: reused, Decisions: decisions})
 	}
 	return r, nil
 }
@@ -124,14 +130,13 @@ func PrintStatus(w io.Writer, r StatusReport) {
 		fmt.Fprintln(w, "account: not paused")
 	}
 	if len(r.Batches) == 0 {
-		fmt.Fprintln(w, "no open batches")
+		fmt.Fprintln(w, "no open batches (ops batches lists them all: ops batches -since 24h)")
 	}
 	for _, b := range r.Batches {
 		fmt.Fprintf(w, "\nbatch %d \"%s\" (%s), %d records, %d open\n", b.Batch.ID, sink.Terminal(b.Batch.Name),
 			b.Batch.CreatedAt.Format(time.RFC3339), b.Counts.Total, b.Counts.Open())
 		fmt.Fprint(w, "  by status:")
-		for _, s := range []pipeline.Status{pipeline.StatusPending, pipeline.StatusQueued, pipeline.StatusInFlight,
-			pipeline.StatusDone, pipeline.StatusReview, pipeline.StatusRejected, pipeline.StatusFailed} {
+		for _, s := range pipeline.StatusDisplayOrder {
 			if n := b.Counts.ByStatus[s]; n > 0 {
 				fmt.Fprintf(w, " %s %d", s, n)
 			}
@@ -142,6 +147,15 @@ func PrintStatus(w io.Writer, r StatusReport) {
 			fmt.Fprintf(w, "  answered by reuse of identical inputs (no call): %d\n", b.Reused)
 		}
 		printCounts(w, "by error code (no verdict):", b.ByError)
+		if len(b.Decisions) > 0 {
+			fmt.Fprint(w, "  review decisions:")
+			for _, d := range pipeline.ReviewDecisions {
+				if n := b.Decisions[d]; n > 0 {
+					fmt.Fprintf(w, " %s %d", d, n)
+				}
+			}
+			fmt.Fprintln(w)
+		}
 		fmt.Fprintf(w, "  rate: %.2f records/s (the batch's own calls, last minute)", b.Rate())
 		if eta := b.ETA(); eta > 0 {
 			fmt.Fprintf(w, ", ETA %s", eta.Round(time.Second))

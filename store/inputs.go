@@ -109,7 +109,8 @@ func (s *Store) sealInputs(batchID int64, inputs []NewRecord, ids []int64) ([][]
 			}
 		}
 		var idHMAC, inputHMAC []byte
-		if status == pipeline.StatusPending && in.Shape.UsesText() {
+		// Review rows too: ops find looks them up by id number.
+		if (status == pipeline.StatusPending || status == pipeline.StatusReview) && in.Shape.UsesText() {
 			idHMAC = s.keys.Index(in.IDNumber)
 		}
 		if status == pipeline.StatusPending {

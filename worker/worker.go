@@ -58,6 +58,10 @@ type Store interface {
 	recovery.LostStore
 }
 
+// DefaultShutdownTimeout is Config.ShutdownTimeout's default (internal/workermain's
+// DefaultConfig starts from it too); sizing.go has the other defaults.
+const DefaultShutdownTimeout = 45 * time.Second
+
 // Worker is one worker process: an asynq server per endpoint queue running
 // the processor, and a feeder.
 type Worker struct {
@@ -84,7 +88,7 @@ func New(cfg Config, rdb redis.UniversalClient, proc *pipeline.Processor, feed S
 		cfg.TaskTimeout = DefaultTaskTimeout
 	}
 	if cfg.ShutdownTimeout == 0 {
-		cfg.ShutdownTimeout = 45 * time.Second
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
