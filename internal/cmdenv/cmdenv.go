@@ -1,5 +1,5 @@
 // Package cmdenv builds what the operator's commands use — enqueue, ops,
-// demo, and worker's pause, resume and status — as internal/workermain does
+// demo, server, and worker's pause, resume and status — as internal/workermain does
 // for worker run: a Config of plain values, filled from the environment by
 // ParseEnv (reading, strictly, only what the command Needs) or written by a
 // test, and Open, the one constructor of the store, Redis client, media
@@ -48,6 +48,8 @@ const (
 	Quota
 	// Price is IVSBATCH_PRICE_PER_CALL (forced re-verifications).
 	Price
+	// Policy is the retry table (IVSBATCH_RETRY_RULES, IVSBATCH_MAX_ATTEMPTS).
+	Policy
 )
 
 // Config is what Open builds from, as plain values.
@@ -60,6 +62,7 @@ type Config struct {
 	Media       media.Config
 	Quota       float64
 	Price       ops.Price
+	Policy      pipeline.Policy
 	// Operator is who runs the command, for the audit log ($USER; the
 	// commands' -operator default).
 	Operator string
@@ -104,6 +107,11 @@ func ParseEnv(get envconf.Lookup, needs Needs) (Config, error) {
 	}
 	if needs&Price != 0 {
 		if c.Price, err = config.Price(get); err != nil {
+			return c, err
+		}
+	}
+	if needs&Policy != 0 {
+		if c.Policy, err = config.Policy(get); err != nil {
 			return c, err
 		}
 	}
