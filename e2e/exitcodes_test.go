@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"context"
 	"net"
 	"os"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/store/storetest"
@@ -23,7 +26,8 @@ func TestCommandExitCodes(t *testing.T) {
 	t.Parallel()
 	bin := buildCommands(t)
 	redisAddr := "IVSBATCH_REDIS_ADDR=" + testenv.Redis(t)
-	noKeys := append(cleanEnv(), "USER=", redisAddr, "IVSBATCH_DATABASE_URL="+testenv.PostgresURL(t))
+	dbURL := testenv.PostgresURL(t)
+	noKeys := append(cleanEnv(), "USER=", redisAddr, "IVSBATCH_DATABASE_URL="+dbURL)
 	env := append(slices.Clip(noKeys), smokeKeys()...)
 	behind := append(append(cleanEnv(), "USER=", redisAddr, "IVSBATCH_DATABASE_URL="+storetest.BehindURL(t)), smokeKeys()...)
 	with := func(base []string, kv ...string) []string { return append(slices.Clip(base), kv...) }
@@ -115,6 +119,20 @@ func TestCommandExitCodes(t *testing.T) {
 			r.oneLine(t) // a setting: one line naming it
 		}
 	}
+	// ops requeue -force over -max-forced: exit 2 and nothing changed
+	// (both records with a verdict, as if verified).
+	conn, err := pgx.Connect(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), `UPDATE records SET status = 'done', verdict = 'valid', verification_code = 1000,
+		finished_at = now() WHERE batch_id = $1::bigint`, batch); err != nil {
+		t.Fatal(err)
+	}
+	runCmd(t, bin, env, "ops", "requeue", "-batch", batch, "-force", "-max-forced", "1",
+		"-reason", "ticket 4711: customer disputes").want(t, 2, "2 records with a verdict would be re-verified, over the cap of 1: nothing changed")
+	runCmd(t, bin, env, "ops", "requeue", "-batch", batch, "-dry-run").want(t, 0, "selected 2 records", "skipped 2 with a verdict")
 }
 
 // listen holds addr: a port in use that never answers.
