@@ -27,7 +27,8 @@ type Server struct {
 	log    *slog.Logger
 }
 
-// NewServer returns a server on rdb (the caller owns it).
+// NewServer returns a server on rdb (the caller owns it and closes it;
+// the server's asynq client and server share it and close nothing).
 func NewServer(rdb redis.UniversalClient, st Store, cfg Config, log *slog.Logger) *Server {
 	cfg = cfg.WithDefaults()
 	if log == nil {
@@ -91,9 +92,6 @@ func (s *Server) DispatchOnce(ctx context.Context) (int, error) {
 		}
 	}
 }
-
-// Close releases the server's asynq client.
-func (s *Server) Close() error { return s.client.Close() }
 
 // asynqLogger adapts slog to asynq's logger.
 type asynqLogger struct{ l *slog.Logger }

@@ -14,6 +14,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/pii"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/taskqueue"
+	"github.com/ivsbatch/ivsbatch/webhook"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
@@ -68,6 +69,10 @@ type Config struct {
 	// see Main.MetricsURL). Pprof adds /debug/pprof/ there.
 	MetricsAddr string
 	Pprof       bool
+
+	// Webhooks is how this worker delivers batch events (package webhook):
+	// every worker dispatches and delivers them.
+	Webhooks webhook.Config
 }
 
 // DefaultPoolConns is a worker's Postgres connections when the database
@@ -95,6 +100,7 @@ func DefaultConfig() Config {
 		DedupWindow:     pipeline.DefaultDedupWindow,
 		ReconcileCron:   ops.DefaultReconcileCron,
 		MetricsAddr:     "127.0.0.1:9090",
+		Webhooks:        webhook.Config{}.WithDefaults(),
 	}
 }
 
@@ -129,7 +135,7 @@ func (c Config) validate() error {
 	if _, err := ops.ParseReconcileCron(c.ReconcileCron); err != nil {
 		return err
 	}
-	return nil
+	return c.Webhooks.Validate()
 }
 
 // limiterQuota is the limiter's PerSecond for Quota: ≤ 0 turns limiting off.
