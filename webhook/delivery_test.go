@@ -242,7 +242,9 @@ func TestHostileEndpoints(t *testing.T) {
 		w.addEndpoint(t, rcv.URL+"/h?token=tok-5a4b3c", "s", webhook.BatchFinished)
 		finishedBatch(t, w.st)
 		testenv.Eventually(t, 60*time.Second, func() bool { return len(w.deliveryLog(t, store.DeliveryFilter{})) == 2 },
-			func() string { return fmt.Sprintf("deliveries %+v; want 2 refused", w.deliveryLog(t, store.DeliveryFilter{})) })
+			func() string {
+				return fmt.Sprintf("deliveries %+v; want 2 refused", w.deliveryLog(t, store.DeliveryFilter{}))
+			})
 		for _, d := range w.deliveryLog(t, store.DeliveryFilter{}) {
 			if d.StatusCode != 0 || !strings.Contains(d.Error, "non-public address") || strings.Contains(d.Error, "tok-5a4b3c") {
 				t.Errorf("attempt %+v; want refused as non-public, without the token", d)
