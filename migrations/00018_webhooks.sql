@@ -47,6 +47,7 @@ CREATE TABLE webhook_deliveries (
     at          timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id, id);
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id);
 
 -- webhook_batch_counts is a batch's records by status, as jsonb.
 -- +goose StatementBegin

@@ -155,8 +155,11 @@ func (s *Store) WebhookEvent(ctx context.Context, id int64) (webhook.Event, erro
 
 // ListWebhookEvents lists the latest events, newest first (batch 0: every batch).
 func (s *Store) ListWebhookEvents(ctx context.Context, batchID int64, limit int) ([]webhook.Event, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM webhook_events
-		WHERE $1 = 0 OR batch_id = $1 ORDER BY id DESC LIMIT $2`, batchID, limit)
+	where, args := "", []any{limit}
+	if batchID != 0 { // through the unique key (batch_id, type, transition)
+		where, args = "WHERE batch_id = $2", append(args, batchID)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM webhook_events `+where+` ORDER BY id DESC LIMIT $1`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list webhook events: %w", err)
 	}
@@ -255,11 +258,22 @@ func (s *Store) ListWebhookDeliveries(ctx context.Context, f DeliveryFilter) ([]
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
+	// Only the filters given are in the query, so that the plan is the
+	// index's (webhook_deliveries_event for an event, the primary key
+	// backwards otherwise) whatever the plan cache holds.
+	where, args := "TRUE", []any{f.Limit}
+	if f.EventID != 0 {
+		args = append(args, f.EventID)
+		where += fmt.Sprintf(" AND d.event_id = $%d", len(args))
+	}
+	if f.EndpointID != 0 {
+		args = append(args, f.EndpointID)
+		where += fmt.Sprintf(" AND d.endpoint_id = $%d", len(args))
+	}
 	rows, err := s.pool.Query(ctx, `SELECT d.id, d.event_id, e.type, e.batch_id, d.endpoint_id, d.attempt,
 		       coalesce(d.status_code, 0), d.error, d.duration_ms, d.at
 		FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
-		WHERE ($1 = 0 OR d.event_id = $1) AND ($2 = 0 OR d.endpoint_id = $2)
-		ORDER BY d.id DESC LIMIT $3`, f.EventID, f.EndpointID, f.Limit)
+		WHERE `+where+` ORDER BY d.id DESC LIMIT $1`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list webhook deliveries: %w", err)
 	}
