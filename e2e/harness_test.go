@@ -236,7 +236,7 @@ func (h *harness) startWorkers(o workerOpts) []*worker.Worker {
 			Dedup: h.st, Index: h.st.Keyring(), DedupWait: 200 * time.Millisecond,
 		}
 		if o.pictures != "" {
-			cfg.Pictures = worker.PictureBucket{Store: h.objs, Prefix: o.pictures, Names: h.st.Keyring()}
+			cfg.Pictures = worker.PictureBucket{Store: h.objs, Prefix: o.pictures, Names: h.st.Keyring(), Seal: h.st.Keyring()}
 		}
 		if o.config != nil {
 			o.config(&cfg)

@@ -21,7 +21,7 @@ import (
 
 // ExportColumns is the header of ops export's CSV.
 var ExportColumns = []string{"id", "ref", "line", "shape", "status", "verdict", "verification_code", "similarity",
-	"last_error_code", "last_error_message", "attempts", "finished_at", "linked_record_id", "name_masked", "id_number_masked", "metadata"}
+	"last_error_code", "last_error_message", "attempts", "finished_at", "linked_record_id", "name_masked", "id_number_masked", "metadata", "personal_data"}
 
 // numericColumns are the ExportColumns that hold numbers this program
 // wrote (never text from outside): an xlsx export types them as numbers.
@@ -141,7 +141,20 @@ func exportRow(r *pipeline.Record) []string {
 	}
 	return []string{strconv.FormatInt(r.ID, 10), r.Ref, strconv.Itoa(r.Line), string(r.Shape), string(r.Status),
 		r.Result, code, sim, r.LastErrorCode, r.Scrub(r.LastErrorMessage), strconv.Itoa(r.Attempts), finished, linked,
-		identity.MaskName(r.Name), identity.MaskID(r.IDNumber), r.Metadata}
+		identity.MaskName(r.Name), identity.MaskID(r.IDNumber), r.Metadata, personalData(r)}
+}
+
+// personalData says whether a record still holds its personal data: "held",
+// "purged" (its retention passed) or "erased" (the person asked); a purged
+// record keeps its verdict.
+func personalData(r *pipeline.Record) string {
+	switch {
+	case r.ErasedAt != nil:
+		return "erased"
+	case r.PurgedAt != nil:
+		return "purged"
+	}
+	return "held"
 }
 
 // rowWriter writes the export's rows in one format.

@@ -77,7 +77,11 @@ func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o 
 	if err != nil {
 		return err
 	}
-	d := reportData{Reused: reused,
+	purged, erased, err := st.PurgedCounts(ctx, batchID)
+	if err != nil {
+		return err
+	}
+	d := reportData{Reused: reused, Purged: purged, Erased: erased,
 		Batch: bs.Batch, Generated: o.Now.Format(time.RFC3339), Total: bs.Counts.Total, Open: bs.Counts.Open(),
 		Budget: bud, Quota: o.Quota,
 		Charts: []chart{
@@ -122,6 +126,8 @@ type reportData struct {
 	Total     int
 	Open      int
 	Reused    int // answered by reusing the verdict of identical inputs: no call
+	Purged    int // personal data removed, verdict kept (retention or erasure)
+	Erased    int // of Purged, erased on request
 	Budget    store.Budget
 	Quota     float64
 	Statuses  []kv
@@ -479,7 +485,7 @@ svg.chart line.quota { stroke-width: 2; stroke-dasharray: 6 4; }
 </head>
 <body>
 <h1>Batch {{.Batch.ID}} — {{.Batch.Name}}</h1>
-<div class="meta">created {{.Batch.CreatedAt.Format "2006-01-02 15:04:05 MST"}} · {{.Total}} records, {{.Open}} open, {{.Reused}} answered by reuse (no call) · report generated {{.Generated}}</div>
+<div class="meta">created {{.Batch.CreatedAt.Format "2006-01-02 15:04:05 MST"}} · {{.Total}} records, {{.Open}} open, {{.Reused}} answered by reuse (no call){{if .Purged}} · {{.Purged}} purged of personal data, verdict kept ({{.Erased}} erased on request){{end}} · report generated {{.Generated}}</div>
 <table><tr><th>status</th><th>records</th></tr>
 {{range .Statuses}}<tr><td>{{.K}}</td><td class="n">{{.V}}</td></tr>
 {{end}}</table>

@@ -30,6 +30,9 @@ type BatchReport struct {
 	store.BatchStatus
 	Budget store.Budget
 	Reused int // records answered by reusing the verdict of identical inputs (no call)
+	// Purged records hold only their verdict (retention passed or erased);
+	// Erased of them by a person's request.
+	Purged, Erased int
 }
 
 // StatusReport is what ops status shows.
@@ -81,7 +84,11 @@ func Status(ctx context.Context, st *store.Store, rdb redis.UniversalClient, bat
 		if err != nil {
 			return r, err
 		}
-		r.Batches = append(r.Batches, BatchReport{BatchStatus: bs, Budget: bud, Reused: reused})
+		purged, erased, err := st.PurgedCounts(ctx, id)
+		if err != nil {
+			return r, err
+		}
+		r.Batches = append(r.Batches, BatchReport{BatchStatus: bs, Budget: bud, Reused: reused, Purged: purged, Erased: erased})
 	}
 	return r, nil
 }
@@ -142,6 +149,9 @@ func PrintStatus(w io.Writer, r StatusReport) {
 			fmt.Fprintf(w, "  answered by reuse of identical inputs (no call): %d\n", b.Reused)
 		}
 		printCounts(w, "by error code (no verdict):", b.ByError)
+		if b.Purged > 0 {
+			fmt.Fprintf(w, "  personal data purged (verdict kept): %d records, %d of them erased on request\n", b.Purged, b.Erased)
+		}
 		fmt.Fprintf(w, "  rate: %.2f records/s (the batch's own calls, last minute)", b.Rate())
 		if eta := b.ETA(); eta > 0 {
 			fmt.Fprintf(w, ", ETA %s", eta.Round(time.Second))

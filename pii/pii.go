@@ -166,6 +166,48 @@ func (k *Keyring) Open(envelope string, recordID int64) (string, error) {
 	return string(plain), nil
 }
 
+// SealBytes encrypts data for record id with the active key, as Seal does
+// for text, and returns "kid:" followed by nonce‖ciphertext in binary (for
+// objects such as kept pictures).
+func (k *Keyring) SealBytes(data []byte, recordID int64) ([]byte, error) {
+	if k == nil {
+		return nil, ErrNoKeys
+	}
+	aead := k.aeads[k.active]
+	out := make([]byte, 0, len(k.active)+1+aead.NonceSize()+len(data)+aead.Overhead())
+	out = append(out, k.active+":"...)
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("pii: nonce: %w", err)
+	}
+	out = append(out, nonce...)
+	return aead.Seal(out, nonce, data, aad(recordID)), nil
+}
+
+// OpenBytes decrypts what SealBytes made for the same record id.
+func (k *Keyring) OpenBytes(sealed []byte, recordID int64) ([]byte, error) {
+	if k == nil {
+		return nil, ErrNoKeys
+	}
+	i := strings.IndexByte(string(sealed[:min(len(sealed), 64)]), ':')
+	if i <= 0 {
+		return nil, errors.New("pii: not a sealed object")
+	}
+	aead, ok := k.aeads[string(sealed[:i])]
+	if !ok {
+		return nil, fmt.Errorf("pii: unknown key id %q", sealed[:i])
+	}
+	raw := sealed[i+1:]
+	if len(raw) < aead.NonceSize() {
+		return nil, errors.New("pii: damaged sealed object")
+	}
+	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], aad(recordID))
+	if err != nil {
+		return nil, errors.New("pii: sealed object does not open (wrong key, record or tampered)")
+	}
+	return plain, nil
+}
+
 // KeyID returns the key id of an envelope ("" for an empty value).
 func KeyID(envelope string) string {
 	id, _, _ := strings.Cut(envelope, ":")
@@ -186,6 +228,16 @@ func (k *Keyring) Index(parts ...string) []byte {
 		m.Write([]byte(p))
 	}
 	return m.Sum(nil)
+}
+
+// IndexAll is the blind index of a value under every index key the
+// keyring holds, for look-ups that must find values indexed before a
+// rotation of the index key.
+func (k *Keyring) IndexAll(parts ...string) [][]byte {
+	if k == nil {
+		return nil
+	}
+	return [][]byte{k.Index(parts...)}
 }
 
 func aad(recordID int64) []byte { return []byte("ivsbatch/record/" + strconv.FormatInt(recordID, 10)) }

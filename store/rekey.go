@@ -149,7 +149,15 @@ func (s *Store) resealOCR(raw []byte, id int64, active string) ([]byte, bool, er
 		return nil, false, fmt.Errorf("record %d: idcard_result: %w", id, err)
 	}
 	any := false
-	for _, f := range []*string{&r.Name, &r.Number, &r.Address} {
+	for _, f := range ocrFields(&r) {
+		if legacyClearOCR(*f) {
+			sealed, err := s.keys.Seal(*f, id)
+			if err != nil {
+				return nil, false, err
+			}
+			*f, any = sealed, true
+			continue
+		}
 		v, c, err := s.reseal(*f, id, active)
 		if err != nil {
 			return nil, false, err
@@ -161,4 +169,33 @@ func (s *Store) resealOCR(raw []byte, id int64, active string) ([]byte, bool, er
 	}
 	b, err := json.Marshal(r)
 	return b, true, err
+}
+
+// sealedElsewhereSQL counts records holding a value not sealed under the
+// active key $1: under another key, or in clear from before a field was
+// sealed (a media reference, an OCR field).
+const sealedElsewhereSQL = `
+	SELECT count(*) FROM records WHERE
+	   (name_enc <> '' AND split_part(name_enc, ':', 1) <> $1)
+	OR (id_number_enc <> '' AND split_part(id_number_enc, ':', 1) <> $1)
+	OR (idcard_image1 <> '' AND split_part(idcard_image1, ':', 1) <> $1)
+	OR (idcard_image2 <> '' AND split_part(idcard_image2, ':', 1) <> $1)
+	OR (face_image <> '' AND split_part(face_image, ':', 1) <> $1)
+	OR (video <> '' AND split_part(video, ':', 1) <> $1)
+	OR (metadata_enc <> '' AND split_part(metadata_enc, ':', 1) <> $1)
+	OR (idcard_result IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_each_text(idcard_result) f
+	     WHERE f.value <> '' AND split_part(f.value, ':', 1) <> $1))`
+
+// SealedElsewhere counts the records that still hold a value not sealed
+// under the active key (see sealedElsewhereSQL): after Rekey it must be 0
+// before an old key may be dropped. It reads the whole table.
+func (s *Store) SealedElsewhere(ctx context.Context) (int, error) {
+	if s.keys == nil {
+		return 0, pii.ErrNoKeys
+	}
+	var n int
+	if err := s.pool.QueryRow(ctx, sealedElsewhereSQL, s.keys.ActiveKeyID()).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count values under other keys: %w", err)
+	}
+	return n, nil
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -44,5 +45,79 @@ func TestSealedAtRestAndRekey(t *testing.T) {
 	}
 	if n, err := onlyNew.Rekey(ctx, 10); err != nil || n != 0 {
 		t.Fatalf("second rekey changed %d (%v)", n, err)
+	}
+}
+
+// Every OCR field is sealed at rest; a field stored in clear before that
+// still opens, counts as left outside the active key, and rekey seals it.
+func TestEveryOCRFieldSealed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := storetest.URL(t)
+	k1, k2, index := randomKey(), randomKey(), randomKey()
+	st := storetest.OpenURL(t, url, store.WithKeyring(keyring(t, map[string][]byte{"k1": k1}, "k1", index)))
+	newBatch(t, st, nameInput("a"))
+	ocr := `{"name":"","number":"","sex":"男","birth":"19900307","ethnicity":"汉","address":"","issue":"北京市公安局","valid_from":"20200101","valid_to":"20400101"}`
+	if _, err := st.Pool().Exec(ctx, `UPDATE records SET status = 'done', idcard_result = $1, finished_at = now()`, ocr); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.SealedElsewhere(ctx); err != nil || n != 1 {
+		t.Fatalf("left outside k1 with clear OCR fields: %d %v; want 1", n, err)
+	}
+	rotated := storetest.OpenURL(t, url, store.WithKeyring(keyring(t, map[string][]byte{"k1": k1, "k2": k2}, "k2", index)))
+	if n, err := rotated.SealedElsewhere(ctx); err != nil || n != 1 {
+		t.Fatalf("left outside k2 before rekey: %d %v; want 1", n, err)
+	}
+	if _, err := rotated.Rekey(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rotated.SealedElsewhere(ctx); err != nil || n != 0 {
+		t.Fatalf("left outside k2 after rekey: %d %v; want 0", n, err)
+	}
+	var raw string
+	if err := st.Pool().QueryRow(ctx, `SELECT idcard_result::text FROM records`).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, clear := range []string{"男", "19900307", "汉", "公安局", "20400101"} {
+		if strings.Contains(raw, clear) {
+			t.Errorf("OCR field %q in clear after rekey: %s", clear, raw)
+		}
+	}
+	rec, err := rotated.GetRecord(ctx, 1)
+	if err != nil || rec.IDCardResult == nil || rec.IDCardResult.Sex != "男" || rec.IDCardResult.Issue != "北京市公安局" {
+		t.Fatalf("opened OCR: %+v %v", rec.IDCardResult, err)
+	}
+}
+
+// The first process to seal declares its key active; a process sealing
+// under another key is refused until a rotation (SetActiveKey) moves the
+// database to it, after which the old key's processes are refused.
+func TestActiveKeyInDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := storetest.URL(t)
+	k1, k2, index := randomKey(), randomKey(), randomKey()
+	old := storetest.OpenURL(t, url, store.WithKeyring(keyring(t, map[string][]byte{"k1": k1}, "k1", index)))
+	if err := old.CheckActiveKey(ctx); err != nil {
+		t.Fatalf("first process: %v", err)
+	}
+	if id, ok, err := old.ActiveKeyID(ctx); err != nil || !ok || id != "k1" {
+		t.Fatalf("active key %q %v %v; want k1 declared", id, ok, err)
+	}
+	rotated := storetest.OpenURL(t, url, store.WithKeyring(keyring(t, map[string][]byte{"k1": k1, "k2": k2}, "k2", index)))
+	if err := rotated.CheckActiveKey(ctx); !errors.Is(err, store.ErrInactiveKey) || !strings.Contains(err.Error(), `"k1"`) {
+		t.Fatalf("a process on k2 before the rotation: %v; want ErrInactiveKey naming k1", err)
+	}
+	if prev, err := rotated.SetActiveKey(ctx, store.AuditEntry{Operator: "op", Command: "activate-key"}); err != nil || prev != "k1" {
+		t.Fatalf("set active key: %q %v", prev, err)
+	}
+	if err := rotated.CheckActiveKey(ctx); err != nil {
+		t.Fatalf("a process on k2 after the rotation: %v", err)
+	}
+	if err := old.CheckActiveKey(ctx); !errors.Is(err, store.ErrInactiveKey) {
+		t.Fatalf("a process still on k1 after the rotation: %v; want ErrInactiveKey", err)
+	}
+	if rows, err := old.ListAudit(ctx, "activate-key", 5); err != nil || len(rows) != 1 || rows[0].Args["to_key_id"] != "k2" {
+		t.Fatalf("audit of the rotation: %+v %v", rows, err)
 	}
 }

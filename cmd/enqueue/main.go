@@ -83,6 +83,11 @@ func submit(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	defer st.Close()
+	if st.Keyring() != nil { // without keys, submit says so itself
+		if err := st.CheckActiveKey(ctx); err != nil {
+			return err
+		}
+	}
 	objs, err := objstore.New(ctx, objstore.ConfigFromEnv(os.Getenv))
 	if err != nil {
 		return err
@@ -161,8 +166,28 @@ old key. Safe to run while workers run, and to re-run after an interruption.`)
 	if st.Keyring() == nil {
 		return fmt.Errorf("no keys configured (IVSBATCH_PII_KEYS, IVSBATCH_PII_INDEX_KEY)")
 	}
+	// From here on, workers and submits sealing under another key refuse to
+	// start; those running still seal under theirs until restarted, which
+	// the count at the end catches.
+	prev, err := st.SetActiveKey(ctx, store.AuditEntry{Operator: *operator, Command: "activate-key"})
+	if err != nil {
+		return err
+	}
+	if prev != "" && prev != st.Keyring().ActiveKeyID() {
+		fmt.Printf("active key: %q → %q (restart workers with IVSBATCH_PII_KEY_ID=%s)\n", prev, st.Keyring().ActiveKeyID(), st.Keyring().ActiveKeyID())
+	}
 	n, err := st.Rekey(ctx, *chunk)
 	result := map[string]any{"records": n, "active_key_id": st.Keyring().ActiveKeyID()}
+	if err == nil {
+		// Done only when nothing is left under an old key (a worker still
+		// sealing under it, or a record written during the walk).
+		var left int
+		if left, err = st.SealedElsewhere(ctx); err == nil && left > 0 {
+			err = fmt.Errorf("rekey: %d records still hold values not sealed under %q (workers still running with the old IVSBATCH_PII_KEY_ID?): restart them and run rekey again; keep the old key until this succeeds",
+				left, st.Keyring().ActiveKeyID())
+		}
+		result["left_under_other_keys"] = left
+	}
 	if err != nil {
 		result["error"] = err.Error()
 	}
@@ -173,6 +198,6 @@ old key. Safe to run while workers run, and to re-run after an interruption.`)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("re-encrypted %d records under key %q\n", n, st.Keyring().ActiveKeyID())
+	fmt.Printf("re-encrypted %d records under key %q; none left under another key\n", n, st.Keyring().ActiveKeyID())
 	return nil
 }

@@ -7,6 +7,9 @@
 //	ops prevalidate  which open records would be rejected, without calling IVS
 //	ops export       a batch as CSV, personal data masked
 //	ops report       a batch as a self-contained HTML report with charts
+//	ops purge        remove personal data past its retention (-dry-run first)
+//	ops erase        erase one person's data (id numbers from stdin, audited)
+//	ops privacy      the register of processing (people verified, face data held, retention)
 //	ops migrate      apply the schema's migrations (nothing else migrates)
 //	ops roles        the least-privilege roles, as SQL or applied
 //
@@ -37,6 +40,9 @@ var commands = []cli.Command{
 	{Name: "plan", Summary: "what a batch will cost: rows accepted/refused, calls after dedup, duration at the quota, budget", Run: plan},
 	{Name: "export", Summary: "write a batch as CSV (personal data masked)", Run: export},
 	{Name: "report", Summary: "write a batch as a self-contained HTML report with charts", Run: report},
+	{Name: "purge", Summary: "remove personal data past its retention (-dry-run counts it); workers run it on IVSBATCH_PURGE_CRON", Run: purge},
+	{Name: "privacy", Summary: "the register of processing: people verified, face data held against the filing threshold, retention, last purge", Run: privacy},
+	{Name: "erase", Summary: "erase one person's data: id numbers or ref:BATCH:REF from stdin or -file, -reason required", Run: erase},
 	{Name: "migrate", Summary: "apply the schema's migrations (the only command that does; run as the migrator role)", Run: migrate},
 	{Name: "roles", Summary: "print (or -apply) the SQL making the migrator, worker, operator and reader roles", Run: roles},
 }

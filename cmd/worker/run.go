@@ -17,10 +17,12 @@ import (
 	"github.com/ivsbatch/ivsbatch/internal/cli"
 	"github.com/ivsbatch/ivsbatch/internal/envconf"
 	"github.com/ivsbatch/ivsbatch/ivs"
+	"github.com/ivsbatch/ivsbatch/media"
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/ratelimit"
+	"github.com/ivsbatch/ivsbatch/retention"
 	"github.com/ivsbatch/ivsbatch/store"
 	"github.com/ivsbatch/ivsbatch/taskqueue"
 	"github.com/ivsbatch/ivsbatch/worker"
@@ -51,6 +53,14 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
+	purgeCron, err := ops.ParsePurgeCron(os.Getenv("IVSBATCH_PURGE_CRON"))
+	if err != nil {
+		return err
+	}
+	retain, err := ops.RetentionFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
 	st, err := store.OpenFromEnv(ctx, store.WithCallTimeout(callTimeout),
 		store.WithDefaultMaxConns(DefaultPoolConns))
 	if err != nil {
@@ -59,6 +69,9 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	defer st.Close()
 	if st.Keyring() == nil {
 		return fmt.Errorf("no keys for personal data: set IVSBATCH_PII_KEYS (or _FILE) and IVSBATCH_PII_INDEX_KEY (see README)")
+	}
+	if err := st.CheckActiveKey(ctx); err != nil {
+		return err
 	}
 	rdb, err := worker.ConnectRedisFromEnv(ctx, os.Getenv)
 	if err != nil {
@@ -89,6 +102,13 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
+	// A worker killed while preparing a face video left it in a temporary
+	// directory: remove what is older than any live preparation.
+	if n, err := media.ClearStaleTemp("", media.StaleTempAge); err != nil {
+		log.Warn("clear stale temporary media", "err", err)
+	} else if n > 0 {
+		log.Info("removed stale temporary media of killed workers", "dirs", n)
+	}
 	metrics := worker.NewMetrics(prometheus.DefaultRegisterer)
 	metrics.SetQuota(*quota)
 	reconcileCron, err := ops.ParseReconcileCron(os.Getenv("IVSBATCH_RECONCILE_CRON"))
@@ -109,8 +129,10 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		Policy:   policy, Log: log,
 		Dedup: st, Index: st.Keyring(), DedupWindow: env.dedupWindow,
 	}
+	var pictures ops.PictureDeleter
 	if prefix := env.keepPictures; prefix != "" {
-		pcfg.Pictures = worker.PictureBucket{Store: objs, Prefix: prefix, Names: st.Keyring()}
+		bucket := worker.PictureBucket{Store: objs, Prefix: prefix, Names: st.Keyring(), Seal: st.Keyring()}
+		pcfg.Pictures, pictures = bucket, bucket
 	}
 	if err := infraFromEnv(&pcfg); err != nil {
 		return err
@@ -124,10 +146,15 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	if reconcileCron != nil {
 		go scheduleReconcile(ctx, log, reconcileCron, st, rdb, *taskTimeout)
 	}
+	if purgeCron != nil {
+		go ops.PurgeScheduler(purgeCron, st, workerID(), ops.PurgeOptions{Policy: retain, Pictures: pictures, Log: log,
+			Pause: 10 * time.Millisecond, Observe: func(k retention.Kind, n int) { metrics.ObservePurged(string(k), n) }}).Loop(ctx)
+	}
 	if *metricsAddr != "" {
 		// The fleet-wide series come from one scraped process of the fleet
 		// (worker.FleetCollector); only processes that serve metrics compete.
 		fleet := worker.NewFleetCollector(st, rdb, *taskTimeout, log)
+		fleet.SetRetention(retain)
 		prometheus.MustRegister(fleet)
 		go fleet.Run(ctx)
 		srv := &http.Server{Addr: *metricsAddr, Handler: worker.MetricsHandler(st, rdb, prometheus.DefaultGatherer),
@@ -162,8 +189,7 @@ const DefaultPoolConns = 40
 // scheduleReconcile runs ops reconcile on the schedule; every worker runs
 // this loop and Postgres lets exactly one of them run each slot.
 func scheduleReconcile(ctx context.Context, log *slog.Logger, spec cron.Schedule, st *store.Store, rdb redis.UniversalClient, taskTimeout time.Duration) {
-	host, _ := os.Hostname()
-	id := fmt.Sprintf("%s:%d", host, os.Getpid())
+	id := workerID()
 	s := &ops.Scheduler{Schedule: spec, Store: st, Worker: id, Log: log,
 		Run: func(ctx context.Context) (int64, error) {
 			sum, err := ops.Reconcile(ctx, st, rdb, ops.ReconcileOptions{TaskTimeout: taskTimeout, Operator: "schedule:" + id})
@@ -173,6 +199,12 @@ func scheduleReconcile(ctx context.Context, log *slog.Logger, spec cron.Schedule
 			return sum.RunID, err
 		}}
 	s.Loop(ctx)
+}
+
+// workerID names this process in the schedules' slots: host and pid.
+func workerID() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
 }
 
 // infraFromEnv reads the infrastructure-trouble bound: IVSBATCH_INFRA_MAX_TRIES
