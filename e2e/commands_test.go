@@ -71,6 +71,7 @@ func TestCommandsStart(t *testing.T) {
 			{"enqueue", "status", "-batch", "1"}, {"enqueue", "submit", "m.csv"}, {"enqueue", "rekey"},
 			{"worker", "run"}, {"worker", "status"}, {"worker", "resume"},
 			{"ops", "status"}, {"ops", "reconcile"}, {"ops", "budget", "-batch", "1"},
+			{"ops", "batches"}, {"ops", "find", "-ref", "r1"}, {"ops", "review"}, {"ops", "pause", "-batch", "1"},
 			{"demo", "ensure-db"}, {"demo", "report", "-batch", "1"}, {"demo", "ledger"},
 		} {
 			r := runCmd(t, bin, env, args...)

@@ -151,4 +151,19 @@ func TestCommandsUnderRoles(t *testing.T) {
 	if r := rows[len(rows)-2]; r.Command != "roles" || r.DBUser != "postgres" {
 		t.Errorf("second audit row: %s by %s; want roles by the owner", r.Command, r.DBUser)
 	}
+
+	// Batches, records and the review queue: the reader reads them (ops
+	// batches says it could not store finish times) and changes nothing; the
+	// operator pauses and resumes a batch, audited with its login.
+	runCmd(t, bin, reader, "ops", "batches").want(t, 0, batch+" ", "finish times not updated")
+	runCmd(t, bin, reader, "ops", "find", "-ref", "a").want(t, 0, "record ", "张*")
+	runCmd(t, bin, reader, "ops", "review").want(t, 0, "review queue empty")
+	runCmd(t, bin, reader, "ops", "pause", "-batch", batch, "-operator", "bi").want(t, 1, "permission denied")
+	runCmd(t, bin, reader, "ops", "review", "-decide", "approve", "-ref", "a", "-reason", "r").want(t, 1, "review: no record decided")
+	runCmd(t, bin, operator, "ops", "pause", "-batch", batch, "-operator", "alice").want(t, 0, "open → paused")
+	runCmd(t, bin, operator, "ops", "resume", "-batch", batch, "-operator", "alice").want(t, 0, "paused → open")
+	rows, err = admin.ListAudit(ctx, "batch-pause", 5)
+	if err != nil || len(rows) != 1 || rows[0].DBUser != op || rows[0].Operator != "alice" {
+		t.Errorf("batch pause audit rows: %+v %v; want one by alice as %s", rows, err, op)
+	}
 }

@@ -194,4 +194,16 @@ func TestMask(t *testing.T) {
 			t.Errorf("MaskName(%q) = %q, want %q", in, got, want)
 		}
 	}
+	addresses := map[string]string{"广东省深圳市南山区科技园路1号": "广东省深圳市*", "北京市东城区": "*", "": ""}
+	for in, want := range addresses {
+		if got := identity.MaskAddress(in); got != want {
+			t.Errorf("MaskAddress(%q) = %q, want %q", in, got, want)
+		}
+	}
+	dates := map[string]string{"19900307": "1990****", "1990-03-07": "1990-**-**", "1990年3月7日": "1990年*月*日", "1990": "****"}
+	for in, want := range dates {
+		if got := identity.MaskDate(in); got != want {
+			t.Errorf("MaskDate(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

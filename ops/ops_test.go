@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ivsbatch/ivsbatch/internal/i18n"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 )
@@ -52,17 +53,18 @@ func TestParseIDs(t *testing.T) {
 // Every chart draws axes; empty ones say "no data" and draw no bars, full
 // ones draw bars (and the calls chart its quota line either way).
 func TestChartsEmptyAndFull(t *testing.T) {
+	en := i18n.English
 	empty := []chart{
-		verdictChart(store.BatchStatus{Counts: store.Counts{ByStatus: map[pipeline.Status]int{}}}),
-		similarityChart(nil), errorChart(nil, time.Minute), callsChart(nil, 10),
+		verdictChart(store.BatchStatus{Counts: store.Counts{ByStatus: map[pipeline.Status]int{}}}, en),
+		similarityChart(nil, en), errorChart(nil, time.Minute, en, time.UTC), callsChart(nil, 10, en, time.UTC),
 	}
 	t0 := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	full := []chart{
 		verdictChart(store.BatchStatus{ByVerdict: map[store.VerdictKey]int{{Code: 1000, Verdict: "valid"}: 3},
-			Counts: store.Counts{ByStatus: map[pipeline.Status]int{pipeline.StatusDone: 3, pipeline.StatusFailed: 1}, Total: 4}}),
-		similarityChart([]int{0, 1, 0, 0, 0, 0, 0, 0, 1, 1}), // 12, 850 (scaled: 85), 95
-		errorChart([]store.CodeBucket{{At: t0, Code: "IVS.0101", Count: 2}, {At: t0.Add(2 * time.Minute), Code: "APIG.0308", Count: 1}}, time.Minute),
-		callsChart([]store.SecondCount{{At: t0, Endpoint: "/v2.0/ivs-standard", Count: 9}, {At: t0.Add(3 * time.Second), Endpoint: "/v2.0/ivs-idcard-extention", Count: 4}}, 10),
+			Counts: store.Counts{ByStatus: map[pipeline.Status]int{pipeline.StatusDone: 3, pipeline.StatusFailed: 1}, Total: 4}}, en),
+		similarityChart([]int{0, 1, 0, 0, 0, 0, 0, 0, 1, 1}, en), // 12, 850 (scaled: 85), 95
+		errorChart([]store.CodeBucket{{At: t0, Code: "IVS.0101", Count: 2}, {At: t0.Add(2 * time.Minute), Code: "APIG.0308", Count: 1}}, time.Minute, en, time.UTC),
+		callsChart([]store.SecondCount{{At: t0, Endpoint: "/v2.0/ivs-standard", Count: 9}, {At: t0.Add(3 * time.Second), Endpoint: "/v2.0/ivs-idcard-extention", Count: 4}}, 10, en, time.UTC),
 	}
 	render := func(c chart) string {
 		var b bytes.Buffer
@@ -91,7 +93,7 @@ func TestChartsEmptyAndFull(t *testing.T) {
 	for i := range 3600 {
 		long = append(long, store.SecondCount{At: t0.Add(time.Duration(i) * time.Second), Endpoint: "e", Count: 1 + i%10})
 	}
-	if c := callsChart(long, 10); len(c.Bars) > maxSeconds {
+	if c := callsChart(long, 10, en, time.UTC); len(c.Bars) > maxSeconds {
 		t.Errorf("%d bars for an hour of seconds", len(c.Bars))
 	}
 }

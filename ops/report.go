@@ -11,8 +11,10 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"time"
 
+	"github.com/ivsbatch/ivsbatch/internal/i18n"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 )
@@ -21,6 +23,13 @@ import (
 type ReportOptions struct {
 	Quota float64   // the account's requests/s per endpoint, drawn as a line (default 10)
 	Now   time.Time // "generated at" (default now)
+	// Lang is the report's language (default English): headings, status
+	// and verdict names, and the explanation of every verification and
+	// error code.
+	Lang i18n.Lang
+	// Zone is the time zone of the times shown (default UTC; ops report
+	// defaults to the machine's, LoadZone).
+	Zone *time.Location
 	// Warn is where ReportAudited says that it could not write its audit row
 	// (a reader without the grant, a replica); default os.Stderr.
 	Warn io.Writer
@@ -38,7 +47,9 @@ const (
 // no scripts, nothing fetched): the verdict mix, a similarity histogram,
 // error codes of the attempts per minute, and calls per second per endpoint
 // against the quota. Every chart draws its axes, and "no data" when empty.
-// No personal data appears in it.
+// Every verification and error code of the batch is listed with what it
+// means; headings and names are in o.Lang, times in o.Zone. No personal
+// data appears in it.
 func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o ReportOptions) error {
 	if o.Quota <= 0 {
 		o.Quota = 10
@@ -46,6 +57,15 @@ func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o 
 	if o.Now.IsZero() {
 		o.Now = time.Now()
 	}
+	lang, err := i18n.Parse(string(cmp.Or(o.Lang, i18n.English)))
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	o.Lang = lang
+	if o.Zone == nil {
+		o.Zone = time.UTC
+	}
+	l := o.Lang
 	bs, err := st.GetBatchStatus(ctx, batchID)
 	if err != nil {
 		return err
@@ -81,24 +101,28 @@ func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o 
 	if err != nil {
 		return err
 	}
-	d := reportData{Reused: reused, Purged: purged, Erased: erased,
-		Batch: bs.Batch, Generated: o.Now.Format(time.RFC3339), Total: bs.Counts.Total, Open: bs.Counts.Open(),
-		Budget: bud, Quota: o.Quota,
+	d := reportData{Reused: reused, Purged: purged, Erased: erased, Lang: l,
+		Batch: bs.Batch, Created: bs.Batch.CreatedAt.In(o.Zone).Format("2006-01-02 15:04:05 MST"),
+		Generated: o.Now.In(o.Zone).Format(time.RFC3339), Total: bs.Counts.Total, Open: bs.Counts.Open(),
+		Budget: bud, Quota: o.Quota, Zone: o.Zone.String(),
 		Charts: []chart{
-			verdictChart(bs),
-			similarityChart(sims),
-			errorChart(codes, unit),
-			callsChart(calls, o.Quota),
+			verdictChart(bs, l),
+			similarityChart(sims, l),
+			errorChart(codes, unit, l, o.Zone),
+			callsChart(calls, o.Quota, l, o.Zone),
 		},
 	}
-	for _, s := range []pipeline.Status{pipeline.StatusPending, pipeline.StatusQueued, pipeline.StatusInFlight,
-		pipeline.StatusDone, pipeline.StatusReview, pipeline.StatusRejected, pipeline.StatusFailed} {
+	for _, s := range pipeline.StatusDisplayOrder {
 		if n := bs.Counts.ByStatus[s]; n > 0 {
-			d.Statuses = append(d.Statuses, kv{string(s), n})
+			d.Statuses = append(d.Statuses, kv{K: l.Status(string(s)), V: n})
 		}
 	}
+	for _, k := range slices.SortedFunc(maps.Keys(bs.ByVerdict), store.VerdictKey.Compare) {
+		d.Verdicts = append(d.Verdicts, kv{K: strconv.Itoa(k.Code) + " " + l.Result(k.Verdict), V: bs.ByVerdict[k],
+			Explain: l.Verdict(k.Code)})
+	}
 	for _, k := range slices.Sorted(maps.Keys(bs.ByError)) {
-		d.Errors = append(d.Errors, kv{k, bs.ByError[k]})
+		d.Errors = append(d.Errors, kv{K: k, V: bs.ByError[k], Explain: l.Code(k)})
 	}
 	return reportTmpl.Execute(w, d)
 }
@@ -111,17 +135,22 @@ func ReportAudited(ctx context.Context, st *store.Store, batchID int64, w io.Wri
 		return err
 	}
 	AuditReadOnly(ctx, st, store.AuditEntry{Operator: operator, Command: "report", BatchID: batchID,
-		Args: map[string]any{"batch": batchID, "output": path, "quota": o.Quota}}, cmp.Or[io.Writer](o.Warn, os.Stderr))
+		Args: map[string]any{"batch": batchID, "output": path, "quota": o.Quota, "lang": string(cmp.Or(o.Lang, i18n.English))}},
+		cmp.Or[io.Writer](o.Warn, os.Stderr))
 	return nil
 }
 
 type kv struct {
-	K string
-	V int
+	K       string
+	V       int
+	Explain string // what the code means, in the report's language
 }
 
 type reportData struct {
+	Lang      i18n.Lang
 	Batch     pipeline.Batch
+	Created   string // the batch's creation, in the report's zone
+	Zone      string
 	Generated string
 	Total     int
 	Open      int
@@ -131,9 +160,13 @@ type reportData struct {
 	Budget    store.Budget
 	Quota     float64
 	Statuses  []kv
+	Verdicts  []kv
 	Errors    []kv
 	Charts    []chart
 }
+
+// T is the catalogue's text of key in the report's language.
+func (d reportData) T(key string) string { return d.Lang.Label(key) }
 
 // ---- chart geometry ----
 
@@ -245,8 +278,8 @@ func (c *chart) labelEvery(n int) int {
 	return max(1, int(math.Ceil(float64(n)/24)))
 }
 
-func verdictChart(bs store.BatchStatus) chart {
-	c := newChart(ChartVerdicts, "Verdict mix", "records by verification code and verdict; records without a verdict by status", "records")
+func verdictChart(bs store.BatchStatus, l i18n.Lang) chart {
+	c := newChart(ChartVerdicts, l.Label("chart.verdicts"), l.Label("chart.verdicts.note"), l.Label("report.records"))
 	type cat struct {
 		label string
 		n     int
@@ -263,7 +296,7 @@ func verdictChart(bs store.BatchStatus) chart {
 		case k.Verdict == "nonexistent":
 			color = "#ff7f0e"
 		}
-		cats = append(cats, cat{k.String(), bs.ByVerdict[k], color})
+		cats = append(cats, cat{strconv.Itoa(k.Code) + " " + l.Result(k.Verdict), bs.ByVerdict[k], color})
 	}
 	// records without a verdict: set aside at enqueue (review without a
 	// verification code), rejected before any call, failed without a verdict
@@ -274,16 +307,16 @@ func verdictChart(bs store.BatchStatus) chart {
 		}
 	}
 	if reviewNoCode > 0 {
-		cats = append(cats, cat{"review (not sent)", reviewNoCode, "#9467bd"})
+		cats = append(cats, cat{l.Label("chart.review_not_sent"), reviewNoCode, "#9467bd"})
 	}
 	if n := bs.Counts.ByStatus[pipeline.StatusRejected]; n > 0 {
-		cats = append(cats, cat{"rejected (not sent)", n, "#8c564b"})
+		cats = append(cats, cat{l.Label("chart.rejected"), n, "#8c564b"})
 	}
 	if n := bs.Counts.ByStatus[pipeline.StatusFailed]; n > 0 {
-		cats = append(cats, cat{"failed (no verdict)", n, "#7f7f7f"})
+		cats = append(cats, cat{l.Label("chart.failed"), n, "#7f7f7f"})
 	}
 	if n := bs.Counts.Open(); n > 0 {
-		cats = append(cats, cat{"open", n, "#c7c7c7"})
+		cats = append(cats, cat{l.Label("chart.open"), n, "#c7c7c7"})
 	}
 	maxN := 0
 	for _, k := range cats {
@@ -306,8 +339,8 @@ func verdictChart(bs store.BatchStatus) chart {
 }
 
 // similarityChart draws bins: records per similarity bin of width 10.
-func similarityChart(bins []int) chart {
-	c := newChart(ChartSimilarity, "Similarity", "records by similarity score (0–100; detail scores of 0–1000 scaled down)", "records")
+func similarityChart(bins []int, l i18n.Lang) chart {
+	c := newChart(ChartSimilarity, l.Label("chart.similarity"), l.Label("chart.similarity.note"), l.Label("report.records"))
 	if len(bins) == 0 {
 		bins = make([]int, 10)
 	}
@@ -326,13 +359,12 @@ func similarityChart(bins []int) chart {
 	return c
 }
 
-func errorChart(codes []store.CodeBucket, unit time.Duration) chart {
-	name := "minute"
+func errorChart(codes []store.CodeBucket, unit time.Duration, l i18n.Lang, zone *time.Location) chart {
+	name := l.Label("chart.minute")
 	if unit == time.Hour {
-		name = "hour"
+		name = l.Label("chart.hour")
 	}
-	c := newChart(ChartErrors, "Error codes over time",
-		"attempts that ended without a verdict (errors, throttling, abandoned calls), stacked by code, per "+name, "attempts")
+	c := newChart(ChartErrors, l.Label("chart.errors"), fmt.Sprintf(l.Label("chart.errors.note"), name), l.Label("chart.attempts"))
 	if len(codes) == 0 {
 		c.yScale(1)
 		c.Empty = true
@@ -374,7 +406,7 @@ func errorChart(codes []store.CodeBucket, unit time.Duration) chart {
 	for i := range n {
 		at := first.Add(time.Duration(i) * unit)
 		if i%every == 0 {
-			c.XLabels = append(c.XLabels, xlabel{X: xs(i) + wd/2, Y: c.Y0 + 14, Text: at.UTC().Format("15:04"), Rotate: n > 12})
+			c.XLabels = append(c.XLabels, xlabel{X: xs(i) + wd/2, Y: c.Y0 + 14, Text: at.In(zone).Format("15:04"), Rotate: n > 12})
 		}
 		acc := 0
 		for _, k := range names {
@@ -385,17 +417,16 @@ func errorChart(codes []store.CodeBucket, unit time.Duration) chart {
 			top, bottom := y(float64(acc+v)), y(float64(acc))
 			bw := min(max(wd*0.8, 1), 80)
 			c.Bars = append(c.Bars, bar{X: xs(i) + (wd-bw)/2, Y: top, W: bw, H: bottom - top, Fill: colors[k],
-				Title: fmt.Sprintf("%s UTC %s: %d", at.UTC().Format("2006-01-02 15:04"), k, v)})
+				Title: fmt.Sprintf("%s %s %s: %d — %s", at.In(zone).Format("2006-01-02 15:04"), zone, k, v, l.Code(k))})
 			acc += v
 		}
 	}
 	return c
 }
 
-func callsChart(calls []store.SecondCount, quota float64) chart {
-	c := newChart(ChartCalls, "Calls per second against the quota",
-		fmt.Sprintf("IVS calls (attempts) started per second, by endpoint; the red line is the quota (%s/s per endpoint)", trimFloat(quota)),
-		"calls/s")
+func callsChart(calls []store.SecondCount, quota float64, l i18n.Lang, zone *time.Location) chart {
+	c := newChart(ChartCalls, l.Label("chart.calls"), fmt.Sprintf(l.Label("chart.calls.note"), trimFloat(quota)),
+		l.Label("chart.calls_per_second"))
 	var eps []string
 	for _, x := range calls {
 		if !slices.Contains(eps, x.Endpoint) {
@@ -409,7 +440,7 @@ func callsChart(calls []store.SecondCount, quota float64) chart {
 	}
 	y := c.yScale(math.Max(float64(maxN), quota) * 1.1)
 	qy := y(quota)
-	c.HLines = append(c.HLines, hline{Y: qy, Label: fmt.Sprintf("quota %s/s", trimFloat(quota)), LabelX: c.X1 - 4,
+	c.HLines = append(c.HLines, hline{Y: qy, Label: fmt.Sprintf(l.Label("chart.quota"), trimFloat(quota)), LabelX: c.X1 - 4,
 		LabelY: qy - 4, Color: "#d62728"})
 	if len(calls) == 0 {
 		c.Empty = true
@@ -431,7 +462,7 @@ func callsChart(calls []store.SecondCount, quota float64) chart {
 		c.Legend = append(c.Legend, legend{Color: palette[i%len(palette)], Text: ep})
 	}
 	if step > 1 {
-		c.Note += fmt.Sprintf("; each bar is the busiest second of %d s", step)
+		c.Note += fmt.Sprintf(l.Label("chart.calls.peak"), step)
 	}
 	xs, wd := slots(n)
 	every := c.labelEvery(n)
@@ -440,7 +471,7 @@ func callsChart(calls []store.SecondCount, quota float64) chart {
 	for i := range n {
 		at := first.Add(time.Duration(i*step) * time.Second)
 		if i%every == 0 {
-			c.XLabels = append(c.XLabels, xlabel{X: xs(i) + wd/2, Y: c.Y0 + 14, Text: at.UTC().Format("15:04:05"), Rotate: n > 12})
+			c.XLabels = append(c.XLabels, xlabel{X: xs(i) + wd/2, Y: c.Y0 + 14, Text: at.In(zone).Format("15:04:05"), Rotate: n > 12})
 		}
 		for j, ep := range eps {
 			v := peak[i][ep]
@@ -449,7 +480,7 @@ func callsChart(calls []store.SecondCount, quota float64) chart {
 			}
 			top := y(float64(v))
 			c.Bars = append(c.Bars, bar{X: xs(i) + off + float64(j)*bw, Y: top, W: max(bw, 1), H: c.Y0 - top,
-				Fill: palette[j%len(palette)], Title: fmt.Sprintf("%s UTC %s: %d calls", at.UTC().Format("15:04:05"), ep, v)})
+				Fill: palette[j%len(palette)], Title: fmt.Sprintf("%s %s %s: %d", at.In(zone).Format("15:04:05"), zone, ep, v)})
 		}
 	}
 	return c
@@ -459,10 +490,10 @@ func fmtf(v float64) string { return fmt.Sprintf("%.1f", v) }
 
 var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{"f": fmtf,
 	"half": func(a, b float64) string { return fmtf((a + b) / 2) }}).Parse(`<!DOCTYPE html>
-<html lang="en">
+<html lang="{{.Lang}}">
 <head>
 <meta charset="utf-8">
-<title>ivsbatch report: batch {{.Batch.ID}}</title>
+<title>{{printf (.T "report.title") .Batch.ID}}</title>
 <style>
 body { font: 14px/1.4 -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif; margin: 24px 32px; color: #222; background: #fff; }
 h1 { font-size: 22px; margin: 0 0 4px; }
@@ -473,6 +504,7 @@ table { border-collapse: collapse; margin: 8px 24px 8px 0; display: inline-table
 td, th { border: 1px solid #ddd; padding: 3px 10px; text-align: left; }
 th { background: #f4f4f4; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
+table.codes td:last-child { max-width: 520px; }
 svg.chart { display: block; background: #fcfcfc; border: 1px solid #e4e4e4; }
 svg.chart .axis { stroke: #333; stroke-width: 1; }
 svg.chart .grid { stroke: #e6e6e6; stroke-width: 1; }
@@ -484,18 +516,21 @@ svg.chart line.quota { stroke-width: 2; stroke-dasharray: 6 4; }
 </style>
 </head>
 <body>
-<h1>Batch {{.Batch.ID}} — {{.Batch.Name}}</h1>
-<div class="meta">created {{.Batch.CreatedAt.Format "2006-01-02 15:04:05 MST"}} · {{.Total}} records, {{.Open}} open, {{.Reused}} answered by reuse (no call){{if .Purged}} · {{.Purged}} purged of personal data, verdict kept ({{.Erased}} erased on request){{end}} · report generated {{.Generated}}</div>
-<table><tr><th>status</th><th>records</th></tr>
+<h1>{{printf (.T "report.heading") .Batch.ID .Batch.Name}}</h1>
+<div class="meta">{{printf (.T "report.meta") .Created .Total .Open .Reused .Generated}}{{if .Purged}} · {{printf (.T "report.purged") .Purged .Erased}}{{end}} · {{printf (.T "report.times") .Zone}}</div>
+<table><tr><th>{{.T "status"}}</th><th>{{.T "report.records"}}</th></tr>
 {{range .Statuses}}<tr><td>{{.K}}</td><td class="n">{{.V}}</td></tr>
 {{end}}</table>
-{{if .Errors}}<table><tr><th>error code (no verdict)</th><th>records</th></tr>
-{{range .Errors}}<tr><td>{{.K}}</td><td class="n">{{.V}}</td></tr>
+{{if .Verdicts}}<table class="codes"><tr><th>{{.T "report.verdict_code"}}</th><th>{{.T "report.records"}}</th><th>{{.T "explanation"}}</th></tr>
+{{range .Verdicts}}<tr><td>{{.K}}</td><td class="n">{{.V}}</td><td>{{.Explain}}</td></tr>
 {{end}}</table>{{end}}
-<table><tr><th>budget</th><th></th></tr>
-<tr><td>cap on billed calls</td><td class="n">{{if .Budget.MaxBilled}}{{.Budget.MaxBilled}}{{else}}none{{end}}</td></tr>
-<tr><td>billed attempts</td><td class="n">{{.Budget.Billed}}</td></tr>
-<tr><td>possibly billed attempts</td><td class="n">{{.Budget.Possibly}}</td></tr>
+{{if .Errors}}<table class="codes"><tr><th>{{.T "report.error_code"}}</th><th>{{.T "report.records"}}</th><th>{{.T "explanation"}}</th></tr>
+{{range .Errors}}<tr><td>{{.K}}</td><td class="n">{{.V}}</td><td>{{.Explain}}</td></tr>
+{{end}}</table>{{end}}
+<table><tr><th>{{.T "report.budget"}}</th><th></th></tr>
+<tr><td>{{.T "report.cap"}}</td><td class="n">{{if .Budget.MaxBilled}}{{.Budget.MaxBilled}}{{else}}{{.T "report.none"}}{{end}}</td></tr>
+<tr><td>{{.T "report.billed"}}</td><td class="n">{{.Budget.Billed}}</td></tr>
+<tr><td>{{.T "report.possibly"}}</td><td class="n">{{.Budget.Possibly}}</td></tr>
 </table>
 {{range .Charts}}
 <h2>{{.Title}}</h2>
@@ -514,7 +549,7 @@ svg.chart line.quota { stroke-width: 2; stroke-dasharray: 6 4; }
 <text x="14" y="{{half .Y0 .Y1}}" transform="rotate(-90 14 {{half .Y0 .Y1}})" text-anchor="middle">{{.YLabel}}</text>
 {{range .XLabels}}{{if .Rotate}}<text x="{{f .X}}" y="{{f .Y}}" text-anchor="end" transform="rotate(-45 {{f .X}} {{f .Y}})">{{.Text}}</text>{{else}}<text x="{{f .X}}" y="{{f .Y}}" text-anchor="middle">{{.Text}}</text>{{end}}
 {{end}}
-{{if .Empty}}<text class="empty" x="{{half .X0 .X1}}" y="{{half .Y0 .Y1}}" text-anchor="middle">no data</text>{{end}}
+{{if .Empty}}<text class="empty" x="{{half .X0 .X1}}" y="{{half .Y0 .Y1}}" text-anchor="middle">{{$.T "report.no_data"}}</text>{{end}}
 </svg>
 {{end}}
 </body>

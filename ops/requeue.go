@@ -50,10 +50,7 @@ func Requeue(ctx context.Context, st *store.Store, o RequeueOptions) (store.Requ
 		}
 	}
 	for _, s := range o.Filter.Statuses {
-		switch s {
-		case pipeline.StatusPending, pipeline.StatusQueued, pipeline.StatusInFlight, pipeline.StatusDone,
-			pipeline.StatusRejected, pipeline.StatusFailed, pipeline.StatusReview:
-		default:
+		if !slices.Contains(pipeline.StatusDisplayOrder, s) {
 			return store.RequeueResult{}, fmt.Errorf("requeue: unknown status %q", s)
 		}
 	}

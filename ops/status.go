@@ -33,6 +33,8 @@ type BatchReport struct {
 	// Purged records hold only their verdict (retention passed or erased);
 	// Erased of them by a person's request.
 	Purged, Erased int
+	// Decisions counts the batch's records by their latest review decision.
+	Decisions map[pipeline.ReviewDecision]int
 }
 
 // StatusReport is what ops status shows.
@@ -88,7 +90,12 @@ func Status(ctx context.Context, st *store.Store, rdb redis.UniversalClient, bat
 		if err != nil {
 			return r, err
 		}
-		r.Batches = append(r.Batches, BatchReport{BatchStatus: bs, Budget: bud, Reused: reused, Purged: purged, Erased: erased})
+		decisions, err := st.BatchDecisionCounts(ctx, id)
+		if err != nil {
+			return r, err
+		}
+		r.Batches = append(r.Batches, BatchReport{BatchStatus: bs, Budget: bud, Reused: reused, Purged: purged,
+			Erased: erased, Decisions: decisions})
 	}
 	return r, nil
 }
@@ -131,14 +138,13 @@ func PrintStatus(w io.Writer, r StatusReport) {
 		fmt.Fprintln(w, "account: not paused")
 	}
 	if len(r.Batches) == 0 {
-		fmt.Fprintln(w, "no open batches")
+		fmt.Fprintln(w, "no open batches (ops batches lists them all: ops batches -since 24h)")
 	}
 	for _, b := range r.Batches {
 		fmt.Fprintf(w, "\nbatch %d \"%s\" (%s), %d records, %d open\n", b.Batch.ID, sink.Terminal(b.Batch.Name),
 			b.Batch.CreatedAt.Format(time.RFC3339), b.Counts.Total, b.Counts.Open())
 		fmt.Fprint(w, "  by status:")
-		for _, s := range []pipeline.Status{pipeline.StatusPending, pipeline.StatusQueued, pipeline.StatusInFlight,
-			pipeline.StatusDone, pipeline.StatusReview, pipeline.StatusRejected, pipeline.StatusFailed} {
+		for _, s := range pipeline.StatusDisplayOrder {
 			if n := b.Counts.ByStatus[s]; n > 0 {
 				fmt.Fprintf(w, " %s %d", s, n)
 			}
@@ -151,6 +157,15 @@ func PrintStatus(w io.Writer, r StatusReport) {
 		printCounts(w, "by error code (no verdict):", b.ByError)
 		if b.Purged > 0 {
 			fmt.Fprintf(w, "  personal data purged (verdict kept): %d records, %d of them erased on request\n", b.Purged, b.Erased)
+		}
+		if len(b.Decisions) > 0 {
+			fmt.Fprint(w, "  review decisions:")
+			for _, d := range pipeline.ReviewDecisions {
+				if n := b.Decisions[d]; n > 0 {
+					fmt.Fprintf(w, " %s %d", d, n)
+				}
+			}
+			fmt.Fprintln(w)
 		}
 		fmt.Fprintf(w, "  rate: %.2f records/s (the batch's own calls, last minute)", b.Rate())
 		if eta := b.ETA(); eta > 0 {

@@ -17,24 +17,36 @@ import (
 // Status is where a record stands.
 type Status string
 
-// Record statuses. Done, Rejected, Failed and Review are terminal.
+// Record statuses. Done, Rejected, Failed, Review and the two review
+// decisions are terminal.
 const (
 	StatusPending  Status = "pending"   // stored, waiting for the feeder
 	StatusQueued   Status = "queued"    // handed to the queue, or waiting there for a retry
 	StatusInFlight Status = "in_flight" // a worker holds it; an attempt may be open
+	StatusHeld     Status = "held"      // its batch is paused (ops pause): not claimed until ops resume
 	StatusDone     Status = "done"      // a verdict (valid/invalid/nonexistent) is stored
 	StatusRejected Status = "rejected"  // known to fail before any call; the reason is stored; nothing was sent
 	StatusFailed   Status = "failed"    // IVS refused the input, or retries ran out; last code stored
-	StatusReview   Status = "review"    // set aside for a human; nothing was sent
+	StatusReview   Status = "review"    // set aside for a human (IVS's verdict, if any, is kept)
+	// A reviewer's decision on a record in review (ops review -decide):
+	// final, and distinct from IVS's own verdict, which the record keeps.
+	StatusReviewApproved Status = "review_approved"
+	StatusReviewRejected Status = "review_rejected"
 )
 
 // TerminalStatuses are the statuses of a record with its final outcome;
 // OpenStatuses the ones still moving. Together they are every status. Build
 // SQL from these (status = ANY($n) with StatusStrings), never from literals.
 var (
-	TerminalStatuses = []Status{StatusDone, StatusRejected, StatusFailed, StatusReview}
-	OpenStatuses     = []Status{StatusPending, StatusQueued, StatusInFlight}
+	TerminalStatuses = []Status{StatusDone, StatusRejected, StatusFailed, StatusReview, StatusReviewApproved,
+		StatusReviewRejected}
+	OpenStatuses = []Status{StatusPending, StatusQueued, StatusInFlight}
 )
+
+// StatusDisplayOrder is every status in the order operators read them:
+// on their way, then final outcomes.
+var StatusDisplayOrder = []Status{StatusPending, StatusQueued, StatusInFlight, StatusHeld, StatusDone, StatusReview,
+	StatusReviewApproved, StatusReviewRejected, StatusRejected, StatusFailed}
 
 // Terminal reports whether a record in status s has its final outcome.
 func (s Status) Terminal() bool {

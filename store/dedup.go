@@ -61,7 +61,7 @@ func (w *dedupWrite) queue(b *pgx.Batch) {
 		b.Queue(`UPDATE records SET input_digest = $2 WHERE id = $1`, w.rec.ID, w.digest)
 		return
 	}
-	b.Queue(dedupSQL, w.digest, w.rec.ID, openStatuses, w.rec.BatchID, w.window > 0, terminal, pipeline.ReusableCodes(),
+	b.Queue(dedupSQL, w.digest, w.rec.ID, moving, w.rec.BatchID, w.window > 0, terminal, pipeline.ReusableCodes(),
 		w.window.Seconds()).QueryRow(func(row pgx.Row) error {
 		w.err = row.Scan(&w.other, &w.priorID)
 		return nil

@@ -19,6 +19,11 @@ var (
 	OpenBatchesSQL     = openBatchesSQL
 	BatchVerdictsSQL   = batchVerdictsSQL
 	EachRecordSQL      = eachRecordSQL // one chunk of EachRecord
+	ListBatchesSQL     = listBatchesSQL
+	SettleBatchesSQL   = settleBatchesSQL
+	ListReviewSQL      = listReviewSQL
+	FindByRefSQL       = findByRefSQL
+	FindByIDNumberSQL  = findByIDNumberSQL
 )
 
 // ShapesOf lists the shapes served by endpoint ep.

@@ -111,7 +111,8 @@ func (s *Store) sealInputs(batchID int64, inputs []NewRecord, ids []int64) ([][]
 		}
 		var idHMAC, inputHMAC []byte
 		if in.IDNumber != "" {
-			// refused rows too: ops erase finds every row holding the number
+			// Every row holding a number, refused and review rows too: ops find
+			// looks them up and ops erase finds every row of a person.
 			idHMAC = s.keys.Index(indexableIDNumber(in.IDNumber))
 		}
 		if status == pipeline.StatusPending {

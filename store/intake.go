@@ -261,6 +261,11 @@ func (in *Intake) Commit(ctx context.Context, b pipeline.Batch, c IntakeCounts, 
 			return fmt.Errorf("records: %w", err)
 		}
 		added = tag.RowsAffected()
+		if added > 0 && !created { // a finished batch with new rows is open again
+			if _, err := tx.Exec(ctx, reopenBatchSQL, batch.ID); err != nil {
+				return fmt.Errorf("re-open batch: %w", err)
+			}
+		}
 		if _, err := tx.Exec(ctx, `TRUNCATE intake_records`); err != nil {
 			return err
 		}

@@ -159,6 +159,7 @@ func TestQueryPlans(t *testing.T) {
 	progress(t)
 	taskClaims(t)
 	open := "'{" + strings.Join(pipeline.StatusStrings(pipeline.OpenStatuses), ",") + "}'"
+	held := "'{paused,cancelled}'"
 	old := "'" + time.Now().Add(-10*time.Minute).UTC().Format(time.RFC3339) + "'"
 	cases := []struct {
 		name, sql string
@@ -174,6 +175,10 @@ func TestQueryPlans(t *testing.T) {
 		{"status counts", store.StatusCountsSQL, nil, ""},
 		{"open batches", store.OpenBatchesSQL, []string{open}, ""},
 		{"verdicts", store.BatchVerdictsSQL, []string{"1", terminal}, ""},
+		{"list batches", store.ListBatchesSQL, []string{open, held, "''", "NULL", "''", "50"}, ""},
+		{"settle batches", store.SettleBatchesSQL, []string{open}, ""},
+		{"review queue", store.ListReviewSQL, []string{"0", "0", "50"}, "records_review"},
+		{"find by ref", store.FindByRefSQL, []string{"'r77'", "20"}, "records_batch_id_ref_key"},
 	}
 	// ExplainPeriodic runs the same queries with EXPLAIN ANALYZE and rolls
 	// the claims back.

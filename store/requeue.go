@@ -208,8 +208,9 @@ func (s *Store) classify(r RequeueRow, o RequeueOptions, done map[int64]bool, re
 }
 
 // hasVerdictSQL is true for a record with a verdict to keep unless forced.
-var hasVerdictSQL = `(status = ` + sqlText(pipeline.StatusDone) + ` OR (status = ` + sqlText(pipeline.StatusReview) +
-	` AND verification_code IS NOT NULL))`
+// A reviewer's decision counts as one (review_approved, review_rejected).
+var hasVerdictSQL = `(status IN ` + sqlIn(append([]pipeline.Status{pipeline.StatusDone}, reviewDecided...)...) +
+	` OR (status = ` + sqlText(pipeline.StatusReview) + ` AND verification_code IS NOT NULL))`
 
 // requeueSelectSQL reads one chunk of the selection, without locks.
 var requeueSelectSQL = `
@@ -246,7 +247,7 @@ func (s *Store) requeueSelect(ctx context.Context, f RequeueFilter, ids []int64,
 // (and have no verdict, unless forced). Only those rows are locked: the
 // subquery's status filter is applied before FOR UPDATE.
 var requeueUpdateSQL = `
-	UPDATE records r SET generation = r.generation + 1, status = ` + sqlText(pipeline.StatusPending) + `, attempts = 0,
+	UPDATE records r SET generation = r.generation + 1, status = ` + reopenedStatus("r") + `, attempts = 0,
 	       last_error_code = NULL, last_error_message = NULL, finished_at = NULL, updated_at = now(),
 	       infra_failures = 0, infra_since = NULL,
 	       reverify = r.reverify OR sel.has_verdict,
@@ -284,6 +285,11 @@ func (s *Store) requeueUpdate(ctx context.Context, rows []RequeueRow, force bool
 	}
 	for _, id := range updated {
 		done[id] = true
+	}
+	if len(updated) > 0 {
+		if _, err := s.pool.Exec(ctx, reopenBatchesOfSQL, updated); err != nil {
+			return done, fmt.Errorf("re-open the batches of records %d–%d: %w", ids[0], ids[len(ids)-1], err)
+		}
 	}
 	return done, nil
 }

@@ -78,3 +78,13 @@ func abandonSQL(from, where string) string {
 		message = ` + sqlText(abandonedMessage) + from + `
 		WHERE a.state = ` + sqlText(AttemptInFlight) + ` AND ` + where + ` RETURNING a.id`
 }
+
+// heldBatches are the states an operator sets (ops pause, ops cancel).
+var heldBatches = pipeline.HeldBatchStates
+
+// moving are the open statuses of records on their way to IVS: all but
+// held (a paused batch's), which dedup does not wait for.
+var moving = pipeline.StatusStrings([]pipeline.Status{pipeline.StatusPending, pipeline.StatusQueued, pipeline.StatusInFlight})
+
+// reviewDecided are the statuses a review decision gives a record.
+var reviewDecided = []pipeline.Status{pipeline.StatusReviewApproved, pipeline.StatusReviewRejected}

@@ -74,6 +74,7 @@ func (f *Feeder) Run(ctx context.Context) error {
 			if _, err := f.Recoverer.Round(ctx); err != nil && ctx.Err() == nil {
 				f.Log.Warn("lost-task recovery failed", "err", err)
 			}
+			f.settleBatches(ctx)
 			lastRecover = time.Now()
 		}
 		next := f.Interval
@@ -81,6 +82,26 @@ func (f *Feeder) Run(ctx context.Context) error {
 			next = f.Refill
 		}
 		wait.Reset(next)
+	}
+}
+
+// batchSettler is a store that stores batches without open records as
+// finished (store.SettleBatches).
+type batchSettler interface {
+	SettleBatches(ctx context.Context) (int, error)
+}
+
+// settleBatches stores the batches whose last records finished as
+// finished, with the time (ops batches lists them so).
+func (f *Feeder) settleBatches(ctx context.Context) {
+	s, ok := f.Store.(batchSettler)
+	if !ok {
+		return
+	}
+	if n, err := s.SettleBatches(ctx); err != nil && ctx.Err() == nil {
+		f.Log.Warn("settling finished batches failed", "err", err)
+	} else if n > 0 {
+		f.Log.Info("batches finished", "n", n)
 	}
 }
 

@@ -80,8 +80,7 @@ func printStatus(bs store.BatchStatus, paused bool, code, reason string) {
 		fmt.Printf("  IVS traffic PAUSED: %s: %s\n", sink.Terminal(code), sink.Terminal(reason))
 	}
 	fmt.Println("  by status:")
-	for _, s := range []pipeline.Status{pipeline.StatusPending, pipeline.StatusQueued, pipeline.StatusInFlight,
-		pipeline.StatusDone, pipeline.StatusReview, pipeline.StatusRejected, pipeline.StatusFailed} {
+	for _, s := range pipeline.StatusDisplayOrder {
 		if n := bs.Counts.ByStatus[s]; n > 0 {
 			fmt.Printf("    %-10s %d\n", s, n)
 		}

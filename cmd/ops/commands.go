@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/ivsbatch/ivsbatch/internal/i18n"
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/pipeline"
@@ -333,25 +335,38 @@ reject code and the first rows. IVS is never called; nothing is stored.
 }
 
 func export(ctx context.Context, args []string) error {
-	fs := newFlags("export", "-batch ID -o FILE.csv|FILE.xlsx [-format csv|xlsx] [-raw]",
-		`Writes every record of a batch as CSV or .xlsx: id, ref, line, shape, status,
-verdict, verification_code, similarity, last_error_code, last_error_message,
-attempts, finished_at, linked_record_id, and the name and id number MASKED
-(张*, 44**************07) — never in full — and the manifest's own columns
-(metadata). Refs, metadata and messages come from outside: a CSV cell a
-spreadsheet would evaluate (starting with = + - @, TAB, CR or their full-width
-forms) is written with a leading apostrophe, which Excel, WPS and LibreOffice
-show as text; -raw writes cells as stored, for programs. In .xlsx every text
-cell is typed as a string, never a formula. "-o -" writes to stdout. The
-format follows the -o extension unless -format says. Writes an audit_log row.`,
+	fs := newFlags("export", "-batch ID -o FILE.csv|FILE.xlsx [-format csv|xlsx] [-lang zh-CN] [-tz ZONE] [-bom=false] [-raw]",
+		`Writes every record of a batch as CSV or .xlsx, for people to open in Excel,
+WPS or LibreOffice: id, ref, line, shape, status, verdict, verification_code,
+similarity, an explanation of the verdict or error code, last_error_code,
+last_error_message, attempts, finished_at, linked_record_id, and the name and
+id number MASKED (张*, 44**************07) — never in full; then the
+manifest's own columns, each as a column of its own (sorted by name); for
+batches with id-card shapes the card as IVS read it (name, number, birth date
+and address masked); for video shapes the liveness result and its actions.
+The CSV starts with a UTF-8 byte order mark (-bom=false to leave it out), so
+Excel and WPS on Chinese Windows show 周 and not 鍛. Times are in -tz (default
+the machine's zone, named in the header); -lang zh-CN (default from LC_ALL,
+LC_MESSAGES or LANG) writes Chinese headers, status, verdict and shape names
+and explanations. Refs, the manifest's columns, messages and the card's text
+come from outside: a CSV cell a spreadsheet would evaluate (starting with
+= + - @, TAB, CR or their full-width forms) is written with a leading
+apostrophe, which the spreadsheets show as text. In .xlsx every text cell is
+typed as a string, never a formula, and times are dates. -raw writes CSV for
+programs: machine names in the header, values as stored, times in RFC 3339
+with their offset. "-o -" writes to stdout. The format follows the -o
+extension unless -format says. Writes an audit_log row.`,
 		`  ops export -batch 12 -o batch-12.csv
-  ops export -batch 12 -o batch-12.xlsx
-  ops export -batch 12 -o - -raw | my-loader
+  ops export -batch 12 -o batch-12.xlsx -lang zh-CN -tz Asia/Shanghai
+  ops export -batch 12 -o - -raw -bom=false | my-loader
 `)
 	batch := fs.Int64("batch", 0, "batch id (required)")
 	out := fs.String("o", "", "output file (- for stdout; required)")
 	format := fs.String("format", "", "csv or xlsx (default: from the -o extension, else csv)")
-	raw := fs.Bool("raw", false, "CSV cells as stored, not neutralised for spreadsheets (for programs)")
+	raw := fs.Bool("raw", false, "CSV for programs: cells as stored, not neutralised for spreadsheets, machine names")
+	bom := fs.Bool("bom", true, "start a CSV with a UTF-8 byte order mark (Excel and WPS need it to read UTF-8)")
+	tz := fs.String("tz", "", "time zone of the times written, an IANA name such as Asia/Shanghai (default: the machine's)")
+	lang := langFlag(fs)
 	operator := operatorFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -359,7 +374,7 @@ format follows the -o extension unless -format says. Writes an audit_log row.`,
 	if *batch <= 0 || *out == "" {
 		return usageError(fs, "-batch and -o are required")
 	}
-	opts := ops.ExportOptions{Format: *format, Raw: *raw}
+	opts := ops.ExportOptions{Format: *format, Raw: *raw, NoBOM: !*bom}
 	if opts.Format == "" && strings.EqualFold(filepath.Ext(*out), ".xlsx") {
 		opts.Format = ops.FormatXLSX
 	}
@@ -368,6 +383,13 @@ format follows the -o extension unless -format says. Writes an audit_log row.`,
 	}
 	if opts.Raw && opts.Format == ops.FormatXLSX {
 		return usageError(fs, "-raw is for CSV (xlsx cells are typed text, never formulas)")
+	}
+	var err error
+	if opts.Lang, err = parseLang(fs, *lang); err != nil {
+		return err
+	}
+	if opts.Zone, err = ops.LoadZone(*tz, os.Getenv); err != nil {
+		return usageError(fs, "-tz: %v", err)
 	}
 	st, err := openStore(ctx)
 	if err != nil {
@@ -384,26 +406,46 @@ format follows the -o extension unless -format says. Writes an audit_log row.`,
 		}
 		n, err := ops.ExportAudited(ctx, st, *batch, dst, opts, path, *operator)
 		if err == nil && *out != "-" {
-			fmt.Fprintf(os.Stderr, "wrote %d records to %s\n", n, *out)
+			fmt.Fprintf(os.Stderr, "wrote %d records to %s (times in %s)\n", n, *out, opts.Zone)
 		}
 		return err
 	})
 }
 
+// langFlag is -lang, whose default is the environment's locale.
+func langFlag(fs *flag.FlagSet) *string {
+	return fs.String("lang", string(i18n.FromEnv(os.Getenv)),
+		"language of headers, names and explanations: en or zh-CN (default from LC_ALL, LC_MESSAGES or LANG)")
+}
+
+// parseLang reads -lang's value.
+func parseLang(fs *flag.FlagSet, s string) (i18n.Lang, error) {
+	l, err := i18n.Parse(s)
+	if err != nil {
+		return l, usageError(fs, "-lang: %v", err)
+	}
+	return l, nil
+}
+
 func report(ctx context.Context, args []string) error {
-	fs := newFlags("report", "-batch ID -o FILE.html [-quota 10]",
+	fs := newFlags("report", "-batch ID -o FILE.html [-quota 10] [-lang zh-CN] [-tz ZONE]",
 		`Writes a self-contained HTML report of a batch (inline CSS and SVG; no
 scripts, nothing loaded from the network): status table, the verdict mix, a
 similarity histogram, error codes of the attempts over time (per minute,
 stacked by code), and IVS calls per second per endpoint against the quota
-line. Charts show axes and "no data" when there is nothing to draw. No personal
-data. Writes an audit_log row. scripts/report-screenshot.sh turns it into a PNG.`,
+line. Charts show axes and "no data" when there is nothing to draw. Every
+verification and error code of the batch is listed with what it means. -lang
+zh-CN (default from LC_ALL, LC_MESSAGES or LANG) writes it in Chinese; times
+are in -tz (default the machine's zone). No personal data. Writes an
+audit_log row. scripts/report-screenshot.sh turns it into a PNG.`,
 		`  ops report -batch 12 -o batch-12.html
-  ops report -batch 12 -o batch-12.html -quota 20
+  ops report -batch 12 -o batch-12.html -quota 20 -lang zh-CN -tz Asia/Shanghai
 `)
 	batch := fs.Int64("batch", 0, "batch id (required)")
 	out := fs.String("o", "", "output file (- for stdout; required)")
 	quota := fs.Float64("quota", 10, "the account's quota in requests/s per endpoint (the line on the calls chart)")
+	tz := fs.String("tz", "", "time zone of the times shown, an IANA name such as Asia/Shanghai (default: the machine's)")
+	lang := langFlag(fs)
 	operator := operatorFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -411,13 +453,21 @@ data. Writes an audit_log row. scripts/report-screenshot.sh turns it into a PNG.
 	if *batch <= 0 || *out == "" {
 		return usageError(fs, "-batch and -o are required")
 	}
+	opts := ops.ReportOptions{Quota: *quota}
+	var err error
+	if opts.Lang, err = parseLang(fs, *lang); err != nil {
+		return err
+	}
+	if opts.Zone, err = ops.LoadZone(*tz, os.Getenv); err != nil {
+		return usageError(fs, "-tz: %v", err)
+	}
 	st, err := openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	return writeOutput(*out, func(w *bufio.Writer, path string) error {
-		err := ops.ReportAudited(ctx, st, *batch, w, ops.ReportOptions{Quota: *quota}, path, *operator)
+		err := ops.ReportAudited(ctx, st, *batch, w, opts, path, *operator)
 		if err == nil && *out != "-" {
 			fmt.Fprintf(os.Stderr, "wrote %s\n", *out)
 		}

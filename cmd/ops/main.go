@@ -3,9 +3,13 @@
 //	ops requeue      re-queue records by batch, status, error code, time or ids (-dry-run first)
 //	ops reconcile    nightly: repair Postgres ↔ queue drift, report what needs a human (exit 3)
 //	ops status       queue state, account pause, per-batch counts, rate, ETA and budget
+//	ops batches      batches with state, created/finished times and counts
+//	ops find         records across batches by ref or id number (stdin), masked
+//	ops review       the review queue; approve, reject or re-verify cases
+//	ops pause        hold one batch; ops resume and ops cancel likewise
 //	ops budget       cap a batch's billed IVS calls
 //	ops prevalidate  which open records would be rejected, without calling IVS
-//	ops export       a batch as CSV, personal data masked
+//	ops export       a batch as CSV or xlsx, personal data masked, in a language and time zone
 //	ops report       a batch as a self-contained HTML report with charts
 //	ops purge        remove personal data past its retention (-dry-run first)
 //	ops erase        erase one person's data (id numbers from stdin, audited)
@@ -35,10 +39,16 @@ var commands = []cli.Command{
 	{Name: "requeue", Summary: "re-queue records by batch, status, error code, time or ids (-dry-run shows what)", Run: requeue},
 	{Name: "reconcile", Summary: "repair Postgres/queue drift; exit 3 when something needs a human (nightly job)", Run: reconcile},
 	{Name: "status", Summary: "queue state, account pause, per-batch counts, rate, ETA and budget", Run: status},
+	{Name: "batches", Summary: "list batches with state, times and counts (-state, -since, -name)", Run: batches},
+	{Name: "find", Summary: "find records across batches by ref, or by id number from stdin (masked)", Run: find},
+	{Name: "review", Summary: "the review queue, and decisions: approve, reject, reverify (-decide)", Run: review},
+	{Name: "pause", Summary: "hold one batch's records (not sent until ops resume)", Run: pauseBatch},
+	{Name: "resume", Summary: "resume a paused batch, or undo a cancel", Run: resumeBatch},
+	{Name: "cancel", Summary: "cancel one batch's records not sent yet (batch.cancelled)", Run: cancelBatch},
 	{Name: "budget", Summary: "cap a batch's billed IVS calls (-max N, 0 = no cap)", Run: budget},
 	{Name: "prevalidate", Summary: "report which pending/queued records would be rejected, without calling IVS", Run: prevalidate},
 	{Name: "plan", Summary: "what a batch will cost: rows accepted/refused, calls after dedup, duration at the quota, budget", Run: plan},
-	{Name: "export", Summary: "write a batch as CSV (personal data masked)", Run: export},
+	{Name: "export", Summary: "write a batch as CSV or xlsx for people (personal data masked, -lang, -tz) or programs (-raw)", Run: export},
 	{Name: "report", Summary: "write a batch as a self-contained HTML report with charts", Run: report},
 	{Name: "purge", Summary: "remove personal data past its retention (-dry-run counts it); workers run it on IVSBATCH_PURGE_CRON", Run: purge},
 	{Name: "privacy", Summary: "the register of processing: people verified, face data held against the filing threshold, retention, last purge", Run: privacy},
