@@ -59,7 +59,9 @@ CREATE INDEX records_linked_to ON records (linked_record_id) WHERE linked_record
 -- the workers (on the schedule) and as the operator (ops purge, ops erase).
 -- Neither may DELETE records: past their retention whole records go through
 -- ivsbatch_delete_verdicts, which deletes only final records finished before
--- the cut-off and without a kept picture, with their attempts. The reader's
+-- the cut-off, not waiting for a reviewer and without a kept picture, with
+-- their attempts and review decisions (00013; who decided stays in the
+-- audit log). The reader's
 -- ops privacy reads the latest purge run.
 SELECT ivsbatch_grant(kind, 'purge_marks', 'SELECT, INSERT, UPDATE') FROM unnest(ARRAY['worker', 'operator']) kind;
 SELECT ivsbatch_grant(kind, 'purge_runs', 'SELECT, INSERT') FROM unnest(ARRAY['worker', 'operator']) kind;
@@ -70,10 +72,12 @@ SELECT ivsbatch_grant('reader', 'purge_runs', 'SELECT');
 CREATE FUNCTION ivsbatch_delete_verdicts(ids bigint[], cutoff timestamptz)
 RETURNS TABLE (id bigint, batch_id bigint) LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
-    DELETE FROM attempts a WHERE a.record_id = ANY (ids) AND a.record_id IN
-        (SELECT r.id FROM records r WHERE r.id = ANY (ids) AND r.finished_at < cutoff AND r.picture_ref IS NULL);
-    RETURN QUERY DELETE FROM records r WHERE r.id = ANY (ids) AND r.finished_at < cutoff AND r.picture_ref IS NULL
-        RETURNING r.id, r.batch_id;
+    RETURN QUERY
+    WITH del AS (SELECT r.id FROM records r WHERE r.id = ANY (ids) AND r.finished_at < cutoff
+                 AND r.status <> 'review' AND r.picture_ref IS NULL),
+    a AS (DELETE FROM attempts t WHERE t.record_id IN (SELECT del.id FROM del)),
+    d AS (DELETE FROM review_decisions rd WHERE rd.record_id IN (SELECT del.id FROM del))
+    DELETE FROM records r WHERE r.id IN (SELECT del.id FROM del) RETURNING r.id, r.batch_id;
 END
 $$;
 -- +goose StatementEnd

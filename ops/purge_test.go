@@ -3,10 +3,13 @@ package ops_test
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -143,7 +146,7 @@ func TestPurgeByRetention(t *testing.T) {
 	}
 	// 31 days on: errors, OCR and inputs; the verdict stays and shows as purged.
 	sum, err = ops.Purge(ctx, st, ops.PurgeOptions{Pictures: pics, Now: at(31 * retention.Day), Chunk: 2})
-	if err != nil || kind(sum, retention.Inputs) != 3 || kind(sum, retention.OCR) != 3 || kind(sum, retention.Errors) != 3 {
+	if err != nil || kind(sum, retention.Inputs) != 3 || kind(sum, retention.OCR) != 3 || kind(sum, retention.Messages) != 3 {
 		t.Fatalf("purge at 31 days: %+v %v", sum, err)
 	}
 	for _, ref := range []string{"a", "b", "c"} {
@@ -163,13 +166,13 @@ func TestPurgeByRetention(t *testing.T) {
 		t.Fatalf("batch counts %d purged (%v); want 3", purged, err)
 	}
 	// Export and report still show the purged records, as purged, with their verdicts.
-	var csv, html bytes.Buffer
-	if _, err := ops.Export(ctx, st, batch, &csv); err != nil {
+	var export, html bytes.Buffer
+	if _, err := ops.Export(ctx, st, batch, &export); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(csv.String(), ",valid,1000,"); n != 3 || strings.Count(csv.String(), ",purged\n") != 3 ||
-		strings.Count(csv.String(), ",held\n") != 1 {
-		t.Errorf("export after the purge:\n%s", csv.String())
+	if n := strings.Count(export.String(), ",valid,1000,"); n != 3 ||
+		!maps.Equal(exportColumn(t, export.String(), "personal_data"), map[string]int{"purged": 3, "held": 1}) {
+		t.Errorf("export after the purge:\n%s", export.String())
 	}
 	if err := ops.Report(ctx, st, batch, &html, ops.ReportOptions{}); err != nil {
 		t.Fatal(err)
@@ -337,5 +340,135 @@ func TestPurgeUnderTheRoles(t *testing.T) {
 	r, err := ops.Privacy(ctx, reader, retention.Default(), time.Now().Add(-time.Hour), time.Now())
 	if err != nil || !r.Purged {
 		t.Fatalf("the register as the reader: %+v %v", r, err)
+	}
+}
+
+// exportColumn counts the values of column name in a CSV export.
+func exportColumn(t *testing.T, export, name string) map[string]int {
+	t.Helper()
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(export, "\uFEFF"))).ReadAll()
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("export: %v\n%s", err, export)
+	}
+	col := slices.Index(rows[0], name)
+	if col < 0 {
+		t.Fatalf("export has no column %s: %v", name, rows[0])
+	}
+	out := map[string]int{}
+	for _, r := range rows[1:] {
+		out[r[col]]++
+	}
+	return out
+}
+
+// Review cases (migration 00013): a record waiting for a reviewer keeps its
+// data, whatever its age, until the decision, from which its retention
+// counts; a decided record's verdict goes with its decision rows; an erased
+// record cannot be sent again by a re-verification.
+func TestPurgeReviewAndCancelledRecords(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.Open(t)
+	objs, err := objstore.New(ctx, objstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pics := worker.PictureBucket{Store: objs, Prefix: "file://" + t.TempDir()}
+	_, ids := finished(t, st, "review", "", []store.NewRecord{person("wait", "11010119900307803X"),
+		person("ok", "110101199003071234"), person("erased", "11010119900307803X")})
+	for _, ref := range []string{"wait", "ok", "erased"} {
+		if _, err := st.Pool().Exec(ctx, `UPDATE records SET status = 'review' WHERE id = $1`, ids[ref]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	at := func(d time.Duration) func() time.Time { return func() time.Time { return now.Add(d) } }
+	// A decision two months on: the approved record's retention starts then.
+	if _, err := st.Pool().Exec(ctx, `UPDATE records SET finished_at = finished_at - interval '60 days'`); err != nil {
+		t.Fatal(err)
+	}
+	res, err := st.Decide(ctx, []int64{ids["ok"]}, store.Decision{Decision: pipeline.DecideApprove,
+		Reason: "card checked by hand", Operator: "reviewer"})
+	if err != nil || len(res.Decided) != 1 {
+		t.Fatalf("approve: %+v %v", res, err)
+	}
+	if sum, err := ops.Purge(ctx, st, ops.PurgeOptions{Pictures: pics, Now: at(0)}); err != nil || count(sum) != 0 {
+		t.Fatalf("purge right after the decision: %+v %v; want nothing (the waiting case is kept)", sum, err)
+	}
+	if w := holds(t, st, ids["wait"]); !w.inputs || !w.ocr || !w.errors {
+		t.Fatalf("a case waiting for its reviewer for 60 days lost data: %+v", w)
+	}
+	if sum, err := ops.Purge(ctx, st, ops.PurgeOptions{Pictures: pics, Now: at(31 * retention.Day)}); err != nil ||
+		kind(sum, retention.Inputs) != 1 {
+		t.Fatalf("purge 31 days after the decision: %+v %v; want the approved record's inputs", sum, err)
+	}
+	if w := holds(t, st, ids["ok"]); w.inputs || w.ocr {
+		t.Fatalf("the approved record still holds %+v", w)
+	}
+	if w := holds(t, st, ids["wait"]); !w.inputs {
+		t.Fatalf("the waiting case lost its inputs: %+v", w)
+	}
+	// Erased while in review: approve or reject still work, a re-verification
+	// has nothing to send.
+	if _, err := st.Erase(ctx, []int64{ids["erased"]}, store.AuditEntry{Operator: "dpo", Command: "erase",
+		Reason: "request 2026-118"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = st.Decide(ctx, []int64{ids["erased"]}, store.Decision{Decision: pipeline.DecideReverify,
+		Reason: "name corrected", Operator: "reviewer"})
+	if err != nil || len(res.Decided) != 0 || !slices.Equal(res.NotInCase, []int64{ids["erased"]}) {
+		t.Fatalf("re-verify of an erased record: %+v %v; want it left alone", res, err)
+	}
+	// Six years after the decision the verdict goes with its decision row.
+	sum, err := ops.Purge(ctx, st, ops.PurgeOptions{Pictures: pics, Now: at(6 * 365 * retention.Day)})
+	if err != nil || kind(sum, retention.Verdicts) != 1 {
+		t.Fatalf("purge at six years: %+v %v; want the approved record's verdict", sum, err)
+	}
+	var decisions int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM review_decisions WHERE record_id = $1`, ids["ok"]).
+		Scan(&decisions); err != nil || decisions != 0 {
+		t.Fatalf("%d decision rows of a deleted verdict (%v)", decisions, err)
+	}
+	if w := holds(t, st, ids["wait"]); !w.exists || !w.inputs {
+		t.Fatalf("the waiting case after six years: %+v", w)
+	}
+}
+
+// A cancelled batch's records end failed batch.cancelled; once purged they
+// stay failed when the batch is resumed, the others go again.
+func TestResumeLeavesPurgedRecords(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.Open(t)
+	objs, err := objstore.New(ctx, objstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pics := worker.PictureBucket{Store: objs, Prefix: "file://" + t.TempDir()}
+	now := time.Now()
+	at := func(d time.Duration) func() time.Time { return func() time.Time { return now.Add(d) } }
+	cancelled, cids := finished(t, st, "cancelled", "", []store.NewRecord{person("old", "11010119900307803X"),
+		person("new", "110101199003071234")}, "old", "new")
+	if _, err := st.Pool().Exec(ctx, `UPDATE records SET status = 'pending' WHERE batch_id = $1`, cancelled); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CancelBatch(ctx, cancelled, store.AuditEntry{Operator: "op", Command: "batch-cancel", Reason: "wrong file"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Pool().Exec(ctx, `UPDATE records SET finished_at = finished_at - interval '40 days' WHERE id = $1`,
+		cids["old"]); err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := ops.Purge(ctx, st, ops.PurgeOptions{Pictures: pics, Now: at(0)}); err != nil || kind(sum, retention.Inputs) != 1 {
+		t.Fatalf("purge of the cancelled batch: %+v %v; want its old record", sum, err)
+	}
+	if _, err := st.ResumeBatch(ctx, cancelled, store.AuditEntry{Operator: "op", Command: "batch-resume", Reason: "right file"}); err != nil {
+		t.Fatal(err)
+	}
+	for ref, want := range map[string]pipeline.Status{"old": pipeline.StatusFailed, "new": pipeline.StatusPending} {
+		r, err := st.GetRecord(ctx, cids[ref])
+		if err != nil || r.Status != want {
+			t.Errorf("record %s after the resumption: %v %v; want %s", ref, r.Status, err, want)
+		}
 	}
 }

@@ -22,9 +22,10 @@ const (
 	// Pictures are the kept liveness pictures (faces): the objects and the
 	// records' references to them.
 	Pictures Kind = "pictures"
-	// Errors are the stored error messages (records and attempts), which may
-	// quote what a library said about a person's media.
-	Errors Kind = "errors"
+	// Messages ("errors", IVSBATCH_RETAIN_ERRORS) are the stored error
+	// messages (records and attempts), which may quote what a library said
+	// about a person's media.
+	Messages Kind = "errors"
 	// OCR is the id card's OCR result (every field).
 	OCR Kind = "ocr"
 	// Inputs are the sealed inputs (name, id number, media references, the
@@ -37,7 +38,7 @@ const (
 )
 
 // Kinds lists every kind in purge order.
-var Kinds = []Kind{Pictures, Errors, OCR, Inputs, Verdicts}
+var Kinds = []Kind{Pictures, Messages, OCR, Inputs, Verdicts}
 
 // Env names the variable that sets k's retention.
 func (k Kind) Env() string { return "IVSBATCH_RETAIN_" + strings.ToUpper(string(k)) }
@@ -53,7 +54,7 @@ type Policy map[Kind]time.Duration
 func Default() Policy {
 	return Policy{
 		Pictures: 7 * Day,
-		Errors:   30 * Day,
+		Messages: 30 * Day,
 		OCR:      30 * Day,
 		Inputs:   30 * Day,
 		Verdicts: 5 * 365 * Day,

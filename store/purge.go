@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/retention"
 )
 
@@ -51,10 +52,13 @@ func (s *Store) GetPurgeMark(ctx context.Context, kind retention.Kind) (PurgeMar
 }
 
 // purgeCandidatesSQL reads the next chunk after the mark ($1, $2) of records
-// finished before $3: a range of records_finished.
-const purgeCandidatesSQL = `
+// finished before $3: a range of records_finished. Records waiting for a
+// reviewer are passed over (see purgeableSQL): their pictures are not
+// deleted either.
+var purgeCandidatesSQL = `
 	SELECT id, finished_at, coalesce(picture_ref, '') FROM records
 	WHERE finished_at IS NOT NULL AND (finished_at, id) > ($1, $2) AND finished_at < $3
+	  AND status <> ` + sqlText(pipeline.StatusReview) + `
 	ORDER BY finished_at, id LIMIT $4`
 
 // PurgeCandidates returns at most n records after mark that finished before
@@ -75,20 +79,26 @@ func (s *Store) PurgeCandidates(ctx context.Context, mark PurgeMark, cutoff time
 	return out, nil
 }
 
+// purgeableSQL is the condition on a record a purge chunk changes: still
+// final and finished before the cut-off ($2), and not waiting for a
+// reviewer (a record in review keeps its data for the decision, which sets
+// finished_at anew: its retention counts from the decision).
+var purgeableSQL = `finished_at < $2 AND status <> ` + sqlText(pipeline.StatusReview)
+
 // purgeSQL removes one kind from the chunk's records $1 that are still
 // final and finished before $2; each statement returns the ids it changed
 // (rows already without that kind are not rewritten).
 var purgeSQL = map[retention.Kind]string{
 	retention.Pictures: `UPDATE records SET picture_ref = NULL
-		WHERE id = ANY ($1) AND finished_at < $2 AND picture_ref = ANY ($3) RETURNING id, batch_id`,
-	retention.Errors: `WITH a AS (UPDATE attempts SET message = NULL WHERE record_id = ANY ($1) AND message IS NOT NULL
-		  AND record_id IN (SELECT id FROM records WHERE id = ANY ($1) AND finished_at < $2))
+		WHERE id = ANY ($1) AND ` + purgeableSQL + ` AND picture_ref = ANY ($3) RETURNING id, batch_id`,
+	retention.Messages: `WITH a AS (UPDATE attempts SET message = NULL WHERE record_id = ANY ($1) AND message IS NOT NULL
+		  AND record_id IN (SELECT id FROM records WHERE id = ANY ($1) AND ` + purgeableSQL + `))
 		UPDATE records SET last_error_message = NULL
-		WHERE id = ANY ($1) AND finished_at < $2 AND last_error_message IS NOT NULL RETURNING id, batch_id`,
+		WHERE id = ANY ($1) AND ` + purgeableSQL + ` AND last_error_message IS NOT NULL RETURNING id, batch_id`,
 	retention.OCR: `UPDATE records SET idcard_result = NULL
-		WHERE id = ANY ($1) AND finished_at < $2 AND idcard_result IS NOT NULL RETURNING id, batch_id`,
+		WHERE id = ANY ($1) AND ` + purgeableSQL + ` AND idcard_result IS NOT NULL RETURNING id, batch_id`,
 	retention.Inputs: `UPDATE records SET ` + clearInputsSQL + `, purged_at = $3
-		WHERE id = ANY ($1) AND finished_at < $2 AND purged_at IS NULL RETURNING id, batch_id`,
+		WHERE id = ANY ($1) AND ` + purgeableSQL + ` AND purged_at IS NULL RETURNING id, batch_id`,
 	// Neither the worker nor the operator role may DELETE records: the
 	// function (migration 00014) deletes only what this says.
 	retention.Verdicts: `SELECT id, batch_id FROM ivsbatch_delete_verdicts($1, $2)`,
@@ -96,9 +106,11 @@ var purgeSQL = map[retention.Kind]string{
 
 // deleteVerdictsSQL is what ivsbatch_delete_verdicts runs, as one statement,
 // for EXPLAIN (ExplainPurge).
-const deleteVerdictsSQL = `WITH a AS (DELETE FROM attempts WHERE record_id = ANY ($1) AND record_id IN
-		  (SELECT id FROM records WHERE id = ANY ($1) AND finished_at < $2 AND picture_ref IS NULL))
-		DELETE FROM records WHERE id = ANY ($1) AND finished_at < $2 AND picture_ref IS NULL RETURNING id, batch_id`
+var deleteVerdictsSQL = `WITH del AS (SELECT id FROM records WHERE id = ANY ($1) AND ` + purgeableSQL + `
+		  AND picture_ref IS NULL),
+		a AS (DELETE FROM attempts WHERE record_id IN (SELECT id FROM del)),
+		d AS (DELETE FROM review_decisions WHERE record_id IN (SELECT id FROM del))
+		DELETE FROM records WHERE id IN (SELECT id FROM del) RETURNING id, batch_id`
 
 // clearInputsSQL empties a record's sealed inputs and what was derived
 // from them: the blind index of the id number, the input hashes and the
@@ -170,7 +182,7 @@ func (s *Store) PurgeChunk(ctx context.Context, kind retention.Kind, chunk []Pur
 // ($1, $2) before $3, and the oldest such outcome.
 var purgeDueSQL = map[retention.Kind]string{
 	retention.Pictures: `picture_ref IS NOT NULL`,
-	retention.Errors:   `last_error_message IS NOT NULL`,
+	retention.Messages: `last_error_message IS NOT NULL`,
 	retention.OCR:      `idcard_result IS NOT NULL`,
 	retention.Inputs:   `purged_at IS NULL`,
 	retention.Verdicts: `true`,
@@ -183,7 +195,8 @@ func (s *Store) PurgeDue(ctx context.Context, kind retention.Kind, mark PurgeMar
 	var n int
 	var oldest *time.Time
 	err := s.pool.QueryRow(ctx, `SELECT count(*), min(finished_at) FROM records
-		WHERE finished_at IS NOT NULL AND (finished_at, id) > ($1, $2) AND finished_at < $3 AND `+purgeDueSQL[kind],
+		WHERE finished_at IS NOT NULL AND (finished_at, id) > ($1, $2) AND finished_at < $3
+		  AND status <> `+sqlText(pipeline.StatusReview)+` AND `+purgeDueSQL[kind],
 		mark.FinishedAt, mark.RecordID, cutoff).Scan(&n, &oldest)
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("store: %s due for purge: %w", kind, err)
