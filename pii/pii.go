@@ -9,6 +9,8 @@
 //	IVSBATCH_PII_KEYS_FILE   a file with one "kid:BASE64KEY" per line
 //	IVSBATCH_PII_KEY_ID      the key id new values are sealed with (default: the first)
 //	IVSBATCH_PII_INDEX_KEY   base64 key of the blind index (or IVSBATCH_PII_INDEX_KEY_FILE)
+//
+// A key file others can read is refused (ReadKeyFile).
 package pii
 
 import (
@@ -20,7 +22,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -71,17 +72,17 @@ func NewKeyring(keys map[string][]byte, active string, index []byte) (*Keyring, 
 func KeyringFromEnv(getenv func(string) string) (*Keyring, error) {
 	spec := getenv("IVSBATCH_PII_KEYS")
 	if f := getenv("IVSBATCH_PII_KEYS_FILE"); spec == "" && f != "" {
-		b, err := os.ReadFile(f)
+		b, err := ReadKeyFile("IVSBATCH_PII_KEYS_FILE", f)
 		if err != nil {
-			return nil, fmt.Errorf("pii: IVSBATCH_PII_KEYS_FILE: %w", err)
+			return nil, err
 		}
 		spec = strings.Join(strings.Fields(string(b)), ",")
 	}
 	indexB64 := getenv("IVSBATCH_PII_INDEX_KEY")
 	if f := getenv("IVSBATCH_PII_INDEX_KEY_FILE"); indexB64 == "" && f != "" {
-		b, err := os.ReadFile(f)
+		b, err := ReadKeyFile("IVSBATCH_PII_INDEX_KEY_FILE", f)
 		if err != nil {
-			return nil, fmt.Errorf("pii: IVSBATCH_PII_INDEX_KEY_FILE: %w", err)
+			return nil, err
 		}
 		indexB64 = strings.TrimSpace(string(b))
 	}
