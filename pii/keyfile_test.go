@@ -73,3 +73,68 @@ func TestKeyFilePermissions(t *testing.T) {
 		t.Error("a symlink to a group-writable file was read")
 	}
 }
+
+// Index values end with their key's tag; during a rotation IndexAll gives
+// the value under the current key first, then as stored before tags, then
+// the same under the previous key, which a keyring without it cannot make.
+func TestIndexKeyRotationValues(t *testing.T) {
+	key := func(b byte) []byte { k := make([]byte, 32); k[0] = b; return k }
+	data := map[string][]byte{"k1": key(9)}
+	old, err := pii.NewKeyring(data, "k1", key(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := pii.NewKeyring(data, "k1", key(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rot, err := cur.WithPreviousIndexKey(key(1))
+	if err != nil || !rot.Rotating() || cur.Rotating() {
+		t.Fatalf("rotating keyring: %v", err)
+	}
+	v := old.Index("110101199003071234")
+	if len(v) != 32+pii.IndexTagLen || string(v[32:]) != string(old.IndexTag()) || string(old.IndexTag()) == string(cur.IndexTag()) {
+		t.Fatalf("index value %x; want 32 bytes and the key's tag", v)
+	}
+	all := rot.IndexAll("110101199003071234")
+	if len(all) != 4 || string(all[0]) != string(cur.Index("110101199003071234")) || string(all[1]) != string(all[0][:32]) ||
+		string(all[2]) != string(v) || string(all[3]) != string(v[:32]) {
+		t.Fatalf("IndexAll during a rotation: %x", all)
+	}
+	if n := len(cur.IndexAll("110101199003071234")); n != 2 {
+		t.Fatalf("IndexAll without a previous key: %d values; want 2", n)
+	}
+	if _, err := cur.WithPreviousIndexKey(key(2)); err == nil {
+		t.Fatal("the current key accepted as the previous one")
+	}
+}
+
+// The previous index key comes from IVSBATCH_PII_INDEX_KEY_PREVIOUS (or
+// its _FILE, checked like every key file).
+func TestPreviousIndexKeyFromEnv(t *testing.T) {
+	b64 := func(b byte) string { k := make([]byte, 32); k[0] = b; return base64.StdEncoding.EncodeToString(k) }
+	env := map[string]string{"IVSBATCH_PII_KEYS": "k1:" + b64(9), "IVSBATCH_PII_INDEX_KEY": b64(2)}
+	get := func(k string) string { return env[k] }
+	if k, err := pii.KeyringFromEnv(get); err != nil || k.Rotating() {
+		t.Fatalf("without a previous key: %v", err)
+	}
+	env["IVSBATCH_PII_INDEX_KEY_PREVIOUS"] = b64(1)
+	if k, err := pii.KeyringFromEnv(get); err != nil || !k.Rotating() {
+		t.Fatalf("with a previous key: %v", err)
+	}
+	delete(env, "IVSBATCH_PII_INDEX_KEY_PREVIOUS")
+	f := filepath.Join(t.TempDir(), "prev")
+	if err := os.WriteFile(f, []byte(b64(1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env["IVSBATCH_PII_INDEX_KEY_PREVIOUS_FILE"] = f
+	if _, err := pii.KeyringFromEnv(get); err == nil || !strings.Contains(err.Error(), "IVSBATCH_PII_INDEX_KEY_PREVIOUS_FILE") {
+		t.Fatalf("a world-readable previous key file: %v", err)
+	}
+	if err := os.Chmod(f, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := pii.KeyringFromEnv(get); err != nil || !k.Rotating() {
+		t.Fatalf("previous key from a file: %v", err)
+	}
+}

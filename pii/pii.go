@@ -9,6 +9,8 @@
 //	IVSBATCH_PII_KEYS_FILE   a file with one "kid:BASE64KEY" per line
 //	IVSBATCH_PII_KEY_ID      the key id new values are sealed with (default: the first)
 //	IVSBATCH_PII_INDEX_KEY   base64 key of the blind index (or IVSBATCH_PII_INDEX_KEY_FILE)
+//	IVSBATCH_PII_INDEX_KEY_PREVIOUS  the index key being retired, during a
+//	                         rotation (or IVSBATCH_PII_INDEX_KEY_PREVIOUS_FILE)
 //
 // A key file others can read is refused (ReadKeyFile).
 package pii
@@ -30,11 +32,13 @@ import (
 // keys are configured.
 var ErrNoKeys = errors.New("pii: no encryption keys configured (set IVSBATCH_PII_KEYS or IVSBATCH_PII_KEYS_FILE, and IVSBATCH_PII_INDEX_KEY)")
 
-// Keyring holds the data keys by id, the active key id and the index key.
+// Keyring holds the data keys by id, the active key id and the index key
+// (and, during a rotation of the index key, the previous one).
 type Keyring struct {
-	active string
-	aeads  map[string]cipher.AEAD
-	index  []byte
+	active    string
+	aeads     map[string]cipher.AEAD
+	index     []byte
+	prevIndex []byte // the index key being retired (IVSBATCH_PII_INDEX_KEY_PREVIOUS), or nil
 }
 
 // NewKeyring builds a keyring. keys maps key ids (no ':' or ',') to 32-byte
@@ -78,13 +82,13 @@ func KeyringFromEnv(getenv func(string) string) (*Keyring, error) {
 		}
 		spec = strings.Join(strings.Fields(string(b)), ",")
 	}
-	indexB64 := getenv("IVSBATCH_PII_INDEX_KEY")
-	if f := getenv("IVSBATCH_PII_INDEX_KEY_FILE"); indexB64 == "" && f != "" {
-		b, err := ReadKeyFile("IVSBATCH_PII_INDEX_KEY_FILE", f)
-		if err != nil {
-			return nil, err
-		}
-		indexB64 = strings.TrimSpace(string(b))
+	indexB64, err := keySetting(getenv, "IVSBATCH_PII_INDEX_KEY")
+	if err != nil {
+		return nil, err
+	}
+	prevB64, err := keySetting(getenv, "IVSBATCH_PII_INDEX_KEY_PREVIOUS")
+	if err != nil {
+		return nil, err
 	}
 	if spec == "" && indexB64 == "" {
 		return nil, nil
@@ -116,7 +120,44 @@ func KeyringFromEnv(getenv func(string) string) (*Keyring, error) {
 	if err != nil {
 		return nil, errors.New("pii: index key: not base64")
 	}
-	return NewKeyring(keys, active, index)
+	k, err := NewKeyring(keys, active, index)
+	if err != nil || prevB64 == "" {
+		return k, err
+	}
+	prev, err := base64.StdEncoding.DecodeString(prevB64)
+	if err != nil {
+		return nil, errors.New("pii: previous index key (IVSBATCH_PII_INDEX_KEY_PREVIOUS): not base64")
+	}
+	return k.WithPreviousIndexKey(prev)
+}
+
+// keySetting is the value of variable name, or the content of the file
+// named by name_FILE (ReadKeyFile), trimmed.
+func keySetting(getenv func(string) string, name string) (string, error) {
+	v := getenv(name)
+	if f := getenv(name + "_FILE"); v == "" && f != "" {
+		b, err := ReadKeyFile(name+"_FILE", f)
+		if err != nil {
+			return "", err
+		}
+		v = strings.TrimSpace(string(b))
+	}
+	return v, nil
+}
+
+// WithPreviousIndexKey returns a copy of k that also holds prev, the index
+// key being retired: look-ups (IndexAll) find values indexed under either
+// key until enqueue rekey has moved every stored value to the current one.
+func (k *Keyring) WithPreviousIndexKey(prev []byte) (*Keyring, error) {
+	if len(prev) < 32 {
+		return nil, fmt.Errorf("pii: previous index key is %d bytes, want at least 32", len(prev))
+	}
+	if hmac.Equal(prev, k.index) {
+		return nil, errors.New("pii: the previous index key is the current one")
+	}
+	c := *k
+	c.prevIndex = prev
+	return &c, nil
 }
 
 // ActiveKeyID is the id of the key new values are sealed with.
@@ -216,29 +257,58 @@ func KeyID(envelope string) string {
 }
 
 // Index is the blind index of a value: HMAC-SHA256 under the index key, so
-// equal values can be found without decrypting. Values are compared as given:
-// normalise first (identity.NormalizeIDNumber).
+// equal values can be found without decrypting, followed by the key's tag
+// (IndexTagLen bytes, IndexTag) so that a rotation can tell which key made a
+// stored value. Values are compared as given: normalise first
+// (identity.NormalizeIDNumber).
 func (k *Keyring) Index(parts ...string) []byte {
 	if k == nil {
 		return nil
 	}
-	m := hmac.New(sha256.New, k.index)
+	return append(mac(k.index, parts), indexTag(k.index)...)
+}
+
+// IndexAll is the blind index of a value as it may be stored: under the
+// current index key (first: what Index returns), then untagged as stored
+// before keys were tagged, then the same under the previous key during a
+// rotation. Look-ups match any of them.
+func (k *Keyring) IndexAll(parts ...string) [][]byte {
+	if k == nil {
+		return nil
+	}
+	cur := mac(k.index, parts)
+	out := [][]byte{append(cur, indexTag(k.index)...), cur[:sha256.Size:sha256.Size]}
+	if k.prevIndex != nil {
+		prev := mac(k.prevIndex, parts)
+		out = append(out, append(prev, indexTag(k.prevIndex)...), prev[:sha256.Size:sha256.Size])
+	}
+	return out
+}
+
+// IndexTagLen is the length of the tag ending a blind index value.
+const IndexTagLen = 4
+
+// IndexTag is the tag of the current index key, which every value Index
+// makes ends with: a value ending otherwise is under another key.
+func (k *Keyring) IndexTag() []byte { return indexTag(k.index) }
+
+// Rotating reports whether a previous index key is held (a rotation of the
+// index key is under way).
+func (k *Keyring) Rotating() bool { return k.prevIndex != nil }
+
+// indexTag names an index key without revealing it.
+func indexTag(key []byte) []byte {
+	return mac(key, []string{"ivsbatch/index-key-tag"})[:IndexTagLen]
+}
+
+func mac(key []byte, parts []string) []byte {
+	m := hmac.New(sha256.New, key)
 	for _, p := range parts {
 		m.Write([]byte(strconv.Itoa(len(p))))
 		m.Write([]byte{':'})
 		m.Write([]byte(p))
 	}
-	return m.Sum(nil)
-}
-
-// IndexAll is the blind index of a value under every index key the
-// keyring holds, for look-ups that must find values indexed before a
-// rotation of the index key.
-func (k *Keyring) IndexAll(parts ...string) [][]byte {
-	if k == nil {
-		return nil
-	}
-	return [][]byte{k.Index(parts...)}
+	return m.Sum(make([]byte, 0, sha256.Size+IndexTagLen))
 }
 
 func aad(recordID int64) []byte { return []byte("ivsbatch/record/" + strconv.FormatInt(recordID, 10)) }

@@ -149,7 +149,10 @@ func describe(i ingest.Info) string {
 func rekey(ctx context.Context, args []string) error {
 	fs := cli.NewFlags("enqueue rekey", "[-chunk N]", `Key rotation: add the new key to IVSBATCH_PII_KEYS (keep the old one), make it
 active with IVSBATCH_PII_KEY_ID, restart workers, run rekey, then remove the
-old key. Safe to run while workers run, and to re-run after an interruption.`)
+old key. The index key likewise: set the new one as IVSBATCH_PII_INDEX_KEY and
+the old one as IVSBATCH_PII_INDEX_KEY_PREVIOUS, restart workers, run rekey, then
+remove the previous one. Safe to run while workers run, and to re-run after an
+interruption.`)
 	chunk := fs.Int("chunk", 500, "records per transaction")
 	operator := fs.String("operator", ops.DefaultOperator(), "who runs this, for the audit log")
 	if _, err := cli.Parse(fs, args); err != nil {
@@ -187,6 +190,14 @@ old key. Safe to run while workers run, and to re-run after an interruption.`)
 				left, st.Keyring().ActiveKeyID())
 		}
 		result["left_under_other_keys"] = left
+		var indexed int
+		if err == nil {
+			if indexed, err = st.IndexedElsewhere(ctx); err == nil && indexed > 0 {
+				err = fmt.Errorf("rekey: %d records still hold blind indexes not under the current IVSBATCH_PII_INDEX_KEY (records on their way, or workers still running with the previous index key): restart them, run rekey again once those records finished; keep IVSBATCH_PII_INDEX_KEY_PREVIOUS until this succeeds",
+					indexed)
+			}
+		}
+		result["left_under_other_index_keys"] = indexed
 	}
 	if err != nil {
 		result["error"] = err.Error()
@@ -198,6 +209,7 @@ old key. Safe to run while workers run, and to re-run after an interruption.`)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("re-encrypted %d records under key %q; none left under another key\n", n, st.Keyring().ActiveKeyID())
+	fmt.Printf("re-encrypted and re-indexed %d records under key %q and the current index key; none left under another key\n",
+		n, st.Keyring().ActiveKeyID())
 	return nil
 }
