@@ -69,7 +69,7 @@ func TestCommandsStart(t *testing.T) {
 			"IVSBATCH_REDIS_ADDR=127.0.0.1:"+strconv.Itoa(testenv.FreePort(t)))
 		for _, args := range [][]string{
 			{"enqueue", "status", "-batch", "1"}, {"enqueue", "submit", "m.csv"}, {"enqueue", "rekey"},
-			{"worker", "run"}, {"worker", "status"}, {"worker", "resume"},
+			{"worker", "status"}, {"worker", "resume"},
 			{"ops", "status"}, {"ops", "reconcile"}, {"ops", "budget", "-batch", "1"},
 			{"ops", "batches"}, {"ops", "find", "-ref", "r1"}, {"ops", "review"}, {"ops", "pause", "-batch", "1"},
 			{"demo", "ensure-db"}, {"demo", "report", "-batch", "1"}, {"demo", "ledger"},
@@ -90,6 +90,20 @@ func TestCommandsStart(t *testing.T) {
 		r = runCmd(t, bin, append(base, "IVSBATCH_DEDUP_WINDOW=30 days"), "worker", "run")
 		r.want(t, 2, `worker: IVSBATCH_DEDUP_WINDOW="30 days": want a duration`)
 		r.oneLine(t)
+		// What is missing is a configuration error too, found before any server is asked.
+		r = runCmd(t, bin, base, "worker", "run")
+		r.want(t, 2, `worker: IVSBATCH_PII_KEYS: not set: want keys for personal data`)
+		r.oneLine(t)
+		r = runCmd(t, bin, append(base, smokeKeys()...), "worker", "run")
+		r.want(t, 2, `worker: IVS_ENDPOINT: not set: want the IVS endpoint`)
+		r.oneLine(t)
+		r = runCmd(t, bin, append(base, append(smokeKeys(), "IVS_ENDPOINT=https://ivs.example")...), "worker", "run")
+		r.want(t, 2, `worker: IVS_AK/IVS_SK: not set: want IVS_AK and IVS_SK`)
+		r.oneLine(t)
+		// Credentials never go out in clear to another host unless allowed.
+		r = runCmd(t, bin, append(base, "IVS_ENDPOINT=http://ivs.example", "IVS_AK=a", "IVS_SK=b"), "worker", "run")
+		r.want(t, 2, `worker: IVS_ENDPOINT="http://ivs.example": want an https:// URL`)
+		r.oneLine(t)
 		r = runCmd(t, bin, append(base, "IVSBATCH_DATABASE_URL=postgres://me:hunter2@db:port/x"), "ops", "status")
 		r.want(t, 2, `ops: IVSBATCH_DATABASE_URL="postgres://xxxxx@db:port/x": want a postgres:// URL`)
 		r.oneLine(t)
@@ -109,15 +123,10 @@ func TestCommandsStart(t *testing.T) {
 
 	t.Run("with servers", func(t *testing.T) {
 		t.Parallel()
-		key, index := make([]byte, 32), make([]byte, 32)
-		for i := range key {
-			key[i], index[i] = byte(i), byte(7+i)
-		}
-		env := append(base, "IVSBATCH_DATABASE_URL="+testenv.PostgresURL(t),
-			"IVSBATCH_PII_KEYS=smoke:"+base64.StdEncoding.EncodeToString(key),
-			"IVSBATCH_PII_INDEX_KEY="+base64.StdEncoding.EncodeToString(index))
+		env := append(append(base, "IVSBATCH_DATABASE_URL="+testenv.PostgresURL(t)), smokeKeys()...)
 		// Postgres up, Redis down: one line, no go-redis pool chatter.
-		noRedis := append(env, "IVSBATCH_REDIS_ADDR=127.0.0.1:"+strconv.Itoa(testenv.FreePort(t)))
+		noRedis := append(env, "IVSBATCH_REDIS_ADDR=127.0.0.1:"+strconv.Itoa(testenv.FreePort(t)),
+			"IVS_SIMULATOR=true", "IVS_AK="+simAK, "IVS_SK="+simSK)
 		for _, args := range [][]string{{"worker", "status"}, {"ops", "status"}, {"worker", "run"}} {
 			r := runCmd(t, bin, noRedis, args...)
 			r.want(t, 1, "redis at redis://127.0.0.1:")
@@ -188,6 +197,17 @@ func TestCommandsStart(t *testing.T) {
 			}
 		}
 	})
+}
+
+// smokeKeys are IVSBATCH_PII_KEYS and IVSBATCH_PII_INDEX_KEY for the
+// smoke tests (not secrets).
+func smokeKeys() []string {
+	key, index := make([]byte, 32), make([]byte, 32)
+	for i := range key {
+		key[i], index[i] = byte(i), byte(7+i)
+	}
+	return []string{"IVSBATCH_PII_KEYS=smoke:" + base64.StdEncoding.EncodeToString(key),
+		"IVSBATCH_PII_INDEX_KEY=" + base64.StdEncoding.EncodeToString(index)}
 }
 
 // buildCommands builds every command under cmd/ as shipped.

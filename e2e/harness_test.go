@@ -10,17 +10,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ivsbatch/ivsbatch/e2e"
 	"github.com/ivsbatch/ivsbatch/ingest"
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
+	"github.com/ivsbatch/ivsbatch/internal/workermain"
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/ivssim"
 	"github.com/ivsbatch/ivsbatch/media"
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/pipeline"
-	"github.com/ivsbatch/ivsbatch/ratelimit"
 	"github.com/ivsbatch/ivsbatch/store"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
@@ -66,6 +67,7 @@ type harness struct {
 	s3     testenv.S3Server
 	st     *store.Store
 	objs   *objstore.Store
+	objCfg objstore.Config
 	media  string // the media root (IVSBATCH_MEDIA_ROOT): file:// references are read only under it
 	sim    *ivssim.Server
 	simURL string
@@ -116,9 +118,10 @@ func newHarness(t *testing.T, simCfg ivssim.Config) *harness {
 	s3 := testenv.S3(t)
 	h.s3 = s3
 	h.media = t.TempDir()
-	h.objs, err = objstore.New(ctx, objstore.Config{Endpoint: s3.Endpoint, Region: s3.Region,
+	h.objCfg = objstore.Config{Endpoint: s3.Endpoint, Region: s3.Region,
 		AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, PathStyle: true, MediaRoot: h.media,
-		Buckets: []string{bucket}, DenyPrefixes: []string{picturesPrefix}})
+		Buckets: []string{bucket}, DenyPrefixes: []string{picturesPrefix}}
+	h.objs, err = objstore.New(ctx, h.objCfg)
 	if err != nil {
 		t.Fatalf("objstore: %v", err)
 	}
@@ -157,15 +160,18 @@ func (h *harness) client(password bool) *ivs.Client {
 
 func (h *harness) clientWithTimeout(password bool, timeout time.Duration) *ivs.Client {
 	h.t.Helper()
-	opts := []ivs.Option{ivs.WithEndpoint(h.simURL), ivs.WithTimeout(timeout), ivs.WithLogger(h.log)}
-	if password {
-		opts = append(opts, ivs.WithPassword(ivs.PasswordAuth{Domain: simDomain, User: simUser, Password: simPassword}))
-	} else {
-		opts = append(opts, ivs.WithAKSK(simAK, simSK))
-	}
-	c, err := ivs.New(opts...)
+	c, err := ivs.New(append(h.ivsConfig(password, timeout).Options(), ivs.WithLogger(h.log))...)
 	if err != nil {
 		h.t.Fatalf("ivs client: %v", err)
+	}
+	return c
+}
+
+// ivsConfig is the simulator's endpoint with AK/SK or IAM password tokens.
+func (h *harness) ivsConfig(password bool, timeout time.Duration) ivs.Config {
+	c := ivs.Config{Endpoint: h.simURL, Timeout: timeout, AK: simAK, SK: simSK}
+	if password {
+		c.Password = &ivs.PasswordAuth{Domain: simDomain, User: simUser, Password: simPassword}
 	}
 	return c
 }
@@ -213,56 +219,55 @@ type workerOpts struct {
 	config   func(*pipeline.Config)
 }
 
-// startWorkers runs n worker instances sharing Postgres and Redis, as n
-// processes would; they stop when the test ends.
-func (h *harness) startWorkers(o workerOpts) []*worker.Worker {
+// startWorkers runs n workers sharing Postgres and Redis, as n processes
+// would, each built by workermain.Main (what `worker run` ships) from an
+// explicit Config; they stop when the test ends. It returns their Mains.
+func (h *harness) startWorkers(o workerOpts) []*workermain.Main {
 	h.t.Helper()
 	ctx, cancel := context.WithCancel(h.ctx)
-	var wg sync.WaitGroup
-	var out []*worker.Worker
-	for range max(o.n, 1) {
-		rdb := h.redisClient()
-		pol := pipeline.DefaultPolicy()
-		pol.BackoffBase, pol.BackoffMax, pol.ThrottleWait, pol.PauseWait = 50*time.Millisecond, time.Second, 200*time.Millisecond, 300*time.Millisecond
-		if o.policy != nil {
-			o.policy(&pol)
-		}
-		acct := h.st.WatchAccount(time.Second, h.log)
-		cfg := pipeline.Config{
-			Records: h.st, Account: acct, Verifier: h.clientWithTimeout(o.password, cmp.Or(o.timeout, 20*time.Second)),
-			Fetcher: worker.RejectingFetcher{Store: h.objs}, Preparer: media.New(media.Config{}),
-			Limiter: ratelimit.New(rdb, ratelimit.Config{PerSecond: cmp.Or(o.quota, 10), Backoff: 300 * time.Millisecond}),
-			Policy:  pol, Log: h.log,
-			Dedup: h.st, Index: h.st.Keyring(), DedupWait: 200 * time.Millisecond,
-		}
-		if o.pictures != "" {
-			cfg.Pictures = worker.PictureBucket{Store: h.objs, Prefix: o.pictures, Names: h.st.Keyring(), Seal: h.st.Keyring()}
-		}
-		if o.config != nil {
-			o.config(&cfg)
-		}
-		proc, err := pipeline.NewProcessor(cfg)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		w := worker.New(worker.Config{Concurrency: cmp.Or(o.handlers, 8), Window: 20, Feed: true, ShutdownTimeout: 10 * time.Second, Log: h.log},
-			rdb, proc, h.st)
-		out = append(out, w)
-		wg.Add(1)
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = acct.Run(ctx) }()
-		go func() {
-			defer wg.Done()
-			defer rdb.Close()
-			if err := w.Run(ctx); err != nil && ctx.Err() == nil {
+	var out []*workermain.Main
+	stop := sync.OnceFunc(func() {
+		cancel()
+		for _, m := range out {
+			if err := m.Close(); err != nil {
 				h.t.Errorf("worker run: %v", err)
 			}
-		}()
-	}
-	stop := sync.OnceFunc(func() { cancel(); wg.Wait() })
+		}
+	})
 	h.stops = append(h.stops, stop)
 	h.t.Cleanup(stop)
+	for range max(o.n, 1) {
+		m := &workermain.Main{Config: h.workerConfig(o), Log: h.log, Adapt: o.config}
+		out = append(out, m)
+		if err := m.Run(ctx); err != nil {
+			h.t.Fatalf("start worker: %v", err)
+		}
+	}
 	return out
+}
+
+// workerConfig is a worker's Config for this harness's servers, with
+// short waits so that retries and pauses show within a test.
+func (h *harness) workerConfig(o workerOpts) workermain.Config {
+	c := workermain.DefaultConfig()
+	c.DatabaseURL, c.PoolConns, c.Keyring = h.dbURL, 10, h.st.Keyring()
+	c.Redis = worker.RedisConfig{Conn: asynq.RedisClientOpt{Addr: h.redis}, Display: "redis://" + h.redis}
+	if h.redisConf != nil {
+		c.Redis = *h.redisConf
+	}
+	c.IVS = h.ivsConfig(o.password, cmp.Or(o.timeout, 20*time.Second))
+	c.ObjStore = h.objCfg
+	c.Media = media.Config{}
+	c.Policy.BackoffBase, c.Policy.BackoffMax, c.Policy.ThrottleWait, c.Policy.PauseWait = 50*time.Millisecond, time.Second, 200*time.Millisecond, 300*time.Millisecond
+	if o.policy != nil {
+		o.policy(&c.Policy)
+	}
+	c.Quota, c.LimiterBackoff = cmp.Or(o.quota, 10), 300*time.Millisecond
+	c.Concurrency, c.Window, c.ShutdownTimeout = cmp.Or(o.handlers, 8), 20, 10*time.Second
+	c.AccountRefresh, c.DedupWait = time.Second, 200*time.Millisecond
+	c.KeepPictures = o.pictures
+	c.ReconcileCron, c.PurgeCron, c.MetricsAddr = "off", "off", ""
+	return c
 }
 
 // wait blocks until every record of batch has its final outcome.

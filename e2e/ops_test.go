@@ -27,10 +27,7 @@ func TestOpsReconcileAfterRedisFlush(t *testing.T) {
 	h := newHarness(t, ivssim.Config{Quota: 10, Latency: ivssim.Latency{Fixed: 30 * time.Millisecond}})
 	batch := h.submit()
 	h.startWorkers(workerOpts{n: 2, handlers: 1}) // slow enough that most records wait in the queue
-	deadline := time.Now().Add(time.Minute)
-	for h.sim.Ledger().TotalBilled < 5 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	h.waitBilled(5)
 	// Mid-batch: the workers stop (records in flight finish or go back to
 	// the queue), Redis loses everything, and only Postgres knows what is
 	// still queued.

@@ -1,6 +1,8 @@
 package e2e_test
 
 import (
+	"fmt"
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"testing"
 	"time"
 
@@ -16,13 +18,8 @@ import (
 // waitBilled waits until the simulator billed at least n calls.
 func (h *harness) waitBilled(n int) {
 	h.t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for h.sim.Ledger().TotalBilled < n {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("only %d calls billed after a minute", h.sim.Ledger().TotalBilled)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(h.t, time.Minute, func() bool { return h.sim.Ledger().TotalBilled >= n },
+		func() string { return fmt.Sprintf("only %d calls billed, want %d", h.sim.Ledger().TotalBilled, n) })
 }
 
 // The queue and the shared limiter over a TLS-only redis-server that wants
@@ -31,7 +28,7 @@ func (h *harness) waitBilled(n int) {
 func TestBatchOverTLSRedis(t *testing.T) {
 	h := newHarness(t, ivssim.Config{Quota: 10})
 	srv := testenv.RedisTLS(t)
-	rc, err := worker.RedisFromEnv(env(map[string]string{"IVSBATCH_REDIS_URL": srv.URL(),
+	rc, err := config.Redis(env(map[string]string{"IVSBATCH_REDIS_URL": srv.URL(),
 		"IVSBATCH_REDIS_TLS_CA_FILE": srv.CAFile, "IVSBATCH_REDIS_TLS_CERT_FILE": srv.CertFile, "IVSBATCH_REDIS_TLS_KEY_FILE": srv.KeyFile}))
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +53,7 @@ func TestBatchOverTLSRedis(t *testing.T) {
 func TestSentinelFailoverMidBatch(t *testing.T) {
 	h := newHarness(t, ivssim.Config{Quota: 10, Latency: ivssim.Latency{Fixed: 300 * time.Millisecond}})
 	set := testenv.RedisSentinel(t)
-	rc, err := worker.RedisFromEnv(env(map[string]string{"IVSBATCH_REDIS_URL": set.URL()}))
+	rc, err := config.Redis(env(map[string]string{"IVSBATCH_REDIS_URL": set.URL()}))
 	if err != nil {
 		t.Fatal(err)
 	}

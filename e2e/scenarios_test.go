@@ -111,10 +111,7 @@ func TestTokenExpiryMidBatch(t *testing.T) {
 	h := newHarness(t, ivssim.Config{Quota: 10, TokenTTL: 24 * time.Hour, Latency: ivssim.Latency{Fixed: 50 * time.Millisecond}})
 	batch := h.submit()
 	h.startWorkers(workerOpts{n: 2, password: true})
-	deadline := time.Now().Add(time.Minute)
-	for h.sim.Ledger().TotalBilled < 5 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	h.waitBilled(5)
 	h.sim.ExpireTokens()
 	h.wait(batch, 3*time.Minute)
 	h.checkOutcomes(batch)
@@ -132,12 +129,9 @@ func TestAccountFrozenPausesThenResumes(t *testing.T) {
 	h := newHarness(t, ivssim.Config{Quota: 10, Latency: ivssim.Latency{Fixed: 30 * time.Millisecond}})
 	batch := h.submit()
 	workers := h.startWorkers(workerOpts{n: 2})
-	deadline := time.Now().Add(time.Minute)
-	for h.sim.Ledger().TotalBilled < 4 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	h.waitBilled(4)
 	h.sim.SetAccountState(ivssim.CodeFrozen)
-	deadline = time.Now().Add(time.Minute)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		code, reason, paused, err := h.st.Paused(h.ctx)
 		if err != nil {
@@ -168,7 +162,7 @@ func TestAccountFrozenPausesThenResumes(t *testing.T) {
 		t.Fatalf("while paused: %v; want open records and none failed", counts.ByStatus)
 	}
 	h.sim.SetAccountState("")
-	if err := workers[0].Resume(h.ctx); err != nil {
+	if err := worker.Resume(h.ctx, h.st, workers[0].Redis()); err != nil {
 		t.Fatal(err)
 	}
 	h.wait(batch, 3*time.Minute)

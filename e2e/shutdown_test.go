@@ -1,9 +1,11 @@
 package e2e_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/ivssim"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
@@ -16,10 +18,8 @@ func TestGracefulShutdownLeavesNothingInFlight(t *testing.T) {
 	batch := h.submit()
 
 	h.startWorkers(workerOpts{n: 1, quota: -1, handlers: 2})
-	deadline := time.Now().Add(time.Minute)
-	for h.sim.Ledger().Requests < 5 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, time.Minute, func() bool { return h.sim.Ledger().Requests >= 5 },
+		func() string { return fmt.Sprintf("%d requests reached IVS, want 5", h.sim.Ledger().Requests) })
 	stopped := make(chan struct{})
 	go func() { h.stopWorkers(); close(stopped) }() // as SIGTERM does
 	select {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"io"
 	"os"
 	"path/filepath"
@@ -492,7 +493,7 @@ func TestIntakePlan(t *testing.T) {
 			t.Errorf("plan output lacks %q:\n%s", want, out.String())
 		}
 	}
-	if _, err := ops.QuotaFromEnv(func(string) string { return "ten" }); err == nil ||
+	if _, err := config.Quota(func(string) string { return "ten" }); err == nil ||
 		!strings.Contains(err.Error(), `IVSBATCH_QUOTA="ten"`) {
 		t.Errorf("bad quota: %v", err)
 	}

@@ -37,7 +37,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"strconv"
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/media/tool"
@@ -68,30 +67,6 @@ const (
 	ConcurrencyEnv = "IVSBATCH_MEDIA_CONCURRENCY"
 	SandboxEnv     = "IVSBATCH_MEDIA_SANDBOX"
 )
-
-// ConfigFromEnv reads IVSBATCH_TRIM_VIDEO ("true" or unset),
-// IVSBATCH_MEDIA_CONCURRENCY (a whole number ≥ 1, unset for the default)
-// and IVSBATCH_MEDIA_SANDBOX ("landlock", the default, or "rlimits")
-// through getenv. A bad value is an error naming the variable.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	cfg := Config{TrimVideo: getenv("IVSBATCH_TRIM_VIDEO") == "true"}
-	if v := getenv(ConcurrencyEnv); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return Config{}, fmt.Errorf("%s=%q: want a whole number of media preparations at once, at least 1", ConcurrencyEnv, v)
-		}
-		cfg.MaxConcurrent = n
-	}
-	if v := getenv(SandboxEnv); v != "" {
-		sb, err := tool.ParseSandbox(v)
-		if err != nil {
-			return Config{}, fmt.Errorf("%s=%q: want %q (ffmpeg confined by Landlock) or %q (resource limits only)",
-				SandboxEnv, v, tool.Landlock, tool.RlimitsOnly)
-		}
-		cfg.Tools.Sandbox = sb
-	}
-	return cfg, nil
-}
 
 // Preparer implements pipeline.Preparer. It is safe for concurrent use.
 type Preparer struct {

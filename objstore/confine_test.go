@@ -3,6 +3,7 @@ package objstore_test
 import (
 	"context"
 	"errors"
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"os"
 	"path/filepath"
 	"strings"
@@ -299,7 +300,7 @@ func TestMediaPolicyFromEnv(t *testing.T) {
 		{objstore.EnvBuckets, "*,media", `IVSBATCH_S3_BUCKETS: bucket "*"`},
 	} {
 		env := map[string]string{c.key: c.value}
-		_, err := objstore.New(t.Context(), objstore.ConfigFromEnv(func(k string) string { return env[k] }))
+		_, err := objstore.New(t.Context(), config.ObjStore(func(k string) string { return env[k] }))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s=%q: %v, want %q", c.key, c.value, err, c.want)
 		}

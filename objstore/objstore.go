@@ -62,32 +62,6 @@ const DefaultEndpoint = "http://127.0.0.1:7070"
 // DefaultRegion is used when no region is configured.
 const DefaultRegion = "us-east-1"
 
-// ConfigFromEnv reads IVSBATCH_S3_ENDPOINT (default DefaultEndpoint),
-// AWS_REGION (default us-east-1), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
-// (or AWS_SECRET_ACCESS_KEY_FILE, read by New),
-// IVSBATCH_MEDIA_ROOT and IVSBATCH_S3_BUCKETS (checked by New).
-// Path-style addressing is on.
-func ConfigFromEnv(getenv func(string) string) Config {
-	c := Config{
-		Endpoint:  getenv("IVSBATCH_S3_ENDPOINT"),
-		Region:    getenv("AWS_REGION"),
-		AccessKey: getenv("AWS_ACCESS_KEY_ID"),
-		SecretKey: getenv("AWS_SECRET_ACCESS_KEY"),
-		PathStyle: true,
-		// A mounted secret; New reads it (AWS_SECRET_ACCESS_KEY wins).
-		SecretKeyFile: getenv("AWS_SECRET_ACCESS_KEY_FILE"),
-		MediaRoot:     getenv(EnvMediaRoot),
-		Buckets:       splitList(getenv(EnvBuckets)),
-	}
-	if c.Endpoint == "" {
-		c.Endpoint = DefaultEndpoint
-	}
-	if c.Region == "" {
-		c.Region = DefaultRegion
-	}
-	return c
-}
-
 // String describes the config without its secret key.
 func (c Config) String() string {
 	return fmt.Sprintf("objstore.Config{Endpoint:%q Region:%q AccessKey set:%t PathStyle:%t MediaRoot:%q Buckets:%q DenyPrefixes:%q}",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"io"
 	"os"
 	"path/filepath"
@@ -191,7 +192,7 @@ func TestFileRefs(t *testing.T) {
 
 func TestConfigFromEnv(t *testing.T) {
 	env := map[string]string{"AWS_ACCESS_KEY_ID": "ak", "AWS_SECRET_ACCESS_KEY": "sk-secret"}
-	c := objstore.ConfigFromEnv(func(k string) string { return env[k] })
+	c := config.ObjStore(func(k string) string { return env[k] })
 	want := objstore.Config{Endpoint: objstore.DefaultEndpoint, Region: "us-east-1", AccessKey: "ak",
 		SecretKey: "sk-secret", PathStyle: true}
 	if c.String() != want.String() || c.SecretKey != want.SecretKey {
@@ -201,7 +202,7 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Fatalf("String() leaks credentials: %s", c)
 	}
 	env["IVSBATCH_S3_ENDPOINT"], env["AWS_REGION"] = "http://s3.example:9000", "cn-north-4"
-	c = objstore.ConfigFromEnv(func(k string) string { return env[k] })
+	c = config.ObjStore(func(k string) string { return env[k] })
 	if c.Endpoint != "http://s3.example:9000" || c.Region != "cn-north-4" {
 		t.Fatalf("got %+v", c)
 	}
@@ -219,7 +220,7 @@ func TestSecretKeyFile(t *testing.T) {
 	env := map[string]string{"IVSBATCH_S3_ENDPOINT": srv.Endpoint, "AWS_ACCESS_KEY_ID": srv.AccessKey,
 		"AWS_SECRET_ACCESS_KEY_FILE": file}
 	open := func() (*objstore.Store, error) {
-		return objstore.New(t.Context(), objstore.ConfigFromEnv(func(k string) string { return env[k] }))
+		return objstore.New(t.Context(), config.ObjStore(func(k string) string { return env[k] }))
 	}
 	for _, secret := range []string{srv.SecretKey, "wrong-secret"} {
 		if err := os.WriteFile(file, []byte(secret+"\n"), 0o600); err != nil {

@@ -15,14 +15,6 @@ import (
 	"time"
 )
 
-// DefaultOperator is the operator identity for the audit log: $USER, or "unknown".
-func DefaultOperator() string {
-	if u := os.Getenv("USER"); u != "" {
-		return u
-	}
-	return "unknown"
-}
-
 // ParseSince reads an RFC 3339 time or a Go duration counted back from now
 // ("12h" = twelve hours ago). "" is the zero time.
 func ParseSince(s string, now time.Time) (time.Time, error) {

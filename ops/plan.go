@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/pipeline"
@@ -18,20 +16,6 @@ const EnvQuota = "IVSBATCH_QUOTA"
 
 // DefaultQuota is IVS's quota per endpoint when EnvQuota is unset.
 const DefaultQuota = 10.0
-
-// QuotaFromEnv reads IVSBATCH_QUOTA (default 10): a number of requests per
-// second per endpoint; 0 or less means no limit.
-func QuotaFromEnv(getenv func(string) string) (float64, error) {
-	v := strings.TrimSpace(getenv(EnvQuota))
-	if v == "" {
-		return DefaultQuota, nil
-	}
-	q, err := strconv.ParseFloat(v, 64)
-	if err != nil || math.IsNaN(q) || math.IsInf(q, 0) {
-		return 0, fmt.Errorf("%s=%q: want a number of requests per second per endpoint (e.g. 10; 0 for no limit)", EnvQuota, v)
-	}
-	return q, nil
-}
 
 // Plan is what a batch will cost before (or while) it runs.
 type Plan struct {

@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ivsbatch/ivsbatch/internal/envconf"
-	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/retention"
 	"github.com/ivsbatch/ivsbatch/store"
 )
@@ -246,14 +244,4 @@ func PurgeScheduler(spec Schedule, st *store.Store, worker string, o PurgeOption
 			sum, err := Purge(ctx, st, o)
 			return sum.RunID, err
 		}}
-}
-
-// RetentionFromEnv reads the retention policy (IVSBATCH_RETAIN_*), checked
-// against IVSBATCH_DEDUP_WINDOW as the workers read it.
-func RetentionFromEnv(get envconf.Lookup) (retention.Policy, error) {
-	window, err := envconf.Duration(get, "IVSBATCH_DEDUP_WINDOW", pipeline.DefaultDedupWindow)
-	if err != nil {
-		return nil, err
-	}
-	return retention.FromEnv(get, window)
 }

@@ -1,33 +1,33 @@
 package pii
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
 )
 
-// ReadKeyFile reads the key file path (named by the variable name) after
-// checking who may read it: nobody but its owner and, for a file owned by
+// ErrKeyFileMode is the refusal of a key file others can read.
+var ErrKeyFileMode = errors.New("a key file others cannot read")
+
+// ReadKeyFile reads the key file path after checking who may read it: nobody but its owner and, for a file owned by
 // another user than this process's, its group. So a file of one's own must
 // be 0600 (or 0400), and a file others can read is refused whoever owns it.
 // A file owned by someone else (root) and readable by its group is how a
 // Kubernetes secret volume with an fsGroup (mode 0440) and a container's
 // bind mount shared through a group grant this process read access. As
-// PostgreSQL does with its TLS key, the refusal names the file and the fix.
-func ReadKeyFile(name, path string) ([]byte, error) {
+// PostgreSQL does with its TLS key, the refusal (ErrKeyFileMode) names the
+// file and the fix.
+func ReadKeyFile(path string) ([]byte, error) {
 	fi, err := os.Stat(path) // a secret volume's file is a symlink: its target counts
 	if err != nil {
-		return nil, fmt.Errorf("pii: %s: %w", name, err)
+		return nil, err
 	}
 	if err := checkKeyFileMode(path, fi, os.Getuid()); err != nil {
-		return nil, fmt.Errorf("pii: %s: %w", name, err)
+		return nil, fmt.Errorf("%w: %w", ErrKeyFileMode, err)
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("pii: %s: %w", name, err)
-	}
-	return b, nil
+	return os.ReadFile(path)
 }
 
 // checkKeyFileMode is ReadKeyFile's rule for a file fi at path, for a

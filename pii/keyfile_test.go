@@ -2,6 +2,7 @@ package pii_test
 
 import (
 	"encoding/base64"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,24 +29,16 @@ func TestKeyFilePermissions(t *testing.T) {
 		return p
 	}
 	for _, mode := range []os.FileMode{0o600, 0o400} {
-		if _, err := pii.ReadKeyFile("IVSBATCH_PII_KEYS_FILE", write("ok", mode)); err != nil {
+		if _, err := pii.ReadKeyFile(write("ok", mode)); err != nil {
 			t.Errorf("mode %04o: %v", mode, err)
 		}
 	}
 	for _, mode := range []os.FileMode{0o644, 0o604, 0o640, 0o660, 0o444} {
 		p := write("bad", mode)
-		_, err := pii.ReadKeyFile("IVSBATCH_PII_KEYS_FILE", p)
-		if err == nil || !strings.Contains(err.Error(), "chmod 600 "+p) || !strings.Contains(err.Error(), "IVSBATCH_PII_KEYS_FILE") {
-			t.Errorf("mode %04o: %v; want a refusal naming the variable, the file and chmod 600", mode, err)
+		_, err := pii.ReadKeyFile(p)
+		if !errors.Is(err, pii.ErrKeyFileMode) || !strings.Contains(err.Error(), "chmod 600 "+p) {
+			t.Errorf("mode %04o: %v; want a refusal naming the file and chmod 600", mode, err)
 		}
-	}
-	// The keyring from the environment refuses it the same way.
-	idx := write("index", 0o644)
-	_, err := pii.KeyringFromEnv(func(k string) string {
-		return map[string]string{"IVSBATCH_PII_KEYS": "k1:" + key, "IVSBATCH_PII_INDEX_KEY_FILE": idx}[k]
-	})
-	if err == nil || !strings.Contains(err.Error(), "chmod 600 "+idx) {
-		t.Errorf("keyring with a world-readable index key file: %v", err)
 	}
 	if os.Getuid() != 0 {
 		t.Skip("the secret-volume case needs root to give the file another owner")
@@ -54,14 +47,14 @@ func TestKeyFilePermissions(t *testing.T) {
 	if err := os.Chown(vol, 10001, 10001); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pii.ReadKeyFile("IVSBATCH_PII_KEYS_FILE", vol); err != nil {
+	if _, err := pii.ReadKeyFile(vol); err != nil {
 		t.Errorf("another user's file, 0440: %v", err)
 	}
 	for _, mode := range []os.FileMode{0o444, 0o460} {
 		if err := os.Chmod(vol, mode); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := pii.ReadKeyFile("IVSBATCH_PII_KEYS_FILE", vol); err == nil {
+		if _, err := pii.ReadKeyFile(vol); err == nil {
 			t.Errorf("another user's file, %04o: read; want a refusal", mode)
 		}
 	}
@@ -69,7 +62,7 @@ func TestKeyFilePermissions(t *testing.T) {
 	if err := os.Symlink(vol, link); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pii.ReadKeyFile("IVSBATCH_PII_KEYS_FILE", link); err == nil {
+	if _, err := pii.ReadKeyFile(link); err == nil {
 		t.Error("a symlink to a group-writable file was read")
 	}
 }
@@ -106,35 +99,5 @@ func TestIndexKeyRotationValues(t *testing.T) {
 	}
 	if _, err := cur.WithPreviousIndexKey(key(2)); err == nil {
 		t.Fatal("the current key accepted as the previous one")
-	}
-}
-
-// The previous index key comes from IVSBATCH_PII_INDEX_KEY_PREVIOUS (or
-// its _FILE, checked like every key file).
-func TestPreviousIndexKeyFromEnv(t *testing.T) {
-	b64 := func(b byte) string { k := make([]byte, 32); k[0] = b; return base64.StdEncoding.EncodeToString(k) }
-	env := map[string]string{"IVSBATCH_PII_KEYS": "k1:" + b64(9), "IVSBATCH_PII_INDEX_KEY": b64(2)}
-	get := func(k string) string { return env[k] }
-	if k, err := pii.KeyringFromEnv(get); err != nil || k.Rotating() {
-		t.Fatalf("without a previous key: %v", err)
-	}
-	env["IVSBATCH_PII_INDEX_KEY_PREVIOUS"] = b64(1)
-	if k, err := pii.KeyringFromEnv(get); err != nil || !k.Rotating() {
-		t.Fatalf("with a previous key: %v", err)
-	}
-	delete(env, "IVSBATCH_PII_INDEX_KEY_PREVIOUS")
-	f := filepath.Join(t.TempDir(), "prev")
-	if err := os.WriteFile(f, []byte(b64(1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env["IVSBATCH_PII_INDEX_KEY_PREVIOUS_FILE"] = f
-	if _, err := pii.KeyringFromEnv(get); err == nil || !strings.Contains(err.Error(), "IVSBATCH_PII_INDEX_KEY_PREVIOUS_FILE") {
-		t.Fatalf("a world-readable previous key file: %v", err)
-	}
-	if err := os.Chmod(f, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if k, err := pii.KeyringFromEnv(get); err != nil || !k.Rotating() {
-		t.Fatalf("previous key from a file: %v", err)
 	}
 }

@@ -3,7 +3,8 @@
 // key id stored beside each value so keys can be rotated, and a keyed
 // HMAC-SHA256 blind index for lookups and dedup without decrypting.
 //
-// Keys come from the environment or a file, never from flags:
+// Keys come from the environment or a file, never from flags (read by
+// internal/config):
 //
 //	IVSBATCH_PII_KEYS        "kid1:BASE64KEY,kid2:BASE64KEY" (32-byte keys), or
 //	IVSBATCH_PII_KEYS_FILE   a file with one "kid:BASE64KEY" per line
@@ -69,80 +70,6 @@ func NewKeyring(keys map[string][]byte, active string, index []byte) (*Keyring, 
 		return nil, fmt.Errorf("pii: index key is %d bytes, want at least 32", len(index))
 	}
 	return k, nil
-}
-
-// KeyringFromEnv reads the keyring from the environment (see the package
-// doc). It returns (nil, nil) when no keys are configured at all.
-func KeyringFromEnv(getenv func(string) string) (*Keyring, error) {
-	spec := getenv("IVSBATCH_PII_KEYS")
-	if f := getenv("IVSBATCH_PII_KEYS_FILE"); spec == "" && f != "" {
-		b, err := ReadKeyFile("IVSBATCH_PII_KEYS_FILE", f)
-		if err != nil {
-			return nil, err
-		}
-		spec = strings.Join(strings.Fields(string(b)), ",")
-	}
-	indexB64, err := keySetting(getenv, "IVSBATCH_PII_INDEX_KEY")
-	if err != nil {
-		return nil, err
-	}
-	prevB64, err := keySetting(getenv, "IVSBATCH_PII_INDEX_KEY_PREVIOUS")
-	if err != nil {
-		return nil, err
-	}
-	if spec == "" && indexB64 == "" {
-		return nil, nil
-	}
-	if spec == "" || indexB64 == "" {
-		return nil, ErrNoKeys
-	}
-	keys := map[string][]byte{}
-	first := ""
-	for _, part := range strings.Split(spec, ",") {
-		id, b64, ok := strings.Cut(strings.TrimSpace(part), ":")
-		if !ok {
-			return nil, fmt.Errorf("pii: key entry %d: want kid:base64key", len(keys)+1)
-		}
-		key, err := base64.StdEncoding.DecodeString(b64)
-		if err != nil {
-			return nil, fmt.Errorf("pii: key %q: not base64", id)
-		}
-		keys[id] = key
-		if first == "" {
-			first = id
-		}
-	}
-	active := getenv("IVSBATCH_PII_KEY_ID")
-	if active == "" {
-		active = first
-	}
-	index, err := base64.StdEncoding.DecodeString(indexB64)
-	if err != nil {
-		return nil, errors.New("pii: index key: not base64")
-	}
-	k, err := NewKeyring(keys, active, index)
-	if err != nil || prevB64 == "" {
-		return k, err
-	}
-	prev, err := base64.StdEncoding.DecodeString(prevB64)
-	if err != nil {
-		return nil, errors.New("pii: previous index key (IVSBATCH_PII_INDEX_KEY_PREVIOUS): not base64")
-	}
-	return k.WithPreviousIndexKey(prev)
-}
-
-// keySetting is the value of variable name, or the content of the file
-// named by name_FILE (ReadKeyFile), trimmed.
-func keySetting(getenv func(string) string, name string) (string, error) {
-	v := getenv(name)
-	if f := getenv(name + "_FILE"); v == "" && f != "" {
-		b, err := ReadKeyFile(name+"_FILE", f)
-		if err != nil {
-			return "", err
-		}
-		v = strings.TrimSpace(string(b))
-	}
-	return v, nil
 }
 
 // WithPreviousIndexKey returns a copy of k that also holds prev, the index

@@ -2,7 +2,6 @@ package pii_test
 
 import (
 	"bytes"
-	"encoding/base64"
 	"strings"
 	"testing"
 
@@ -64,29 +63,5 @@ func TestIndexIsKeyedAndStable(t *testing.T) {
 	}
 	if bytes.Equal(a.Index("ab", "c"), a.Index("a", "bc")) {
 		t.Fatal("index parts are ambiguous")
-	}
-}
-
-func TestKeyringFromEnv(t *testing.T) {
-	k1 := base64.StdEncoding.EncodeToString(key(1))
-	k2 := base64.StdEncoding.EncodeToString(key(2))
-	idx := base64.StdEncoding.EncodeToString(key(3))
-	env := func(m map[string]string) func(string) string { return func(s string) string { return m[s] } }
-	if k, err := pii.KeyringFromEnv(env(nil)); k != nil || err != nil {
-		t.Fatalf("no keys: %v %v", k, err)
-	}
-	k, err := pii.KeyringFromEnv(env(map[string]string{"IVSBATCH_PII_KEYS": "old:" + k1 + ",new:" + k2,
-		"IVSBATCH_PII_KEY_ID": "new", "IVSBATCH_PII_INDEX_KEY": idx}))
-	if err != nil || k.ActiveKeyID() != "new" {
-		t.Fatalf("from env: %v", err)
-	}
-	for _, bad := range []map[string]string{
-		{"IVSBATCH_PII_KEYS": "old:" + k1},                                                            // no index key
-		{"IVSBATCH_PII_KEYS": "old:short", "IVSBATCH_PII_INDEX_KEY": idx},                             // not base64 / short
-		{"IVSBATCH_PII_KEYS": "old:" + k1, "IVSBATCH_PII_INDEX_KEY": idx, "IVSBATCH_PII_KEY_ID": "x"}, // unknown active
-	} {
-		if _, err := pii.KeyringFromEnv(env(bad)); err == nil {
-			t.Errorf("%v: want an error", bad)
-		}
 	}
 }

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -98,26 +97,6 @@ func classList() string {
 		names = append(names, c.String())
 	}
 	return strings.Join(names, ", ")
-}
-
-// PolicyFromEnv is DefaultPolicy with IVSBATCH_RETRY_RULES and
-// IVSBATCH_MAX_ATTEMPTS applied. A bad value is an error naming the
-// variable, the value and what is expected; nothing falls back to a default.
-func PolicyFromEnv(getenv func(string) string) (Policy, error) {
-	p := DefaultPolicy()
-	if v := getenv("IVSBATCH_RETRY_RULES"); v != "" {
-		if err := p.ParseRules(v); err != nil {
-			return p, fmt.Errorf("IVSBATCH_RETRY_RULES=%q: %w", v, err)
-		}
-	}
-	if v := getenv("IVSBATCH_MAX_ATTEMPTS"); v != "" {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 1 || n > 100 {
-			return p, fmt.Errorf("IVSBATCH_MAX_ATTEMPTS=%q: want a whole number from 1 to 100", v)
-		}
-		p.MaxAttempts = n
-	}
-	return p, nil
 }
 
 // validate says what is wrong with a defaulted policy.

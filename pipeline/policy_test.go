@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"testing"
 	"time"
 
@@ -32,7 +33,7 @@ func TestRetryTable(t *testing.T) {
 		}
 	}
 	env := map[string]string{"IVSBATCH_MAX_ATTEMPTS": "0"}
-	if _, err := pipeline.PolicyFromEnv(func(k string) string { return env[k] }); err == nil {
+	if _, err := config.Policy(func(k string) string { return env[k] }); err == nil {
 		t.Error("IVSBATCH_MAX_ATTEMPTS=0: want an error")
 	}
 }

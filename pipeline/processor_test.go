@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"io"
 	"log/slog"
 	"strings"
@@ -376,12 +377,12 @@ func TestConfigDefaultsAndValidate(t *testing.T) {
 		t.Errorf("a retried verdict: %v", err)
 	}
 	env := map[string]string{"IVSBATCH_RETRY_RULES": "transient=later", "IVSBATCH_MAX_ATTEMPTS": "x"}
-	_, err = pipeline.PolicyFromEnv(func(k string) string { return env[k] })
+	_, err = config.Policy(func(k string) string { return env[k] })
 	if err == nil || !strings.Contains(err.Error(), `IVSBATCH_RETRY_RULES="transient=later"`) || !strings.Contains(err.Error(), "want") {
 		t.Errorf("bad rules: %v; want the variable, the value and what is expected", err)
 	}
 	env["IVSBATCH_RETRY_RULES"] = ""
-	if _, err := pipeline.PolicyFromEnv(func(k string) string { return env[k] }); err == nil ||
+	if _, err := config.Policy(func(k string) string { return env[k] }); err == nil ||
 		!strings.Contains(err.Error(), `IVSBATCH_MAX_ATTEMPTS="x"`) {
 		t.Errorf("bad max attempts: %v", err)
 	}

@@ -19,50 +19,21 @@ package store
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/ivsbatch/ivsbatch/internal/envconf"
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/pii"
 )
-
-// DefaultDatabaseURL is used when IVSBATCH_DATABASE_URL is not set.
-const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/ivsbatch?sslmode=disable"
-
-// URLFromEnv returns IVSBATCH_DATABASE_URL or the local default. A value
-// pgx cannot read (neither a postgres:// URL nor a key=value connection
-// string) is an *envconf.Error naming the variable, its password hidden.
-func URLFromEnv() (string, error) {
-	u := envconf.String(os.Getenv, "IVSBATCH_DATABASE_URL", DefaultDatabaseURL)
-	if _, err := pgconn.ParseConfig(u); err != nil {
-		return "", &envconf.Error{Name: "IVSBATCH_DATABASE_URL", Value: envconf.Redact(u),
-			Want: "a postgres:// URL or a key=value connection string, such as " + DefaultDatabaseURL}
-	}
-	return u, nil
-}
-
-// OpenFromEnv opens the database named by IVSBATCH_DATABASE_URL (see
-// URLFromEnv and Open).
-func OpenFromEnv(ctx context.Context, opts ...Option) (*Store, error) {
-	u, err := URLFromEnv()
-	if err != nil {
-		return nil, err
-	}
-	return Open(ctx, u, opts...)
-}
 
 // Store is a pgx pool with the pipeline's queries. Personal data (names, id
 // numbers, the OCR's name, number and address) is sealed and opened with its
 // keyring; without one, storing or reading personal data fails.
 type Store struct {
-	pool    *pgxpool.Pool
-	keys    *pii.Keyring
-	keysSet bool // WithKeyring was given: the environment is not read
+	pool *pgxpool.Pool
+	keys *pii.Keyring
 	// callGrace is how long after an attempt went in flight its call may
 	// still be on the wire (see WithCallTimeout).
 	callGrace time.Duration
@@ -83,8 +54,9 @@ const DefaultCallGrace = ivs.DefaultTimeout + callGraceMargin
 // Option configures Open.
 type Option func(*Store)
 
-// WithKeyring sets the keyring for personal data (default: pii.KeyringFromEnv).
-func WithKeyring(k *pii.Keyring) Option { return func(s *Store) { s.keys, s.keysSet = k, true } }
+// WithKeyring sets the keyring for personal data (internal/config reads it
+// from the environment; default none: personal data cannot be stored).
+func WithKeyring(k *pii.Keyring) Option { return func(s *Store) { s.keys = k } }
 
 // WithCallTimeout gives the IVS client's timeout (IVS_TIMEOUT), from which
 // comes how long after an attempt went in flight a claim or lost-task
@@ -107,13 +79,6 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	s := &Store{callGrace: DefaultCallGrace}
 	for _, o := range opts {
 		o(s)
-	}
-	if !s.keysSet {
-		keys, err := pii.KeyringFromEnv(os.Getenv)
-		if err != nil {
-			return nil, fmt.Errorf("store: %w", err)
-		}
-		s.keys = keys
 	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {

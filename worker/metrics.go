@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/pprof"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -134,12 +133,12 @@ func (l *meteredLimiter) Wait(ctx context.Context, ep pipeline.Endpoint) error {
 	return err
 }
 
-// MetricsHandler serves /metrics (what g gathers: in a worker the default
+// MetricsHandler serves /metrics (what g gathers: in a worker its own
 // registry, with its Metrics and FleetCollector) and /healthz (Postgres and
-// Redis answer); with IVSBATCH_PPROF=1 also /debug/pprof/ (CPU profiles for
-// benchmarks). /healthz says which dependency failed, not the driver's
+// Redis answer); with pprofOn (IVSBATCH_PPROF=1) also /debug/pprof/ (CPU
+// profiles for benchmarks). /healthz says which dependency failed, not the driver's
 // message.
-func MetricsHandler(st *store.Store, rdb redis.UniversalClient, g prometheus.Gatherer) http.Handler {
+func MetricsHandler(st *store.Store, rdb redis.UniversalClient, g prometheus.Gatherer, pprofOn bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -155,7 +154,7 @@ func MetricsHandler(st *store.Store, rdb redis.UniversalClient, g prometheus.Gat
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	if os.Getenv("IVSBATCH_PPROF") == "1" { // profiling for benchmarks (bench/scale); off by default
+	if pprofOn { // profiling for benchmarks (bench/scale); off by default
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}

@@ -28,7 +28,7 @@ func TestMetricsScrapeErrorsVisible(t *testing.T) {
 	defer rdb.Close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(worker.NewFleetCollector(st, rdb, pipeline.DefaultTaskTimeout, nil))
-	srv := httptest.NewServer(worker.MetricsHandler(st, rdb, reg))
+	srv := httptest.NewServer(worker.MetricsHandler(st, rdb, reg, false))
 	defer srv.Close()
 	scrape := func() string {
 		resp, err := srv.Client().Get(srv.URL + "/metrics")

@@ -57,6 +57,14 @@ type Store interface {
 	recovery.LostStore
 }
 
+// The worker's defaults, for zero Config fields (internal/workermain's
+// DefaultConfig starts from them too).
+const (
+	DefaultConcurrency     = 64
+	DefaultWindow          = 200
+	DefaultShutdownTimeout = 45 * time.Second
+)
+
 // Worker is one worker process: an asynq server per endpoint queue running
 // the processor, and a feeder.
 type Worker struct {
@@ -74,13 +82,13 @@ type Worker struct {
 // The caller owns rdb (shared by asynq and the rate limiter).
 func New(cfg Config, rdb redis.UniversalClient, proc *pipeline.Processor, feed Store) *Worker {
 	if cfg.Concurrency == 0 {
-		cfg.Concurrency = 64
+		cfg.Concurrency = DefaultConcurrency
 	}
 	if cfg.TaskTimeout == 0 {
 		cfg.TaskTimeout = DefaultTaskTimeout
 	}
 	if cfg.ShutdownTimeout == 0 {
-		cfg.ShutdownTimeout = 45 * time.Second
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()

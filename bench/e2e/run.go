@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -179,7 +180,7 @@ var benchKeys = func() *pii.Keyring {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
-	k, err := pii.KeyringFromEnv(func(s string) string { return env[s] })
+	k, err := config.Keyring(func(s string) string { return env[s] })
 	if err != nil {
 		panic(err)
 	}

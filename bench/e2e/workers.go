@@ -7,18 +7,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/hibiken/asynq"
 
+	"github.com/ivsbatch/ivsbatch/internal/workermain"
 	"github.com/ivsbatch/ivsbatch/ivs"
-	"github.com/ivsbatch/ivsbatch/media"
 	"github.com/ivsbatch/ivsbatch/objstore"
-	"github.com/ivsbatch/ivsbatch/pipeline"
-	"github.com/ivsbatch/ivsbatch/ratelimit"
-	"github.com/ivsbatch/ivsbatch/store"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
@@ -37,57 +33,39 @@ func startWorkers(ctx context.Context, o options, w world) (func(), error) {
 		return startProcesses(ctx, o, w)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	stop := func() { cancel(); wg.Wait() }
+	var mains []*workermain.Main
+	stop := func() {
+		cancel()
+		for _, m := range mains {
+			if err := m.Close(); err != nil {
+				fmt.Fprintln(os.Stderr, "bench e2e: worker:", err)
+			}
+		}
+	}
 	for range o.workers {
-		wk, closeWorker, err := newWorker(ctx, o, w)
-		if err != nil {
+		m := &workermain.Main{Config: workerConfig(o, w), Log: o.logger()}
+		mains = append(mains, m)
+		if err := m.Run(ctx); err != nil {
 			stop()
 			return nil, err
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer closeWorker()
-			if err := wk.Run(ctx); err != nil && ctx.Err() == nil {
-				fmt.Fprintln(os.Stderr, "bench e2e: worker:", err)
-			}
-		}()
 	}
 	return stop, nil
 }
 
-// newWorker returns an in-process worker and a function that closes its
-// connections once it has stopped.
-func newWorker(ctx context.Context, o options, w world) (*worker.Worker, func(), error) {
-	client, err := ivs.New(ivs.WithEndpoint(w.simURL), ivs.WithAKSK(simAK, simSK))
-	if err != nil {
-		return nil, nil, err
-	}
-	fetcher, err := objstore.New(ctx, objstore.Config{MediaRoot: w.dir}) // media are file:// refs under w.dir
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := store.Open(ctx, w.dbURL, store.WithKeyring(benchKeys))
-	if err != nil {
-		return nil, nil, err
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: w.redis, PoolSize: 2 * o.concurrencyFor()})
-	closeAll := func() { _ = rdb.Close(); st.Close() }
-	limiter := ratelimit.New(rdb, ratelimit.Config{PerSecond: o.workerQuota()}) // wired as cmd/worker does
-	proc, err := pipeline.NewProcessor(pipeline.Config{
-		Records: st, Account: st, Verifier: limiter.Gate(client),
-		Fetcher: worker.RejectingFetcher{Store: fetcher}, Preparer: media.New(media.Config{}),
-		Limiter: limiter,
-		Policy:  pipeline.DefaultPolicy(), Log: o.logger(),
-		Dedup: st, Index: benchKeys,
-	})
-	if err != nil {
-		closeAll()
-		return nil, nil, err
-	}
-	return worker.New(worker.Config{Concurrency: o.concurrencyFor(), Window: max(200, 4*o.concurrencyFor()), Feed: true,
-		Log: o.logger()}, rdb, proc, st), closeAll, nil
+// workerConfig is an in-process worker's Config: built by workermain.Main,
+// as cmd/worker does, against the benchmark's servers.
+func workerConfig(o options, w world) workermain.Config {
+	c := workermain.DefaultConfig()
+	c.DatabaseURL, c.Keyring = w.dbURL, benchKeys
+	c.Redis = worker.RedisConfig{Conn: asynq.RedisClientOpt{Addr: w.redis, PoolSize: 2 * o.concurrencyFor()},
+		Display: "redis://" + w.redis}
+	c.IVS = ivs.Config{Endpoint: w.simURL, AK: simAK, SK: simSK}
+	c.ObjStore = objstore.Config{MediaRoot: w.dir} // media are file:// refs under w.dir
+	c.Quota = o.workerQuota()
+	c.Concurrency, c.Window = o.concurrencyFor(), max(200, 4*o.concurrencyFor())
+	c.ReconcileCron, c.PurgeCron, c.MetricsAddr = "off", "off", ""
+	return c
 }
 
 // startProcesses builds cmd/worker and runs o.workers copies of it.

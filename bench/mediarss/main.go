@@ -18,6 +18,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"log"
 	"os"
 	"strings"
@@ -45,7 +46,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	cfg, err := media.ConfigFromEnv(os.Getenv)
+	cfg, err := config.Media(os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}

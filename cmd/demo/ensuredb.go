@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ivsbatch/ivsbatch/internal/cli"
-	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/internal/config"
 )
 
 // ensureDB creates the database named in IVSBATCH_DATABASE_URL when it is
@@ -23,7 +24,7 @@ the server are left alone. It does not migrate: run "ops migrate" next.`)
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	dbURL, err := store.URLFromEnv()
+	dbURL, err := config.DatabaseURL(os.Getenv)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/e2e"
 	"github.com/ivsbatch/ivsbatch/internal/cli"
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"github.com/ivsbatch/ivsbatch/objstore"
 )
 
@@ -82,7 +83,7 @@ expected.json under -out. Its last output line is manifest=SOURCE for
 }
 
 func storeS3(ctx context.Context, pop *e2e.Population, bucket string, log *slog.Logger) (string, error) {
-	cfg := objstore.ConfigFromEnv(os.Getenv)
+	cfg := config.ObjStore(os.Getenv)
 	st, err := objstore.New(ctx, cfg)
 	if err != nil {
 		return "", fmt.Errorf("object store: %w", err)

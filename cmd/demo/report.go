@@ -13,8 +13,8 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/e2e"
 	"github.com/ivsbatch/ivsbatch/internal/cli"
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"github.com/ivsbatch/ivsbatch/pipeline"
-	"github.com/ivsbatch/ivsbatch/store"
 )
 
 // report prints every record of the batch with its stored outcome next to
@@ -40,7 +40,7 @@ fails (exit 1) when any record differs.`)
 	if err := json.Unmarshal(b, &exp); err != nil {
 		return fmt.Errorf("report: expected.json: %w", err)
 	}
-	st, err := store.OpenFromEnv(ctx)
+	st, err := config.OpenStore(ctx, os.Getenv)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/ingest"
 	"github.com/ivsbatch/ivsbatch/internal/cli"
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"github.com/ivsbatch/ivsbatch/internal/sink"
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/ops"
@@ -68,17 +69,17 @@ func submit(ctx context.Context, log *slog.Logger, args []string) error {
 	sheet := fs.String("sheet", "", "xlsx: the sheet to read (default: the first)")
 	showBad := fs.Int("show-bad", 20, "how many refused rows to list")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	operator := fs.String("operator", ops.DefaultOperator(), "who submits, for the audit log")
+	operator := fs.String("operator", config.Operator(os.Getenv), "who submits, for the audit log")
 	pos, err := cli.Parse(fs, args, "MANIFEST")
 	if err != nil {
 		return err
 	}
 	src := pos[0]
-	quota, err := ops.QuotaFromEnv(os.Getenv)
+	quota, err := config.Quota(os.Getenv)
 	if err != nil {
 		return err
 	}
-	st, err := store.OpenFromEnv(ctx)
+	st, err := config.OpenStore(ctx, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -88,7 +89,11 @@ func submit(ctx context.Context, log *slog.Logger, args []string) error {
 			return err
 		}
 	}
-	objs, err := objstore.New(ctx, objstore.ConfigFromEnv(os.Getenv))
+	ocfg, err := config.MediaSource(os.Getenv)
+	if err != nil {
+		return err
+	}
+	objs, err := objstore.New(ctx, ocfg)
 	if err != nil {
 		return err
 	}
@@ -154,14 +159,14 @@ the old one as IVSBATCH_PII_INDEX_KEY_PREVIOUS, restart workers, run rekey, then
 remove the previous one. Safe to run while workers run, and to re-run after an
 interruption.`)
 	chunk := fs.Int("chunk", 500, "records per transaction")
-	operator := fs.String("operator", ops.DefaultOperator(), "who runs this, for the audit log")
+	operator := fs.String("operator", config.Operator(os.Getenv), "who runs this, for the audit log")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if *chunk < 1 {
 		return cli.Usagef(fs, "-chunk %d: want at least 1", *chunk)
 	}
-	st, err := store.OpenFromEnv(ctx)
+	st, err := config.OpenStore(ctx, os.Getenv)
 	if err != nil {
 		return err
 	}

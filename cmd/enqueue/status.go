@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/internal/cli"
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"github.com/ivsbatch/ivsbatch/internal/sink"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
@@ -31,7 +33,7 @@ record is final; with -timeout, gives up after that long with exit 3.`)
 	if *every <= 0 || *timeout < 0 {
 		return cli.Usagef(fs, "-interval must be positive and -timeout not negative")
 	}
-	st, err := store.OpenFromEnv(ctx)
+	st, err := config.OpenStore(ctx, os.Getenv)
 	if err != nil {
 		return err
 	}

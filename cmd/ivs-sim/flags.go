@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/internal/cli"
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"github.com/ivsbatch/ivsbatch/ivssim"
 	"github.com/ivsbatch/ivsbatch/synth"
 )
@@ -81,11 +81,11 @@ func (o *options) config(getenv func(string) string, log *slog.Logger) (ivssim.C
 		}
 		cfg.Registry = reg
 	}
-	ak, err := secret(getenv, "IVS_AK")
+	ak, err := config.Secret(getenv, "IVS_AK")
 	if err != nil {
 		return cfg, err
 	}
-	sk, err := secret(getenv, "IVS_SK")
+	sk, err := config.Secret(getenv, "IVS_SK")
 	if err != nil {
 		return cfg, err
 	}
@@ -94,7 +94,7 @@ func (o *options) config(getenv func(string) string, log *slog.Logger) (ivssim.C
 		ak, sk = demoAK, demoSK
 	}
 	cfg.Credentials = []ivssim.Credential{{AK: ak, SK: sk}}
-	pw, err := secret(getenv, "IVS_IAM_PASSWORD")
+	pw, err := config.Secret(getenv, "IVS_IAM_PASSWORD")
 	if err != nil {
 		return cfg, err
 	}
@@ -102,16 +102,4 @@ func (o *options) config(getenv func(string) string, log *slog.Logger) (ivssim.C
 		cfg.IAMUsers = []ivssim.IAMUser{{Domain: d, User: u, Password: pw}}
 	}
 	return cfg, nil
-}
-
-// secret reads NAME, or the file named by NAME_FILE (trailing newline trimmed).
-func secret(getenv func(string) string, name string) (string, error) {
-	if path := getenv(name + "_FILE"); path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return "", fmt.Errorf("%s_FILE: %w", name, err)
-		}
-		return strings.TrimRight(string(b), "\r\n"), nil
-	}
-	return getenv(name), nil
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -34,5 +36,39 @@ func TestConfigFromFlagsAndEnv(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"extra"}); err == nil {
 		t.Error("extra argument accepted")
+	}
+}
+
+// The simulator started through Main with an explicit Config on a free
+// port, as the command does: it answers /healthz and stops with its context.
+func TestMainServesAndStops(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags([]string{"-addr", "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := o.config(func(string) string { return "" }, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	m := &Main{Config: cfg, Addr: o.addr, Log: slog.New(slog.DiscardHandler)}
+	if err := m.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(m.URL() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz: %s", resp.Status)
+	}
+	cancel()
+	if err := m.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if _, err := http.Get(m.URL() + "/healthz"); err == nil {
+		t.Fatal("still serving after Close")
 	}
 }

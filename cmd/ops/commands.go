@@ -13,6 +13,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"github.com/ivsbatch/ivsbatch/internal/i18n"
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/ops"
@@ -21,10 +22,10 @@ import (
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
-func defaultOperator() string { return ops.DefaultOperator() }
+func defaultOperator() string { return config.Operator(os.Getenv) }
 
 func openStore(ctx context.Context) (*store.Store, error) {
-	return store.OpenFromEnv(ctx)
+	return config.OpenStore(ctx, os.Getenv)
 }
 
 func requeue(ctx context.Context, args []string) error {
@@ -167,7 +168,7 @@ attempt is not stale.`,
 		return err
 	}
 	defer st.Close()
-	rdb, err := worker.ConnectRedisFromEnv(ctx, os.Getenv)
+	rdb, err := config.ConnectRedis(ctx, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -203,7 +204,7 @@ ETA, and the budget of billed calls. Changes nothing.`,
 		return err
 	}
 	defer st.Close()
-	rdb, err := worker.ConnectRedisFromEnv(ctx, os.Getenv)
+	rdb, err := config.ConnectRedis(ctx, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -236,7 +237,7 @@ Changes nothing; prints no personal data.`,
 	if *batch <= 0 {
 		return usageError(fs, "-batch is required")
 	}
-	quota, err := ops.QuotaFromEnv(os.Getenv)
+	quota, err := config.Quota(os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -317,7 +318,11 @@ reject code and the first rows. IVS is never called; nothing is stored.
 		return err
 	}
 	defer st.Close()
-	objs, err := objstore.New(ctx, objstore.ConfigFromEnv(os.Getenv))
+	ocfg, err := config.MediaSource(os.Getenv)
+	if err != nil {
+		return err
+	}
+	objs, err := objstore.New(ctx, ocfg)
 	if err != nil {
 		return err
 	}

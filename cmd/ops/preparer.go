@@ -5,14 +5,15 @@ import (
 	"os"
 	"time"
 
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"github.com/ivsbatch/ivsbatch/media"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
 // newPreparer is the media preparer prevalidate uses: the same as the
-// worker's (cmd/worker/preparer.go).
+// worker.s (internal/workermain).
 func newPreparer() (pipeline.Preparer, error) {
-	cfg, err := media.ConfigFromEnv(os.Getenv)
+	cfg, err := config.Media(os.Getenv)
 	if err != nil {
 		return nil, err
 	}

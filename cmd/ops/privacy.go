@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/ivsbatch/ivsbatch/internal/envconf"
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/worker"
@@ -39,7 +39,7 @@ nothing.`,
 	if *chunk < 1 {
 		return usageError(fs, "-chunk %d: want at least 1", *chunk)
 	}
-	policy, err := ops.RetentionFromEnv(os.Getenv)
+	policy, err := config.Retention(os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -123,11 +123,11 @@ with the operator, the reason and the counts, never an id number.`,
 // pictureStore is where workers keep liveness pictures
 // (IVSBATCH_KEEP_PICTURES), to delete them; nil when none are kept.
 func pictureStore(ctx context.Context) (ops.PictureDeleter, error) {
-	prefix, err := envconf.URL(os.Getenv, "IVSBATCH_KEEP_PICTURES", "", "s3", "file")
+	prefix, err := config.KeepPictures(os.Getenv)
 	if err != nil || prefix == "" {
 		return nil, err
 	}
-	objs, err := objstore.New(ctx, objstore.ConfigFromEnv(os.Getenv))
+	objs, err := objstore.New(ctx, config.ObjStore(os.Getenv))
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +164,7 @@ against the 100,000-person filing threshold; the retention in force
 	if !from.Before(to) {
 		return usageError(fs, "-since must be before -until")
 	}
-	policy, err := ops.RetentionFromEnv(os.Getenv)
+	policy, err := config.Retention(os.Getenv)
 	if err != nil {
 		return err
 	}

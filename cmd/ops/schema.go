@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/store"
 )
@@ -28,7 +29,7 @@ first time, before ops roles, run it as the database's owner.
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	url, err := store.URLFromEnv()
+	url, err := config.DatabaseURL(os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -85,7 +86,7 @@ database's owner or a superuser, after the first ops migrate or before it.
 		_, err := os.Stdout.WriteString(sql)
 		return err
 	}
-	url, err := store.URLFromEnv()
+	url, err := config.DatabaseURL(os.Getenv)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ivsbatch/ivsbatch/internal/cli"
-	"github.com/ivsbatch/ivsbatch/ops"
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"github.com/ivsbatch/ivsbatch/store"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
@@ -16,12 +16,12 @@ import (
 // withServers connects to Postgres and Redis (checking that Redis answers)
 // and runs fn.
 func withServers(ctx context.Context, fn func(*store.Store, redis.UniversalClient) error) error {
-	st, err := store.OpenFromEnv(ctx)
+	st, err := config.OpenStore(ctx, os.Getenv)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	rdb, err := worker.ConnectRedisFromEnv(ctx, os.Getenv)
+	rdb, err := config.ConnectRedis(ctx, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -35,7 +35,7 @@ reason) and the queues are paused, so no worker sends a call until
 "worker resume". Workers pause by themselves on IVS.0014 (frozen) and
 IVS.0015 (not subscribed). Audited.`)
 	reason := fs.String("reason", "", "why traffic is paused (stored and shown by status); required")
-	operator := fs.String("operator", ops.DefaultOperator(), "who pauses, for the audit log")
+	operator := fs.String("operator", config.Operator(os.Getenv), "who pauses, for the audit log")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func resume(ctx context.Context, args []string) error {
 Huawei Cloud, or after an operator's "worker pause"): clears it in Postgres
 and unpauses the queues. Records held by the pause continue. Audited, with
 the pause it lifted.`)
-	operator := fs.String("operator", ops.DefaultOperator(), "who resumes, for the audit log")
+	operator := fs.String("operator", config.Operator(os.Getenv), "who resumes, for the audit log")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ For queues and batches see "ops status".`)
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	st, err := store.OpenFromEnv(ctx)
+	st, err := config.OpenStore(ctx, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ For queues and batches see "ops status".`)
 	if err != nil {
 		return err
 	}
-	rdb, rerr := worker.ConnectRedisFromEnv(ctx, os.Getenv)
+	rdb, rerr := config.ConnectRedis(ctx, os.Getenv)
 	switch {
 	case paused:
 		fmt.Printf("paused: %s: %s\n", code, reason)

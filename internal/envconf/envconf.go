@@ -18,6 +18,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -176,28 +177,29 @@ func URL(get Lookup, name, def string, schemes ...string) (string, error) {
 	return v, nil
 }
 
-// Redact hides the password in a URL (scheme://user:pw@host) or in a
-// key=value connection string (password=pw), so that an error message can
-// show the rest of the value.
+// Redact hides every password in a connection setting, whatever its form,
+// so that an error message can show the rest of the value: the user
+// information of a URL (scheme://user:pw@host, also when the URL does not
+// parse), password and sslpassword query parameters (?password=pw), and
+// password=… in a key=value connection string, quoted ('p w', with \'
+// escapes) or not.
 func Redact(v string) string {
-	if u, err := url.Parse(v); err == nil && u.User != nil {
-		if _, set := u.User.Password(); set {
-			return u.Redacted()
-		}
-		return v
-	}
 	if i, j := strings.Index(v, "://"), strings.LastIndex(v, "@"); i >= 0 && j > i {
-		return v[:i+3] + "xxxxx" + v[j:]
-	}
-	if i := strings.Index(v, "password="); i >= 0 {
-		end := strings.IndexAny(v[i:], " \t")
-		if end < 0 {
-			end = len(v) - i
+		if u, err := url.Parse(v); err == nil && u.User != nil {
+			if _, set := u.User.Password(); set {
+				u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			}
+			v = u.String()
+		} else {
+			v = v[:i+3] + "xxxxx" + v[j:]
 		}
-		return v[:i] + "password=xxxxx" + v[i+end:]
 	}
-	return v
+	return secretParam.ReplaceAllString(v, "${1}xxxxx")
 }
+
+// secretParam is a password in a query (?password=pw&…) or a key=value
+// string (password='p w'): the key and separator, then the value.
+var secretParam = regexp.MustCompile(`(?i)((?:^|[\s?&;])(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&;]*)`)
 
 // LogLevel returns name as a slog level (DEBUG, INFO, WARN, ERROR, or
 // offsets such as INFO+2), or def when unset.
@@ -226,3 +228,12 @@ func HostPort(get Lookup, name, def string) (string, error) {
 	}
 	return v, nil
 }
+
+// Missing is a required setting that is not set (or set only in part):
+// Name is the variable (or variables, "IVS_AK/IVS_SK"), Want what to set.
+// Commands exit 2 on it, as on *Error.
+type Missing struct {
+	Name, Want string
+}
+
+func (e *Missing) Error() string { return fmt.Sprintf("%s: not set: want %s", e.Name, e.Want) }

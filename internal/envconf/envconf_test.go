@@ -3,6 +3,7 @@ package envconf_test
 import (
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,9 +127,20 @@ func TestRedact(t *testing.T) {
 		"postgres://me:hun%zz@db/x":         "postgres://xxxxx@db/x",
 		"host=db password=hunter2 dbname=x": "host=db password=xxxxx dbname=x",
 		"http://127.0.0.1:8090":             "http://127.0.0.1:8090",
+		// Every form a database URL takes.
+		"postgres://db/x?user=me&password=hunter2&sslmode=disable": "postgres://db/x?user=me&password=xxxxx&sslmode=disable",
+		"postgres://me@db/x?sslpassword=hunter2":                   "postgres://me@db/x?sslpassword=xxxxx",
+		"host=db password='hunter 2' dbname=x":                     "host=db password=xxxxx dbname=x",
+		`host=db password='it\'s hunter2' dbname=x`:                "host=db password=xxxxx dbname=x",
+		"host=db password = hunter2":                               "host=db password = xxxxx",
+		"PASSWORD=hunter2 host=db":                                 "PASSWORD=xxxxx host=db",
+		"postgres://me:p@ss:w@rd@db/x":                             "postgres://me:xxxxx@db/x",
 	} {
 		if got := envconf.Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+		if got := envconf.Redact(in); strings.Contains(got, "hunter") || strings.Contains(got, "rd@") {
+			t.Errorf("Redact(%q) = %q keeps the password", in, got)
 		}
 	}
 }

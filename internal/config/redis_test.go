@@ -1,4 +1,4 @@
-package worker_test
+package config_test
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/ivsbatch/ivsbatch/internal/config"
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
-	"github.com/ivsbatch/ivsbatch/worker"
 )
 
 func env(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
@@ -28,7 +28,7 @@ func TestRedisFromEnvParses(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rc, err := worker.RedisFromEnv(env(c.env))
+			rc, err := config.Redis(env(c.env))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -40,7 +40,7 @@ func TestRedisFromEnvParses(t *testing.T) {
 			}
 		})
 	}
-	rc, _ := worker.RedisFromEnv(env(map[string]string{"IVSBATCH_REDIS_URL": "redis-sentinel://:spw@s1:26379/1?master=main",
+	rc, _ := config.Redis(env(map[string]string{"IVSBATCH_REDIS_URL": "redis-sentinel://:spw@s1:26379/1?master=main",
 		"IVSBATCH_REDIS_PASSWORD": "ppw"}))
 	fo, ok := rc.Conn.(asynq.RedisFailoverClientOpt)
 	if !ok || fo.MasterName != "main" || fo.SentinelPassword != "spw" || fo.Password != "ppw" || fo.DB != 1 {
@@ -67,7 +67,7 @@ func TestRedisFromEnvRefusesNonsense(t *testing.T) {
 		{map[string]string{"IVSBATCH_REDIS_URL": "redis://:secret@x"}, "IVSBATCH_REDIS_URL"},
 	}
 	for _, c := range cases {
-		_, err := worker.RedisFromEnv(env(c.env))
+		_, err := config.Redis(env(c.env))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: error %v, want one containing %q", c.env, err, c.want)
 		}
@@ -83,7 +83,7 @@ func TestRedisFromEnvTLS(t *testing.T) {
 	srv := testenv.RedisTLS(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	rc, err := worker.RedisFromEnv(env(map[string]string{"IVSBATCH_REDIS_URL": srv.URL(),
+	rc, err := config.Redis(env(map[string]string{"IVSBATCH_REDIS_URL": srv.URL(),
 		"IVSBATCH_REDIS_TLS_CA_FILE": srv.CAFile, "IVSBATCH_REDIS_TLS_CERT_FILE": srv.CertFile, "IVSBATCH_REDIS_TLS_KEY_FILE": srv.KeyFile}))
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +93,7 @@ func TestRedisFromEnvTLS(t *testing.T) {
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		t.Fatalf("ping over TLS: %v", err)
 	}
-	rc, err = worker.RedisFromEnv(env(map[string]string{"IVSBATCH_REDIS_URL": srv.URL(), "IVSBATCH_REDIS_TLS_CA_FILE": srv.CAFile}))
+	rc, err = config.Redis(env(map[string]string{"IVSBATCH_REDIS_URL": srv.URL(), "IVSBATCH_REDIS_TLS_CA_FILE": srv.CAFile}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestRedisFromEnvTLS(t *testing.T) {
 // primary is killed, the promoted replica.
 func TestRedisFromEnvSentinel(t *testing.T) {
 	set := testenv.RedisSentinel(t)
-	rc, err := worker.RedisFromEnv(env(map[string]string{"IVSBATCH_REDIS_URL": set.URL()}))
+	rc, err := config.Redis(env(map[string]string{"IVSBATCH_REDIS_URL": set.URL()}))
 	if err != nil {
 		t.Fatal(err)
 	}
