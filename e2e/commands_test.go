@@ -53,7 +53,7 @@ func TestCommandsStart(t *testing.T) {
 		runCmd(t, bin, base, "healthcheck", "-h").want(t, 0, "usage: healthcheck [flags] URL|HOST:PORT")
 		runCmd(t, bin, base, "ivs-sim", "stray").want(t, 2, `unexpected argument "stray"`)
 		runCmd(t, bin, base, "ivs-sim", "-rate-500", "2").want(t, 2, "Rate500 2 is outside [0, 1]")
-		runCmd(t, bin, base, "worker", "run", "-concurrency", "0").want(t, 2, "-concurrency 0: want at least 1")
+		runCmd(t, bin, base, "worker", "run", "-concurrency", "-1").want(t, 2, "-concurrency -1: want at least 1, or 0 for the default")
 		runCmd(t, bin, base, "worker", "run", "-queues", "ivs-fast").want(t, 2, `-queues: unknown queue "ivs-fast"`)
 		runCmd(t, bin, base, "enqueue", "submit").want(t, 2, "missing MANIFEST")
 		runCmd(t, bin, base, "ops", "budget", "-batch", "x").want(t, 2, `invalid value "x" for flag -batch`)
@@ -152,9 +152,21 @@ func TestCommandsStart(t *testing.T) {
 		}
 		// worker run starts, serves and stops on SIGTERM with exit 0.
 		sim := startSim(t, bin, base, "-registry", "") // as docker-compose.yml starts it before demo prepare
-		r := runUntilSignal(t, bin, append(env, "IVS_ENDPOINT="+sim, "IVS_AK="+simAK, "IVS_SK="+simSK,
-			"IVSBATCH_METRICS_ADDR=127.0.0.1:0"), "worker running", "worker", "run")
-		r.want(t, 0, "worker running")
+		// Unset, its handlers, window and connections follow the quota
+		// (worker.DefaultConcurrency, README "Sizing"): IVSBATCH_QUOTA's
+		// default of 10, then a -quota given alone.
+		withSim := append(env, "IVS_ENDPOINT="+sim, "IVS_AK="+simAK, "IVS_SK="+simSK, "IVSBATCH_METRICS_ADDR=127.0.0.1:0")
+		r := runUntilSignal(t, bin, withSim, "worker running", "worker", "run")
+		r.want(t, 0, "worker running", "quota=10 concurrency=20 window=200", "db_conns=9")
+		r = runUntilSignal(t, bin, withSim, "worker running", "worker", "run", "-quota", "-1")
+		r.want(t, 0, "worker running", "quota=-1 concurrency=320 window=1280", "db_conns=20")
+		small, sep := testenv.PostgresURL(t), "?"
+		if strings.Contains(small, "?") {
+			sep = "&"
+		}
+		r = runUntilSignal(t, bin, append(withSim, "IVSBATCH_CONCURRENCY=24", "IVSBATCH_DATABASE_URL="+small+sep+"pool_max_conns=5"),
+			"worker running", "worker", "run", "-quota", "200")
+		r.want(t, 0, "worker running", "quota=200 concurrency=24 window=200", "db_conns=5")
 	})
 
 	t.Run("ivs-sim with no flags", func(t *testing.T) {

@@ -36,7 +36,7 @@ type Feeder struct {
 
 func (f *Feeder) defaults() {
 	if f.Window == 0 {
-		f.Window = DefaultWindow
+		f.Window = MinWindow
 	}
 	if len(f.Queues) == 0 {
 		f.Queues = taskqueue.Queues

@@ -23,9 +23,10 @@ import (
 // Config sets up a worker process. Zero values take defaults.
 type Config struct {
 	// Concurrency is how many records of each endpoint are handled at once
-	// (default 64: enough to fill a 10/s quota when a call takes seconds;
-	// concurrency ≈ quota × latency). Each endpoint has its own queue and
-	// handlers, so a saturated endpoint never holds the other one's.
+	// (default DefaultConcurrency of a 10/s quota: enough to fill it when a
+	// call takes seconds; concurrency ≈ quota × latency). Each endpoint has
+	// its own queue and handlers, so a saturated endpoint never holds the
+	// other one's.
 	Concurrency int
 	// TaskTimeout bounds one task (default pipeline.DefaultTaskTimeout, the
 	// worst case of media, limiter wait, call, resend and outcome write).
@@ -35,7 +36,7 @@ type Config struct {
 	// to the queue.
 	ShutdownTimeout time.Duration
 	// Window is how many tasks the feeder keeps waiting in each queue, ahead
-	// of those the handlers run (default 200).
+	// of those the handlers run (default DefaultWindow(Concurrency)).
 	Window int
 	// Queues are the queues this process serves and feeds (default taskqueue.Queues:
 	// both endpoints). A process for one endpoint only lets hosts be sized
@@ -57,13 +58,9 @@ type Store interface {
 	recovery.LostStore
 }
 
-// The worker's defaults, for zero Config fields (internal/workermain's
-// DefaultConfig starts from them too).
-const (
-	DefaultConcurrency     = 64
-	DefaultWindow          = 200
-	DefaultShutdownTimeout = 45 * time.Second
-)
+// DefaultShutdownTimeout is Config.ShutdownTimeout's default (internal/workermain's
+// DefaultConfig starts from it too); sizing.go has the other defaults.
+const DefaultShutdownTimeout = 45 * time.Second
 
 // Worker is one worker process: an asynq server per endpoint queue running
 // the processor, and a feeder.
@@ -82,7 +79,10 @@ type Worker struct {
 // The caller owns rdb (shared by asynq and the rate limiter).
 func New(cfg Config, rdb redis.UniversalClient, proc *pipeline.Processor, feed Store) *Worker {
 	if cfg.Concurrency == 0 {
-		cfg.Concurrency = DefaultConcurrency
+		cfg.Concurrency = DefaultConcurrency(10)
+	}
+	if cfg.Window == 0 {
+		cfg.Window = DefaultWindow(cfg.Concurrency)
 	}
 	if cfg.TaskTimeout == 0 {
 		cfg.TaskTimeout = DefaultTaskTimeout

@@ -22,6 +22,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/ivsbatch/ivsbatch/worker"
 )
 
 // options are the benchmark's flags.
@@ -43,7 +45,7 @@ func main() {
 	flag.Float64Var(&o.quota, "quota", -1, "requests/s per endpoint, enforced by the simulator and the workers; negative = off")
 	flag.DurationVar(&o.latency, "latency", 0, "simulated IVS latency per call")
 	flag.IntVar(&o.workers, "workers", 1, "worker instances (or processes with -procs)")
-	flag.IntVar(&o.concurrency, "concurrency", 0, "handlers per worker; default max(8, 2×quota×latency)")
+	flag.IntVar(&o.concurrency, "concurrency", 0, "handlers per worker and endpoint; default: the worker's own (worker.DefaultConcurrency of the quota)")
 	flag.BoolVar(&o.procs, "procs", false, "run workers as separate processes (go build ./cmd/worker)")
 	flag.Int64Var(&o.seed, "seed", 1, "population seed")
 	flag.DurationVar(&o.timeout, "timeout", 20*time.Minute, "give up after this long")
@@ -61,18 +63,13 @@ func main() {
 	res.print(os.Stdout, o)
 }
 
-// concurrencyFor fills the quota when a call takes latency.
+// concurrencyFor is the handlers per worker and endpoint: -concurrency, or
+// what `worker run` takes for the quota when not told.
 func (o options) concurrencyFor() int {
 	if o.concurrency > 0 {
 		return o.concurrency
 	}
-	n := 8
-	if o.quota > 0 {
-		if c := int(2 * o.quota * o.latency.Seconds()); c > n {
-			n = c
-		}
-	}
-	return n
+	return worker.DefaultConcurrency(o.workerQuota())
 }
 
 func (o options) logger() *slog.Logger {

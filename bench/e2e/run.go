@@ -21,6 +21,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/pii"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/worker"
 )
 
 // Simulator credentials (not secrets).
@@ -39,6 +40,8 @@ type result struct {
 	setupDur time.Duration
 	// endpoints: per endpoint, billed calls per second between its first and last call
 	endpoints map[string]string
+	// rates: the same rates as numbers
+	rates map[string]float64
 	// sent and arrived: per endpoint, the spacing of the workers' sends and
 	// of the requests' arrivals at the simulator (see spacingOf)
 	sent, arrived map[string]string
@@ -46,27 +49,28 @@ type result struct {
 
 // endpointRates measures, from the attempts table, each endpoint's achieved
 // rate: calls divided by the span from its first to its last call.
-func endpointRates(ctx context.Context, st *store.Store) (map[string]string, error) {
+func endpointRates(ctx context.Context, st *store.Store) (map[string]string, map[string]float64, error) {
 	rows, err := st.Pool().Query(ctx, `
 		SELECT endpoint, count(*), extract(epoch FROM max(started_at) - min(started_at))
 		FROM attempts WHERE billed GROUP BY endpoint`)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
-	out := map[string]string{}
+	out, rates := map[string]string{}, map[string]float64{}
 	for rows.Next() {
 		var ep string
 		var n int
 		var span float64
 		if err := rows.Scan(&ep, &n, &span); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if span > 0 {
-			out[ep] = fmt.Sprintf("%d calls in %.1fs = %.2f/s", n, span, float64(n-1)/span)
+			rates[ep] = float64(n-1) / span
+			out[ep] = fmt.Sprintf("%d calls in %.1fs = %.2f/s", n, span, rates[ep])
 		}
 	}
-	return out, rows.Err()
+	return out, rates, rows.Err()
 }
 
 func (r result) print(w io.Writer, o options) {
@@ -74,18 +78,30 @@ func (r result) print(w io.Writer, o options) {
 	if o.procs {
 		mode = "processes"
 	}
-	fmt.Fprintf(w, "records=%d workers=%d (%s) concurrency=%d quota=%g latency=%s\n",
-		r.records, o.workers, mode, o.concurrencyFor(), o.quota, o.latency)
+	sized := "set by -concurrency"
+	if o.concurrency == 0 {
+		sized = "the worker's default for the quota"
+	}
+	fmt.Fprintf(w, "records=%d workers=%d (%s) concurrency=%d (%s) db_conns=%d per worker quota=%g latency=%s\n",
+		r.records, o.workers, mode, o.concurrencyFor(), sized, worker.PoolConns(o.concurrencyFor(), 2), o.quota, o.latency)
 	fmt.Fprintf(w, "elapsed=%s rate=%.1f records/s (setup %s, not counted)\n",
 		r.elapsed.Round(time.Millisecond), float64(r.records)/r.elapsed.Seconds(), r.setupDur.Round(time.Second))
 	fmt.Fprintf(w, "statuses=%v wrong_outcomes=%d\n", r.counts, r.wrong)
 	for ep, rate := range r.endpoints {
-		fmt.Fprintf(w, "achieved %s: %s\n", ep, rate)
+		use := ""
+		if o.quota > 0 {
+			use = fmt.Sprintf(" (%.3f of the quota)", r.rates[ep]/o.quota)
+		}
+		fmt.Fprintf(w, "achieved %s: %s%s\n", ep, rate, use)
 		fmt.Fprintf(w, "  sent:    %s\n", r.sent[ep])
 		fmt.Fprintf(w, "  arrived: %s\n", r.arrived[ep])
 	}
 	fmt.Fprintf(w, "ledger: billed=%d requests=%d duplicates=%d by_status=%v max_per_second=%v\n",
 		r.ledger.TotalBilled, r.ledger.Requests, len(r.ledger.Duplicates), r.ledger.ByStatus, r.ledger.MaxPerSecond)
+	if r.ledger.Requests > 0 {
+		fmt.Fprintf(w, "throttled: %d of %d requests (%.2f %%)\n", r.ledger.ByStatus["429"], r.ledger.Requests,
+			100*float64(r.ledger.ByStatus["429"])/float64(r.ledger.Requests))
+	}
 }
 
 // run sets up a private world, runs the batch and measures it.
@@ -142,7 +158,7 @@ func run(ctx context.Context, o options) (result, error) {
 		return result{}, err
 	}
 	res.elapsed = time.Since(start)
-	if res.endpoints, err = endpointRates(ctx, st); err != nil {
+	if res.endpoints, res.rates, err = endpointRates(ctx, st); err != nil {
 		return result{}, err
 	}
 	if res.sent, err = sendTimes(ctx, st); err != nil {

@@ -63,7 +63,7 @@ func workerConfig(o options, w world) workermain.Config {
 	c.IVS = ivs.Config{Endpoint: w.simURL, AK: simAK, SK: simSK}
 	c.ObjStore = objstore.Config{MediaRoot: w.dir} // media are file:// refs under w.dir
 	c.Quota = o.workerQuota()
-	c.Concurrency, c.Window = o.concurrencyFor(), max(200, 4*o.concurrencyFor())
+	c.Concurrency = o.concurrency // 0: the worker sizes itself from the quota, as worker run does
 	c.ReconcileCron, c.PurgeCron, c.MetricsAddr = "off", "off", ""
 	return c
 }
@@ -80,7 +80,6 @@ func startProcesses(ctx context.Context, o options, w world) (func(), error) {
 		"IVSBATCH_DATABASE_URL="+w.dbURL, "IVSBATCH_REDIS_ADDR="+w.redis, "IVSBATCH_REDIS_DB=0",
 		"IVS_ENDPOINT="+w.simURL, "IVS_AK="+simAK, "IVS_SK="+simSK, "IVSBATCH_MEDIA_ROOT="+w.dir,
 		"IVSBATCH_QUOTA="+strconv.FormatFloat(o.workerQuota(), 'f', -1, 64),
-		"IVSBATCH_CONCURRENCY="+strconv.Itoa(o.concurrencyFor()),
 		"IVSBATCH_METRICS_ADDR=")
 	env = append(env, benchKeyEnv...)
 	var cmds []*exec.Cmd
@@ -114,8 +113,12 @@ func startProcesses(ctx context.Context, o options, w world) (func(), error) {
 	return stop, nil
 }
 
-// workerArgs are the command-line arguments of a worker process.
+// workerArgs are the command-line arguments of a worker process: none but
+// run unless -concurrency was given (the quota and the addresses are in its
+// environment), so that the worker sizes itself as shipped.
 func workerArgs(o options) []string {
-	return []string{"run", "-quota", strconv.FormatFloat(o.workerQuota(), 'f', -1, 64),
-		"-concurrency", strconv.Itoa(o.concurrencyFor()), "-metrics-addr", ""}
+	if o.concurrency > 0 {
+		return []string{"run", "-concurrency", strconv.Itoa(o.concurrency)}
+	}
+	return []string{"run"}
 }

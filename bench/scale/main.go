@@ -3,7 +3,11 @@
 // into a fresh Postgres database; worker processes (one, then two) run for a
 // fixed time with the quota off against the IVS simulator (zero latency,
 // separate process), first on the two-factor records alone (-queues
-// ivs-extention), then on both endpoints;
+// ivs-extention), then on both endpoints; after each workload's tuned
+// phases, the shipped defaults (`worker run` with no tuning flags: the
+// quota off, the queues and addresses from the environment) run as
+// a deployment starts them, and their rate is printed as a ratio of the
+// best tuned phase's;
 // and the periodic queries (feeder claim, status, metrics scrape), Redis
 // memory, worker RSS, export, report and a 100,000-record requeue are
 // measured at that size, with a CPU profile.
@@ -37,6 +41,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
 	"github.com/ivsbatch/ivsbatch/taskqueue"
+	"github.com/ivsbatch/ivsbatch/worker"
 )
 
 type options struct {
@@ -47,6 +52,9 @@ type options struct {
 	concurrency int
 	mixedConc   int
 	pool        int
+	workloads   string
+	bulk        bool
+	rounds      int
 }
 
 func main() {
@@ -58,6 +66,9 @@ func main() {
 	flag.IntVar(&o.concurrency, "concurrency", 320, "handlers per endpoint and worker on the two-factor records (a task waits for a few group commits: with 160, one worker left a quarter of the CPU idle)")
 	flag.IntVar(&o.mixedConc, "mixed-concurrency", 160, "handlers per endpoint and worker on both endpoints (an image record holds its photo, base64 and request body while in flight: 320 took the worker to 178 MB)")
 	flag.IntVar(&o.pool, "pool", 80, "Postgres connections of the worker processes together, split between them (pool_max_conns in IVSBATCH_DATABASE_URL; Postgres's default max_connections is 100)")
+	flag.StringVar(&o.workloads, "workloads", "two-factor,mixed", "the workloads to run, comma-separated: two-factor (queue ivs-extention), mixed (both queues)")
+	flag.IntVar(&o.rounds, "rounds", 1, "rounds of each workload's phases (tuned with one process, with two, then shipped): on a shared machine, more rounds average the load out of the ratio")
+	flag.BoolVar(&o.bulk, "bulk", true, "measure the bulk operator commands (export, report, requeue) at the end")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -88,6 +99,10 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	wls, err := o.selectWorkloads()
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "rows=%d image_every=%d run=%s concurrency=%d (mixed %d) pool=%d cores=2 (shared machine)\n", o.rows,
 		o.imageEvery, o.run, o.concurrency, o.mixedConc, o.pool)
 	if err := buildBinaries(ctx, dir); err != nil {
@@ -160,21 +175,54 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	// Two workloads: the batch's two-factor records alone (workers serving
 	// the ivs-extention queue only; the image records wait), then both
-	// endpoints at once, each endpoint's handlers as fast as they go.
-	for _, wl := range []workload{
-		{"two-factor records (queue ivs-extention)", taskqueue.QueueExtention, o.concurrency},
-		{"two-factor and image records (both queues)", strings.Join(taskqueue.Queues, ","), o.mixedConc},
-	} {
-		for _, n := range []int{1, 2} {
-			if err := w.phase(ctx, n, wl); err != nil {
+	// endpoints at once, each endpoint's handlers as fast as they go. Each
+	// runs tuned (one process, then two), then as shipped (one process),
+	// -rounds times.
+	for _, wl := range wls {
+		var tuned [3]float64 // summed rates by processes
+		var shipped float64
+		for range max(1, o.rounds) {
+			for _, n := range []int{1, 2} {
+				r, err := w.phase(ctx, n, wl, false)
+				if err != nil {
+					return err
+				}
+				tuned[n] += r.rate
+			}
+			r, err := w.phase(ctx, 1, wl, true)
+			if err != nil {
 				return err
 			}
+			shipped += r.rate
 		}
+		one, two := tuned[1], tuned[2]
+		rounds := float64(max(1, o.rounds))
+		fmt.Fprintf(w.out, "\n%s, mean of %.0f round(s): shipped defaults %.0f records/s; tuned, one process %.0f/s, two %.0f/s\n",
+			wl.name, rounds, shipped/rounds, one/rounds, two/rounds)
+		fmt.Fprintf(w.out, "shipped defaults / tuned, one process each: %.2f; / the best tuned: %.2f\n",
+			shipped/one, shipped/max(one, two))
 	}
-	if err := w.bulk(ctx); err != nil {
-		return err
+	if !o.bulk {
+		return nil
 	}
-	return nil
+	return w.bulk(ctx)
+}
+
+// selectWorkloads returns the workloads -workloads names.
+func (o options) selectWorkloads() ([]workload, error) {
+	all := map[string]workload{
+		"two-factor": {"two-factor records (queue ivs-extention)", taskqueue.QueueExtention, o.concurrency},
+		"mixed":      {"two-factor and image records (both queues)", strings.Join(taskqueue.Queues, ","), o.mixedConc},
+	}
+	var out []workload
+	for _, name := range strings.Split(o.workloads, ",") {
+		wl, ok := all[strings.TrimSpace(name)]
+		if !ok {
+			return nil, fmt.Errorf("-workloads: unknown workload %q (want two-factor, mixed)", name)
+		}
+		out = append(out, wl)
+	}
+	return out, nil
 }
 
 // idleQueries times the periodic queries on the full batch before workers run.
@@ -288,14 +336,31 @@ type workload struct {
 	concurrency int    // worker run -concurrency
 }
 
+// phaseResult is what a phase reports for the comparison with the shipped
+// defaults.
+type phaseResult struct {
+	rate     float64 // records finished per second
+	settings string
+}
+
 // phase runs n worker processes serving wl for o.run and measures them.
-func (w *world) phase(ctx context.Context, n int, wl workload) error {
-	first := n == 1 && wl.queues == taskqueue.QueueExtention
-	fmt.Fprintf(w.out, "\n== %s: %d worker process(es), %d handlers per endpoint, quota off, simulator latency 0, %s ==\n",
-		wl.name, n, wl.concurrency, w.o.run)
+// Tuned, they run with wl's handlers, a window of four times as many and
+// o.pool connections split between them; shipped, one `worker run` runs
+// without tuning flags, as a deployment starts it: its settings are the
+// defaults, and only the environment names its servers, the quota (off),
+// the queues and the metrics address.
+func (w *world) phase(ctx context.Context, n int, wl workload, shipped bool) (phaseResult, error) {
+	first := n == 1 && wl.queues == taskqueue.QueueExtention && !shipped
+	settings := fmt.Sprintf("%d worker process(es), %d handlers per endpoint, %d connections", n, wl.concurrency, w.o.pool)
+	if shipped {
+		h, queues := worker.DefaultConcurrency(-1), w.shippedQueues(wl)
+		settings = fmt.Sprintf("the shipped defaults: worker run with no tuning flags (%d handlers per endpoint, window %d, %d connections; queues %s)",
+			h, worker.DefaultWindow(h), worker.PoolConns(h, len(strings.Split(queues, ","))), queues)
+	}
+	fmt.Fprintf(w.out, "\n== %s: %s, quota off, simulator latency 0, %s ==\n", wl.name, settings, w.o.run)
 	metricsPort, err := servers.FreePort()
 	if err != nil {
-		return err
+		return phaseResult{}, err
 	}
 	metricsAddr := fmt.Sprintf("127.0.0.1:%d", metricsPort)
 	var workers []*exec.Cmd
@@ -321,14 +386,18 @@ func (w *world) phase(ctx context.Context, n int, wl workload) error {
 			"-window", strconv.Itoa(4*wl.concurrency), "-metrics-addr", addr, "-queues", wl.queues)
 		c.Env = append(w.env, "IVSBATCH_PPROF=1",
 			"IVSBATCH_DATABASE_URL="+w.dbURL+"&pool_max_conns="+strconv.Itoa(max(4, w.o.pool/n)))
+		if shipped {
+			c = exec.Command(filepath.Join(w.dir, "worker"), "run")
+			c.Env = append(w.env, "IVSBATCH_QUOTA=-1", "IVSBATCH_QUEUES="+w.shippedQueues(wl), "IVSBATCH_METRICS_ADDR="+addr)
+		}
 		c.Stderr = os.Stderr
 		if err := c.Start(); err != nil {
-			return err
+			return phaseResult{}, err
 		}
 		workers = append(workers, c)
 	}
 	if err := servers.WaitListening(ctx, metricsAddr); err != nil {
-		return err
+		return phaseResult{}, err
 	}
 	time.Sleep(5 * time.Second) // warm-up: the feeder fills the queues
 	groups := map[string][]int{"redis": {w.redis.Process.Pid}, "simulator": {w.sim.Process.Pid}}
@@ -338,28 +407,34 @@ func (w *world) phase(ctx context.Context, n int, wl workload) error {
 	t0 := time.Now()
 	done0, err := w.terminal(ctx)
 	if err != nil {
-		return err
+		return phaseResult{}, err
 	}
 	cpu0 := sampleCPU(ctx, w.st, groups)
 	// Mid-run: the periodic queries under load, the scrape, a CPU profile.
 	time.Sleep(w.o.run / 4)
 	if err := w.statusTimes(ctx, "under load"); err != nil {
-		return err
+		return phaseResult{}, err
 	}
 	if first {
 		if err := w.explain(ctx, "under load"); err != nil {
-			return err
+			return phaseResult{}, err
 		}
 	}
 	med, worst, err := timeN(5, func() error { return scrape(ctx, metricsAddr) })
 	if err != nil {
-		return err
+		return phaseResult{}, err
 	}
 	fmt.Fprintf(w.out, "metrics scrape GET /metrics (under load): median %s, max %s\n", ms(med), ms(worst))
+	var conns int
+	if err := w.st.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+		AND pid <> pg_backend_pid()`).Scan(&conns); err != nil {
+		return phaseResult{}, err
+	}
+	fmt.Fprintf(w.out, "Postgres connections to the database (workers' and the benchmark's, under load): %d\n", conns)
 	profiled := false
 	if first {
 		if err := saveProfile(ctx, metricsAddr, w.dir, min(20*time.Second, w.o.run/2)); err != nil {
-			return err
+			return phaseResult{}, err
 		}
 		profiled = true
 	}
@@ -369,16 +444,16 @@ func (w *world) phase(ctx context.Context, n int, wl workload) error {
 	wall := time.Since(t0)
 	done1, err := w.terminal(ctx)
 	if err != nil {
-		return err
+		return phaseResult{}, err
 	}
 	cpu1 := sampleCPU(ctx, w.st, groups)
 	calls, err := w.callsByEndpoint(ctx, t0, t0.Add(wall))
 	if err != nil {
-		return err
+		return phaseResult{}, err
 	}
 	mem, err := w.rdb.Info(ctx, "memory").Result()
 	if err != nil {
-		return err
+		return phaseResult{}, err
 	}
 	rss := stopAll()
 	fmt.Fprintf(w.out, "records finished: %d in %s = %.0f records/s end to end\n", done1-done0, wall.Round(time.Millisecond),
@@ -402,11 +477,22 @@ func (w *world) phase(ctx context.Context, n int, wl workload) error {
 	if profiled {
 		top, err := topOfProfile(ctx, filepath.Join(w.dir, "worker"), w.dir)
 		if err != nil {
-			return err
+			return phaseResult{}, err
 		}
 		fmt.Fprintf(w.out, "worker CPU profile (pprof -top):\n%s", indent(top))
 	}
-	return nil
+	return phaseResult{rate: float64(done1-done0) / wall.Seconds(), settings: settings}, nil
+}
+
+// shippedQueues are the queues the shipped worker serves in wl: all of them
+// (the default) unless the batch holds records wl leaves waiting (image
+// records in the two-factor workload), as a deployment with hosts per
+// endpoint would set IVSBATCH_QUEUES.
+func (w *world) shippedQueues(wl workload) string {
+	if w.o.imageEvery > w.o.rows {
+		return strings.Join(taskqueue.Queues, ",")
+	}
+	return wl.queues
 }
 
 func fmtMB(v []float64) string {

@@ -19,7 +19,10 @@ and prepares it, waits for the shared rate limit, calls IVS once and stores
 the outcome. On SIGTERM in-flight records finish or go back to the queue.
 Flags default to the environment: IVSBATCH_CONCURRENCY, IVSBATCH_QUOTA,
 IVSBATCH_QUEUE_WINDOW, IVSBATCH_QUEUES, IVSBATCH_METRICS_ADDR (see README.md,
-Configuration).`
+Configuration). Unset, the handlers follow the quota (quota × 2 s, 16 to 320
+per endpoint; 320 with the quota off), the window the handlers (4 ×, at least
+200) and the Postgres connections the handlers (8 + 1 per 32, at most 20;
+pool_max_conns in IVSBATCH_DATABASE_URL overrides).`
 
 // run is `worker run`: the environment, then the flags, into
 // workermain.Config; the worker itself is workermain.Main.
@@ -43,9 +46,9 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 // values) and refuses values that cannot work.
 func parseRunFlags(c *workermain.Config, args []string) error {
 	fs := cli.NewFlags("worker run", "[flags]", runAbout)
-	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "records handled at once (≈ quota × call latency in seconds, with margin)")
+	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "records handled at once per endpoint (0: quota × 2 s, 16 to 320; 320 with the quota off)")
 	fs.Float64Var(&c.Quota, "quota", c.Quota, "the account's IVS quota in requests/s per endpoint, shared by all worker processes; ≤ 0 disables limiting")
-	fs.IntVar(&c.Window, "window", c.Window, "tasks the feeder keeps waiting in each Redis queue, ahead of those the handlers run")
+	fs.IntVar(&c.Window, "window", c.Window, "tasks the feeder keeps waiting in each Redis queue, ahead of those the handlers run (0: 4 × concurrency, at least 200)")
 	fs.BoolVar(&c.Feed, "feed", c.Feed, "run the feeder (Postgres → queue) in this process")
 	queues := fs.String("queues", strings.Join(c.Queues, ","), "the queues this process serves and feeds, comma-separated: "+strings.Join(taskqueue.Queues, ","))
 	fs.DurationVar(&c.TaskTimeout, "task-timeout", c.TaskTimeout, "upper bound for one record's task")
@@ -55,8 +58,8 @@ func parseRunFlags(c *workermain.Config, args []string) error {
 		return err
 	}
 	for _, name := range []string{"concurrency", "window"} {
-		if n := fs.Lookup(name).Value.(flag.Getter).Get().(int); n < 1 {
-			return cli.Usagef(fs, "-%s %d: want at least 1", name, n)
+		if n := fs.Lookup(name).Value.(flag.Getter).Get().(int); n < 0 {
+			return cli.Usagef(fs, "-%s %d: want at least 1, or 0 for the default", name, n)
 		}
 	}
 	for _, name := range []string{"task-timeout", "shutdown-timeout"} {

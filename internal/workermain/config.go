@@ -24,7 +24,7 @@ import (
 type Config struct {
 	DatabaseURL string
 	// PoolConns is the Postgres pool's size when DatabaseURL does not set
-	// pool_max_conns.
+	// pool_max_conns (0: worker.PoolConns of the handlers).
 	PoolConns int32
 	Keyring   *pii.Keyring // keys for personal data; required
 	Redis     worker.RedisConfig
@@ -33,8 +33,12 @@ type Config struct {
 	Media     media.Config
 	Policy    pipeline.Policy
 
-	Concurrency int      // records of each queue handled at once
-	Window      int      // tasks the feeder keeps waiting in each queue
+	// Concurrency is the records of each queue handled at once (0:
+	// worker.DefaultConcurrency of the quota); Window the tasks the feeder
+	// keeps waiting in each queue (0: worker.DefaultWindow of Concurrency).
+	// Sized by Config.sized (README "Sizing").
+	Concurrency int
+	Window      int
 	Queues      []string // the queues served and fed
 	Feed        bool     // run the feeder in this process
 	// Quota is the account's requests/s per endpoint, shared by every
@@ -75,22 +79,13 @@ type Config struct {
 	Pprof       bool
 }
 
-// DefaultPoolConns is a worker's Postgres connections when the database
-// URL does not set pool_max_conns: enough for the handlers' short
-// transactions at high rates, and two workers fit Postgres's default
-// max_connections (100).
-const DefaultPoolConns = 40
-
 // DefaultConfig is the worker's defaults: every setting's default is
 // written here and nowhere else.
 func DefaultConfig() Config {
 	return Config{
-		PoolConns:       DefaultPoolConns,
 		Policy:          pipeline.DefaultPolicy(),
 		IVS:             ivs.Config{Timeout: ivs.DefaultTimeout},
 		ObjStore:        objstore.Config{Endpoint: objstore.DefaultEndpoint, Region: objstore.DefaultRegion, PathStyle: true},
-		Concurrency:     worker.DefaultConcurrency,
-		Window:          worker.DefaultWindow,
 		Queues:          taskqueue.Queues,
 		Feed:            true,
 		Quota:           ops.DefaultQuota,
@@ -114,18 +109,18 @@ func (c Config) validate() error {
 		return &envconf.Missing{Name: "IVSBATCH_PII_KEYS", Want: "keys for personal data: IVSBATCH_PII_KEYS (or _FILE) and IVSBATCH_PII_INDEX_KEY (see README)"}
 	case c.Redis.Conn == nil:
 		return fmt.Errorf("Config.Redis: not set (IVSBATCH_REDIS_URL or IVSBATCH_REDIS_ADDR)")
-	case c.Concurrency < 1:
-		return fmt.Errorf("Config.Concurrency %d: want at least 1 (IVSBATCH_CONCURRENCY, -concurrency)", c.Concurrency)
-	case c.Window < 1:
-		return fmt.Errorf("Config.Window %d: want at least 1 (IVSBATCH_QUEUE_WINDOW, -window)", c.Window)
+	case c.Concurrency < 0:
+		return fmt.Errorf("Config.Concurrency %d: want at least 1, or 0 to size from the quota (IVSBATCH_CONCURRENCY, -concurrency)", c.Concurrency)
+	case c.Window < 0:
+		return fmt.Errorf("Config.Window %d: want at least 1, or 0 to size from the handlers (IVSBATCH_QUEUE_WINDOW, -window)", c.Window)
 	case c.TaskTimeout <= 0:
 		return fmt.Errorf("Config.TaskTimeout %s: want a positive duration (-task-timeout)", c.TaskTimeout)
 	case c.ShutdownTimeout <= 0:
 		return fmt.Errorf("Config.ShutdownTimeout %s: want a positive duration (-shutdown-timeout)", c.ShutdownTimeout)
 	case c.AccountRefresh <= 0:
 		return fmt.Errorf("Config.AccountRefresh %s: want a positive duration", c.AccountRefresh)
-	case c.PoolConns < 1:
-		return fmt.Errorf("Config.PoolConns %d: want at least 1", c.PoolConns)
+	case c.PoolConns < 0:
+		return fmt.Errorf("Config.PoolConns %d: want at least 1, or 0 to size from the handlers", c.PoolConns)
 	}
 	if err := config.RequireIVS(c.IVS); err != nil {
 		return err
@@ -143,6 +138,22 @@ func (c Config) validate() error {
 		return fmt.Errorf("Config.Retention: not set (IVSBATCH_RETAIN_*)")
 	}
 	return c.Retention.Validate(c.DedupWindow)
+}
+
+// sized is c with the sizing defaults in place of its zero Concurrency,
+// Window and PoolConns: handlers from the quota, the window and the Postgres
+// connections from the handlers (worker/sizing.go; README "Sizing").
+func (c Config) sized() Config {
+	if c.Concurrency == 0 {
+		c.Concurrency = worker.DefaultConcurrency(c.Quota)
+	}
+	if c.Window == 0 {
+		c.Window = worker.DefaultWindow(c.Concurrency)
+	}
+	if c.PoolConns == 0 {
+		c.PoolConns = worker.PoolConns(c.Concurrency, len(c.Queues))
+	}
+	return c
 }
 
 // limiterQuota is the limiter's PerSecond for Quota: ≤ 0 turns limiting off.

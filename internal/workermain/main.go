@@ -86,7 +86,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 	m.stop = cancel
-	c := m.Config
+	c := m.Config.sized()
 	m.st, err = store.Open(ctx, c.DatabaseURL, store.WithKeyring(c.Keyring),
 		// A call may be on the wire for the IVS timeout: claims and recovery
 		// leave a record with a younger attempt in flight alone.
@@ -110,7 +110,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.serveMetrics(ctx, reg)
 	m.scheduleReconcile(ctx)
 	m.schedulePurge(ctx, metrics)
-	m.Log.Info("worker running", "quota", c.Quota, "concurrency", c.Concurrency, "window", c.Window, "queues", c.Queues)
+	m.Log.Info("worker running", "quota", c.Quota, "concurrency", c.Concurrency, "window", c.Window, "queues", c.Queues,
+		"db_conns", m.st.Pool().Config().MaxConns)
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
