@@ -59,6 +59,9 @@ func TestCommandsStart(t *testing.T) {
 		runCmd(t, bin, base, "ops", "budget", "-batch", "x").want(t, 2, `invalid value "x" for flag -batch`)
 		runCmd(t, bin, base, "ops", "budget", "-batch", "1", "-max", "-3").want(t, 2, "-max -3: want 0 or more")
 		runCmd(t, bin, base, "ops", "export", "-o", "-", "-batch").want(t, 2, "flag needs an argument: -batch")
+		runCmd(t, bin, base, "ops", "erase").want(t, 2, "-reason is required")
+		runCmd(t, bin, base, "ops", "erase", "-reason", "r").want(t, 2, "no id number or ref:BATCH:REF given")
+		runCmd(t, bin, base, "ops", "purge", "-chunk", "0").want(t, 2, "-chunk 0: want at least 1")
 	})
 
 	t.Run("servers unreachable", func(t *testing.T) {
@@ -104,6 +107,12 @@ func TestCommandsStart(t *testing.T) {
 		r = runCmd(t, bin, append(base, "IVSBATCH_DATABASE_URL=postgres://me:hunter2@db:port/x"), "ops", "status")
 		r.want(t, 2, `ops: IVSBATCH_DATABASE_URL="postgres://xxxxx@db:port/x": want a postgres:// URL`)
 		r.oneLine(t)
+		r = runCmd(t, bin, append(base, "IVSBATCH_RETAIN_INPUTS=7d"), "ops", "purge")
+		r.want(t, 2, `ops: IVSBATCH_RETAIN_INPUTS="7d": want at least IVSBATCH_DEDUP_WINDOW (720h0m0s)`)
+		r.oneLine(t)
+		r = runCmd(t, bin, append(base, "IVSBATCH_PURGE_CRON=hourly"), "worker", "run")
+		r.want(t, 2, `worker: IVSBATCH_PURGE_CRON="hourly": want a cron spec`)
+		r.oneLine(t)
 		r = runCmd(t, bin, append(base, "IVS_ENDPOINT=127.0.0.1:8090"), "demo", "ledger")
 		r.want(t, 2, `demo: IVS_ENDPOINT="127.0.0.1:8090": want a URL (http or https)`)
 		r.oneLine(t)
@@ -130,6 +139,11 @@ func TestCommandsStart(t *testing.T) {
 			t.Errorf("worker status printed %q, want running", r.stdout)
 		}
 		runCmd(t, bin, env, "ops", "status").want(t, 0, "")
+		runCmd(t, bin, env, "ops", "purge", "-dry-run").want(t, 0, "")
+		runCmd(t, bin, env, "ops", "privacy").want(t, 0, "register of processing", "purge: never ran")
+		if r := runCmd(t, bin, env, "ops", "purge", "-dry-run"); !strings.Contains(r.stdout, "dry run: nothing changed") {
+			t.Errorf("ops purge -dry-run printed %q", r.stdout)
+		}
 		runCmd(t, bin, env, "enqueue", "status", "-batch", "4242").want(t, 1, "enqueue: ")
 		runCmd(t, bin, env, "enqueue", "submit", "-quiet", "no-such-manifest.csv").want(t, 1, "enqueue: ")
 		runCmd(t, bin, env, "ops", "budget", "-batch", "4242").want(t, 1, "ops: ")

@@ -266,7 +266,7 @@ func (h *harness) workerConfig(o workerOpts) workermain.Config {
 	c.Concurrency, c.Window, c.ShutdownTimeout = cmp.Or(o.handlers, 8), 20, 10*time.Second
 	c.AccountRefresh, c.DedupWait = time.Second, 200*time.Millisecond
 	c.KeepPictures = o.pictures
-	c.ReconcileCron, c.MetricsAddr = "off", ""
+	c.ReconcileCron, c.PurgeCron, c.MetricsAddr = "off", "off", ""
 	// Webhook receivers in tests listen on loopback.
 	c.Webhooks.AllowPrivate, c.Webhooks.RetryBase, c.Webhooks.Interval = true, 200*time.Millisecond, 200*time.Millisecond
 	return c

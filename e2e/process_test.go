@@ -59,7 +59,7 @@ func newProcesses(t *testing.T, h *harness, extraEnv ...string) *processes {
 		"AWS_REGION="+h.s3.Region, "IVSBATCH_S3_BUCKETS="+bucket, "IVS_ENDPOINT="+h.simURL, "IVS_AK="+simAK, "IVS_SK="+simSK,
 		"IVSBATCH_PII_KEYS=proc:"+base64.StdEncoding.EncodeToString(key),
 		"IVSBATCH_PII_INDEX_KEY="+base64.StdEncoding.EncodeToString(index),
-		"IVSBATCH_METRICS_ADDR=", "IVSBATCH_RECONCILE_CRON=off")
+		"IVSBATCH_METRICS_ADDR=", "IVSBATCH_RECONCILE_CRON=off", "IVSBATCH_PURGE_CRON=off")
 	p.env = append(p.env, extraEnv...)
 	t.Cleanup(func() {
 		if t.Failed() {

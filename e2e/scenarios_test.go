@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"regexp"
@@ -34,15 +35,19 @@ func TestEndToEndAllShapes(t *testing.T) {
 			continue
 		}
 		kept++
-		if !regexp.MustCompile(`^` + regexp.QuoteMeta(picturesPrefix) + `/[0-9a-f]{32}\.jpg$`).MatchString(r.PictureRef) {
+		if !regexp.MustCompile(`^` + regexp.QuoteMeta(picturesPrefix) + `/[0-9a-f]{32}` + regexp.QuoteMeta(worker.PictureSuffix) + `$`).MatchString(r.PictureRef) {
 			t.Errorf("%s: picture kept at %s, want an unguessable name under %s", r.Ref, r.PictureRef, picturesPrefix)
 		}
 		rc, err := h.objs.Open(h.ctx, r.PictureRef)
 		if err != nil {
 			t.Fatal(err)
 		}
-		img, err := io.ReadAll(rc)
+		sealed, err := io.ReadAll(rc)
 		rc.Close()
+		if err != nil || bytes.Contains(sealed, []byte{0xFF, 0xD8, 0xFF}) {
+			t.Errorf("%s: picture %s is stored in clear (%v)", r.Ref, r.PictureRef, err)
+		}
+		img, err := h.st.Keyring().OpenBytes(sealed, r.ID)
 		if err != nil || len(img) < 3 || img[0] != 0xFF || img[1] != 0xD8 {
 			t.Errorf("%s: picture %s is not a stored JPEG: %v", r.Ref, r.PictureRef, err)
 		}

@@ -47,7 +47,7 @@ func (p *Preparer) prepareVideo(ctx context.Context, data []byte) (pipeline.Prep
 	if !ok {
 		return pipeline.Prepared{}, reject(CodeNotVideo, notVideo(data))
 	}
-	dir, err := os.MkdirTemp(p.cfg.TempDir, "ivsmedia-")
+	dir, err := os.MkdirTemp(p.cfg.TempDir, tempPrefix)
 	if err != nil {
 		return pipeline.Prepared{}, fmt.Errorf("media: temp dir: %w", err)
 	}

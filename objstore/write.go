@@ -19,12 +19,22 @@ import (
 // Put writes data at ref, replacing what is there. For file references the
 // parent directories are created and the file is replaced atomically.
 func (s *Store) Put(ctx context.Context, ref string, data []byte, contentType string) error {
+	return s.put(ctx, ref, data, contentType, 0o644, 0o755)
+}
+
+// PutPrivate is Put for personal data: a file is readable by its owner
+// only (0600, in directories it creates 0700).
+func (s *Store) PutPrivate(ctx context.Context, ref string, data []byte, contentType string) error {
+	return s.put(ctx, ref, data, contentType, 0o600, 0o700)
+}
+
+func (s *Store) put(ctx context.Context, ref string, data []byte, contentType string, mode, dirMode os.FileMode) error {
 	scheme, bucket, key, err := ParseRef(ref)
 	if err != nil {
 		return err
 	}
 	if scheme == SchemeFile {
-		return putFile(ref, key, data)
+		return putFile(ref, key, data, mode, dirMode)
 	}
 	in := &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(data),
 		ContentLength: aws.Int64(int64(len(data)))}
@@ -37,10 +47,10 @@ func (s *Store) Put(ctx context.Context, ref string, data []byte, contentType st
 	return nil
 }
 
-func putFile(ref, path string, data []byte) error {
+func putFile(ref, path string, data []byte, mode, dirMode os.FileMode) error {
 	fail := func(err error) error { return fmt.Errorf("objstore: put %s: %w", MaskRef(ref), unwrapPath(err)) }
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return fail(err)
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
@@ -53,7 +63,7 @@ func putFile(ref, path string, data []byte) error {
 		os.Remove(tmp.Name())
 		return fail(err)
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+	if err := os.Chmod(tmp.Name(), mode); err != nil {
 		os.Remove(tmp.Name())
 		return fail(err)
 	}
@@ -115,4 +125,24 @@ func isNotFound(err error) bool {
 	}
 	var re *awshttp.ResponseError
 	return errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotFound
+}
+
+// Delete removes the object at ref. An object that is not there is not an
+// error: deleting is idempotent (a purge interrupted after the delete runs
+// it again).
+func (s *Store) Delete(ctx context.Context, ref string) error {
+	scheme, bucket, key, err := ParseRef(ref)
+	if err != nil {
+		return err
+	}
+	if scheme == SchemeFile {
+		if err := os.Remove(key); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("objstore: delete %s: %w", MaskRef(ref), unwrapPath(err))
+		}
+		return nil
+	}
+	if _, err := s.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key}); err != nil && !isNotFound(err) {
+		return wrapS3("delete", ref, key, err)
+	}
+	return nil
 }

@@ -26,7 +26,7 @@ import (
 // given): see exportLayout.
 var ExportColumns = []string{"id", "ref", "line", "shape", "status", "verdict", "verification_code", "similarity",
 	"explanation", "last_error_code", "last_error_message", "attempts", "finished_at", "linked_record_id",
-	"name_masked", "id_number_masked"}
+	"name_masked", "id_number_masked", "personal_data"}
 
 // Export formats.
 const (
@@ -190,6 +190,19 @@ func ExportAudited(ctx context.Context, st *store.Store, batchID int64, w io.Wri
 			"lang": string(o.Lang), "zone": o.Zone.String(), "bom": o.Format == FormatCSV && !o.NoBOM},
 		Result: map[string]any{"records": n}}, cmp.Or[io.Writer](o.Warn, os.Stderr))
 	return n, nil
+}
+
+// personalData says whether a record still holds its personal data: "held",
+// "purged" (its retention passed) or "erased" (the person asked); a purged
+// record keeps its verdict.
+func personalData(r *pipeline.Record) string {
+	switch {
+	case r.ErasedAt != nil:
+		return "erased"
+	case r.PurgedAt != nil:
+		return "purged"
+	}
+	return "held"
 }
 
 // cell is one value of a row: text, or a number this program wrote (typed

@@ -170,6 +170,7 @@ func (l *exportLayout) row(r *pipeline.Record) []cell {
 	num(linked)
 	text(identity.MaskName(r.Name))
 	text(identity.MaskID(r.IDNumber))
+	text(l.name(func(v string) string { return l.o.Lang.Label("personal_data." + v) }, personalData(r)))
 	row = l.customCells(row, r)
 	if l.card {
 		row = l.ocrCells(row, r.IDCardResult)

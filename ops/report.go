@@ -106,7 +106,11 @@ func buildReport(ctx context.Context, st *store.Store, batchID int64, o ReportOp
 	if err != nil {
 		return reportData{}, err
 	}
-	d := reportData{Reused: reused, Lang: l,
+	purged, erased, err := st.PurgedCounts(ctx, batchID)
+	if err != nil {
+		return reportData{}, err
+	}
+	d := reportData{Reused: reused, Purged: purged, Erased: erased, Lang: l,
 		Batch: bs.Batch, Created: bs.Batch.CreatedAt.In(o.Zone).Format("2006-01-02 15:04:05 MST"),
 		Generated: o.Now.In(o.Zone).Format(time.RFC3339), Total: bs.Counts.Total, Open: bs.Counts.Open(),
 		Budget: bud, Quota: o.Quota, Zone: o.Zone.String(),
@@ -160,6 +164,8 @@ type reportData struct {
 	Total     int
 	Open      int
 	Reused    int // answered by reusing the verdict of identical inputs: no call
+	Purged    int // personal data removed, verdict kept (retention or erasure)
+	Erased    int // of Purged, erased on request
 	Budget    store.Budget
 	Quota     float64
 	Statuses  []kv
@@ -521,7 +527,7 @@ svg.chart line.quota { stroke-width: 2; stroke-dasharray: 6 4; }
 </head>
 <body>
 <h1>{{printf (.T "report.heading") .Batch.ID .Batch.Name}}</h1>
-<div class="meta">{{printf (.T "report.meta") .Created .Total .Open .Reused .Generated}} · {{printf (.T "report.times") .Zone}}</div>
+<div class="meta">{{printf (.T "report.meta") .Created .Total .Open .Reused .Generated}}{{if .Purged}} · {{printf (.T "report.purged") .Purged .Erased}}{{end}} · {{printf (.T "report.times") .Zone}}</div>
 <table><tr><th>{{.T "status"}}</th><th>{{.T "report.records"}}</th></tr>
 {{range .Statuses}}<tr><td>{{.K}}</td><td class="n">{{.V}}</td></tr>
 {{end}}</table>

@@ -110,6 +110,9 @@ func PrintRequeue(w io.Writer, r store.RequeueResult, dryRun bool) {
 	if r.SkippedOpen > 0 {
 		fmt.Fprintf(w, "; skipped %d already on their way (pending/queued/in_flight)", r.SkippedOpen)
 	}
+	if r.SkippedPurged > 0 {
+		fmt.Fprintf(w, "; skipped %d whose personal data was purged or erased", r.SkippedPurged)
+	}
 	if r.SkippedVerdict > 0 {
 		fmt.Fprintf(w, "; skipped %d with a verdict (-force -reason to re-verify, paid)", r.SkippedVerdict)
 	}

@@ -215,7 +215,7 @@ func PrintDecide(w io.Writer, o DecideOptions, rep DecideReport) {
 		fmt.Fprintf(w, "  ref %s: not in review (%s)\n", sink.Terminal(ref), strings.Join(rep.NotCase[ref], "; "))
 	}
 	for _, id := range rep.NotInCase {
-		fmt.Fprintf(w, "  record %d: left review meanwhile; not decided\n", id)
+		fmt.Fprintf(w, "  record %d: left review meanwhile (or erased: nothing to verify again); not decided\n", id)
 	}
 }
 

@@ -30,6 +30,9 @@ type BatchReport struct {
 	store.BatchStatus
 	Budget store.Budget
 	Reused int // records answered by reusing the verdict of identical inputs (no call)
+	// Purged records hold only their verdict (retention passed or erased);
+	// Erased of them by a person's request.
+	Purged, Erased int
 	// Decisions counts the batch's records by their latest review decision.
 	Decisions map[pipeline.ReviewDecision]int
 }
@@ -100,7 +103,12 @@ func BatchStatus(ctx context.Context, st *store.Store, batchID int64) (BatchRepo
 	if err != nil {
 		return BatchReport{}, err
 	}
-	return BatchReport{BatchStatus: bs, Budget: bud, Reused: reused, Decisions: decisions}, nil
+	purged, erased, err := st.PurgedCounts(ctx, batchID)
+	if err != nil {
+		return BatchReport{}, err
+	}
+	return BatchReport{BatchStatus: bs, Budget: bud, Reused: reused, Decisions: decisions, Purged: purged,
+		Erased: erased}, nil
 }
 
 // BatchProgress is BatchStatus without what grows with the batch: the
@@ -174,6 +182,9 @@ func PrintStatus(w io.Writer, r StatusReport) {
 			fmt.Fprintf(w, "  answered by reuse of identical inputs (no call): %d\n", b.Reused)
 		}
 		printCounts(w, "by error code (no verdict):", b.ByError)
+		if b.Purged > 0 {
+			fmt.Fprintf(w, "  personal data purged (verdict kept): %d records, %d of them erased on request\n", b.Purged, b.Erased)
+		}
 		if len(b.Decisions) > 0 {
 			fmt.Fprint(w, "  review decisions:")
 			for _, d := range pipeline.ReviewDecisions {

@@ -8,16 +8,18 @@ import (
 // Deduper decides whether a record's verdict can come from an earlier
 // record with identical inputs instead of a paid call.
 type Deduper interface {
-	// Dedup decides, atomically for digest (see InputDigest), whether rec
-	// reuses the verdict of an earlier record with the same digest (prior),
+	// Dedup decides, atomically for digests[0] (see InputDigests), whether
+	// rec reuses the verdict of an earlier record with one of the digests
+	// (the same inputs under each index key held, during a rotation of the
+	// index key) (prior),
 	// waits for a record with the same digest that is being verified now
-	// (wait), or is the one to call IVS: then rec's digest is stored so that
+	// (wait), or is the one to call IVS: then digests[0] is stored so that
 	// later identical records find it. Within rec's batch every verdict is
 	// reused; across batches only one the outcome table marks reusable that
 	// finished within window (window < 0: none, and no waiting on other
 	// batches). A record forced to re-verify
 	// (Reverify) is always the one to call.
-	Dedup(ctx context.Context, rec *Record, digest []byte, window time.Duration) (prior *Record, wait bool, err error)
+	Dedup(ctx context.Context, rec *Record, digests [][]byte, window time.Duration) (prior *Record, wait bool, err error)
 }
 
 // DefaultDedupWindow is how long a verdict is reused across batches for

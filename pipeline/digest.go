@@ -14,6 +14,23 @@ import (
 // would be asked exactly the same question. media holds the fetched bytes
 // by field name (idcard_image1, idcard_image2, face_image, video).
 func InputDigest(idx Indexer, rec *Record, media map[string][]byte) []byte {
+	return idx.Index(digestParts(rec, media)...)
+}
+
+// InputDigests is InputDigest under every index key idx holds when it
+// can say (IndexAll: during a rotation of the index key, the previous one
+// too), the current key's first.
+func InputDigests(idx Indexer, rec *Record, media map[string][]byte) [][]byte {
+	parts := digestParts(rec, media)
+	if all, ok := idx.(interface {
+		IndexAll(parts ...string) [][]byte
+	}); ok {
+		return all.IndexAll(parts...)
+	}
+	return [][]byte{idx.Index(parts...)}
+}
+
+func digestParts(rec *Record, media map[string][]byte) []string {
 	parts := []string{"ivsbatch/input/v1", string(rec.Shape), rec.Name, rec.IDNumber, rec.Actions,
 		optFloat(rec.NodThreshold), optBool(rec.Detail), optBool(rec.Crop)}
 	for _, f := range mediaFields {
@@ -24,7 +41,7 @@ func InputDigest(idx Indexer, rec *Record, media map[string][]byte) []byte {
 		}
 		parts = append(parts, f+"="+sum)
 	}
-	return idx.Index(parts...)
+	return parts
 }
 
 var mediaFields = []string{"idcard_image1", "idcard_image2", "face_image", "video"}

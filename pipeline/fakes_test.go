@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -228,7 +229,8 @@ func mergeVerdict(v *pipeline.Verdict, o pipeline.Verdict) {
 // wait; else the latest final verdict of identical inputs is reused (any in
 // rec's batch, a reusable one finished within window across batches); else
 // rec's digest is kept and rec is the one to call.
-func (s *fakeStore) Dedup(_ context.Context, rec *pipeline.Record, digest []byte, window time.Duration) (*pipeline.Record, bool, error) {
+func (s *fakeStore) Dedup(_ context.Context, rec *pipeline.Record, digests [][]byte, window time.Duration) (*pipeline.Record, bool, error) {
+	digest := digests[0]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if rec.Reverify {
@@ -239,7 +241,8 @@ func (s *fakeStore) Dedup(_ context.Context, rec *pipeline.Record, digest []byte
 	var prior *pipeline.Record
 	for id, d := range s.digests {
 		r := s.recs[id]
-		if id == rec.ID || !bytes.Equal(d, digest) || (r.BatchID != rec.BatchID && !across) {
+		if id == rec.ID || !slices.ContainsFunc(digests, func(x []byte) bool { return bytes.Equal(d, x) }) ||
+			(r.BatchID != rec.BatchID && !across) {
 			continue
 		}
 		if !r.Status.Terminal() {

@@ -105,7 +105,7 @@ func (p *Processor) dedup(ctx context.Context, rec *Record, media map[string][]b
 	if p.Dedup == nil {
 		return false, nil
 	}
-	prior, wait, err := p.Dedup.Dedup(ctx, rec, InputDigest(p.Index, rec, media), p.DedupWindow)
+	prior, wait, err := p.Dedup.Dedup(ctx, rec, InputDigests(p.Index, rec, media), p.DedupWindow)
 	switch {
 	case err != nil:
 		return true, p.infra(ctx, rec, CodeInfraStore, fmt.Errorf("look up identical inputs: %w", err))

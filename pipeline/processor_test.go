@@ -320,7 +320,7 @@ func TestDedupWaitAndReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	media := map[string][]byte{"face_image": w.fetcher.objects["s3://m/face.jpg"]}
-	if _, wait, err := w.store.Dedup(context.Background(), r2, pipeline.InputDigest(plainIndex{}, r2, media), time.Hour); err != nil || wait {
+	if _, wait, err := w.store.Dedup(context.Background(), r2, pipeline.InputDigests(plainIndex{}, r2, media), time.Hour); err != nil || wait {
 		t.Fatalf("record 2's dedup: wait %v, %v", wait, err)
 	}
 	err = w.process(1)

@@ -141,9 +141,13 @@ type Record struct {
 	// prepare, store, limiter) since InfraSince; a call resets them.
 	InfraFailures int
 	InfraSince    *time.Time
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	FinishedAt    *time.Time
+	// PurgedAt is when the record's personal data was removed (its
+	// retention passed, or ErasedAt: the person asked); only the verdict
+	// remains.
+	PurgedAt, ErasedAt *time.Time
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	FinishedAt         *time.Time
 }
 
 // Task returns the queue reference for the record's current generation.

@@ -5,7 +5,8 @@
 # Existing files are kept, so a stack's data stays readable. Replace them
 # with your own for anything but the demo. The directory is private to you;
 # the files are world-readable so that the containers' non-root users (uid
-# 10001 in the ivsbatch image) can read their bind mounts.
+# 10001 in the ivsbatch image) can read their bind mounts, except the
+# personal-data keys: readable by group 10001 only (needs root or sudo once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=.run/compose/secrets
@@ -25,4 +26,11 @@ put ivs_ak SIMAK0000000000000000                     # the simulator's documente
 put ivs_sk sim-secret-key
 put pii_keys "compose1:$(rand)"
 put pii_index_key "$(rand)"
+# The workers refuse a personal-data key file others can read (pii.ReadKeyFile):
+# these two are readable by the image user's group (gid 10001) only.
+if ! chgrp 10001 "$dir/pii_keys" "$dir/pii_index_key" 2>/dev/null; then
+  echo "give the containers' group the personal-data keys: sudo chgrp 10001 $dir/pii_keys $dir/pii_index_key" >&2
+  exit 1
+fi
+chmod 0440 "$dir/pii_keys" "$dir/pii_index_key"
 put grafana_admin_password "$(rand | tr -d '/+=' | head -c 24)"

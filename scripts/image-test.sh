@@ -185,6 +185,8 @@ printf 'ivsbatch-secret' >"$sec/aws_secret_access_key"
 echo "imagetest:$(head -c 32 /dev/urandom | base64 -w0)" >"$sec/pii_keys"
 head -c 32 /dev/urandom | base64 -w0 >"$sec/pii_index_key"
 chmod 0444 "$sec"/*
+# Key files others can read are refused: the image user's group reads these.
+chgrp 10001 "$sec/pii_keys" "$sec/pii_index_key" && chmod 0440 "$sec/pii_keys" "$sec/pii_index_key"
 demo=$W/demo
 rm -rf "$demo" && mkdir -p "$demo" && chown 10001:10001 "$demo"
 

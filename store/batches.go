@@ -187,7 +187,8 @@ func (s *Store) CancelBatch(ctx context.Context, batchID int64, a AuditEntry) (B
 
 // ResumeBatch sends a paused or cancelled batch's records again: held
 // records, or a cancelled batch's batch.cancelled ones (at a new
-// generation, attempts 0), go back to pending. Audited in the same
+// generation, attempts 0; not those purged or erased since, which have
+// nothing left to send), go back to pending. Audited in the same
 // transaction.
 func (s *Store) ResumeBatch(ctx context.Context, batchID int64, a AuditEntry) (BatchChange, error) {
 	return s.changeBatch(ctx, batchID, pipeline.BatchOpen, a, func(from pipeline.BatchState) (string, bool) {
@@ -201,7 +202,8 @@ func (s *Store) ResumeBatch(ctx context.Context, batchID int64, a AuditEntry) (B
 				updated_at = now(), finished_at = NULL, last_error_code = NULL, last_error_message = NULL,
 				attempts = CASE WHEN status = ` + sqlText(pipeline.StatusHeld) + ` THEN attempts ELSE 0 END
 				WHERE batch_id = $1 AND (status = ` + sqlText(pipeline.StatusHeld) + ` OR (status = ` +
-				sqlText(pipeline.StatusFailed) + ` AND last_error_code = ` + sqlText(pipeline.CodeBatchCancelled) + `))`, true
+				sqlText(pipeline.StatusFailed) + ` AND last_error_code = ` + sqlText(pipeline.CodeBatchCancelled) + `
+				AND purged_at IS NULL))`, true
 		}
 		return "", false
 	})

@@ -18,11 +18,11 @@ import (
 // me" atomic across workers. The digest is stored only on the record that
 // calls IVS, so an open record with the digest is one whose call is on its
 // way: identical records wait for it rather than pay twice.
-func (s *Store) Dedup(ctx context.Context, rec *pipeline.Record, digest []byte, window time.Duration) (*pipeline.Record, bool, error) {
-	if len(digest) < 8 {
+func (s *Store) Dedup(ctx context.Context, rec *pipeline.Record, digests [][]byte, window time.Duration) (*pipeline.Record, bool, error) {
+	if len(digests) == 0 || len(digests[0]) < 8 {
 		return nil, false, errors.New("store: dedup: digest too short")
 	}
-	w := &dedupWrite{rec: rec, digest: digest, window: window}
+	w := &dedupWrite{rec: rec, digests: digests, window: window}
 	err := s.commit.beforeCall.Write(ctx, w)
 	if err == nil {
 		err = w.err
@@ -47,7 +47,7 @@ func (s *Store) Dedup(ctx context.Context, rec *pipeline.Record, digest []byte, 
 // neither exists (the record is then the one that calls IVS).
 type dedupWrite struct {
 	rec            *pipeline.Record
-	digest         []byte
+	digests        [][]byte // the first is stored; any is found (a rotation of the index key)
 	window         time.Duration
 	other, priorID int64
 	err            error
@@ -56,12 +56,12 @@ type dedupWrite struct {
 func (w *dedupWrite) Reset() { w.other, w.priorID, w.err = 0, 0, nil }
 
 func (w *dedupWrite) queue(b *pgx.Batch) {
-	b.Queue(`SELECT pg_advisory_xact_lock($1)`, int64(binary.BigEndian.Uint64(w.digest)))
+	b.Queue(`SELECT pg_advisory_xact_lock($1)`, int64(binary.BigEndian.Uint64(w.digests[0])))
 	if w.rec.Reverify {
-		b.Queue(`UPDATE records SET input_digest = $2 WHERE id = $1`, w.rec.ID, w.digest)
+		b.Queue(`UPDATE records SET input_digest = $2 WHERE id = $1`, w.rec.ID, w.digests[0])
 		return
 	}
-	b.Queue(dedupSQL, w.digest, w.rec.ID, moving, w.rec.BatchID, w.window > 0, terminal, pipeline.ReusableCodes(),
+	b.Queue(dedupSQL, w.digests, w.rec.ID, moving, w.rec.BatchID, w.window > 0, terminal, pipeline.ReusableCodes(),
 		w.window.Seconds()).QueryRow(func(row pgx.Row) error {
 		w.err = row.Scan(&w.other, &w.priorID)
 		return nil
@@ -76,14 +76,14 @@ const (
 	// its call is on its way.
 	dedupInProgressSQL = `
 		SELECT id FROM records
-		WHERE input_digest = $1 AND id <> $2 AND status = ANY ($3) AND (batch_id = $4 OR $5)
+		WHERE input_digest = ANY ($1) AND id <> $2 AND status = ANY ($3) AND (batch_id = $4 OR $5)
 		LIMIT 1`
 	// dedupPriorSQL: a final record ($6: final statuses) with a verdict and
 	// the digest: any verdict in the batch; across batches ($5) a reusable
 	// one ($7) that finished within the window ($8 seconds).
 	dedupPriorSQL = `
 		SELECT coalesce(linked_record_id, id) FROM records
-		WHERE input_digest = $1 AND id <> $2 AND status = ANY ($6) AND verification_code IS NOT NULL
+		WHERE input_digest = ANY ($1) AND id <> $2 AND status = ANY ($6) AND verification_code IS NOT NULL
 		  AND (batch_id = $4
 		       OR ($5 AND verification_code = ANY ($7) AND finished_at > now() - make_interval(secs => $8)))
 		ORDER BY finished_at DESC LIMIT 1`
@@ -94,7 +94,8 @@ const (
 		WITH look AS (
 			SELECT coalesce((` + dedupInProgressSQL + `), 0) AS other, coalesce((` + dedupPriorSQL + `), 0) AS prior),
 		mark AS (
-			UPDATE records SET input_digest = $1 FROM look WHERE records.id = $2 AND look.other = 0 AND look.prior = 0)
+			UPDATE records SET input_digest = ($1::bytea[])[1] FROM look
+			WHERE records.id = $2 AND look.other = 0 AND look.prior = 0)
 		SELECT other, prior FROM look`
 )
 

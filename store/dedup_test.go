@@ -27,7 +27,7 @@ func TestDedupIdenticalInputs(t *testing.T) {
 	b := finishAs(t, st, pipeline.StatusInFlight, "")
 	decide := func(r *pipeline.Record, window time.Duration) (int64, bool) {
 		t.Helper()
-		prior, wait, err := st.Dedup(ctx, r, d, window)
+		prior, wait, err := st.Dedup(ctx, r, [][]byte{d}, window)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +78,8 @@ func TestDedupIdenticalInputs(t *testing.T) {
 }
 
 // Both dedup look-ups find rows through the digest index, so their cost
-// does not grow with the table (here 100 000 finished records).
+// does not grow with the table (here 100 000 finished records), with the
+// digests of a rotation of the index key too.
 func TestDedupLookupsUseDigestIndex(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -99,7 +100,10 @@ func TestDedupLookupsUseDigestIndex(t *testing.T) {
 		sql  string
 		args []any
 	}{
-		"look-ups and mark": {store.DedupSQL, []any{d[:], int64(1), open, batch, true, final, pipeline.ReusableCodes(), 3600.0}},
+		// Four digests: each index key's, tagged and as stored before tags
+		// (a rotation of the index key).
+		"look-ups and mark": {store.DedupSQL, []any{[][]byte{d[:], d[:8], d[8:], d[4:]}, int64(1), open, batch, true, final,
+			pipeline.ReusableCodes(), 3600.0}},
 	} {
 		rows, err := st.Pool().Query(ctx, "EXPLAIN "+q.sql, q.args...)
 		if err != nil {

@@ -18,11 +18,12 @@ var findByRefSQL = `SELECT r.* FROM batches b
 	CROSS JOIN LATERAL (SELECT ` + recordColumns + ` FROM records WHERE batch_id = b.id AND ref = $1 OFFSET 0) r
 	ORDER BY r.id DESC LIMIT $2`
 
-// findByIDNumberSQL looks a blind index (id_hmac) up across batches. No
-// index serves it (00008 dropped records_id_hmac: it cost million-row
-// submits more than the rest of the insert); an operator's look-up scans
-// records in parallel (see the plan noted in the README).
-var findByIDNumberSQL = `SELECT ` + recordColumns + ` FROM records WHERE id_hmac = $1 ORDER BY id DESC LIMIT $2`
+// findByIDNumberSQL looks blind indexes (id_hmac: the values IndexAll
+// gives) up across batches. No index serves it (00008 dropped
+// records_id_hmac: it cost million-row submits more than the rest of the
+// insert); an operator's look-up scans records in parallel (see the plan
+// noted in the README).
+var findByIDNumberSQL = `SELECT ` + recordColumns + ` FROM records WHERE id_hmac = ANY ($1) ORDER BY id DESC LIMIT $2`
 
 // FindByRef returns the records with ref in any batch, newest first, at
 // most limit, personal data opened (the caller masks it).
@@ -38,7 +39,7 @@ func (s *Store) FindByIDNumber(ctx context.Context, idNumber string, limit int) 
 	if s.keys == nil {
 		return nil, fmt.Errorf("store: find by id number needs the index key (IVSBATCH_PII_INDEX_KEY)")
 	}
-	return s.find(ctx, findByIDNumberSQL, s.keys.Index(idNumber), limit)
+	return s.find(ctx, findByIDNumberSQL, s.keys.IndexAll(idNumber), limit) // under either key during a rotation
 }
 
 func (s *Store) find(ctx context.Context, sql string, key any, limit int) ([]*pipeline.Record, error) {

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/ivsbatch/ivsbatch/identity"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -37,6 +38,7 @@ func (s *Store) Finish(ctx context.Context, o pipeline.Outcome) error {
 type finishWrite struct {
 	o                    pipeline.Outcome
 	idcard, videoActions []byte // idcard_result (sealed) and video_actions, as stored
+	idHMAC               []byte // blind index of the OCR's id number (card shapes: found by ops erase)
 	unchanged            bool
 }
 
@@ -51,6 +53,9 @@ func (s *Store) newFinishWrite(o pipeline.Outcome) (*finishWrite, error) {
 		}
 		if w.idcard, err = json.Marshal(sealed); err != nil {
 			return nil, fmt.Errorf("store: encode idcard_result: %w", err)
+		}
+		if n, err := identity.NormalizeIDNumber(o.Verdict.IDCardResult.Number); err == nil {
+			w.idHMAC = s.keys.Index(n)
 		}
 	}
 	if o.Verdict.VideoActions != nil {
@@ -80,7 +85,7 @@ func (w *finishWrite) queue(b *pgx.Batch) {
 	b.Queue(finishRecordSQL,
 		o.RecordID, o.Generation, string(o.Status), count, nullIfEmpty(v.Result), v.Code, nullIfEmpty(v.Message),
 		v.Similarity, w.idcard, v.VideoAlive, w.videoActions, nullIfEmpty(o.ErrorCode), nullIfEmpty(o.ErrorMessage),
-		o.LinkedRecordID, nullIfEmpty(v.PictureRef), o.Infra, o.AttemptID != 0, terminal).Exec(func(tag pgconn.CommandTag) error {
+		o.LinkedRecordID, nullIfEmpty(v.PictureRef), o.Infra, o.AttemptID != 0, terminal, w.idHMAC).Exec(func(tag pgconn.CommandTag) error {
 		w.unchanged = tag.RowsAffected() == 0
 		return nil
 	})
@@ -111,7 +116,7 @@ var finishRecordSQL = `
 	       idcard_result = coalesce($9, idcard_result), video_alive = coalesce($10, video_alive),
 	       video_actions = coalesce($11, video_actions),
 	       last_error_code = $12, last_error_message = $13, linked_record_id = coalesce($14, linked_record_id),
-	       picture_ref = coalesce($15, picture_ref),
+	       picture_ref = coalesce($15, picture_ref), id_hmac = coalesce(id_hmac, $19),
 	       infra_failures = CASE WHEN $16 THEN infra_failures + 1 WHEN $17 THEN 0 ELSE infra_failures END,
 	       infra_since = CASE WHEN $16 THEN coalesce(infra_since, now()) WHEN $17 THEN NULL ELSE infra_since END,
 	       updated_at = now(), finished_at = CASE WHEN $3 = ANY ($18) THEN now() END

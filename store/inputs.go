@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ivsbatch/ivsbatch/identity"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -109,9 +110,10 @@ func (s *Store) sealInputs(batchID int64, inputs []NewRecord, ids []int64) ([][]
 			}
 		}
 		var idHMAC, inputHMAC []byte
-		// Review rows too: ops find looks them up by id number.
-		if (status == pipeline.StatusPending || status == pipeline.StatusReview) && in.Shape.UsesText() {
-			idHMAC = s.keys.Index(in.IDNumber)
+		if in.IDNumber != "" {
+			// Every row holding a number, refused and review rows too: ops find
+			// looks them up and ops erase finds every row of a person.
+			idHMAC = s.keys.Index(indexableIDNumber(in.IDNumber))
 		}
 		if status == pipeline.StatusPending {
 			inputHMAC = s.keys.Index(string(in.Shape), in.IDNumber, in.Name, in.IDCard1, in.IDCard2, in.FaceImage,
@@ -143,4 +145,13 @@ func (s *Store) AnalyzeRecords(ctx context.Context) error {
 		return fmt.Errorf("store: analyze records: %w", err)
 	}
 	return nil
+}
+
+// indexableIDNumber is an id number as its blind index is made: normalised
+// when it is valid (a refused row may hold it as typed), else as given.
+func indexableIDNumber(v string) string {
+	if n, err := identity.NormalizeIDNumber(v); err == nil {
+		return n
+	}
+	return v
 }

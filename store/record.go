@@ -19,7 +19,7 @@ const recordColumns = `id, batch_id, ref, line, shape, name_enc, id_number_enc, 
 	video, actions, nod_threshold, detail, crop, status, generation, attempts, reverify, linked_record_id, coalesce(verdict, ''),
 	verification_code, coalesce(verification_message, ''), similarity, idcard_result, video_alive, video_actions,
 	coalesce(last_error_code, ''), coalesce(last_error_message, ''), created_at, updated_at, finished_at,
-	coalesce(picture_ref, ''), infra_failures, infra_since`
+	coalesce(picture_ref, ''), infra_failures, infra_since, purged_at, erased_at`
 
 // recordAndMetadataColumns are recordColumns and the record's metadata.
 const recordAndMetadataColumns = recordColumns + `, metadata_enc`
@@ -45,7 +45,7 @@ func (s *Store) scan(row pgx.Row, metadata bool) (*pipeline.Record, error) {
 		&r.FaceImage, &r.Video, &r.Actions, &r.NodThreshold, &r.Detail, &r.Crop, &status, &r.Generation, &r.Attempts,
 		&r.Reverify, &r.LinkedRecordID, &r.Result, &r.Code, &r.Message, &r.Similarity, &idcard, &r.VideoAlive, &videoActions,
 		&r.LastErrorCode, &r.LastErrorMessage, &r.CreatedAt, &r.UpdatedAt, &r.FinishedAt, &r.PictureRef,
-		&r.InfraFailures, &r.InfraSince}
+		&r.InfraFailures, &r.InfraSince, &r.PurgedAt, &r.ErasedAt}
 	if metadata {
 		dest = append(dest, &r.Metadata)
 	}
@@ -207,9 +207,16 @@ func (s *Store) eachRecord(ctx context.Context, batchID int64, statuses []pipeli
 	}
 }
 
-// sealOCR seals the OCR result's personal fields (name, number, address).
+// ocrFields are every field of an OCR result: all of them are personal
+// (sex, birth date, ethnicity, issuing authority and validity narrow an id
+// number down to a few hundred candidates), so all are sealed.
+func ocrFields(r *pipeline.IDCardResult) []*string {
+	return []*string{&r.Name, &r.Number, &r.Sex, &r.Birth, &r.Ethnicity, &r.Address, &r.Issue, &r.ValidFrom, &r.ValidTo}
+}
+
+// sealOCR seals every field of the OCR result.
 func (s *Store) sealOCR(r *pipeline.IDCardResult, recordID int64) error {
-	for _, f := range []*string{&r.Name, &r.Number, &r.Address} {
+	for _, f := range ocrFields(r) {
 		sealed, err := s.keys.Seal(*f, recordID)
 		if err != nil {
 			return fmt.Errorf("seal OCR result: %w", err)
@@ -219,9 +226,14 @@ func (s *Store) sealOCR(r *pipeline.IDCardResult, recordID int64) error {
 	return nil
 }
 
-// openOCR is the inverse of sealOCR.
+// openOCR is the inverse of sealOCR. A field stored in clear before every
+// field was sealed (no "kid:" prefix) is returned as it is, until enqueue
+// rekey seals it.
 func (s *Store) openOCR(r *pipeline.IDCardResult, recordID int64) error {
-	for _, f := range []*string{&r.Name, &r.Number, &r.Address} {
+	for _, f := range ocrFields(r) {
+		if legacyClearOCR(*f) {
+			continue
+		}
 		plain, err := s.keys.Open(*f, recordID)
 		if err != nil {
 			return fmt.Errorf("open OCR result: %w", err)
@@ -230,3 +242,8 @@ func (s *Store) openOCR(r *pipeline.IDCardResult, recordID int64) error {
 	}
 	return nil
 }
+
+// legacyClearOCR reports whether v is an OCR field stored in clear (sex,
+// birth, ethnicity, issuing authority, validity before migration 00014):
+// a sealed value is never empty and always "kid:base64".
+func legacyClearOCR(v string) bool { return v != "" && !strings.Contains(v, ":") }

@@ -49,8 +49,9 @@ type RequeueRow struct {
 	Status    pipeline.Status // before re-queuing
 	Code      string          // last_error_code before re-queuing
 	Verdict   bool            // had a verdict
+	Purged    bool            // its inputs were purged or erased: nothing left to send
 	Requeued  bool            // (would be) re-queued
-	SkipCause string          // "on its way" (pending, queued, in_flight) or "has a verdict (use -force)"
+	SkipCause string          // "on its way" (pending, queued, in_flight), "has a verdict (use -force)" or "inputs purged"
 }
 
 // RequeueResult is what a requeue did (or, dry run, would do).
@@ -59,6 +60,7 @@ type RequeueResult struct {
 	Requeued       int
 	SkippedOpen    int // pending, queued or in_flight: already on their way
 	SkippedVerdict int // have a verdict and Force was not set
+	SkippedPurged  int // their inputs were purged or erased
 	ByStatus       map[pipeline.Status]int
 	ByCode         map[string]int // of the re-queued records
 	Sample         []RequeueRow
@@ -177,7 +179,7 @@ func (s *Store) classify(r RequeueRow, o RequeueOptions, done map[int64]bool, re
 	}
 	res.LastID = r.ID
 	res.Selected++
-	eligible := r.Status.Terminal() && (!r.Verdict || o.Force)
+	eligible := r.Status.Terminal() && (!r.Verdict || o.Force) && !r.Purged
 	switch {
 	case o.DryRun && eligible, done[r.ID]:
 		r.Requeued = true
@@ -190,6 +192,9 @@ func (s *Store) classify(r RequeueRow, o RequeueOptions, done map[int64]bool, re
 				res.ForcedIDs = append(res.ForcedIDs, r.ID)
 			}
 		}
+	case r.Status.Terminal() && r.Purged:
+		res.SkippedPurged++
+		r.SkipCause = "inputs purged"
 	case r.Status.Terminal() && r.Verdict && !o.Force:
 		res.SkippedVerdict++
 		r.SkipCause = "has a verdict (use -force)"
@@ -209,7 +214,7 @@ var hasVerdictSQL = `(status IN ` + sqlIn(append([]pipeline.Status{pipeline.Stat
 
 // requeueSelectSQL reads one chunk of the selection, without locks.
 var requeueSelectSQL = `
-	SELECT id, ref, status, coalesce(last_error_code, ''), ` + hasVerdictSQL + `
+	SELECT id, ref, status, coalesce(last_error_code, ''), ` + hasVerdictSQL + `, purged_at IS NOT NULL
 	FROM records
 	WHERE id > $6
 	  AND ($1 = 0 OR batch_id = $1)
@@ -232,7 +237,7 @@ func (s *Store) requeueSelect(ctx context.Context, f RequeueFilter, ids []int64,
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (RequeueRow, error) {
 		var r RequeueRow
 		var st string
-		err := row.Scan(&r.ID, &r.Ref, &st, &r.Code, &r.Verdict)
+		err := row.Scan(&r.ID, &r.Ref, &st, &r.Code, &r.Verdict, &r.Purged)
 		r.Status = pipeline.Status(st)
 		return r, err
 	})
@@ -255,14 +260,14 @@ var requeueUpdateSQL = `
 	       video_actions = CASE WHEN sel.has_verdict THEN NULL ELSE r.video_actions END,
 	       linked_record_id = CASE WHEN sel.has_verdict THEN NULL ELSE r.linked_record_id END
 	FROM (SELECT id, ` + hasVerdictSQL + ` AS has_verdict FROM records
-	      WHERE id = ANY ($1) AND status = ANY ($2) ORDER BY id FOR UPDATE) sel
+	      WHERE id = ANY ($1) AND status = ANY ($2) AND purged_at IS NULL ORDER BY id FOR UPDATE) sel
 	WHERE r.id = sel.id AND (NOT sel.has_verdict OR $3)
 	RETURNING r.id`
 
 func (s *Store) requeueUpdate(ctx context.Context, rows []RequeueRow, force bool) (map[int64]bool, error) {
 	var ids []int64
 	for _, r := range rows {
-		if r.Status.Terminal() && (!r.Verdict || force) {
+		if r.Status.Terminal() && (!r.Verdict || force) && !r.Purged {
 			ids = append(ids, r.ID)
 		}
 	}
@@ -291,7 +296,7 @@ func (s *Store) requeueUpdate(ctx context.Context, rows []RequeueRow, force bool
 
 func requeueAuditResult(r RequeueResult, err error) map[string]any {
 	m := map[string]any{"complete": err == nil, "selected": r.Selected, "requeued": r.Requeued,
-		"skipped_open": r.SkippedOpen, "skipped_verdict": r.SkippedVerdict, "by_status": r.ByStatus, "by_code": r.ByCode,
+		"skipped_open": r.SkippedOpen, "skipped_verdict": r.SkippedVerdict, "skipped_purged": r.SkippedPurged, "by_status": r.ByStatus, "by_code": r.ByCode,
 		"chunks": r.Chunks, "first_id": r.FirstID, "last_id": r.LastID}
 	if r.Forced > 0 {
 		m["forced_reverification"] = r.Forced

@@ -111,7 +111,8 @@ type DecisionResult struct {
 // review_approved or review_rejected (IVS's verdict kept beside it), or, to
 // re-verify, back to pending at a new generation marked reverify (no dedup:
 // one paid call), its verdict cleared and its name corrected when
-// d.CorrectedName is set. Records not in review are left alone and listed.
+// d.CorrectedName is set. Records not in review (and, to re-verify, erased
+// ones) are left alone and listed.
 func (s *Store) Decide(ctx context.Context, ids []int64, d Decision) (DecisionResult, error) {
 	var res DecisionResult
 	if strings.TrimSpace(d.Reason) == "" {
@@ -135,6 +136,11 @@ func (s *Store) Decide(ctx context.Context, ids []int64, d Decision) (DecisionRe
 	default:
 		return res, fmt.Errorf("store: unknown review decision %q", d.Decision)
 	}
+	// An erased record (ops erase) has nothing left to send again.
+	cond := ""
+	if d.Decision == pipeline.DecideReverify {
+		cond = ` AND purged_at IS NULL`
+	}
 	batches := map[int64]bool{}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		for _, id := range ids {
@@ -151,7 +157,7 @@ func (s *Store) Decide(ctx context.Context, ids []int64, d Decision) (DecisionRe
 			)
 			err := tx.QueryRow(ctx, `
 				WITH r AS (SELECT id, batch_id, generation, coalesce(verification_code::text, last_error_code, '') AS why
-				           FROM records WHERE id = $1 AND status = `+sqlText(pipeline.StatusReview)+` FOR UPDATE),
+				           FROM records WHERE id = $1 AND status = `+sqlText(pipeline.StatusReview)+cond+` FOR UPDATE),
 				d AS (INSERT INTO review_decisions (record_id, batch_id, generation, decision, reason, name_corrected, why_code, operator)
 				      SELECT id, batch_id, generation, $3, $4, $2 <> '', why, $5 FROM r)
 				UPDATE records SET `+set+`, updated_at = now() FROM r WHERE records.id = r.id

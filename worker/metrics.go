@@ -46,6 +46,8 @@ type Metrics struct {
 	Recovered      prometheus.Counter     // records handed back to the queue by lost-task recovery
 	RedisLost      prometheus.Counter     // times a feeder found that Redis had lost its data
 	Infra          *prometheus.CounterVec // by endpoint and code (infra.fetch …): records sent back by infrastructure trouble
+
+	Purged *prometheus.CounterVec // by kind of data: records this process's purges changed
 }
 
 // NewMetrics registers the worker's metrics with reg.
@@ -60,13 +62,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		LimiterWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ivsbatch_limiter_wait_seconds",
 			Help: "Time spent waiting for the shared rate limiter.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{labelEndpoint}),
 	}
-	reg.MustRegister(m.Calls, m.Billed, m.CallSeconds, m.LimiterWait)
+	m.Purged = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ivsbatch_purged_records_total",
+		Help: "Records whose data of a kind (pictures, errors, ocr, inputs, verdicts) this process's retention purges removed."},
+		[]string{"kind"})
+	reg.MustRegister(m.Calls, m.Billed, m.CallSeconds, m.LimiterWait, m.Purged)
 	for _, ep := range taskqueue.Endpoints {
 		m.Billed.WithLabelValues(string(ep))
 	}
 	m.registerQuota(reg)
 	return m
 }
+
+// ObservePurged counts n records purged of kind.
+func (m *Metrics) ObservePurged(kind string, n int) { m.Purged.WithLabelValues(kind).Add(float64(n)) }
 
 // Verifier wraps v so that every call is counted and timed.
 func (m *Metrics) Verifier(v pipeline.Verifier) pipeline.Verifier { return &meteredVerifier{v, m} }

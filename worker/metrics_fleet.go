@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/retention"
 	"github.com/ivsbatch/ivsbatch/store"
 	"github.com/ivsbatch/ivsbatch/taskqueue"
 )
@@ -50,7 +51,16 @@ type FleetCollector struct {
 	human        *prometheus.Desc
 	lastRun      *prometheus.Desc
 	oldestOpen   *prometheus.Desc
+
+	retention      retention.Policy // SetRetention
+	overdue        *prometheus.Desc
+	purgeLastRun   *prometheus.Desc
+	purgeCompleted *prometheus.Desc
 }
+
+// SetRetention sets the retention policy the overdue series are measured
+// against (default retention.Default()); call it before registering.
+func (c *FleetCollector) SetRetention(p retention.Policy) { c.retention = p }
 
 // fleetLockKey is the advisory lock of the fleet lease ("ivsbflee").
 const fleetLockKey int64 = 0x69767362666c6565
@@ -91,6 +101,14 @@ func NewFleetCollector(st *store.Store, rdb redis.UniversalClient, taskTimeout t
 		oldestOpen: prometheus.NewDesc("ivsbatch_oldest_open_record_timestamp_seconds",
 			"When the oldest record still open (pending, queued or in flight) was submitted: its batch's creation (absent: nothing open).",
 			[]string{"batch"}, nil),
+		retention: retention.Default(),
+		overdue: prometheus.NewDesc("ivsbatch_retention_overdue_seconds",
+			"How long the oldest data of a kind (pictures, errors, ocr, inputs, verdicts) has been kept past its retention (0: none).",
+			[]string{"kind"}, nil),
+		purgeLastRun: prometheus.NewDesc("ivsbatch_purge_last_run_timestamp_seconds", "When the latest retention purge run started (absent: none yet).",
+			nil, nil),
+		purgeCompleted: prometheus.NewDesc("ivsbatch_purge_last_run_complete", "1 when the latest retention purge run completed, 0 when it stopped on an error.",
+			nil, nil),
 	}
 }
 
@@ -115,7 +133,7 @@ func (c *FleetCollector) Run(ctx context.Context) {
 // Describe implements prometheus.Collector.
 func (c *FleetCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.exporter, c.records, c.paused, c.queue, c.batchRecords, c.budgetMax,
-		c.budgetUsed, c.stuck, c.human, c.lastRun, c.oldestOpen} {
+		c.budgetUsed, c.stuck, c.human, c.lastRun, c.oldestOpen, c.overdue, c.purgeLastRun, c.purgeCompleted} {
 		ch <- d
 	}
 	c.errors.Describe(ch)
@@ -171,6 +189,36 @@ func (c *FleetCollector) collectFleet(ctx context.Context, gauge func(*prometheu
 	} else if ok {
 		gauge(c.human, b2f(human))
 		gauge(c.lastRun, float64(at.Unix()))
+	}
+	c.collectRetention(ctx, gauge)
+}
+
+// collectRetention exports how far each kind's data is past its retention
+// (one index look-up per kind after its purge mark) and the latest purge run.
+func (c *FleetCollector) collectRetention(ctx context.Context, gauge func(*prometheus.Desc, float64, ...string)) {
+	now := time.Now()
+	for _, k := range retention.Kinds {
+		cutoff := c.retention.Cutoff(k, now)
+		if cutoff.IsZero() {
+			gauge(c.overdue, 0, string(k))
+			continue
+		}
+		oldest, err := c.st.OldestUnpurged(ctx, k, cutoff)
+		if err != nil {
+			c.failed("retention", err)
+			return
+		}
+		overdue := 0.0
+		if !oldest.IsZero() {
+			overdue = cutoff.Sub(oldest).Seconds()
+		}
+		gauge(c.overdue, overdue, string(k))
+	}
+	if run, ok, err := c.st.LatestPurge(ctx); err != nil {
+		c.failed("purge", err)
+	} else if ok {
+		gauge(c.purgeLastRun, float64(run.StartedAt.Unix()))
+		gauge(c.purgeCompleted, b2f(run.Complete))
 	}
 }
 

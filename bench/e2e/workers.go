@@ -64,7 +64,7 @@ func workerConfig(o options, w world) workermain.Config {
 	c.ObjStore = objstore.Config{MediaRoot: w.dir} // media are file:// refs under w.dir
 	c.Quota = o.workerQuota()
 	c.Concurrency = o.concurrency // 0: the worker sizes itself from the quota, as worker run does
-	c.ReconcileCron, c.MetricsAddr = "off", ""
+	c.ReconcileCron, c.PurgeCron, c.MetricsAddr = "off", "off", ""
 	return c
 }
 

@@ -81,6 +81,9 @@ func submit(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	defer env.Close()
 	st, objs := env.Store, env.Objects
+	if err := st.CheckActiveKey(ctx); err != nil { // nothing sealed under a key being retired
+		return err
+	}
 	open := ingest.ObjectOrFile(objs)
 	opts := ingest.SubmitOptions{Name: *name, Format: ingest.Format(*format), Encoding: *encoding, Sheet: *sheet,
 		MaxBad: *showBad, Logger: log, CheckRef: objs.CheckRef, Operator: *operator}
@@ -138,7 +141,10 @@ func describe(i ingest.Info) string {
 func rekey(ctx context.Context, args []string) error {
 	fs := cli.NewFlags("enqueue rekey", "[-chunk N]", `Key rotation: add the new key to IVSBATCH_PII_KEYS (keep the old one), make it
 active with IVSBATCH_PII_KEY_ID, restart workers, run rekey, then remove the
-old key. Safe to run while workers run, and to re-run after an interruption.`)
+old key. The index key likewise: set the new one as IVSBATCH_PII_INDEX_KEY and
+the old one as IVSBATCH_PII_INDEX_KEY_PREVIOUS, restart workers, run rekey, then
+remove the previous one. Safe to run while workers run, and to re-run after an
+interruption.`)
 	chunk := fs.Int("chunk", 500, "records per transaction")
 	operator := fs.String("operator", config.Operator(os.Getenv), "who runs this, for the audit log")
 	if _, err := cli.Parse(fs, args); err != nil {
@@ -153,8 +159,36 @@ old key. Safe to run while workers run, and to re-run after an interruption.`)
 	}
 	defer env.Close()
 	st := env.Store
+	// From here on, workers and submits sealing under another key refuse to
+	// start; those running still seal under theirs until restarted, which
+	// the count at the end catches.
+	prev, err := st.SetActiveKey(ctx, store.AuditEntry{Operator: *operator, Command: "activate-key"})
+	if err != nil {
+		return err
+	}
+	if prev != "" && prev != st.Keyring().ActiveKeyID() {
+		fmt.Printf("active key: %q → %q (restart workers with IVSBATCH_PII_KEY_ID=%s)\n", prev, st.Keyring().ActiveKeyID(), st.Keyring().ActiveKeyID())
+	}
 	n, err := st.Rekey(ctx, *chunk)
 	result := map[string]any{"records": n, "active_key_id": st.Keyring().ActiveKeyID()}
+	if err == nil {
+		// Done only when nothing is left under an old key (a worker still
+		// sealing under it, or a record written during the walk).
+		var left int
+		if left, err = st.SealedElsewhere(ctx); err == nil && left > 0 {
+			err = fmt.Errorf("rekey: %d records still hold values not sealed under %q (workers still running with the old IVSBATCH_PII_KEY_ID?): restart them and run rekey again; keep the old key until this succeeds",
+				left, st.Keyring().ActiveKeyID())
+		}
+		result["left_under_other_keys"] = left
+		var indexed int
+		if err == nil {
+			if indexed, err = st.IndexedElsewhere(ctx); err == nil && indexed > 0 {
+				err = fmt.Errorf("rekey: %d records still hold blind indexes not under the current IVSBATCH_PII_INDEX_KEY (records on their way, or workers still running with the previous index key): restart them, run rekey again once those records finished; keep IVSBATCH_PII_INDEX_KEY_PREVIOUS until this succeeds",
+					indexed)
+			}
+		}
+		result["left_under_other_index_keys"] = indexed
+	}
 	if err != nil {
 		result["error"] = err.Error()
 	}
@@ -165,6 +199,7 @@ old key. Safe to run while workers run, and to re-run after an interruption.`)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("re-encrypted %d records under key %q\n", n, st.Keyring().ActiveKeyID())
+	fmt.Printf("re-encrypted and re-indexed %d records under key %q and the current index key; none left under another key\n",
+		n, st.Keyring().ActiveKeyID())
 	return nil
 }

@@ -12,6 +12,9 @@
 //	ops export       a batch as CSV or xlsx, personal data masked, in a language and time zone
 //	ops report       a batch as a self-contained HTML report with charts
 //	ops webhooks     endpoints for batch events, the delivery log, replays
+//	ops purge        remove personal data past its retention (-dry-run first)
+//	ops erase        erase one person's data (id numbers from stdin, audited)
+//	ops privacy      the register of processing (people verified, face data held, retention)
 //	ops migrate      apply the schema's migrations (nothing else migrates)
 //	ops roles        the least-privilege roles, as SQL or applied
 //
@@ -49,6 +52,9 @@ var commands = []cli.Command{
 	{Name: "export", Summary: "write a batch as CSV or xlsx for people (personal data masked, -lang, -tz) or programs (-raw)", Run: export},
 	{Name: "report", Summary: "write a batch as a self-contained HTML report with charts", Run: report},
 	{Name: "webhooks", Summary: "webhook endpoints for batch events: add, list, remove, deliveries, replay", Run: webhooks},
+	{Name: "purge", Summary: "remove personal data past its retention (-dry-run counts it); workers run it on IVSBATCH_PURGE_CRON", Run: purge},
+	{Name: "privacy", Summary: "the register of processing: people verified, face data held against the filing threshold, retention, last purge", Run: privacy},
+	{Name: "erase", Summary: "erase one person's data: id numbers or ref:BATCH:REF from stdin or -file, -reason required", Run: erase},
 	{Name: "migrate", Summary: "apply the schema's migrations (the only command that does; run as the migrator role)", Run: migrate},
 	{Name: "roles", Summary: "print (or -apply) the SQL making the migrator, worker, operator and reader roles", Run: roles},
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/ivsbatch/ivsbatch/internal/envconf"
@@ -12,24 +11,24 @@ import (
 )
 
 // Keyring reads the keys for personal data (see package pii): the keys,
-// the active key id and the blind index key, from the variables or files.
+// the active key id and the blind index key (and the previous one during
+// its rotation), from the variables or files.
 // It returns (nil, nil) when no keys are configured at all.
 func Keyring(getenv envconf.Lookup) (*pii.Keyring, error) {
-	spec := getenv("IVSBATCH_PII_KEYS")
-	if f := getenv("IVSBATCH_PII_KEYS_FILE"); spec == "" && f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, hidden("IVSBATCH_PII_KEYS_FILE", err)
-		}
-		spec = strings.Join(strings.Fields(string(b)), ",")
+	spec, err := keySetting(getenv, "IVSBATCH_PII_KEYS", "IVSBATCH_PII_KEYS_FILE")
+	if err != nil {
+		return nil, err
 	}
-	indexB64 := getenv("IVSBATCH_PII_INDEX_KEY")
-	if f := getenv("IVSBATCH_PII_INDEX_KEY_FILE"); indexB64 == "" && f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, hidden("IVSBATCH_PII_INDEX_KEY_FILE", err)
-		}
-		indexB64 = strings.TrimSpace(string(b))
+	if getenv("IVSBATCH_PII_KEYS") == "" { // from the file: one key a line
+		spec = strings.Join(strings.Fields(spec), ",")
+	}
+	indexB64, err := keySetting(getenv, "IVSBATCH_PII_INDEX_KEY", "IVSBATCH_PII_INDEX_KEY_FILE")
+	if err != nil {
+		return nil, err
+	}
+	prevB64, err := keySetting(getenv, "IVSBATCH_PII_INDEX_KEY_PREVIOUS", "IVSBATCH_PII_INDEX_KEY_PREVIOUS_FILE")
+	if err != nil {
+		return nil, err
 	}
 	if spec == "" && indexB64 == "" {
 		return nil, nil
@@ -65,7 +64,36 @@ func Keyring(getenv envconf.Lookup) (*pii.Keyring, error) {
 	if err != nil {
 		return nil, hidden("IVSBATCH_PII_KEYS", err)
 	}
+	if prevB64 == "" {
+		return k, nil
+	}
+	prev, err := base64.StdEncoding.DecodeString(prevB64)
+	if err != nil {
+		return nil, hidden("IVSBATCH_PII_INDEX_KEY_PREVIOUS", errors.New("base64"))
+	}
+	if k, err = k.WithPreviousIndexKey(prev); err != nil {
+		return nil, hidden("IVSBATCH_PII_INDEX_KEY_PREVIOUS", err)
+	}
 	return k, nil
+}
+
+// keySetting is variable name's value, or the content of the file that
+// variable file names (trimmed). A key file others can read is refused
+// (pii.ReadKeyFile), naming the file and the fix.
+func keySetting(getenv envconf.Lookup, name, file string) (string, error) {
+	v := getenv(name)
+	f := getenv(file)
+	if v != "" || f == "" {
+		return v, nil
+	}
+	b, err := pii.ReadKeyFile(f)
+	if errors.Is(err, pii.ErrKeyFileMode) {
+		return "", &envconf.Error{Name: file, Value: f, Want: err.Error()}
+	}
+	if err != nil {
+		return "", hidden(file, err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // hidden is a bad secret setting: the error names the variable, never the

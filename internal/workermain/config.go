@@ -13,6 +13,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/pii"
 	"github.com/ivsbatch/ivsbatch/pipeline"
+	"github.com/ivsbatch/ivsbatch/retention"
 	"github.com/ivsbatch/ivsbatch/taskqueue"
 	"github.com/ivsbatch/ivsbatch/webhook"
 	"github.com/ivsbatch/ivsbatch/worker"
@@ -69,6 +70,10 @@ type Config struct {
 	// ReconcileCron is when this worker competes to run reconcile (a cron
 	// spec, or "off").
 	ReconcileCron string
+	// PurgeCron is when this worker competes to run the retention purge (a
+	// cron spec, or "off"), with Retention's policy.
+	PurgeCron string
+	Retention retention.Policy
 	// MetricsAddr serves /metrics and /healthz ("" off; port 0 picks one,
 	// see Main.MetricsURL). Pprof adds /debug/pprof/ there.
 	MetricsAddr string
@@ -94,6 +99,8 @@ func DefaultConfig() Config {
 		AccountRefresh:  5 * time.Second,
 		DedupWindow:     pipeline.DefaultDedupWindow,
 		ReconcileCron:   ops.DefaultReconcileCron,
+		PurgeCron:       ops.DefaultPurgeCron,
+		Retention:       retention.Default(),
 		MetricsAddr:     "127.0.0.1:9090",
 		Webhooks:        webhook.Config{}.WithDefaults(),
 	}
@@ -128,6 +135,15 @@ func (c Config) validate() error {
 		return fmt.Errorf("Config.Queues %q: %w (IVSBATCH_QUEUES, -queues)", c.Queues, err)
 	}
 	if _, err := ops.ParseReconcileCron(c.ReconcileCron); err != nil {
+		return err
+	}
+	if _, err := ops.ParsePurgeCron(c.PurgeCron); err != nil {
+		return err
+	}
+	if c.Retention == nil {
+		return fmt.Errorf("Config.Retention: not set (IVSBATCH_RETAIN_*)")
+	}
+	if err := c.Retention.Validate(c.DedupWindow); err != nil {
 		return err
 	}
 	return c.Webhooks.Validate()

@@ -44,6 +44,12 @@ func (m *Main) ParseEnv(get envconf.Lookup) error {
 	if c.Webhooks, err = config.Webhook(get, c.Webhooks); err != nil {
 		return err
 	}
+	if c.Retention, err = config.Retention(get); err != nil {
+		return err
+	}
+	if c.PurgeCron, err = config.PurgeCron(get); err != nil {
+		return err
+	}
 	return m.parseRunEnv(get)
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/ratelimit"
+	"github.com/ivsbatch/ivsbatch/retention"
 	"github.com/ivsbatch/ivsbatch/store"
 	"github.com/ivsbatch/ivsbatch/webhook"
 	"github.com/ivsbatch/ivsbatch/worker"
@@ -51,6 +52,9 @@ type Main struct {
 	wg      sync.WaitGroup
 	stop    context.CancelFunc
 	runErr  error
+	// pictures is where kept liveness pictures go (nil: not kept); the
+	// purge deletes them there.
+	pictures *worker.PictureBucket
 }
 
 // NewMain returns a Main with DefaultConfig.
@@ -91,6 +95,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	// Nothing is sealed under a key other than the database's active one.
+	if err := m.st.CheckActiveKey(ctx); err != nil {
+		return err
+	}
 	if m.rdb, err = worker.ConnectRedis(ctx, c.Redis); err != nil {
 		return err
 	}
@@ -103,6 +111,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.serveMetrics(ctx, reg)
 	m.scheduleReconcile(ctx)
 	m.deliverWebhooks(ctx)
+	m.schedulePurge(ctx, metrics)
 	m.Log.Info("worker running", "quota", c.Quota, "concurrency", c.Concurrency, "window", c.Window, "queues", c.Queues,
 		"db_conns", m.st.Pool().Config().MaxConns)
 	m.wg.Add(1)
@@ -133,6 +142,13 @@ func (m *Main) processor(ctx context.Context) (*pipeline.Processor, *worker.Metr
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	// A worker killed while preparing a face video left it in a temporary
+	// directory: remove what is older than any live preparation.
+	if n, err := media.ClearStaleTemp("", media.StaleTempAge); err != nil {
+		m.Log.Warn("clear stale temporary media", "err", err)
+	} else if n > 0 {
+		m.Log.Info("removed stale temporary media of killed workers", "dirs", n)
+	}
 	preparer := media.New(c.Media)
 	toolCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -159,7 +175,8 @@ func (m *Main) processor(ctx context.Context) (*pipeline.Processor, *worker.Metr
 		InfraBackoffBase: c.InfraBackoffBase, InfraBackoffMax: c.InfraBackoffMax,
 	}
 	if c.KeepPictures != "" {
-		pcfg.Pictures = worker.PictureBucket{Store: objs, Prefix: c.KeepPictures, Names: c.Keyring}
+		b := worker.PictureBucket{Store: objs, Prefix: c.KeepPictures, Names: c.Keyring, Seal: c.Keyring}
+		m.pictures, pcfg.Pictures = &b, b
 	}
 	if m.Adapt != nil {
 		m.Adapt(&pcfg)
@@ -179,6 +196,7 @@ func (m *Main) serveMetrics(ctx context.Context, reg *prometheus.Registry) {
 		return
 	}
 	fleet := worker.NewFleetCollector(m.st, m.rdb, c.TaskTimeout, m.Log)
+	fleet.SetRetention(c.Retention)
 	reg.MustRegister(fleet)
 	m.wg.Add(1)
 	go func() { defer m.wg.Done(); fleet.Run(ctx) }()
@@ -203,8 +221,7 @@ func (m *Main) scheduleReconcile(ctx context.Context) {
 	if spec == nil {
 		return
 	}
-	host, _ := os.Hostname()
-	id := fmt.Sprintf("%s:%d", host, os.Getpid())
+	id := workerID()
 	st, rdb, log, taskTimeout := m.st, m.rdb, m.Log, m.Config.TaskTimeout
 	s := &ops.Scheduler{Schedule: spec, Store: st, Worker: id, Log: log,
 		Run: func(ctx context.Context) (int64, error) {
@@ -229,6 +246,30 @@ func (m *Main) deliverWebhooks(ctx context.Context) {
 			m.Log.Error("webhook deliveries stopped", "err", err)
 		}
 	}()
+}
+
+// schedulePurge runs the retention purge on PurgeCron in short chunks;
+// every worker runs this loop and Postgres lets one of them run each slot.
+func (m *Main) schedulePurge(ctx context.Context, metrics *worker.Metrics) {
+	spec, _ := ops.ParsePurgeCron(m.Config.PurgeCron) // checked by validate
+	if spec == nil {
+		return
+	}
+	var pictures ops.PictureDeleter
+	if m.pictures != nil {
+		pictures = *m.pictures
+	}
+	s := ops.PurgeScheduler(spec, m.st, workerID(), ops.PurgeOptions{Policy: m.Config.Retention, Pictures: pictures,
+		Log: m.Log, Pause: 10 * time.Millisecond,
+		Observe: func(k retention.Kind, n int) { metrics.ObservePurged(string(k), n) }})
+	m.wg.Add(1)
+	go func() { defer m.wg.Done(); s.Loop(ctx) }()
+}
+
+// workerID names this process in the schedules' slots: host and pid.
+func workerID() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
 }
 
 // Wait blocks until the worker stopped (the context given to Run ended and

@@ -27,7 +27,7 @@ func TestMainRunsAndStops(t *testing.T) {
 	addr := testenv.Redis(t)
 	c.Redis = worker.RedisConfig{Conn: asynq.RedisClientOpt{Addr: addr}, Display: "redis://" + addr}
 	c.IVS = ivs.Config{Endpoint: "https://ivs.invalid", AK: "ak", SK: "sk"} // no record: never called
-	c.MetricsAddr, c.ReconcileCron = "127.0.0.1:0", "off"
+	c.MetricsAddr, c.ReconcileCron, c.PurgeCron = "127.0.0.1:0", "off", "off"
 	ctx, cancel := context.WithCancel(t.Context())
 	m := &workermain.Main{Config: c}
 	if err := m.Run(ctx); err != nil {

@@ -432,7 +432,7 @@ func digest() []byte {
 // and whether to wait.
 func dedup(t *testing.T, s Store, rec *pipeline.Record, d []byte, window time.Duration) (int64, bool) {
 	t.Helper()
-	prior, wait, err := s.Dedup(ctx, rec, d, window)
+	prior, wait, err := s.Dedup(ctx, rec, [][]byte{d}, window)
 	if err != nil {
 		t.Fatalf("dedup record %d: %v", rec.ID, err)
 	}
