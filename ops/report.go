@@ -51,6 +51,15 @@ const (
 // means; headings and names are in o.Lang, times in o.Zone. No personal
 // data appears in it.
 func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o ReportOptions) error {
+	d, err := buildReport(ctx, st, batchID, o)
+	if err != nil {
+		return err
+	}
+	return reportTmpl.Execute(w, d)
+}
+
+// buildReport gathers what Report draws.
+func buildReport(ctx context.Context, st *store.Store, batchID int64, o ReportOptions) (reportData, error) {
 	if o.Quota <= 0 {
 		o.Quota = 10
 	}
@@ -59,7 +68,7 @@ func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o 
 	}
 	lang, err := i18n.Parse(string(cmp.Or(o.Lang, i18n.English)))
 	if err != nil {
-		return fmt.Errorf("report: %w", err)
+		return reportData{}, fmt.Errorf("report: %w", err)
 	}
 	o.Lang = lang
 	if o.Zone == nil {
@@ -68,34 +77,34 @@ func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o 
 	l := o.Lang
 	bs, err := st.GetBatchStatus(ctx, batchID)
 	if err != nil {
-		return err
+		return reportData{}, err
 	}
 	bud, err := st.GetBudget(ctx, batchID)
 	if err != nil {
-		return err
+		return reportData{}, err
 	}
 	sims, err := st.SimilarityBins(ctx, batchID)
 	if err != nil {
-		return err
+		return reportData{}, err
 	}
 	codes, err := st.AttemptErrorCodes(ctx, batchID, "minute")
 	if err != nil {
-		return err
+		return reportData{}, err
 	}
 	unit := time.Minute
 	if len(codes) > 0 && codes[len(codes)-1].At.Sub(codes[0].At) > maxBuckets*time.Minute {
 		unit = time.Hour
 		if codes, err = st.AttemptErrorCodes(ctx, batchID, "hour"); err != nil {
-			return err
+			return reportData{}, err
 		}
 	}
 	calls, err := st.CallsPerSecond(ctx, batchID)
 	if err != nil {
-		return err
+		return reportData{}, err
 	}
 	reused, err := st.ReusedCount(ctx, batchID)
 	if err != nil {
-		return err
+		return reportData{}, err
 	}
 	d := reportData{Reused: reused, Lang: l,
 		Batch: bs.Batch, Created: bs.Batch.CreatedAt.In(o.Zone).Format("2006-01-02 15:04:05 MST"),
@@ -107,6 +116,9 @@ func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o 
 			errorChart(codes, unit, l, o.Zone),
 			callsChart(calls, o.Quota, l, o.Zone),
 		},
+	}
+	for i := range d.Charts {
+		d.Charts[i].NoData = l.Label("report.no_data")
 	}
 	for _, s := range pipeline.StatusDisplayOrder {
 		if n := bs.Counts.ByStatus[s]; n > 0 {
@@ -120,7 +132,7 @@ func Report(ctx context.Context, st *store.Store, batchID int64, w io.Writer, o 
 	for _, k := range slices.Sorted(maps.Keys(bs.ByError)) {
 		d.Errors = append(d.Errors, kv{K: k, V: bs.ByError[k], Explain: l.Code(k)})
 	}
-	return reportTmpl.Execute(w, d)
+	return d, nil
 }
 
 // ReportAudited is Report followed by its audit row. An audit row that
@@ -185,6 +197,7 @@ type chart struct {
 	HLines          []hline
 	Legend          []legend
 	Empty           bool
+	NoData          string // drawn when Empty, in the report's language
 	YLabel          string
 }
 
@@ -483,7 +496,7 @@ func callsChart(calls []store.SecondCount, quota float64, l i18n.Lang, zone *tim
 func fmtf(v float64) string { return fmt.Sprintf("%.1f", v) }
 
 var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{"f": fmtf,
-	"half": func(a, b float64) string { return fmtf((a + b) / 2) }}).Parse(`<!DOCTYPE html>
+	"half": func(a, b float64) string { return fmtf((a + b) / 2) }}).Parse(chartTmpl + `<!DOCTYPE html>
 <html lang="{{.Lang}}">
 <head>
 <meta charset="utf-8">
@@ -527,7 +540,15 @@ svg.chart line.quota { stroke-width: 2; stroke-dasharray: 6 4; }
 <tr><td>{{.T "report.possibly"}}</td><td class="n">{{.Budget.Possibly}}</td></tr>
 </table>
 {{range .Charts}}
-<h2>{{.Title}}</h2>
+{{template "chart" .}}
+{{end}}
+</body>
+</html>
+`))
+
+// chartTmpl draws one chart: its title, note, legend and SVG (used by the
+// report and by the console's batch page, ReportCharts).
+const chartTmpl = `{{define "chart"}}<h2>{{.Title}}</h2>
 <p class="note">{{.Note}}</p>
 {{if .Legend}}<div class="legend">{{range .Legend}}<span><i style="background: {{.Color}}"></i>{{.Text}}</span>{{end}}</div>{{end}}
 <svg class="chart" id="{{.ID}}" xmlns="http://www.w3.org/2000/svg" width="{{f .W}}" height="{{f .H}}" viewBox="0 0 {{f .W}} {{f .H}}">
@@ -543,9 +564,6 @@ svg.chart line.quota { stroke-width: 2; stroke-dasharray: 6 4; }
 <text x="14" y="{{half .Y0 .Y1}}" transform="rotate(-90 14 {{half .Y0 .Y1}})" text-anchor="middle">{{.YLabel}}</text>
 {{range .XLabels}}{{if .Rotate}}<text x="{{f .X}}" y="{{f .Y}}" text-anchor="end" transform="rotate(-45 {{f .X}} {{f .Y}})">{{.Text}}</text>{{else}}<text x="{{f .X}}" y="{{f .Y}}" text-anchor="middle">{{.Text}}</text>{{end}}
 {{end}}
-{{if .Empty}}<text class="empty" x="{{half .X0 .X1}}" y="{{half .Y0 .Y1}}" text-anchor="middle">{{$.T "report.no_data"}}</text>{{end}}
+{{if .Empty}}<text class="empty" x="{{half .X0 .X1}}" y="{{half .Y0 .Y1}}" text-anchor="middle">{{.NoData}}</text>{{end}}
 </svg>
-{{end}}
-</body>
-</html>
-`))
+{{end}}`

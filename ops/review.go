@@ -109,21 +109,9 @@ var ErrAmbiguousRef = errors.New("ref is in review in several batches: give -bat
 // before anything changes.
 func Decide(ctx context.Context, st *store.Store, o DecideOptions) (DecideReport, error) {
 	rep := DecideReport{NotCase: map[string][]string{}}
-	if !slices.Contains(pipeline.ReviewDecisions, o.Decision) {
-		return rep, fmt.Errorf("review: -decide %q: want approve, reject or reverify", o.Decision)
-	}
-	if strings.TrimSpace(o.Reason) == "" {
-		return rep, errors.New("review: -reason is required (who reads the audit log must know why)")
-	}
-	if o.CorrectedName != "" {
-		if o.Decision != pipeline.DecideReverify {
-			return rep, errors.New("review: -name goes with -decide reverify only")
-		}
-		name, err := identity.NormalizeName(o.CorrectedName)
-		if err != nil {
-			return rep, fmt.Errorf("review: -name is not a name IVS accepts (%s)", identity.ErrorCode(err))
-		}
-		o.CorrectedName = name
+	o, err := checkDecision(o)
+	if err != nil {
+		return rep, err
 	}
 	var ids []int64
 	for _, ref := range o.Refs {
@@ -147,10 +135,65 @@ func Decide(ctx context.Context, st *store.Store, o DecideOptions) (DecideReport
 	if len(ids) == 0 {
 		return rep, nil
 	}
-	res, err := st.Decide(ctx, ids, store.Decision{Decision: o.Decision, Reason: o.Reason, Operator: o.Operator,
-		CorrectedName: o.CorrectedName})
+	res, err := decide(ctx, st, ids, o)
 	rep.DecisionResult = res
 	return rep, err
+}
+
+// checkDecision checks a decision before anything is looked up: a known
+// decision, a reason, a corrected name (re-verify only) that IVS accepts,
+// normalised.
+func checkDecision(o DecideOptions) (DecideOptions, error) {
+	if !slices.Contains(pipeline.ReviewDecisions, o.Decision) {
+		return o, invalidDecision(fmt.Errorf("review: -decide %q: want approve, reject or reverify", o.Decision))
+	}
+	if strings.TrimSpace(o.Reason) == "" {
+		return o, invalidDecision(errors.New("review: -reason is required (who reads the audit log must know why)"))
+	}
+	if o.CorrectedName != "" {
+		if o.Decision != pipeline.DecideReverify {
+			return o, invalidDecision(errors.New("review: -name goes with -decide reverify only"))
+		}
+		name, err := identity.NormalizeName(o.CorrectedName)
+		if err != nil {
+			return o, invalidDecision(fmt.Errorf("review: -name is not a name IVS accepts (%s)", identity.ErrorCode(err)))
+		}
+		o.CorrectedName = name
+	}
+	return o, nil
+}
+
+func decide(ctx context.Context, st *store.Store, ids []int64, o DecideOptions) (store.DecisionResult, error) {
+	return st.Decide(ctx, ids, store.Decision{Decision: o.Decision, Reason: o.Reason, Operator: o.Operator,
+		CorrectedName: o.CorrectedName})
+}
+
+// ErrInvalidDecision is what a decision refused before anything is looked
+// up matches (errors.Is): an unknown decision, no reason, a corrected name
+// IVS would refuse. A client's mistake, not the server's.
+var ErrInvalidDecision = errors.New("invalid review decision")
+
+type decisionError struct{ error }
+
+func (e decisionError) Is(target error) bool { return target == ErrInvalidDecision }
+func (e decisionError) Unwrap() error        { return e.error }
+
+func invalidDecision(err error) error { return decisionError{err} }
+
+// DecideRecords records o's decision (o.Refs and o.BatchID unused) for the
+// review cases ids, as Decide does for refs: checked the same way, one
+// transaction with its audit row (store.Decide). Ids not in review are
+// left alone and listed in NotInCase. The console and the API decide
+// through it.
+func DecideRecords(ctx context.Context, st *store.Store, ids []int64, o DecideOptions) (store.DecisionResult, error) {
+	o, err := checkDecision(o)
+	if err != nil {
+		return store.DecisionResult{}, err
+	}
+	if len(ids) == 0 {
+		return store.DecisionResult{}, invalidDecision(errors.New("review: no record"))
+	}
+	return decide(ctx, st, ids, o)
 }
 
 // PrintDecide says what a decision did, and for a re-verification how many

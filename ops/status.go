@@ -71,25 +71,52 @@ func Status(ctx context.Context, st *store.Store, rdb redis.UniversalClient, bat
 		}
 	}
 	for _, id := range ids {
-		bs, err := st.GetBatchStatus(ctx, id)
+		b, err := BatchStatus(ctx, st, id)
 		if err != nil {
 			return r, err
 		}
-		bud, err := st.GetBudget(ctx, id)
-		if err != nil {
-			return r, err
-		}
-		reused, err := st.ReusedCount(ctx, id)
-		if err != nil {
-			return r, err
-		}
-		decisions, err := st.BatchDecisionCounts(ctx, id)
-		if err != nil {
-			return r, err
-		}
-		r.Batches = append(r.Batches, BatchReport{BatchStatus: bs, Budget: bud, Reused: reused, Decisions: decisions})
+		r.Batches = append(r.Batches, b)
 	}
 	return r, nil
+}
+
+// BatchStatus is one batch's status and budget (pipeline.ErrNotFound when
+// there is no such batch): what Status shows per batch, and the API's
+// batch status.
+func BatchStatus(ctx context.Context, st *store.Store, batchID int64) (BatchReport, error) {
+	bs, err := st.GetBatchStatus(ctx, batchID)
+	if err != nil {
+		return BatchReport{}, err
+	}
+	bud, err := st.GetBudget(ctx, batchID)
+	if err != nil {
+		return BatchReport{}, err
+	}
+	reused, err := st.ReusedCount(ctx, batchID)
+	if err != nil {
+		return BatchReport{}, err
+	}
+	decisions, err := st.BatchDecisionCounts(ctx, batchID)
+	if err != nil {
+		return BatchReport{}, err
+	}
+	return BatchReport{BatchStatus: bs, Budget: bud, Reused: reused, Decisions: decisions}, nil
+}
+
+// BatchProgress is BatchStatus without what grows with the batch: the
+// budget's cap and slots used but not the billed and possibly billed
+// attempt counts, and no count of reused verdicts (Reused is -1). Its cost
+// does not depend on the batch's size, for the API's status under load.
+func BatchProgress(ctx context.Context, st *store.Store, batchID int64) (BatchReport, error) {
+	bs, err := st.GetBatchStatus(ctx, batchID)
+	if err != nil {
+		return BatchReport{}, err
+	}
+	bud, err := st.BudgetUse(ctx, batchID)
+	if err != nil {
+		return BatchReport{}, err
+	}
+	return BatchReport{BatchStatus: bs, Budget: bud, Reused: -1}, nil
 }
 
 func queueState(rdb redis.UniversalClient, name string) (QueueState, error) {

@@ -15,6 +15,7 @@ GOBIN=$(go env GOPATH)/bin
 need=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need+=(ffmpeg)
 command -v chromium >/dev/null || command -v chromium-browser >/dev/null || need+=(chromium)
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei) # Chinese in the console's screenshots
 [ -e /usr/include/turbojpeg.h ] || need+=(libturbojpeg0-dev)
 # media: libheif (HEIC/AVIF, cgo), and the encoders the media tests make fixtures with.
 [ -n "$(ls /usr/include/*/libheif/heif.h /usr/include/libheif/heif.h 2>/dev/null)" ] || need+=(libheif-dev)

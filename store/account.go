@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // SetPaused records an account-wide stop.
@@ -25,7 +27,16 @@ func (s *Store) ClearPaused(ctx context.Context) error {
 
 // Paused returns the current account-wide stop, if any.
 func (s *Store) Paused(ctx context.Context) (code, reason string, ok bool, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT paused, code, reason FROM account_state`).Scan(&ok, &code, &reason)
+	return readPaused(ctx, s.pool)
+}
+
+// readPaused reads the account-wide stop through q: the pool, or the
+// account watch's own connection (which needs no pool slot, so a busy pool
+// never delays a pause reaching the handlers).
+func readPaused(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}) (code, reason string, ok bool, err error) {
+	err = q.QueryRow(ctx, `SELECT paused, code, reason FROM account_state`).Scan(&ok, &code, &reason)
 	if err != nil {
 		return "", "", false, fmt.Errorf("store: read account state: %w", err)
 	}

@@ -126,7 +126,7 @@ func (w *AccountWatch) listen(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	for {
-		if err := w.reread(ctx); err != nil {
+		if err := w.reread(ctx, conn); err != nil {
 			return err
 		}
 		w.setLive(true)
@@ -144,8 +144,9 @@ func (w *AccountWatch) listen(ctx context.Context) error {
 	}
 }
 
-func (w *AccountWatch) reread(ctx context.Context) error {
-	code, reason, paused, err := w.st.Paused(ctx)
+// reread reads the state on the watch's own connection conn.
+func (w *AccountWatch) reread(ctx context.Context, conn *pgx.Conn) error {
+	code, reason, paused, err := readPaused(ctx, conn)
 	if err != nil {
 		return err
 	}

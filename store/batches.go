@@ -17,7 +17,10 @@ type BatchFilter struct {
 	State pipeline.BatchState // as ListBatches reports it
 	Since time.Time           // created, or finished, at or after Since
 	Name  string              // part of the name, any case
-	Limit int                 // most batches, newest first (default 50)
+	// Before pages: only batches with ids below it (the last id of the
+	// previous page; 0 from the newest).
+	Before int64
+	Limit  int // most batches, newest first (default 50)
 }
 
 // BatchSummary is one batch as ops batches lists it.
@@ -50,6 +53,7 @@ var listBatchesSQL = `
 	WHERE ($3::text = '' OR eff.state = $3)
 	  AND ($4::timestamptz IS NULL OR b.created_at >= $4 OR b.finished_at >= $4)
 	  AND ($5::text = '' OR strpos(lower(b.name), lower($5)) > 0)
+	  AND ($7::bigint = 0 OR b.id < $7)
 	ORDER BY b.id DESC
 	LIMIT $6`
 
@@ -61,7 +65,7 @@ func (s *Store) ListBatches(ctx context.Context, f BatchFilter) ([]BatchSummary,
 	}
 	var out []BatchSummary
 	err := s.readThroughIndexes(ctx, func(q *pgx.Batch) {
-		q.Queue(listBatchesSQL, openStatuses, heldStrings(), string(f.State), since, f.Name, cmp.Or(f.Limit, 50)).
+		q.Queue(listBatchesSQL, openStatuses, heldStrings(), string(f.State), since, f.Name, cmp.Or(f.Limit, 50), f.Before).
 			Query(func(rows pgx.Rows) error {
 				for rows.Next() {
 					var (
