@@ -165,6 +165,11 @@ func run(ctx context.Context, o options) (result, error) {
 	}
 	defer st.Close()
 	w := world{dbURL: dbURL, redis: redisAddr, simURL: srv.URL, dir: dir}
+	if o.procs {
+		if w.bin, err = buildWorker(ctx, dir); err != nil {
+			return result{}, err
+		}
+	}
 	res := result{records: len(pop.Rows), setupDur: time.Since(setup)}
 	start := time.Now()
 	stopWorkers, err := startWorkers(ctx, o, w)
@@ -226,7 +231,7 @@ var benchKeys = func() *pii.Keyring {
 }()
 
 // world is where the workers find their servers.
-type world struct{ dbURL, redis, simURL, dir string }
+type world struct{ dbURL, redis, simURL, dir, bin string }
 
 func submit(ctx context.Context, dbURL string, pop *e2e.Population, dir string) (*store.Store, int64, error) {
 	st, err := store.Open(ctx, dbURL, store.WithKeyring(benchKeys))
