@@ -98,10 +98,11 @@ var files embed.FS
 
 // Console serves the pages. Mount it at the root of the server's mux.
 type Console struct {
-	cfg   Config
-	log   *slog.Logger
-	pages map[Lang]*template.Template
-	mux   *http.ServeMux
+	cfg        Config
+	log        *slog.Logger
+	pages      map[Lang]*template.Template
+	mux        *http.ServeMux
+	chartCache chartCache // finished batches' charts
 }
 
 // New returns the console.
@@ -135,6 +136,7 @@ func (c *Console) routes() {
 	})
 	m.Handle("GET /batches", c.page(RoleViewer, c.batches))
 	m.Handle("GET /batches/{id}", c.page(RoleViewer, c.batch))
+	m.Handle("GET /batches/{id}/charts", c.page(RoleViewer, c.charts))
 	m.Handle("GET /batches/{id}/records", c.page(RoleViewer, c.records))
 	m.Handle("GET /batches/{id}/export", c.page(RoleViewer, c.export))
 	m.Handle("POST /batches/{id}/requeue/preview", c.page(RoleOperator, c.requeuePreview))

@@ -165,8 +165,9 @@ func TestPagesMaskAndEscape(t *testing.T) {
 	f := setup(t)
 	id := strconv.FormatInt(f.batch, 10)
 	pages := map[string][]string{
-		"/batches":       {"june &lt;b&gt;payroll&lt;/b&gt;", `href="/batches/` + id + `"`},
-		"/batches/" + id: {"IVS.0101", "chart-verdicts", "3001 nonexistent", "<svg"},
+		"/batches":                   {"june &lt;b&gt;payroll&lt;/b&gt;", `href="/batches/` + id + `"`},
+		"/batches/" + id:             {"IVS.0101", "chart-verdicts", "3001 nonexistent", "<svg"},
+		"/batches/" + id + "/charts": {"chart-verdicts", "<svg"},
 		"/batches/" + id + "/records?code=IVS.0101": {"欧*", "11**************2X", "backend busy for &lt;name&gt;"},
 		"/batches/" + id + "/records?status=review": {"&lt;script&gt;alert(1)&lt;/script&gt;\\u202egnp.exe"},
 		"/review":      {"3001 nonexistent", "name.private_use"},
@@ -192,6 +193,17 @@ func TestPagesMaskAndEscape(t *testing.T) {
 		t.Error("the export holds personal data unmasked")
 	}
 	f.do(t, "vera:viewer", "GET", "/batches/999999", nil).want(t, http.StatusNotFound)
+	f.do(t, "vera:viewer", "GET", "/batches/999999/charts", nil).want(t, http.StatusNotFound)
+	// While records are open, the page (refreshed every 5 s) leaves the
+	// charts, which read the whole batch, to a link.
+	if _, err := f.st.Pool().Exec(context.Background(), `UPDATE records SET status = 'pending', finished_at = NULL WHERE id = $1`,
+		f.failed[0]); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.do(t, "vera:viewer", "GET", "/batches/"+id, nil); r.status != http.StatusOK ||
+		!strings.Contains(r.body, `id="charts-later"`) || strings.Contains(r.body, "<svg") {
+		t.Errorf("a running batch's page: %d, want the charts as a link only:\n%.3000s", r.status, r.body)
+	}
 	if r := f.do(t, "", "GET", "/batches", nil); r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/login?next=") {
 		t.Errorf("no user: %d %q, want a redirect to /login", r.status, r.header.Get("Location"))
 	}

@@ -146,14 +146,23 @@ func (c *Console) batch(q *req) error {
 	if err != nil {
 		return err
 	}
-	charts, err := ops.ReportCharts(ctx, c.cfg.Store, id, ops.ReportOptions{Quota: c.cfg.Quota})
-	if err != nil {
-		return err
-	}
 	open := bs.Counts.Open()
 	d := batchData{ID: id, Name: shown(bs.Batch.Name), Source: shown(bs.Batch.Source), Created: bs.Batch.CreatedAt,
 		Total: bs.Counts.Total, Open: open, Done: bs.Counts.Total - open, Rate: bs.Rate(), ByStatus: byStatus(bs.Counts),
-		Review: bs.Counts.ByStatus[pipeline.StatusReview], Charts: charts}
+		Review: bs.Counts.ByStatus[pipeline.StatusReview]}
+	// The charts read every record and attempt of the batch: drawn once it
+	// is finished, and on request (/charts) while it runs, so that a page
+	// refreshing every 5 s costs the count deltas only, whatever the size.
+	if open == 0 {
+		k := keyOf(id, q.lang, bs.Counts)
+		var ok bool
+		if d.Charts, ok = c.chartCache.get(k); !ok {
+			if d.Charts, err = ops.ReportCharts(ctx, c.cfg.Store, id, ops.ReportOptions{Quota: c.cfg.Quota, Lang: q.lang}); err != nil {
+				return err
+			}
+			c.chartCache.put(k, d.Charts)
+		}
+	}
 	if eta := bs.ETA(); eta > 0 {
 		d.ETA = eta.Round(time.Second).String()
 	}
@@ -183,6 +192,26 @@ func (c *Console) batch(q *req) error {
 		d.Submitted = fmt.Sprintf(text(q.lang, "flash.requeued"), n)
 	}
 	c.render(q, http.StatusOK, "batch", d)
+	return nil
+}
+
+// charts draws the report's charts of a batch, finished or not (its page
+// links here while it runs).
+func (c *Console) charts(q *req) error {
+	id, err := c.batchID(q)
+	if err != nil {
+		return err
+	}
+	ctx := q.r.Context()
+	bs, err := c.batchStatus(ctx, id)
+	if err != nil {
+		return err
+	}
+	charts, err := ops.ReportCharts(ctx, c.cfg.Store, id, ops.ReportOptions{Quota: c.cfg.Quota, Lang: q.lang})
+	if err != nil {
+		return err
+	}
+	c.render(q, http.StatusOK, "charts", batchData{ID: id, Name: shown(bs.Batch.Name), Charts: charts})
 	return nil
 }
 

@@ -1,10 +1,12 @@
-// Command apistatus measures the API's batch status under a running large
-// batch: a generated manifest of two-factor records is submitted into a
-// fresh Postgres database, one worker process runs it against the IVS
-// simulator (quota off, zero latency: the most database work a worker
-// makes), and the server (cmd/server) answers GET /api/v1/batches/{id}
-// to concurrent clients. It prints the workers' rate alone and under the
-// load, and the status's latency percentiles.
+// Command apistatus measures the API's batch status and the console's batch
+// page under a running large batch: a generated manifest of two-factor
+// records is submitted into a fresh Postgres database, one worker process
+// runs it against the IVS simulator (quota off, zero latency: the most
+// database work a worker makes), and the server (cmd/server, its shipped
+// defaults) answers GET /api/v1/batches/{id} (an API token) and then GET
+// /batches/{id} (a person signed in at /login: a session cookie) to
+// concurrent clients. It prints the workers' rate alone and under each
+// load, and each page's latency percentiles.
 //
 //	go run ./bench/apistatus -rows 1000000 -clients 8 -run 30s
 //
@@ -22,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -40,7 +43,7 @@ import (
 
 type options struct {
 	rows, clients, concurrency, pool int
-	rate                             float64
+	rate, pageRate                   float64
 	run                              time.Duration
 }
 
@@ -48,7 +51,8 @@ func main() {
 	var o options
 	flag.IntVar(&o.rows, "rows", 1_000_000, "rows in the manifest (two-factor records)")
 	flag.IntVar(&o.clients, "clients", 8, "concurrent clients asking the status (at most this many requests at once)")
-	flag.Float64Var(&o.rate, "rate", 20, "status requests per second, all clients together, sent on a fixed schedule (open loop); 0: as fast as the clients go")
+	flag.Float64Var(&o.rate, "rate", 20, "API status requests per second, all clients together, sent on a fixed schedule (open loop); 0: as fast as the clients go")
+	flag.Float64Var(&o.pageRate, "page-rate", 2, "console batch pages per second (the page refreshes itself every 5 s: 2/s is ten people watching)")
 	flag.IntVar(&o.concurrency, "concurrency", 160, "the worker's handlers")
 	flag.IntVar(&o.pool, "pool", 40, "the worker's Postgres connections")
 	flag.DurationVar(&o.run, "run", 30*time.Second, "how long each phase runs")
@@ -125,6 +129,12 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return fmt.Errorf("token-create: %w", err)
 	}
 	token := strings.TrimSpace(string(tok))
+	const password = "bench password, long enough"
+	add := exec.CommandContext(ctx, filepath.Join(dir, "server"), "user-add", "-name", "watcher", "-role", "viewer")
+	add.Env, add.Stdin = env, strings.NewReader(password+"\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		return fmt.Errorf("user-add: %w\n%s", err, out)
+	}
 	st, err := store.Open(ctx, dbURL, store.WithKeyring(nil))
 	if err != nil {
 		return err
@@ -169,29 +179,101 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		fmt.Fprintf(out, "worker alone (%s): %7.0f records/s (%d of %d records final; load average %s)\n", what,
 			float64(b-a)/o.run.Seconds(), b, o.rows, loadAverage())
 	}
-	alone("before")
-	a := done()
-	lat, errs := load(ctx, "http://"+apiAddr+fmt.Sprintf("/api/v1/batches/%d", batch), token, o.clients, o.rate, o.run)
-	b := done()
-	fmt.Fprintf(out, "worker under load:     %7.0f records/s (%d final; load average %s)\n", float64(b-a)/o.run.Seconds(), b, loadAverage())
-	alone("after")
-	slices.Sort(lat)
-	pct := func(p float64) string {
-		if len(lat) == 0 {
-			return "-"
-		}
-		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(100 * time.Microsecond).String()
+	session, err := signIn(ctx, "http://"+apiAddr, "watcher", password)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(out, "GET /api/v1/batches/%d: %d requests in %s (%.0f/s), %d errors; p50 %s p90 %s p99 %s max %s\n",
-		batch, len(lat), o.run, float64(len(lat))/o.run.Seconds(), errs, pct(.50), pct(.90), pct(.99), pct(1))
+	alone("before")
+	type result struct {
+		what string
+		lat  []time.Duration
+		errs int
+	}
+	var results []result
+	for _, p := range []struct {
+		what, path, auth string
+		rate             float64
+	}{
+		{"API status", fmt.Sprintf("/api/v1/batches/%d", batch), "Bearer " + token, o.rate},
+		{"console batch page", fmt.Sprintf("/batches/%d", batch), session, o.pageRate},
+	} {
+		a := done()
+		lat, errs := load(ctx, "http://"+apiAddr+p.path, p.auth, o.clients, p.rate, o.run)
+		b := done()
+		fmt.Fprintf(out, "worker under %-18s %7.0f records/s (%d final; load average %s)\n", p.what+":",
+			float64(b-a)/o.run.Seconds(), b, loadAverage())
+		results = append(results, result{"GET " + p.path + " (" + p.what + ")", lat, errs})
+	}
+	alone("after")
+	// The charts on request (/charts: every record and attempt of the
+	// batch read), once, while the batch runs.
+	final := done()
+	took, err := once(ctx, "http://"+apiAddr+fmt.Sprintf("/batches/%d/charts", batch), session)
+	if err != nil {
+		return err
+	}
+	defer fmt.Fprintf(out, "GET /batches/%d/charts (once, on request; %d records final): %s\n", batch, final, took.Round(time.Millisecond))
+	for _, r := range results {
+		lat := r.lat
+		slices.Sort(lat)
+		pct := func(p float64) string {
+			if len(lat) == 0 {
+				return "-"
+			}
+			return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(100 * time.Microsecond).String()
+		}
+		fmt.Fprintf(out, "%s: %d requests in %s (%.1f/s), %d errors; p50 %s p90 %s p99 %s max %s\n",
+			r.what, len(lat), o.run, float64(len(lat))/o.run.Seconds(), r.errs, pct(.50), pct(.90), pct(.99), pct(1))
+	}
 	return nil
 }
 
-// load asks url with clients concurrent loops for d, each request taking
+// signIn signs in at base's /login as a person does (the form's CSRF
+// token from its cookie, then the password) and returns the Cookie header
+// of the session. Cookies are handled by hand: they are Secure (__Host-),
+// which a client sends over plain HTTP only to loopback.
+func signIn(ctx context.Context, base, user, password string) (string, error) {
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/login", nil)
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		return "", err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	var csrf *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "__Host-ivsbatch_csrf" {
+			csrf = c
+		}
+	}
+	if csrf == nil {
+		return "", fmt.Errorf("GET /login: %s without a CSRF cookie", resp.Status)
+	}
+	form := url.Values{"username": {user}, "password": {password}, "csrf_token": {csrf.Value}, "next": {"/batches"}}
+	req, _ = http.NewRequestWithContext(ctx, "POST", base+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(csrf)
+	resp, err = noRedirect.Do(req)
+	if err != nil {
+		return "", err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name == "__Host-ivsbatch_session" && c.Value != "" {
+			return c.Name + "=" + c.Value, nil
+		}
+	}
+	return "", fmt.Errorf("POST /login: %s without a session", resp.Status)
+}
+
+// load asks url with clients concurrent loops for d, with auth as its
+// Authorization header ("Bearer …") or else as its Cookie, each request taking
 // its turn on a fixed schedule of rate a second (0: none); it returns
 // every successful request's latency, from its scheduled time (so a slow
 // answer delays no measurement), and the number of failures.
-func load(ctx context.Context, url, token string, clients int, rate float64, d time.Duration) ([]time.Duration, int) {
+func load(ctx context.Context, url, auth string, clients int, rate float64, d time.Duration) ([]time.Duration, int) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	turns := make(chan time.Time, clients)
@@ -220,7 +302,11 @@ func load(ctx context.Context, url, token string, clients int, rate float64, d t
 			c := &http.Client{Transport: tr}
 			for t := range turns {
 				req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-				req.Header.Set("Authorization", "Bearer "+token)
+				if strings.HasPrefix(auth, "Bearer ") {
+					req.Header.Set("Authorization", auth)
+				} else {
+					req.Header.Set("Cookie", auth)
+				}
 				resp, err := c.Do(req)
 				if err == nil {
 					_, _ = io.Copy(io.Discard, resp.Body)
@@ -241,6 +327,25 @@ func load(ctx context.Context, url, token string, clients int, rate float64, d t
 	}
 	wg.Wait()
 	return lat, errs
+}
+
+// once asks url once with a session cookie and returns how long it took.
+func once(ctx context.Context, url, cookie string) (time.Duration, error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	req.Header.Set("Cookie", cookie)
+	t := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return time.Since(t), nil
 }
 
 // loadAverage is the machine's one-minute load average.

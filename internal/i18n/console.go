@@ -38,6 +38,7 @@ var consoleLabels = map[string]text{
 	"console.col.message":      {"Message", "说明"},
 	"console.col.attempts":     {"Attempts", "尝试次数"},
 	"console.col.updated":      {"Updated", "更新时间"},
+	"console.batch.charts_now": {"The charts read the whole batch: they are drawn when it finishes. Draw them now", "图表需读取整个批次，批次完成后显示。立即生成"},
 	"console.col.state":        {"State", "批次状态"},
 	"console.col.line":         {"Line", "行号"},
 	"console.col.explain":      {"What it means", "说明"},

@@ -328,6 +328,21 @@ func TestReviewAndFind(t *testing.T) {
 	}
 	r1, r2, r2b := recordID(first.BatchID, "r1"), recordID(first.BatchID, "r2"), recordID(second.BatchID, "r2")
 
+	// the list of batches, a page at a time (ListBatches, keyset on the id)
+	var page struct {
+		Batches []api.Batch
+		Next    string
+	}
+	if viewer.json("GET", "/api/v1/batches?limit=1", nil, &page); len(page.Batches) != 1 || page.Batches[0].ID != second.BatchID ||
+		page.Batches[0].State != "open" || page.Next != fmt.Sprintf("/api/v1/batches?limit=1&before=%d", second.BatchID) {
+		t.Fatalf("first page: %+v", page)
+	}
+	next := page.Next
+	page.Batches, page.Next = nil, ""
+	if viewer.json("GET", next, nil, &page); len(page.Batches) != 1 || page.Batches[0].ID != first.BatchID {
+		t.Fatalf("second page: %+v", page)
+	}
+
 	var found struct{ Records []api.Record }
 	resp, body := viewer.do("GET", "/api/v1/records?ref=r1", nil)
 	if err := json.Unmarshal(body, &found); resp.StatusCode != 200 || err != nil || len(found.Records) != 2 ||
