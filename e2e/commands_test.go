@@ -62,8 +62,8 @@ func TestCommandsStart(t *testing.T) {
 	})
 
 	t.Run("servers unreachable", func(t *testing.T) {
-		env := append(base, "IVSBATCH_DATABASE_URL=postgres://postgres@127.0.0.1:"+strconv.Itoa(testenv.FreePort(t))+"/x?sslmode=disable",
-			"IVSBATCH_REDIS_ADDR=127.0.0.1:"+strconv.Itoa(testenv.FreePort(t)))
+		env := append(append(base, "IVSBATCH_DATABASE_URL=postgres://postgres@127.0.0.1:"+strconv.Itoa(testenv.FreePort(t))+"/x?sslmode=disable",
+			"IVSBATCH_REDIS_ADDR=127.0.0.1:"+strconv.Itoa(testenv.FreePort(t))), smokeKeys()...)
 		for _, args := range [][]string{
 			{"enqueue", "status", "-batch", "1"}, {"enqueue", "submit", "m.csv"}, {"enqueue", "rekey"},
 			{"worker", "status"}, {"worker", "resume"},

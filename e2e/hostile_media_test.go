@@ -10,12 +10,12 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/e2e"
 	"github.com/ivsbatch/ivsbatch/ingest"
+	"github.com/ivsbatch/ivsbatch/internal/cmdenv"
 	"github.com/ivsbatch/ivsbatch/ivssim"
 	"github.com/ivsbatch/ivsbatch/media"
 	"github.com/ivsbatch/ivsbatch/media/mediatest"
 	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/pipeline"
-	"github.com/ivsbatch/ivsbatch/worker"
 )
 
 // A person whose liveness video lies outside the media root is not
@@ -83,9 +83,18 @@ func TestPlaylistDisguisedAsVideoRejected(t *testing.T) {
 	}
 	watch := mediatest.WatchOpens(t, victims)
 
-	// ops prevalidate, with the preparer the commands build.
-	pre, err := ops.Prevalidate(h.ctx, h.st, pipeline.NewPrevalidator(worker.RejectingFetcher{Store: h.objs},
-		media.New(media.Config{})), sum.BatchID, 0, nil)
+	// ops prevalidate, built as the command builds it (internal/cmdenv).
+	env, err := cmdenv.Open(h.ctx, cmdenv.Config{Needs: cmdenv.Keys | cmdenv.Objects | cmdenv.Preparer,
+		DatabaseURL: h.dbURL, Keyring: h.st.Keyring(), Objects: h.objCfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	proc, err := env.Prevalidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre, err := ops.Prevalidate(h.ctx, env.Store, proc, sum.BatchID, 0, nil)
 	if err != nil || pre.ByCode[media.CodeNotVideo] != len(rows) {
 		t.Fatalf("prevalidate: %+v, %v; want every record %s", pre, err, media.CodeNotVideo)
 	}

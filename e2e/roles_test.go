@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"os"
 	"path/filepath"
@@ -11,10 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pressly/goose/v3"
-
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
-	"github.com/ivsbatch/ivsbatch/migrations"
 	"github.com/ivsbatch/ivsbatch/store"
 	"github.com/ivsbatch/ivsbatch/store/storetest"
 )
@@ -31,20 +27,7 @@ func TestCommandsUnderRoles(t *testing.T) {
 	t.Parallel()
 	bin := buildCommands(t)
 	ctx := context.Background()
-	url := testenv.EmptyPostgresURL(t)
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	latest := migrations.Latest()
-	if _, err := p.UpTo(ctx, latest-1); err != nil {
-		t.Fatal(err)
-	}
+	url := storetest.BehindURL(t)
 	key, index := make([]byte, 32), make([]byte, 32)
 	for i := range key {
 		key[i], index[i] = byte(3*i), byte(11+i)

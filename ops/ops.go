@@ -7,9 +7,7 @@
 package ops
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -47,32 +45,6 @@ func ParseIDs(s string) ([]int64, error) {
 		out = append(out, id)
 	}
 	return out, nil
-}
-
-// ReadIDsFile reads record ids, one per line; blank lines and lines starting
-// with # are ignored.
-func ReadIDsFile(path string) ([]int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []int64
-	sc := bufio.NewScanner(f)
-	line := 0
-	for sc.Scan() {
-		line++
-		t := strings.TrimSpace(sc.Text())
-		if t == "" || strings.HasPrefix(t, "#") {
-			continue
-		}
-		id, err := strconv.ParseInt(t, 10, 64)
-		if err != nil || id <= 0 {
-			return nil, fmt.Errorf("%s:%d: %q is not a record id", path, line, t)
-		}
-		out = append(out, id)
-	}
-	return out, sc.Err()
 }
 
 // SplitList splits a comma-separated flag value, dropping empty items.

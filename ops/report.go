@@ -117,9 +117,6 @@ func buildReport(ctx context.Context, st *store.Store, batchID int64, o ReportOp
 			callsChart(calls, o.Quota, l, o.Zone),
 		},
 	}
-	for i := range d.Charts {
-		d.Charts[i].NoData = l.Label("report.no_data")
-	}
 	for _, s := range pipeline.StatusDisplayOrder {
 		if n := bs.Counts.ByStatus[s]; n > 0 {
 			d.Statuses = append(d.Statuses, kv{K: l.Status(string(s)), V: n})
@@ -230,8 +227,8 @@ type legend struct {
 	Color, Text string
 }
 
-func newChart(id, title, note, ylabel string) chart {
-	return chart{ID: id, Title: title, Note: note, YLabel: ylabel, W: chartW, H: chartH,
+func newChart(l i18n.Lang, id, title, note, ylabel string) chart {
+	return chart{ID: id, Title: title, Note: note, YLabel: ylabel, NoData: l.Label("report.no_data"), W: chartW, H: chartH,
 		X0: padL, Y0: padT + plotH, X1: padL + plotW, Y1: padT}
 }
 
@@ -286,7 +283,7 @@ func (c *chart) labelEvery(n int) int {
 }
 
 func verdictChart(bs store.BatchStatus, l i18n.Lang) chart {
-	c := newChart(ChartVerdicts, l.Label("chart.verdicts"), l.Label("chart.verdicts.note"), l.Label("report.records"))
+	c := newChart(l, ChartVerdicts, l.Label("chart.verdicts"), l.Label("chart.verdicts.note"), l.Label("report.records"))
 	type cat struct {
 		label string
 		n     int
@@ -347,7 +344,7 @@ func verdictChart(bs store.BatchStatus, l i18n.Lang) chart {
 
 // similarityChart draws bins: records per similarity bin of width 10.
 func similarityChart(bins []int, l i18n.Lang) chart {
-	c := newChart(ChartSimilarity, l.Label("chart.similarity"), l.Label("chart.similarity.note"), l.Label("report.records"))
+	c := newChart(l, ChartSimilarity, l.Label("chart.similarity"), l.Label("chart.similarity.note"), l.Label("report.records"))
 	if len(bins) == 0 {
 		bins = make([]int, 10)
 	}
@@ -371,7 +368,7 @@ func errorChart(codes []store.CodeBucket, unit time.Duration, l i18n.Lang, zone 
 	if unit == time.Hour {
 		name = l.Label("chart.hour")
 	}
-	c := newChart(ChartErrors, l.Label("chart.errors"), fmt.Sprintf(l.Label("chart.errors.note"), name), l.Label("chart.attempts"))
+	c := newChart(l, ChartErrors, l.Label("chart.errors"), fmt.Sprintf(l.Label("chart.errors.note"), name), l.Label("chart.attempts"))
 	if len(codes) == 0 {
 		c.yScale(1)
 		c.Empty = true
@@ -432,7 +429,7 @@ func errorChart(codes []store.CodeBucket, unit time.Duration, l i18n.Lang, zone 
 }
 
 func callsChart(calls []store.SecondCount, quota float64, l i18n.Lang, zone *time.Location) chart {
-	c := newChart(ChartCalls, l.Label("chart.calls"), fmt.Sprintf(l.Label("chart.calls.note"), trimFloat(quota)),
+	c := newChart(l, ChartCalls, l.Label("chart.calls"), fmt.Sprintf(l.Label("chart.calls.note"), trimFloat(quota)),
 		l.Label("chart.calls_per_second"))
 	var eps []string
 	for _, x := range calls {

@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 	"unicode"
 
-	"github.com/ivsbatch/ivsbatch/internal/envconf"
 	"github.com/ivsbatch/ivsbatch/store"
 )
 
@@ -22,22 +19,6 @@ const DefaultMaxForced = 100
 type Price struct {
 	Amount   float64
 	Currency string // "CNY"; may be empty
-}
-
-// PriceFromEnv reads IVSBATCH_PRICE_PER_CALL: an amount and an optional
-// currency ("0.3 CNY"). Unset is the zero Price (the cost is given in calls).
-func PriceFromEnv(getenv func(string) string) (Price, error) {
-	const name = "IVSBATCH_PRICE_PER_CALL"
-	v := strings.TrimSpace(getenv(name))
-	if v == "" {
-		return Price{}, nil
-	}
-	amount, currency, _ := strings.Cut(v, " ")
-	a, err := strconv.ParseFloat(amount, 64)
-	if err != nil || a < 0 || math.IsNaN(a) || math.IsInf(a, 0) {
-		return Price{}, &envconf.Error{Name: name, Value: v, Want: "an amount and an optional currency, such as 0.3 CNY"}
-	}
-	return Price{Amount: a, Currency: strings.TrimSpace(currency)}, nil
 }
 
 // Cost says what n calls cost at p: "12 paid calls, 3.60 CNY".

@@ -44,10 +44,7 @@ func TestForcedRequeueGuards(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t)
 	batch := doneBatch(t, st, 3)
-	price, err := PriceFromEnv(func(string) string { return "0.3 CNY" })
-	if err != nil {
-		t.Fatal(err)
-	}
+	price := Price{Amount: 0.3, Currency: "CNY"}
 	var notice bytes.Buffer
 	base := RequeueOptions{Filter: store.RequeueFilter{BatchID: batch}, Force: true, Operator: "t",
 		Reason: "ticket 4711: customer disputes", Price: price, Notice: &notice}
@@ -66,7 +63,7 @@ func TestForcedRequeueGuards(t *testing.T) {
 	}
 	capped := base
 	capped.MaxForced = 2
-	_, err = Requeue(ctx, st, capped)
+	_, err := Requeue(ctx, st, capped)
 	var ce *ForcedCapError
 	if !errors.As(err, &ce) || ce.Forced != 3 || ce.Max != 2 || ce.ExitCode() != 2 {
 		t.Fatalf("over the cap: %v; want a ForcedCapError 3 > 2", err)
@@ -92,14 +89,11 @@ func TestForcedRequeueGuards(t *testing.T) {
 	}
 }
 
-func TestCheckReasonAndPrice(t *testing.T) {
+func TestCheckReasonAndCost(t *testing.T) {
 	for _, ok := range []string{"ticket 4711: customer disputes", "客户对结果有异议，请复核"} {
 		if err := CheckReason(ok); err != nil {
 			t.Errorf("%q refused: %v", ok, err)
 		}
-	}
-	if _, err := PriceFromEnv(func(string) string { return "cheap" }); err == nil {
-		t.Error("IVSBATCH_PRICE_PER_CALL=cheap accepted")
 	}
 	if got := (Price{}).Cost(2); !strings.HasPrefix(got, "2 paid IVS calls (set IVSBATCH_PRICE_PER_CALL") {
 		t.Errorf("unknown price: %q", got)

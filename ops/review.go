@@ -1,13 +1,11 @@
 package ops
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -219,38 +217,6 @@ func PrintDecide(w io.Writer, o DecideOptions, rep DecideReport) {
 	for _, id := range rep.NotInCase {
 		fmt.Fprintf(w, "  record %d: left review meanwhile; not decided\n", id)
 	}
-}
-
-// maxRefsFile bounds a file of refs (ops review -refs-file).
-const maxRefsFile = 100_000
-
-// ReadRefsFile reads refs, one per line; blank lines and lines starting
-// with # are ignored. A ref holding a control character is refused (refs
-// never hold one: intake refuses them).
-func ReadRefsFile(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	line := 0
-	for sc.Scan() {
-		line++
-		t := strings.TrimSpace(sc.Text())
-		if t == "" || strings.HasPrefix(t, "#") {
-			continue
-		}
-		if _, bad := sink.FirstControl(t); bad {
-			return nil, fmt.Errorf("%s:%d: a ref with a control character", path, line)
-		}
-		if len(out) == maxRefsFile {
-			return nil, fmt.Errorf("%s: more than %d refs", path, maxRefsFile)
-		}
-		out = append(out, t)
-	}
-	return out, sc.Err()
 }
 
 // ReviewDecisionColumns are the export's columns for a record's latest

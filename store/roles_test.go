@@ -8,9 +8,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/pressly/goose/v3"
 
-	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/migrations"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
@@ -126,20 +124,13 @@ func TestRolesOperatorAndWorker(t *testing.T) {
 func TestRolesOnlyMigratorMigrates(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := testenv.EmptyPostgresURL(t)
+	url := storetest.BehindURL(t)
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
 	latest := migrations.Latest()
-	if _, err := p.UpTo(ctx, latest-1); err != nil {
-		t.Fatal(err)
-	}
 	roles := storetest.MakeRoles(t, url)
 	for _, k := range []string{store.RoleWorker, store.RoleOperator, store.RoleReader} {
 		if applied, err := store.Migrate(ctx, roles.URL[k]); err == nil {

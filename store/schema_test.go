@@ -7,8 +7,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/pressly/goose/v3"
-
 	"github.com/ivsbatch/ivsbatch/internal/testenv"
 	"github.com/ivsbatch/ivsbatch/migrations"
 	"github.com/ivsbatch/ivsbatch/store"
@@ -21,20 +19,13 @@ import (
 func TestOpenChecksSchemaVersion(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := testenv.EmptyPostgresURL(t)
+	url := storetest.BehindURL(t)
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
 	latest := migrations.Latest()
-	if _, err := p.UpTo(ctx, latest-1); err != nil {
-		t.Fatal(err)
-	}
 	_, err = store.Open(ctx, url, store.WithKeyring(testenv.Keyring(t)))
 	var se *store.SchemaError
 	if !errors.As(err, &se) || se.Have != latest-1 || se.Want != latest || !slices.Equal(se.Missing, []int64{latest}) ||

@@ -13,7 +13,7 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/e2e"
 	"github.com/ivsbatch/ivsbatch/internal/cli"
-	"github.com/ivsbatch/ivsbatch/internal/config"
+	"github.com/ivsbatch/ivsbatch/internal/cmdenv"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 )
 
@@ -40,12 +40,12 @@ fails (exit 1) when any record differs.`)
 	if err := json.Unmarshal(b, &exp); err != nil {
 		return fmt.Errorf("report: expected.json: %w", err)
 	}
-	st, err := config.OpenStore(ctx, os.Getenv)
+	env, err := cmdenv.FromEnv(ctx, os.Getenv, cmdenv.Keys) // the records are read whole
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	recs, err := st.ListRecords(ctx, *batch)
+	defer env.Close()
+	recs, err := env.Store.ListRecords(ctx, *batch)
 	if err != nil {
 		return fmt.Errorf("report: batch %d: %w", *batch, err)
 	}

@@ -21,9 +21,9 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/ingest"
 	"github.com/ivsbatch/ivsbatch/internal/cli"
+	"github.com/ivsbatch/ivsbatch/internal/cmdenv"
 	"github.com/ivsbatch/ivsbatch/internal/config"
 	"github.com/ivsbatch/ivsbatch/internal/sink"
-	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/store"
 )
@@ -75,23 +75,12 @@ func submit(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	src := pos[0]
-	quota, err := config.Quota(os.Getenv)
+	env, err := cmdenv.FromEnv(ctx, os.Getenv, cmdenv.Keys|cmdenv.Objects|cmdenv.Quota)
 	if err != nil {
 		return err
 	}
-	st, err := config.OpenStore(ctx, os.Getenv)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	ocfg, err := config.MediaSource(os.Getenv)
-	if err != nil {
-		return err
-	}
-	objs, err := objstore.New(ctx, ocfg)
-	if err != nil {
-		return err
-	}
+	defer env.Close()
+	st, objs := env.Store, env.Objects
 	open := ingest.ObjectOrFile(objs)
 	opts := ingest.SubmitOptions{Name: *name, Format: ingest.Format(*format), Encoding: *encoding, Sheet: *sheet,
 		MaxBad: *showBad, Logger: log, CheckRef: objs.CheckRef, Operator: *operator}
@@ -120,7 +109,7 @@ func submit(ctx context.Context, log *slog.Logger, args []string) error {
 		fmt.Printf("manifest already submitted as batch %d in %s: %d missing records added (%d rows)\n",
 			sum.BatchID, st.Database(), sum.Inserted, sum.Rows)
 	}
-	p, err := ops.MakePlan(ctx, st, sum.BatchID, quota)
+	p, err := ops.MakePlan(ctx, st, sum.BatchID, env.Config.Quota)
 	if err != nil {
 		return err
 	}
@@ -158,14 +147,12 @@ old key. Safe to run while workers run, and to re-run after an interruption.`)
 	if *chunk < 1 {
 		return cli.Usagef(fs, "-chunk %d: want at least 1", *chunk)
 	}
-	st, err := config.OpenStore(ctx, os.Getenv)
+	env, err := cmdenv.FromEnv(ctx, os.Getenv, cmdenv.Keys)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	if st.Keyring() == nil {
-		return fmt.Errorf("no keys configured (IVSBATCH_PII_KEYS, IVSBATCH_PII_INDEX_KEY)")
-	}
+	defer env.Close()
+	st := env.Store
 	n, err := st.Rekey(ctx, *chunk)
 	result := map[string]any{"records": n, "active_key_id": st.Keyring().ActiveKeyID()}
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ivsbatch/ivsbatch/internal/cli"
-	"github.com/ivsbatch/ivsbatch/internal/config"
+	"github.com/ivsbatch/ivsbatch/internal/cmdenv"
 	"github.com/ivsbatch/ivsbatch/internal/sink"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
@@ -33,11 +33,12 @@ record is final; with -timeout, gives up after that long with exit 3.`)
 	if *every <= 0 || *timeout < 0 {
 		return cli.Usagef(fs, "-interval must be positive and -timeout not negative")
 	}
-	st, err := config.OpenStore(ctx, os.Getenv)
+	env, err := cmdenv.FromEnv(ctx, os.Getenv, cmdenv.Store)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer env.Close()
+	st := env.Store
 	var deadline time.Time
 	if *timeout > 0 {
 		deadline = time.Now().Add(*timeout)

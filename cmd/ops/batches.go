@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/ivsbatch/ivsbatch/internal/cmdenv"
 	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
@@ -106,12 +107,12 @@ whole records table (no index: it would slow every submit).`,
 			return usageError(fs, "-id-stdin: %v", err)
 		}
 	}
-	st, err := openStore(ctx)
+	env, err := open(ctx, cmdenv.Keys) // masked names are opened first; -id-stdin needs the index key
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	found, err := ops.Find(ctx, st, o)
+	defer env.Close()
+	found, err := ops.Find(ctx, env.Store, o)
 	if err != nil {
 		return err
 	}
@@ -157,12 +158,12 @@ ops status and ops report.`,
 		if *ref != "" || *refsFile != "" || *reason != "" || *name != "" {
 			return usageError(fs, "-ref, -refs-file, -reason and -name go with -decide")
 		}
-		st, err := openStore(ctx)
+		env, err := open(ctx, cmdenv.Keys) // the cases are listed masked
 		if err != nil {
 			return err
 		}
-		defer st.Close()
-		q, err := ops.Review(ctx, st, store.ReviewFilter{BatchID: *batch, After: *after, Limit: *n})
+		defer env.Close()
+		q, err := ops.Review(ctx, env.Store, store.ReviewFilter{BatchID: *batch, After: *after, Limit: *n})
 		if err != nil {
 			return err
 		}
@@ -190,12 +191,16 @@ ops status and ops report.`,
 	if *name != "" && o.Decision != pipeline.DecideReverify {
 		return usageError(fs, "-name goes with -decide reverify")
 	}
-	st, err := openStore(ctx)
+	needs := cmdenv.Store
+	if o.Decision == pipeline.DecideReverify {
+		needs = cmdenv.Keys // the corrected name is sealed
+	}
+	env, err := open(ctx, needs)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	rep, err := ops.Decide(ctx, st, o)
+	defer env.Close()
+	rep, err := ops.Decide(ctx, env.Store, o)
 	if errors.Is(err, ops.ErrAmbiguousRef) {
 		return usageError(fs, "%v", err)
 	}

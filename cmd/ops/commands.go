@@ -13,9 +13,9 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/ivsbatch/ivsbatch/internal/cmdenv"
 	"github.com/ivsbatch/ivsbatch/internal/config"
 	"github.com/ivsbatch/ivsbatch/internal/i18n"
-	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
@@ -24,8 +24,19 @@ import (
 
 func defaultOperator() string { return config.Operator(os.Getenv) }
 
+// open builds what a command needs from the environment (internal/cmdenv,
+// the one construction of enqueue's, ops's and demo's servers).
+func open(ctx context.Context, needs cmdenv.Needs) (*cmdenv.Env, error) {
+	return cmdenv.FromEnv(ctx, os.Getenv, needs)
+}
+
+// openStore is open for a command that needs only the store.
 func openStore(ctx context.Context) (*store.Store, error) {
-	return config.OpenStore(ctx, os.Getenv)
+	env, err := open(ctx, cmdenv.Store)
+	if err != nil {
+		return nil, err
+	}
+	return env.Store, nil
 }
 
 func requeue(ctx context.Context, args []string) error {
@@ -102,18 +113,14 @@ changes nothing. Personal data is never printed.`,
 			return usageError(fs, "%v", err)
 		}
 	}
-	price, err := ops.PriceFromEnv(os.Getenv)
+	env, err := open(ctx, cmdenv.Store|cmdenv.Price)
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	res, err := ops.Requeue(ctx, st, ops.RequeueOptions{Filter: f, DryRun: *dry, Force: *force, Reason: *reason,
+	defer env.Close()
+	res, err := ops.Requeue(ctx, env.Store, ops.RequeueOptions{Filter: f, DryRun: *dry, Force: *force, Reason: *reason,
 		Operator: *operator, Sample: *sample, Args: map[string]any{"argv": args}, Progress: progressOut(),
-		MaxForced: *maxForced, Price: price, Notice: os.Stdout})
+		MaxForced: *maxForced, Price: env.Config.Price, Notice: os.Stdout})
 	if err != nil {
 		return err
 	}
@@ -163,17 +170,12 @@ attempt is not stale.`,
 	if err != nil {
 		return usageError(fs, "%v", err)
 	}
-	st, err := openStore(ctx)
+	env, err := open(ctx, cmdenv.Store|cmdenv.Redis)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	rdb, err := config.ConnectRedis(ctx, os.Getenv)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	sum, err := ops.Reconcile(ctx, st, rdb, ops.ReconcileOptions{Lease: *lease, Since: sinceT,
+	defer env.Close()
+	sum, err := ops.Reconcile(ctx, env.Store, env.Redis, ops.ReconcileOptions{Lease: *lease, Since: sinceT,
 		TaskTimeout: *taskTimeout, Operator: *operator})
 	if err != nil {
 		return err
@@ -199,17 +201,12 @@ ETA, and the budget of billed calls. Changes nothing.`,
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := openStore(ctx)
+	env, err := open(ctx, cmdenv.Store|cmdenv.Redis)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	rdb, err := config.ConnectRedis(ctx, os.Getenv)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	r, err := ops.Status(ctx, st, rdb, *batch)
+	defer env.Close()
+	r, err := ops.Status(ctx, env.Store, env.Redis, *batch)
 	if err != nil {
 		return err
 	}
@@ -237,16 +234,12 @@ Changes nothing; prints no personal data.`,
 	if *batch <= 0 {
 		return usageError(fs, "-batch is required")
 	}
-	quota, err := config.Quota(os.Getenv)
+	env, err := open(ctx, cmdenv.Store|cmdenv.Quota)
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	p, err := ops.MakePlan(ctx, st, *batch, quota)
+	defer env.Close()
+	p, err := ops.MakePlan(ctx, env.Store, *batch, env.Config.Quota)
 	if err != nil {
 		return err
 	}
@@ -313,25 +306,16 @@ reject code and the first rows. IVS is never called; nothing is stored.
 	if *batch <= 0 {
 		return usageError(fs, "-batch is required")
 	}
-	st, err := openStore(ctx)
+	env, err := open(ctx, cmdenv.Keys|cmdenv.Objects|cmdenv.Preparer)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	ocfg, err := config.MediaSource(os.Getenv)
+	defer env.Close()
+	proc, err := env.Prevalidator()
 	if err != nil {
 		return err
 	}
-	objs, err := objstore.New(ctx, ocfg)
-	if err != nil {
-		return err
-	}
-	preparer, err := newPreparer()
-	if err != nil {
-		return err
-	}
-	proc := pipeline.NewPrevalidator(worker.RejectingFetcher{Store: objs}, preparer)
-	r, err := ops.Prevalidate(ctx, st, proc, *batch, *sample, progressOut())
+	r, err := ops.Prevalidate(ctx, env.Store, proc, *batch, *sample, progressOut())
 	if err != nil {
 		return err
 	}
@@ -396,11 +380,12 @@ extension unless -format says. Writes an audit_log row.`,
 	if opts.Zone, err = ops.LoadZone(*tz, os.Getenv); err != nil {
 		return usageError(fs, "-tz: %v", err)
 	}
-	st, err := openStore(ctx)
+	env, err := open(ctx, cmdenv.Keys) // names and id numbers are opened to mask them
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer env.Close()
+	st := env.Store
 	return writeOutput(*out, func(w *bufio.Writer, path string) error {
 		var dst io.Writer = w
 		if pw := progressOut(); pw != nil && *out != "-" {

@@ -58,7 +58,7 @@ func main() {
 	cli.Main("ops", commands, `Settings come from the environment: IVSBATCH_DATABASE_URL, IVSBATCH_REDIS_URL
 (or IVSBATCH_REDIS_ADDR, IVSBATCH_REDIS_DB; IVSBATCH_REDIS_PASSWORD[_FILE]), IVSBATCH_S3_ENDPOINT and
 AWS_*, IVSBATCH_MEDIA_ROOT and IVSBATCH_S3_BUCKETS (prevalidate), IVSBATCH_QUOTA (plan), IVSBATCH_PII_KEYS / IVSBATCH_PII_INDEX_KEY (export,
-prevalidate: personal data is opened to mask or check it).
+find, review, prevalidate: personal data is opened to mask or check it; exit 2 when unset).
 Commands that change something write an audit_log row (-operator, default $USER; the
 database adds the login it authenticated). Every command but migrate and roles stops (exit 3)
 when the database lacks a migration: run "ops migrate" with the migrator role first.

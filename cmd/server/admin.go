@@ -13,6 +13,7 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/auth"
 	"github.com/ivsbatch/ivsbatch/internal/cli"
+	"github.com/ivsbatch/ivsbatch/internal/cmdenv"
 	"github.com/ivsbatch/ivsbatch/internal/config"
 	"github.com/ivsbatch/ivsbatch/internal/sink"
 	"github.com/ivsbatch/ivsbatch/server"
@@ -20,12 +21,12 @@ import (
 )
 
 func withStore(ctx context.Context, fn func(*store.Store) error) error {
-	st, err := config.OpenStore(ctx, os.Getenv)
+	env, err := cmdenv.FromEnv(ctx, os.Getenv, cmdenv.Store)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	return fn(st)
+	defer env.Close()
+	return fn(env.Store)
 }
 
 func tokenCreate(ctx context.Context, args []string) error {

@@ -7,8 +7,8 @@ import (
 
 	"github.com/ivsbatch/ivsbatch/console"
 	"github.com/ivsbatch/ivsbatch/internal/cli"
+	"github.com/ivsbatch/ivsbatch/internal/cmdenv"
 	"github.com/ivsbatch/ivsbatch/internal/config"
-	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/server"
 	"github.com/ivsbatch/ivsbatch/server/api"
 )
@@ -29,32 +29,13 @@ by IVSBATCH_SERVER_TRUSTED_PROXIES, or on loopback only. Prints
 		return err
 	}
 	cfg.Logger = log
-	quota, err := config.Quota(os.Getenv)
+	// Objects: manifests from s3://, the media policy of their rows.
+	env, err := cmdenv.FromEnv(ctx, os.Getenv, cmdenv.Store|cmdenv.Redis|cmdenv.Objects|cmdenv.Quota|cmdenv.Policy)
 	if err != nil {
 		return err
 	}
-	policy, err := config.Policy(os.Getenv)
-	if err != nil {
-		return err
-	}
-	ocfg, err := config.MediaSource(os.Getenv) // manifests from s3://, the media policy of their rows
-	if err != nil {
-		return err
-	}
-	objs, err := objstore.New(ctx, ocfg)
-	if err != nil {
-		return err
-	}
-	st, err := config.OpenStore(ctx, os.Getenv)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	rdb, err := config.ConnectRedis(ctx, os.Getenv)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
+	defer env.Close()
+	st, rdb, objs, quota, policy := env.Store, env.Redis, env.Objects, env.Config.Quota, env.Config.Policy
 	srv, err := server.New(cfg, st, rdb)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ivsbatch/ivsbatch/internal/cli"
+	"github.com/ivsbatch/ivsbatch/internal/cmdenv"
 	"github.com/ivsbatch/ivsbatch/internal/config"
 	"github.com/ivsbatch/ivsbatch/store"
 	"github.com/ivsbatch/ivsbatch/worker"
@@ -16,17 +17,12 @@ import (
 // withServers connects to Postgres and Redis (checking that Redis answers)
 // and runs fn.
 func withServers(ctx context.Context, fn func(*store.Store, redis.UniversalClient) error) error {
-	st, err := config.OpenStore(ctx, os.Getenv)
+	env, err := cmdenv.FromEnv(ctx, os.Getenv, cmdenv.Store|cmdenv.Redis)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	rdb, err := config.ConnectRedis(ctx, os.Getenv)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	return fn(st, rdb)
+	defer env.Close()
+	return fn(env.Store, env.Redis)
 }
 
 func pause(ctx context.Context, args []string) error {
@@ -87,16 +83,22 @@ For queues and batches see "ops status".`)
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	st, err := config.OpenStore(ctx, os.Getenv)
+	// Both settings are read first; Redis is asked after the pause is read.
+	c, err := cmdenv.ParseEnv(os.Getenv, cmdenv.Store|cmdenv.Redis)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	code, reason, paused, err := st.Paused(ctx)
+	c.Needs = cmdenv.Store
+	env, err := cmdenv.Open(ctx, c)
 	if err != nil {
 		return err
 	}
-	rdb, rerr := config.ConnectRedis(ctx, os.Getenv)
+	defer env.Close()
+	code, reason, paused, err := env.Store.Paused(ctx)
+	if err != nil {
+		return err
+	}
+	rdb, rerr := worker.ConnectRedis(ctx, c.Redis)
 	switch {
 	case paused:
 		fmt.Printf("paused: %s: %s\n", code, reason)

@@ -128,20 +128,22 @@ type ExitCoder interface {
 // Status returns the exit code for a command's error, printing the error
 // on one line to stderr first unless the command already said everything
 // (ExitCode, flag.ErrHelp). A configuration error (*envconf.Error, a
-// missing setting *envconf.Missing) exits 2, an ExitCoder with its code.
+// missing setting *envconf.Missing, settings that cannot work together
+// *envconf.Invalid) exits 2, an ExitCoder with its code.
 // The message is escaped for the terminal (sink.Terminal): it may quote a
 // manifest, a reference or a library's words.
 func Status(stderr io.Writer, prog string, err error) int {
 	var exit ExitCode
 	var conf *envconf.Error
 	var missing *envconf.Missing
+	var invalid *envconf.Invalid
 	var coded ExitCoder
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return ExitOK
 	case errors.As(err, &exit):
 		return int(exit)
-	case errors.As(err, &conf), errors.As(err, &missing):
+	case errors.As(err, &conf), errors.As(err, &missing), errors.As(err, &invalid):
 		fmt.Fprintf(stderr, "%s: %s\n", prog, sink.Terminal(err.Error()))
 		return ExitUsage
 	case errors.As(err, &coded):

@@ -99,6 +99,9 @@ func TestStatus(t *testing.T) {
 		{errors.New("redis at x: refused"), 1, "p: redis at x: refused\n"},
 		{fmt.Errorf("worker run: %w", conf), 2, "p: worker run: IVSBATCH_QUOTA=\"10/s\": want a number\n"},
 		{fmt.Errorf("open: %w", coded{"schema behind", 3}), 3, "p: open: schema behind\n"},
+		{&envconf.Missing{Name: "IVS_ENDPOINT", Want: "the IVS endpoint"}, 2, "p: IVS_ENDPOINT: not set: want the IVS endpoint\n"},
+		{&envconf.Invalid{Err: errors.New("IVSBATCH_REDIS_URL and IVSBATCH_REDIS_ADDR are both set")}, 2,
+			"p: IVSBATCH_REDIS_URL and IVSBATCH_REDIS_ADDR are both set\n"},
 	} {
 		var out bytes.Buffer
 		if code := Status(&out, "p", tc.err); code != tc.code || out.String() != tc.out {

@@ -47,3 +47,21 @@ func TestMediaSourceDeniesKeptPictures(t *testing.T) {
 		t.Fatalf("a relative prefix: %v, want an error naming the variable", err)
 	}
 }
+
+// IVSBATCH_PRICE_PER_CALL: an amount and an optional currency; unset is the
+// zero (unknown) price; anything else names the variable.
+func TestPrice(t *testing.T) {
+	t.Parallel()
+	if p, err := config.Price(env(map[string]string{"IVSBATCH_PRICE_PER_CALL": " 0.3 CNY "})); err != nil || p.Amount != 0.3 || p.Currency != "CNY" {
+		t.Errorf("0.3 CNY: %+v %v", p, err)
+	}
+	if p, err := config.Price(env(nil)); err != nil || p.Amount != 0 {
+		t.Errorf("unset: %+v %v; want the zero price", p, err)
+	}
+	for _, bad := range []string{"cheap", "-1 CNY", "NaN"} {
+		if _, err := config.Price(env(map[string]string{"IVSBATCH_PRICE_PER_CALL": bad})); err == nil ||
+			!strings.Contains(err.Error(), `IVSBATCH_PRICE_PER_CALL="`+bad+`"`) {
+			t.Errorf("%q: %v; want an error naming the variable and the value", bad, err)
+		}
+	}
+}

@@ -29,8 +29,17 @@ import (
 //     (PEM) for rediss:// and redis-sentinel://; with Sentinel, setting any of them turns TLS on
 //     for the sentinels and the primary.
 //
-// A bad value is an error naming the variable, the value and what is expected.
+// A bad value is an error naming the variable, the value and what is
+// expected (an *envconf.Invalid: exit 2).
 func Redis(getenv envconf.Lookup) (worker.RedisConfig, error) {
+	c, err := redisConfig(getenv)
+	if err != nil {
+		return c, &envconf.Invalid{Err: err}
+	}
+	return c, nil
+}
+
+func redisConfig(getenv envconf.Lookup) (worker.RedisConfig, error) {
 	raw, addr, db := getenv("IVSBATCH_REDIS_URL"), getenv("IVSBATCH_REDIS_ADDR"), getenv("IVSBATCH_REDIS_DB")
 	password, err := redisPassword(getenv)
 	if err != nil {

@@ -3,6 +3,8 @@ package config
 import (
 	"context"
 	"log/slog"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -112,6 +114,22 @@ func Policy(get envconf.Lookup) (pipeline.Policy, error) {
 // second per endpoint; 0 or less means no limit. It is parsed here only.
 func Quota(get envconf.Lookup) (float64, error) {
 	return envconf.Float(get, ops.EnvQuota, ops.DefaultQuota, "requests per second per endpoint (e.g. 10; 0 for no limit)")
+}
+
+// Price reads IVSBATCH_PRICE_PER_CALL: an amount and an optional currency
+// ("0.3 CNY"). Unset is the zero Price (costs are given in calls).
+func Price(get envconf.Lookup) (ops.Price, error) {
+	const name = "IVSBATCH_PRICE_PER_CALL"
+	v := strings.TrimSpace(get(name))
+	if v == "" {
+		return ops.Price{}, nil
+	}
+	amount, currency, _ := strings.Cut(v, " ")
+	a, err := strconv.ParseFloat(amount, 64)
+	if err != nil || a < 0 || math.IsNaN(a) || math.IsInf(a, 0) {
+		return ops.Price{}, &envconf.Error{Name: name, Value: v, Want: "an amount and an optional currency, such as 0.3 CNY"}
+	}
+	return ops.Price{Amount: a, Currency: strings.TrimSpace(currency)}, nil
 }
 
 // OpenStore opens the database of IVSBATCH_DATABASE_URL with the keyring

@@ -237,3 +237,11 @@ type Missing struct {
 }
 
 func (e *Missing) Error() string { return fmt.Sprintf("%s: not set: want %s", e.Name, e.Want) }
+
+// Invalid is a setting, or settings together, that cannot work, in words of
+// their own (naming each variable): "IVSBATCH_REDIS_URL and
+// IVSBATCH_REDIS_ADDR are both set …". Commands exit 2 on it, as on *Error.
+type Invalid struct{ Err error }
+
+func (e *Invalid) Error() string { return e.Err.Error() }
+func (e *Invalid) Unwrap() error { return e.Err }
