@@ -267,6 +267,8 @@ func (h *harness) workerConfig(o workerOpts) workermain.Config {
 	c.AccountRefresh, c.DedupWait = time.Second, 200*time.Millisecond
 	c.KeepPictures = o.pictures
 	c.ReconcileCron, c.MetricsAddr = "off", ""
+	// Webhook receivers in tests listen on loopback.
+	c.Webhooks.AllowPrivate, c.Webhooks.RetryBase, c.Webhooks.Interval = true, 200*time.Millisecond, 200*time.Millisecond
 	return c
 }
 

@@ -72,6 +72,14 @@ func (k *Keyring) ActiveKeyID() string { return k.active }
 // Seal encrypts plain for record id with the active key and returns
 // "kid:base64(nonce‖ciphertext)". The empty string stays empty.
 func (k *Keyring) Seal(plain string, recordID int64) (string, error) {
+	return k.SealFor(plain, aad(recordID))
+}
+
+// SealFor is Seal for a value that is not a record's: associated names
+// what it belongs to (such as "ivsbatch/webhook-endpoint/7"), and OpenFor
+// opens it only with the same words. Secrets other than personal data
+// (webhook signing secrets) are sealed so.
+func (k *Keyring) SealFor(plain string, associated []byte) (string, error) {
 	if plain == "" {
 		return "", nil
 	}
@@ -83,12 +91,17 @@ func (k *Keyring) Seal(plain string, recordID int64) (string, error) {
 	if _, err := rand.Read(nonce); err != nil {
 		return "", fmt.Errorf("pii: nonce: %w", err)
 	}
-	sealed := aead.Seal(nonce, nonce, []byte(plain), aad(recordID))
+	sealed := aead.Seal(nonce, nonce, []byte(plain), associated)
 	return k.active + ":" + base64.StdEncoding.EncodeToString(sealed), nil
 }
 
 // Open decrypts an envelope made by Seal for the same record id.
 func (k *Keyring) Open(envelope string, recordID int64) (string, error) {
+	return k.OpenFor(envelope, aad(recordID))
+}
+
+// OpenFor decrypts an envelope made by SealFor with the same associated data.
+func (k *Keyring) OpenFor(envelope string, associated []byte) (string, error) {
 	if envelope == "" {
 		return "", nil
 	}
@@ -107,7 +120,7 @@ func (k *Keyring) Open(envelope string, recordID int64) (string, error) {
 	if err != nil || len(raw) < aead.NonceSize() {
 		return "", errors.New("pii: damaged envelope")
 	}
-	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], aad(recordID))
+	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], associated)
 	if err != nil {
 		return "", errors.New("pii: envelope does not open (wrong key, record or tampered)")
 	}

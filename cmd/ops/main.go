@@ -11,6 +11,7 @@
 //	ops prevalidate  which open records would be rejected, without calling IVS
 //	ops export       a batch as CSV or xlsx, personal data masked, in a language and time zone
 //	ops report       a batch as a self-contained HTML report with charts
+//	ops webhooks     endpoints for batch events, the delivery log, replays
 //	ops migrate      apply the schema's migrations (nothing else migrates)
 //	ops roles        the least-privilege roles, as SQL or applied
 //
@@ -47,6 +48,7 @@ var commands = []cli.Command{
 	{Name: "plan", Summary: "what a batch will cost: rows accepted/refused, calls after dedup, duration at the quota, budget", Run: plan},
 	{Name: "export", Summary: "write a batch as CSV or xlsx for people (personal data masked, -lang, -tz) or programs (-raw)", Run: export},
 	{Name: "report", Summary: "write a batch as a self-contained HTML report with charts", Run: report},
+	{Name: "webhooks", Summary: "webhook endpoints for batch events: add, list, remove, deliveries, replay", Run: webhooks},
 	{Name: "migrate", Summary: "apply the schema's migrations (the only command that does; run as the migrator role)", Run: migrate},
 	{Name: "roles", Summary: "print (or -apply) the SQL making the migrator, worker, operator and reader roles", Run: roles},
 }

@@ -69,6 +69,11 @@ var codes = map[string]text{
 	"budget.exhausted":   {"the batch's budget of billed calls was used up: raise it (ops budget), then ops requeue -code budget.exhausted", "批次计费调用预算已用完：提高预算（ops budget）后执行 ops requeue -code budget.exhausted"},
 	"attempts.exhausted": {"retries ran out without a verdict", "重试次数用尽，仍无核验结果"},
 	"batch.cancelled":    {"the batch was cancelled before this record was sent (ops resume re-opens it)", "批次在该记录发送前已取消（ops resume 可恢复）"},
+	// Webhook event types (package webhook), shown by ops webhooks deliveries.
+	"batch.finished":         {"webhook event: the batch has no open records left", "Webhook 事件：批次已无未完成的记录"},
+	"batch.paused":           {"webhook event: the account (quota, arrears, credentials) or an operator paused the batch", "Webhook 事件：账号（配额、欠费、凭证）或操作员暂停了批次"},
+	"batch.budget_exhausted": {"webhook event: a record was refused because the batch's budget of billed calls is used up", "Webhook 事件：批次计费调用预算已用完，有记录未发送"},
+	"batch.needs_review":     {"webhook event: the batch finished with records waiting in review", "Webhook 事件：批次已完成，有记录等待人工复核"},
 
 	// identity rules (rejected before any call: nothing billed)
 	"id.length":  {"the id number is not 15 or 18 characters long", "身份证号不是 15 位或 18 位"},

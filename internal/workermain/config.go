@@ -14,6 +14,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/pii"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/taskqueue"
+	"github.com/ivsbatch/ivsbatch/webhook"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
@@ -72,6 +73,10 @@ type Config struct {
 	// see Main.MetricsURL). Pprof adds /debug/pprof/ there.
 	MetricsAddr string
 	Pprof       bool
+
+	// Webhooks is how this worker delivers batch events (package webhook):
+	// every worker dispatches and delivers them.
+	Webhooks webhook.Config
 }
 
 // DefaultConfig is the worker's defaults: every setting's default is
@@ -90,6 +95,7 @@ func DefaultConfig() Config {
 		DedupWindow:     pipeline.DefaultDedupWindow,
 		ReconcileCron:   ops.DefaultReconcileCron,
 		MetricsAddr:     "127.0.0.1:9090",
+		Webhooks:        webhook.Config{}.WithDefaults(),
 	}
 }
 
@@ -124,7 +130,7 @@ func (c Config) validate() error {
 	if _, err := ops.ParseReconcileCron(c.ReconcileCron); err != nil {
 		return err
 	}
-	return nil
+	return c.Webhooks.Validate()
 }
 
 // sized is c with the sizing defaults in place of its zero Concurrency,

@@ -41,6 +41,9 @@ func (m *Main) ParseEnv(get envconf.Lookup) error {
 	if c.Quota, err = config.Quota(get); err != nil {
 		return err
 	}
+	if c.Webhooks, err = config.Webhook(get, c.Webhooks); err != nil {
+		return err
+	}
 	return m.parseRunEnv(get)
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/ratelimit"
 	"github.com/ivsbatch/ivsbatch/store"
+	"github.com/ivsbatch/ivsbatch/webhook"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
@@ -101,6 +102,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Window: c.Window, Queues: c.Queues, Feed: c.Feed, Log: m.Log, Metrics: metrics}, m.rdb, proc, m.st)
 	m.serveMetrics(ctx, reg)
 	m.scheduleReconcile(ctx)
+	m.deliverWebhooks(ctx)
 	m.Log.Info("worker running", "quota", c.Quota, "concurrency", c.Concurrency, "window", c.Window, "queues", c.Queues,
 		"db_conns", m.st.Pool().Config().MaxConns)
 	m.wg.Add(1)
@@ -214,6 +216,19 @@ func (m *Main) scheduleReconcile(ctx context.Context) {
 		}}
 	m.wg.Add(1)
 	go func() { defer m.wg.Done(); s.Loop(ctx) }()
+}
+
+// deliverWebhooks dispatches batch events to the webhook queue and
+// delivers them, until ctx ends.
+func (m *Main) deliverWebhooks(ctx context.Context) {
+	s := webhook.NewServer(m.rdb, m.st, m.Config.Webhooks, m.Log)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		if err := s.Run(ctx); err != nil {
+			m.Log.Error("webhook deliveries stopped", "err", err)
+		}
+	}()
 }
 
 // Wait blocks until the worker stopped (the context given to Run ended and

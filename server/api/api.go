@@ -2,7 +2,8 @@
 // (server.Server): submit a manifest (an upload or an s3:// reference) with
 // an idempotency key, list batches, a batch's status, plan, report and
 // export, requeue with a preview (count and cost) then a confirmation, a
-// record looked up by ref, and the review queue with its decisions.
+// record looked up by ref, the review queue with its decisions, and the
+// webhook delivery log.
 // Every handler calls the same ops/, ingest/ and store/ functions as the
 // commands, with the authenticated caller as the audit log's operator.
 // Errors are application/problem+json (server.Problem). The routes are
@@ -76,6 +77,7 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/records", auth.Viewer, a.findRecords},
 		{"GET", "/api/v1/review", auth.Viewer, a.reviewQueue},
 		{"POST", "/api/v1/review/decisions", auth.Operator, a.decide},
+		{"GET", "/api/v1/webhooks/deliveries", auth.Viewer, a.webhookDeliveries},
 	}
 }
 
