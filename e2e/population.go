@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/synth"
@@ -16,6 +17,26 @@ type Options struct {
 	Videos  int    // video rows (alternating name_video and card_video); default 2, negative for none
 	Plain   bool   // leave out the bad manifest row and the bad-media record (benchmarks)
 	FFmpeg  string // ffmpeg binary for videos; default "ffmpeg"
+	// Shapes keeps only the image and text rows of these shapes (nil: every
+	// kind); e.g. {ShapeName} for a two-factor (name + id number) batch.
+	Shapes []pipeline.Shape
+}
+
+// kinds returns the kinds of rows opts asks for, in their cycle's order.
+func (opts Options) kinds() ([]kind, error) {
+	if len(opts.Shapes) == 0 {
+		return kinds, nil
+	}
+	var out []kind
+	for _, k := range kinds {
+		if slices.Contains(opts.Shapes, k.shape) {
+			out = append(out, k)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("build population: no image or text rows of shapes %v", opts.Shapes)
+	}
+	return out, nil
 }
 
 // Expect is the outcome a record must end with.
@@ -51,6 +72,10 @@ type Population struct {
 // Build generates a deterministic population for opts.
 func Build(ctx context.Context, opts Options) (*Population, error) {
 	seed := cmp.Or(opts.Seed, 1)
+	kinds, err := opts.kinds()
+	if err != nil {
+		return nil, err
+	}
 	records := cmp.Or(opts.Records, 27)
 	videos := cmp.Or(opts.Videos, 2)
 	if videos < 0 {

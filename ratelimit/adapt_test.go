@@ -129,7 +129,7 @@ func TestWaitFollowsAdaptedPace(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	defer rdb.Close()
 	ctx := context.Background()
-	l := New(rdb, Config{PerSecond: 20, Backoff: time.Millisecond,
+	l := New(rdb, Config{PerSecond: 20, Backoff: time.Millisecond, MaxLate: 50 * time.Millisecond, // late wake-ups are not this test's subject
 		Adapt: Adapt{Decrease: 0.5, Min: 0.5, RecoverEvery: time.Hour}})
 	l.Throttled(ctx, pipeline.EndpointStandard)
 	time.Sleep(5 * time.Millisecond) // the hold

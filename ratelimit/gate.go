@@ -31,11 +31,7 @@ type gate struct {
 func (g *gate) Verify(ctx context.Context, call pipeline.Call) (*pipeline.Reply, error) {
 	if key, ok := g.l.cfg.CallKey(ctx); ok {
 		if at, ok := g.l.takeSlot(key, call.Shape.Endpoint()); ok {
-			err := g.l.await(ctx, call.Shape.Endpoint(), at)
-			if err == nil {
-				err = g.l.ceiling(ctx, call.Shape.Endpoint())
-			}
-			if err != nil {
+			if err := g.l.await(ctx, call.Shape.Endpoint(), at); err != nil {
 				// Nothing was sent: a transient failure, not an ambiguous one.
 				return nil, ivs.CallError(&ivs.TransportError{Op: "wait for the send slot", Err: err,
 					Timeout: errors.Is(err, context.DeadlineExceeded)})

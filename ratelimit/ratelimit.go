@@ -73,10 +73,14 @@ type Config struct {
 	// Wait returns at the slot.
 	Lead time.Duration
 	// MaxLate is how late after its slot a call may still go out (default
-	// 20 ms, or a fifth of the spacing between slots when that is longer:
-	// 20 ms at 10/s, 670 ms at 0.3/s); a later one (its process stalled, or the work before the send
-	// took longer than Lead) reserves a fresh slot, so that calls held up
-	// together do not arrive together.
+	// half the headroom's slack: 5 ms at 1 % headroom, whatever the quota;
+	// without headroom 20 ms or a fifth of the spacing); a later one (its process stalled, or the work
+	// before the send took longer than Lead) reserves a fresh slot, so that
+	// calls held up together do not arrive together. It is bounded by the
+	// slack, not by the spacing of slots: with limit+1 calls in a row, the
+	// first late by more than the slack and the last on time, the gateway's
+	// sliding second holds limit+1 of them (see Config.Slack). The other
+	// half of the slack is for the way from the gate to the gateway.
 	MaxLate time.Duration
 	// CallKey names the call a context belongs to, so that Gate finds the
 	// slot Wait reserved for it (default: the asynq task ID).
@@ -107,13 +111,12 @@ func (c Config) withDefaults() Config {
 	}
 	c.Horizon = max(c.Horizon, c.Lead+50*time.Millisecond)
 	if c.MaxLate <= 0 {
-		c.MaxLate = 20 * time.Millisecond
-		if c.PerSecond > 0 {
-			// A fifth of the spacing at a low quota: a call a few tens of
-			// ms late is nowhere near the next one, and waiting a whole
-			// interval again (its attempt already in flight) costs more.
-			interval := time.Duration(float64(time.Second) / (c.PerSecond * (1 - c.Headroom)))
-			c.MaxLate = max(c.MaxLate, interval/5)
+		c.MaxLate = c.Slack() / 2
+		if c.MaxLate <= 0 && c.PerSecond > 0 {
+			// No headroom, no slack: 20 ms, or a fifth of the spacing at
+			// a low quota, as good as any.
+			interval := time.Duration(float64(time.Second) / c.PerSecond)
+			c.MaxLate = max(20*time.Millisecond, interval/5)
 		}
 	}
 	if c.CallKey == nil {
@@ -128,6 +131,20 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// Slack is how far out of step with their slots calls may arrive before
+// the gateway's sliding one-second window holds more than the quota: the
+// quota's limit+1 consecutive slots (limit = the whole calls per second the
+// gateway allows, at least 1) span limit × the interval between slots,
+// longer than a second by the slack. 0 without headroom or without a quota.
+func (c Config) Slack() time.Duration {
+	if c.PerSecond <= 0 || c.Headroom <= 0 || c.Headroom >= 1 {
+		return 0
+	}
+	limit := max(1, math.Floor(c.PerSecond))
+	interval := float64(time.Second) / (c.PerSecond * (1 - c.Headroom))
+	return max(0, time.Duration(limit*interval)-time.Second)
+}
+
 // Limiter implements pipeline.Limiter.
 type Limiter struct {
 	rdb redis.UniversalClient
@@ -139,6 +156,8 @@ type Limiter struct {
 	turns map[pipeline.Endpoint]chan struct{} // one reserving caller per endpoint
 	slots map[string]time.Time                // call key + endpoint → reserved slot, for Gate
 	local map[pipeline.Endpoint]*rate.Limiter // this process's ceiling per endpoint (see the package doc)
+	now   func() time.Time                    // the clock a call's lateness is read on (tests stall it)
+	late  atomic.Int64                        // fresh slots taken by calls that woke after MaxLate
 }
 
 // ceiling waits for this process's own limiter of ep: the quota, burst 1.
@@ -161,7 +180,7 @@ func (l *Limiter) adaptKey(ep pipeline.Endpoint) string { return l.cfg.Prefix + 
 // New returns a limiter sharing its state through rdb.
 func New(rdb redis.UniversalClient, cfg Config) *Limiter {
 	return &Limiter{rdb: rdb, cfg: cfg.withDefaults(), turns: map[pipeline.Endpoint]chan struct{}{}, slots: map[string]time.Time{},
-		local: map[pipeline.Endpoint]*rate.Limiter{}}
+		local: map[pipeline.Endpoint]*rate.Limiter{}, now: time.Now}
 }
 
 // Rate returns the full pace (calls per second) per endpoint: the quota less
@@ -202,32 +221,30 @@ func (l *Limiter) Wait(ctx context.Context, ep pipeline.Endpoint) error {
 			return sleep(ctx, time.Until(at.Add(-l.cfg.Lead)))
 		}
 	}
-	if err := l.await(ctx, ep, at); err != nil {
-		return err
-	}
-	return l.ceiling(ctx, ep)
+	return l.await(ctx, ep, at)
 }
 
-// maxReslots bounds how many fresh slots a late call takes before it goes
-// out anyway.
-const maxReslots = 3
-
-// await sleeps until the slot at; when it wakes more than MaxLate after it,
-// it reserves a fresh slot and waits for that one instead.
+// await sleeps until the slot at and this process's ceiling; when it
+// wakes more than MaxLate after the slot, it reserves a fresh slot and waits
+// for that one instead, as often as it takes (each costs one slot of the
+// schedule, a call sent late can cost a 429), until ctx ends.
 func (l *Limiter) await(ctx context.Context, ep pipeline.Endpoint, at time.Time) error {
-	for range maxReslots {
+	for {
 		if err := sleep(ctx, time.Until(at)); err != nil {
 			return err
 		}
-		if time.Since(at) <= l.cfg.MaxLate {
+		if err := l.ceiling(ctx, ep); err != nil {
+			return err
+		}
+		if l.now().Sub(at) <= l.cfg.MaxLate {
 			return nil
 		}
+		l.late.Add(1)
 		var err error
 		if at, err = l.reserve(ctx, ep); err != nil {
 			return err
 		}
 	}
-	return sleep(ctx, time.Until(at))
 }
 
 // reserve takes ep's turn in this process and reserves the next slot at

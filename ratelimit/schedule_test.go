@@ -233,7 +233,9 @@ func TestClockSyncKeepsTightestSample(t *testing.T) {
 // up with it: it reserves a fresh slot.
 func TestGateReslotsLateCall(t *testing.T) {
 	ctx := context.Background()
-	l, rdb := newTestLimiter(t, Config{PerSecond: 10, CallKey: keyOf})
+	// A tolerance wide enough that the on-time call is on time on a loaded
+	// machine, a second short of the late one's lateness.
+	l, rdb := newTestLimiter(t, Config{PerSecond: 10, CallKey: keyOf, MaxLate: 500 * time.Millisecond})
 	rec := &recorder{}
 	v := l.Gate(rec)
 	ep := pipeline.EndpointStandard
@@ -268,5 +270,90 @@ func TestGateCancelledIsNotSent(t *testing.T) {
 	_, err := v.Verify(ctx, pipeline.Call{Shape: pipeline.ShapeNameFaceImage})
 	if c := pipeline.ClassOf(err); c != pipeline.ClassTransient || len(rec.sent) != 0 {
 		t.Fatalf("cancelled in the gate: %v classified %s, %d calls made; want transient, none", err, c, len(rec.sent))
+	}
+}
+
+// Calls may reach the gateway out of step with their slots by up to
+// MaxLate (the gate lets them through) and still never put more than the
+// quota into any sliding second: at every quota, the calls held up by a
+// stall and released together MaxLate after the first one's slot, with the
+// limit+1st call on time, stay within the quota. The slots are the shared schedule's own (Redis arithmetic,
+// not timing); the window is counted as the simulator's gateway counts it.
+func TestLateCallsStayWithinTheQuota(t *testing.T) {
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: testenv.Redis(t)})
+	t.Cleanup(func() { _ = rdb.Close() })
+	for _, quota := range []float64{1, 10, 50, 200, 1000} {
+		cfg := Config{PerSecond: quota, Horizon: time.Hour, Prefix: "late-test:" + strconv.FormatFloat(quota, 'f', -1, 64) + ":"}
+		l := New(rdb, cfg)
+		cfg = l.cfg
+		if cfg.MaxLate > cfg.Slack()/2 {
+			t.Errorf("quota %v: MaxLate %s is more than half the headroom's slack %s", quota, cfg.MaxLate, cfg.Slack())
+		}
+		limit := int(quota)
+		interval := time.Duration(float64(time.Second) / l.Rate())
+		ep := pipeline.EndpointExtention
+		var slots []int64 // µs, Redis clock
+		for range 3 * (limit + 1) {
+			if _, retry, err := l.reserveSlot(ctx, ep, interval); err != nil || retry != 0 {
+				t.Fatalf("quota %v: reserve: retry %s, %v", quota, retry, err)
+			}
+			slots = append(slots, next(t, l, rdb, ep)-interval.Microseconds())
+		}
+		// Each block of limit+1 calls starts with a stall: the calls whose
+		// slots fell within MaxLate of the block's first slot all go out
+		// together, MaxLate after it (late, but not too late for the gate);
+		// the others go out on time, the block's last among them.
+		var arrivals []time.Time
+		for i, s := range slots {
+			at := time.UnixMicro(s)
+			if stalled := time.UnixMicro(slots[i/(limit+1)*(limit+1)]).Add(cfg.MaxLate); at.Before(stalled) {
+				at = stalled
+			}
+			arrivals = append(arrivals, at)
+		}
+		if most := busiestSecond(arrivals); most > limit {
+			t.Errorf("quota %v, MaxLate %s: %d calls within one second", quota, cfg.MaxLate, most)
+		}
+	}
+}
+
+// busiestSecond counts, for each of the times ts (any order), the times in
+// the second up to it, (t − 1 s, t], and returns the most: what a sliding
+// one-second window would hold at its fullest.
+func busiestSecond(ts []time.Time) int {
+	most := 0
+	for _, t := range ts {
+		n := 0
+		for _, u := range ts {
+			if !u.After(t) && u.After(t.Add(-time.Second)) {
+				n++
+			}
+		}
+		most = max(most, n)
+	}
+	return most
+}
+
+// A call that never comes to the gate on time (its process stalled at
+// every wake) is never sent: it keeps taking fresh slots, each a slot of
+// the schedule lost rather than a call arriving together with the ones
+// after it, until its context ends, and is then reported as not sent.
+func TestGateNeverSendsAStalledCall(t *testing.T) {
+	l, _ := newTestLimiter(t, Config{PerSecond: 50, CallKey: keyOf})
+	l.now = func() time.Time { return time.Now().Add(time.Hour) } // every wake an hour late
+	rec := &recorder{}
+	v := l.Gate(rec)
+	ep := pipeline.EndpointStandard
+	l.keepSlot("stalled", ep, time.Now())
+	ctx, cancel := context.WithTimeout(withCall(context.Background(), "stalled"), 2*time.Second)
+	defer cancel()
+	_, err := v.Verify(ctx, pipeline.Call{Shape: pipeline.ShapeNameFaceImage})
+	if c := pipeline.ClassOf(err); c != pipeline.ClassTransient || len(rec.sent) != 0 {
+		t.Fatalf("stalled call: %v classified %s, %d calls made; want transient, none", err, c, len(rec.sent))
+	}
+	// It took more fresh slots than the three after which it used to go out anyway.
+	if n := l.late.Load(); n <= 3 {
+		t.Fatalf("the stalled call took %d fresh slots; want it to keep taking them until its context ended", n)
 	}
 }

@@ -5,6 +5,7 @@
 //
 //	go run ./bench/e2e -records 300 -quota -1 -latency 0 -workers 1
 //	go run ./bench/e2e -records 120 -quota 10 -latency 300ms -workers 2 -procs
+//	go run ./bench/e2e -records 12000 -quota 200 -latency 300ms -workers 2 -procs -shapes two-factor
 //
 // With -procs the workers are separate `worker` processes (built from
 // ./cmd/worker); otherwise they are in-process instances sharing nothing but
@@ -20,9 +21,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/worker"
 )
 
@@ -37,6 +41,7 @@ type options struct {
 	seed        int64
 	timeout     time.Duration
 	verbose     bool
+	shapes      []pipeline.Shape // nil: every image and text kind
 }
 
 func main() {
@@ -50,7 +55,13 @@ func main() {
 	flag.Int64Var(&o.seed, "seed", 1, "population seed")
 	flag.DurationVar(&o.timeout, "timeout", 20*time.Minute, "give up after this long")
 	flag.BoolVar(&o.verbose, "v", false, "log worker warnings")
+	shapes := flag.String("shapes", "all", `the batch's shapes: "all" (images and text), "two-factor" (name + id number only: no media to prepare), or a comma-separated list (name,card,…)`)
 	flag.Parse()
+	var err error
+	if o.shapes, err = parseShapes(*shapes); err != nil {
+		fmt.Fprintln(os.Stderr, "bench e2e:", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	res, err := run(ctx, o)
@@ -70,6 +81,25 @@ func (o options) concurrencyFor() int {
 		return o.concurrency
 	}
 	return worker.DefaultConcurrency(o.workerQuota())
+}
+
+// parseShapes reads -shapes.
+func parseShapes(v string) ([]pipeline.Shape, error) {
+	switch v {
+	case "", "all":
+		return nil, nil
+	case "two-factor":
+		return []pipeline.Shape{pipeline.ShapeName}, nil
+	}
+	var out []pipeline.Shape
+	for _, f := range strings.Split(v, ",") {
+		s := pipeline.Shape(strings.TrimSpace(f))
+		if !slices.Contains(pipeline.Shapes, s) {
+			return nil, fmt.Errorf("-shapes: unknown shape %q (want all, two-factor or some of %v)", f, pipeline.Shapes)
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 func (o options) logger() *slog.Logger {

@@ -45,6 +45,10 @@ type result struct {
 	// sent and arrived: per endpoint, the spacing of the workers' sends and
 	// of the requests' arrivals at the simulator (see spacingOf)
 	sent, arrived map[string]string
+	// twice: the attempts of each uuid billed more than once; unmarked: the
+	// extra billed calls no attempt marks billed or possibly billed
+	twice    []string
+	unmarked int
 }
 
 // endpointRates measures, from the attempts table, each endpoint's achieved
@@ -82,6 +86,11 @@ func (r result) print(w io.Writer, o options) {
 	if o.concurrency == 0 {
 		sized = "the worker's default for the quota"
 	}
+	shapes := "all (images and text)"
+	if o.shapes != nil {
+		shapes = fmt.Sprint(o.shapes)
+	}
+	fmt.Fprintf(w, "shapes=%s ", shapes)
 	fmt.Fprintf(w, "records=%d workers=%d (%s) concurrency=%d (%s) db_conns=%d per worker quota=%g latency=%s\n",
 		r.records, o.workers, mode, o.concurrencyFor(), sized, worker.PoolConns(o.concurrencyFor(), 2), o.quota, o.latency)
 	fmt.Fprintf(w, "elapsed=%s rate=%.1f records/s (setup %s, not counted)\n",
@@ -98,6 +107,16 @@ func (r result) print(w io.Writer, o options) {
 	}
 	fmt.Fprintf(w, "ledger: billed=%d requests=%d duplicates=%d by_status=%v max_per_second=%v\n",
 		r.ledger.TotalBilled, r.ledger.Requests, len(r.ledger.Duplicates), r.ledger.ByStatus, r.ledger.MaxPerSecond)
+	for i, l := range r.twice {
+		if i == 5 {
+			fmt.Fprintf(w, "  … and %d more uuids billed more than once\n", len(r.twice)-i)
+			break
+		}
+		fmt.Fprintf(w, "  billed twice: %s\n", l)
+	}
+	if len(r.twice) > 0 {
+		fmt.Fprintf(w, "extra billed calls not marked billed or possibly billed: %d\n", r.unmarked)
+	}
 	if r.ledger.Requests > 0 {
 		fmt.Fprintf(w, "throttled: %d of %d requests (%.2f %%)\n", r.ledger.ByStatus["429"], r.ledger.Requests,
 			100*float64(r.ledger.ByStatus["429"])/float64(r.ledger.Requests))
@@ -122,7 +141,7 @@ func run(ctx context.Context, o options) (result, error) {
 		return result{}, err
 	}
 	defer func() { _ = redisCmd.Process.Kill(); _ = redisCmd.Wait() }()
-	pop, err := e2e.Build(ctx, e2e.Options{Seed: o.seed, Records: o.records, Videos: -1, Plain: true})
+	pop, err := e2e.Build(ctx, e2e.Options{Seed: o.seed, Records: o.records, Videos: -1, Plain: true, Shapes: o.shapes})
 	if err != nil {
 		return result{}, err
 	}
@@ -146,6 +165,11 @@ func run(ctx context.Context, o options) (result, error) {
 	}
 	defer st.Close()
 	w := world{dbURL: dbURL, redis: redisAddr, simURL: srv.URL, dir: dir}
+	if o.procs {
+		if w.bin, err = buildWorker(ctx, dir); err != nil {
+			return result{}, err
+		}
+	}
 	res := result{records: len(pop.Rows), setupDur: time.Since(setup)}
 	start := time.Now()
 	stopWorkers, err := startWorkers(ctx, o, w)
@@ -161,11 +185,14 @@ func run(ctx context.Context, o options) (result, error) {
 	if res.endpoints, res.rates, err = endpointRates(ctx, st); err != nil {
 		return result{}, err
 	}
-	if res.sent, err = sendTimes(ctx, st); err != nil {
+	if res.sent, err = sendTimes(ctx, st, int(o.quota)); err != nil {
 		return result{}, err
 	}
-	res.arrived = arr.spacing()
+	res.arrived = arr.spacing(int(o.quota))
 	res.counts, res.ledger = map[pipeline.Status]int{}, sim.Ledger()
+	if res.twice, res.unmarked, err = billedTwice(ctx, st, res.ledger); err != nil {
+		return result{}, err
+	}
 	want := pop.Expected()
 	for _, r := range recs {
 		res.counts[r.Status]++
@@ -204,7 +231,7 @@ var benchKeys = func() *pii.Keyring {
 }()
 
 // world is where the workers find their servers.
-type world struct{ dbURL, redis, simURL, dir string }
+type world struct{ dbURL, redis, simURL, dir, bin string }
 
 func submit(ctx context.Context, dbURL string, pop *e2e.Population, dir string) (*store.Store, int64, error) {
 	st, err := store.Open(ctx, dbURL, store.WithKeyring(benchKeys))

@@ -32,19 +32,19 @@ func (a *arrivals) wrap(h http.Handler) http.Handler {
 	})
 }
 
-func (a *arrivals) spacing() map[string]string {
+func (a *arrivals) spacing(limit int) map[string]string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	out := map[string]string{}
 	for ep, ts := range a.at {
-		out[ep] = spacingOf(ts)
+		out[ep] = spacingOf(ts, limit)
 	}
 	return out
 }
 
 // sendTimes reads, per endpoint, when the workers marked each attempt sent
 // (just after the limiter's grant): the spacing the limiter produced.
-func sendTimes(ctx context.Context, st *store.Store) (map[string]string, error) {
+func sendTimes(ctx context.Context, st *store.Store, limit int) (map[string]string, error) {
 	rows, err := st.Pool().Query(ctx, `SELECT endpoint, started_at FROM attempts WHERE state = 'finished' ORDER BY started_at`)
 	if err != nil {
 		return nil, err
@@ -61,32 +61,36 @@ func sendTimes(ctx context.Context, st *store.Store) (map[string]string, error) 
 	}
 	out := map[string]string{}
 	for ep, t := range ts {
-		out[ep] = spacingOf(t)
+		out[ep] = spacingOf(t, limit)
 	}
 	return out, rows.Err()
 }
 
 // spacingOf summarises request times: the gaps between neighbours, and the
-// span of every 11 consecutive requests (under 1 s, a sliding one-second
-// window would have held 11 of them).
-func spacingOf(ts []time.Time) string {
+// span of every limit+1 consecutive requests (under 1 s, a sliding one-second
+// window would have held more than limit of them; limit ≤ 0: 10). busiest is
+// the most requests within any one second.
+func spacingOf(ts []time.Time, limit int) string {
+	if limit <= 0 {
+		limit = 10
+	}
 	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
-	if len(ts) < 12 {
+	if len(ts) < limit+2 {
 		return fmt.Sprintf("%d requests", len(ts))
 	}
 	var gaps, spans []time.Duration
 	short := 0
 	for i := 1; i < len(ts); i++ {
 		gaps = append(gaps, ts[i].Sub(ts[i-1]))
-		if i >= 10 {
-			s := ts[i].Sub(ts[i-10])
+		if i >= limit {
+			s := ts[i].Sub(ts[i-limit])
 			spans = append(spans, s)
 			if s <= time.Second {
 				short++
 			}
 		}
 	}
-	long := 0 // time lost in gaps of more than two intervals (demand ran dry, or a back-off)
+	long := 0 // time lost in gaps of more than 200 ms (demand ran dry, or a back-off)
 	for _, g := range gaps {
 		if g > 200*time.Millisecond {
 			long += int(g / time.Millisecond)
@@ -97,7 +101,20 @@ func spacingOf(ts []time.Time) string {
 	q := func(d []time.Duration, p float64) time.Duration {
 		return d[int(p*float64(len(d)-1))].Round(100 * time.Microsecond)
 	}
-	return fmt.Sprintf("gap p1/p50/p99/max %s/%s/%s/%s (%.1fs in gaps > 200ms); 11-request span min/p1/p50 %s/%s/%s, ≤1s: %d of %d",
-		q(gaps, 0.01), q(gaps, 0.5), q(gaps, 0.99), q(gaps, 1), float64(long)/1000,
-		q(spans, 0), q(spans, 0.01), q(spans, 0.5), short, len(spans))
+	return fmt.Sprintf("gap p1/p50/p99/max %s/%s/%s/%s (%.1fs in gaps > 200ms); %d-request span min/p1/p50 %s/%s/%s, ≤1s: %d of %d; busiest second %d",
+		q(gaps, 0.01), q(gaps, 0.5), q(gaps, 0.99), q(gaps, 1), float64(long)/1000, limit+1,
+		q(spans, 0), q(spans, 0.01), q(spans, 0.5), short, len(spans), busiest(ts))
+}
+
+// busiest is the most of the sorted times ts within any one second (a
+// sliding window ending at each of them).
+func busiest(ts []time.Time) int {
+	most, lo := 0, 0
+	for hi := range ts {
+		for !ts[lo].After(ts[hi].Add(-time.Second)) {
+			lo++
+		}
+		most = max(most, hi-lo+1)
+	}
+	return most
 }

@@ -68,14 +68,20 @@ func workerConfig(o options, w world) workermain.Config {
 	return c
 }
 
-// startProcesses builds cmd/worker and runs o.workers copies of it.
-func startProcesses(ctx context.Context, o options, w world) (func(), error) {
-	bin := filepath.Join(w.dir, "worker")
+// buildWorker builds cmd/worker into dir (part of the setup, not timed).
+func buildWorker(ctx context.Context, dir string) (string, error) {
+	bin := filepath.Join(dir, "worker")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/worker")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
-		return nil, fmt.Errorf("build cmd/worker (run from the repository root): %w", err)
+		return "", fmt.Errorf("build cmd/worker (run from the repository root): %w", err)
 	}
+	return bin, nil
+}
+
+// startProcesses runs o.workers copies of the worker built at w.bin.
+func startProcesses(ctx context.Context, o options, w world) (func(), error) {
+	bin := w.bin
 	env := append(os.Environ(),
 		"IVSBATCH_DATABASE_URL="+w.dbURL, "IVSBATCH_REDIS_ADDR="+w.redis, "IVSBATCH_REDIS_DB=0",
 		"IVS_ENDPOINT="+w.simURL, "IVS_AK="+simAK, "IVS_SK="+simSK, "IVSBATCH_MEDIA_ROOT="+w.dir,
