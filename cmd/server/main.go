@@ -16,18 +16,12 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 
 	"github.com/ivsbatch/ivsbatch/internal/cli"
-	"github.com/ivsbatch/ivsbatch/internal/envconf"
 )
 
 func main() {
-	level, levelErr := envconf.LogLevel(os.Getenv, "IVSBATCH_LOG_LEVEL", slog.LevelInfo)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	slog.SetDefault(log)
-	cli.RedisLogsTo(log)
+	log, levelErr := cli.ServiceLog()
 	cli.Main("server", []cli.Command{
 		{Name: "run", Summary: "serve the API and the console until SIGTERM",
 			Run: func(ctx context.Context, args []string) error {
