@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/ivsbatch/ivsbatch/internal/cmdenv"
 	"github.com/ivsbatch/ivsbatch/internal/config"
 	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/store"
@@ -196,17 +197,12 @@ see the same payload and event id (deduplicate on it).`,
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx)
+	env, err := open(ctx, cmdenv.Store|cmdenv.Redis)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	rdb, err := config.ConnectRedis(ctx, os.Getenv)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	pairs, err := ops.ReplayWebhook(ctx, st, rdb, cfg, store.WebhookReplay{DeliveryID: *delivery, EventID: *event},
+	defer env.Close()
+	pairs, err := ops.ReplayWebhook(ctx, env.Store, env.Redis, cfg, store.WebhookReplay{DeliveryID: *delivery, EventID: *event},
 		*operator, *reason)
 	if err != nil {
 		return err

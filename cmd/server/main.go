@@ -16,12 +16,15 @@ package main
 
 import (
 	"context"
+	"os"
 
 	"github.com/ivsbatch/ivsbatch/internal/cli"
+	"github.com/ivsbatch/ivsbatch/internal/config"
 )
 
 func main() {
-	log, levelErr := cli.ServiceLog()
+	level, levelErr := config.LogLevel(os.Getenv)
+	log := cli.ServiceLog(level)
 	cli.Main("server", []cli.Command{
 		{Name: "run", Summary: "serve the API and the console until SIGTERM",
 			Run: func(ctx context.Context, args []string) error {

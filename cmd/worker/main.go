@@ -11,12 +11,15 @@ package main
 
 import (
 	"context"
+	"os"
 
 	"github.com/ivsbatch/ivsbatch/internal/cli"
+	"github.com/ivsbatch/ivsbatch/internal/config"
 )
 
 func main() {
-	log, levelErr := cli.ServiceLog()
+	level, levelErr := config.LogLevel(os.Getenv)
+	log := cli.ServiceLog(level)
 	cli.Main("worker", []cli.Command{
 		{Name: "run", Summary: "serve the queue until SIGTERM (in-flight records finish or go back to the queue)",
 			Run: func(ctx context.Context, args []string) error {

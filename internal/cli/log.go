@@ -3,18 +3,13 @@ package cli
 import (
 	"log/slog"
 	"os"
-
-	"github.com/ivsbatch/ivsbatch/internal/envconf"
 )
 
-// ServiceLog is a serving command's logger, at IVSBATCH_LOG_LEVEL: it becomes
-// slog's default and receives go-redis's messages. A bad level is returned
-// beside the logger (at info) for the serving subcommand to report, so that
-// the command's other subcommands still run.
-func ServiceLog() (*slog.Logger, error) {
-	level, err := envconf.LogLevel(os.Getenv, "IVSBATCH_LOG_LEVEL", slog.LevelInfo)
+// ServiceLog is a serving command's logger at level, on standard error: it
+// becomes slog's default and receives go-redis's messages.
+func ServiceLog(level slog.Level) *slog.Logger {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
 	RedisLogsTo(log)
-	return log, err
+	return log
 }

@@ -11,6 +11,7 @@ package config
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -44,4 +45,11 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// LogLevel is a serving command's log level, IVSBATCH_LOG_LEVEL (default
+// INFO). A bad value is returned beside INFO for the serving subcommand to
+// report, so that the command's other subcommands still run.
+func LogLevel(get envconf.Lookup) (slog.Level, error) {
+	return envconf.LogLevel(get, "IVSBATCH_LOG_LEVEL", slog.LevelInfo)
 }

@@ -1,14 +1,12 @@
 package config
 
 import (
-	"context"
 	"log/slog"
 	"math"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/ivsbatch/ivsbatch/internal/envconf"
 	"github.com/ivsbatch/ivsbatch/media"
@@ -16,8 +14,6 @@ import (
 	"github.com/ivsbatch/ivsbatch/objstore"
 	"github.com/ivsbatch/ivsbatch/ops"
 	"github.com/ivsbatch/ivsbatch/pipeline"
-	"github.com/ivsbatch/ivsbatch/store"
-	"github.com/ivsbatch/ivsbatch/worker"
 )
 
 // DefaultDatabaseURL is used when IVSBATCH_DATABASE_URL is not set.
@@ -130,30 +126,6 @@ func Price(get envconf.Lookup) (ops.Price, error) {
 		return ops.Price{}, &envconf.Error{Name: name, Value: v, Want: "an amount and an optional currency, such as 0.3 CNY"}
 	}
 	return ops.Price{Amount: a, Currency: strings.TrimSpace(currency)}, nil
-}
-
-// OpenStore opens the database of IVSBATCH_DATABASE_URL with the keyring
-// of IVSBATCH_PII_* (none when unset: personal data cannot be read).
-func OpenStore(ctx context.Context, get envconf.Lookup, opts ...store.Option) (*store.Store, error) {
-	u, err := DatabaseURL(get)
-	if err != nil {
-		return nil, err
-	}
-	keys, err := Keyring(get)
-	if err != nil {
-		return nil, err
-	}
-	return store.Open(ctx, u, append([]store.Option{store.WithKeyring(keys)}, opts...)...)
-}
-
-// ConnectRedis connects to the Redis of IVSBATCH_REDIS_* (see Redis) and
-// checks that it answers.
-func ConnectRedis(ctx context.Context, get envconf.Lookup) (redis.UniversalClient, error) {
-	rc, err := Redis(get)
-	if err != nil {
-		return nil, err
-	}
-	return worker.ConnectRedis(ctx, rc)
 }
 
 // Operator is who runs an operator's command, for the audit log: $USER,
