@@ -68,22 +68,32 @@ func (w *dedupWrite) queue(b *pgx.Batch) {
 	})
 }
 
-// The two look-ups of Dedup. Both find rows by input_digest first (the
-// records_input_digest index), so they cost the same at any table size.
+// The two look-ups of Dedup read the records with the digest first (the
+// records_input_digest index; at most a few rows, identical inputs), and
+// only those: the candidates are a materialized CTE, so the planner cannot
+// fold the look-ups' other conditions into a scan of another index (the
+// batch's status, which stale statistics made look cheap) or of the table.
+// The statistics a submit leaves (every record of the batch pending, no
+// digest) made the plain form read every finished record of the batch for
+// each look-up: 15 ms per record at 20,000, O(n²) over a batch, and the
+// Postgres CPU that kept two workers under a 200/s quota (bench/README.md,
+// "The 200/s row"). This form costs the same at any table size, generic
+// plan or not (TestDedupLookupsUseDigestIndex).
 const (
-	// dedupInProgressSQL: an open record ($3: open statuses) with the
-	// digest $1, other than $2, in the batch $4 or (across = $5) any batch:
-	// its call is on its way.
+	// dedupSameSQL: the records other than $2 with one of the digests $1.
+	dedupSameSQL = `
+		SELECT id, batch_id, status, verification_code, finished_at, linked_record_id FROM records
+		WHERE input_digest = ANY ($1) AND id <> $2`
+	// dedupInProgressSQL: an open one ($3: open statuses) in the batch $4
+	// or (across = $5) any batch: its call is on its way.
 	dedupInProgressSQL = `
-		SELECT id FROM records
-		WHERE input_digest = ANY ($1) AND id <> $2 AND status = ANY ($3) AND (batch_id = $4 OR $5)
-		LIMIT 1`
-	// dedupPriorSQL: a final record ($6: final statuses) with a verdict and
-	// the digest: any verdict in the batch; across batches ($5) a reusable
-	// one ($7) that finished within the window ($8 seconds).
+		SELECT id FROM same WHERE status = ANY ($3) AND (batch_id = $4 OR $5) LIMIT 1`
+	// dedupPriorSQL: a final one ($6: final statuses) with a verdict: any
+	// verdict in the batch; across batches ($5) a reusable one ($7) that
+	// finished within the window ($8 seconds).
 	dedupPriorSQL = `
-		SELECT coalesce(linked_record_id, id) FROM records
-		WHERE input_digest = ANY ($1) AND id <> $2 AND status = ANY ($6) AND verification_code IS NOT NULL
+		SELECT coalesce(linked_record_id, id) FROM same
+		WHERE status = ANY ($6) AND verification_code IS NOT NULL
 		  AND (batch_id = $4
 		       OR ($5 AND verification_code = ANY ($7) AND finished_at > now() - make_interval(secs => $8)))
 		ORDER BY finished_at DESC LIMIT 1`
@@ -91,7 +101,8 @@ const (
 	// digest on record $2 when both are 0 (under the digest's lock, taken
 	// by the statement before, so no other record can slip in between).
 	dedupSQL = `
-		WITH look AS (
+		WITH same AS MATERIALIZED (` + dedupSameSQL + `),
+		look AS (
 			SELECT coalesce((` + dedupInProgressSQL + `), 0) AS other, coalesce((` + dedupPriorSQL + `), 0) AS prior),
 		mark AS (
 			UPDATE records SET input_digest = ($1::bytea[])[1] FROM look

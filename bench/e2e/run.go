@@ -45,6 +45,8 @@ type result struct {
 	// sent and arrived: per endpoint, the spacing of the workers' sends and
 	// of the requests' arrivals at the simulator (see spacingOf)
 	sent, arrived map[string]string
+	// dipped: per endpoint, the seconds short of the quota (see dips)
+	dipped map[string]string
 	// twice: the attempts of each uuid billed more than once; unmarked: the
 	// extra billed calls no attempt marks billed or possibly billed
 	twice    []string
@@ -104,6 +106,9 @@ func (r result) print(w io.Writer, o options) {
 		fmt.Fprintf(w, "achieved %s: %s%s\n", ep, rate, use)
 		fmt.Fprintf(w, "  sent:    %s\n", r.sent[ep])
 		fmt.Fprintf(w, "  arrived: %s\n", r.arrived[ep])
+		if d := r.dipped[ep]; d != "" {
+			fmt.Fprintf(w, "  short:   %s\n", d)
+		}
 	}
 	fmt.Fprintf(w, "ledger: billed=%d requests=%d duplicates=%d by_status=%v max_per_second=%v\n",
 		r.ledger.TotalBilled, r.ledger.Requests, len(r.ledger.Duplicates), r.ledger.ByStatus, r.ledger.MaxPerSecond)
@@ -188,7 +193,7 @@ func run(ctx context.Context, o options) (result, error) {
 	if res.sent, err = sendTimes(ctx, st, int(o.quota)); err != nil {
 		return result{}, err
 	}
-	res.arrived = arr.spacing(int(o.quota))
+	res.arrived, res.dipped = arr.spacing(int(o.quota)), arr.dips(o.quota)
 	res.counts, res.ledger = map[pipeline.Status]int{}, sim.Ledger()
 	if res.twice, res.unmarked, err = billedTwice(ctx, st, res.ledger); err != nil {
 		return result{}, err

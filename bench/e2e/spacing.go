@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +39,18 @@ func (a *arrivals) spacing(limit int) map[string]string {
 	out := map[string]string{}
 	for ep, ts := range a.at {
 		out[ep] = spacingOf(ts, limit)
+	}
+	return out
+}
+
+// dips lists, per endpoint, the seconds in which fewer requests arrived than
+// the quota allows (see dips).
+func (a *arrivals) dips(quota float64) map[string]string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[string]string{}
+	for ep, ts := range a.at {
+		out[ep] = dips(ts, quota)
 	}
 	return out
 }
@@ -117,4 +130,28 @@ func busiest(ts []time.Time) int {
 		most = max(most, hi-lo+1)
 	}
 	return most
+}
+
+// dips lists the whole seconds (from the first request) that held fewer than
+// 95 % of the quota's requests, the first and the last second excepted: where
+// the fleet fell behind its pace, to be read beside the workers' logs.
+func dips(ts []time.Time, quota float64) string {
+	if len(ts) == 0 || quota <= 0 {
+		return ""
+	}
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	counts := make([]int, int(ts[len(ts)-1].Sub(ts[0])/time.Second)+1)
+	for _, t := range ts {
+		counts[int(t.Sub(ts[0])/time.Second)]++
+	}
+	var out []string
+	missing := 0
+	for s := 1; s < len(counts)-1; s++ {
+		if float64(counts[s]) < 0.95*quota {
+			out = append(out, fmt.Sprintf("%d:%d", s, counts[s]))
+			missing += int(quota) - counts[s]
+		}
+	}
+	return fmt.Sprintf("%d of %d seconds under 95 %% of the quota (%d requests short), from %s: %s",
+		len(out), len(counts), missing, ts[0].Format("15:04:05.000"), strings.Join(out, " "))
 }
