@@ -86,7 +86,7 @@ func startProcesses(ctx context.Context, o options, w world) (func(), error) {
 		"IVSBATCH_DATABASE_URL="+w.dbURL, "IVSBATCH_REDIS_ADDR="+w.redis, "IVSBATCH_REDIS_DB=0",
 		"IVS_ENDPOINT="+w.simURL, "IVS_AK="+simAK, "IVS_SK="+simSK, "IVSBATCH_MEDIA_ROOT="+w.dir,
 		"IVSBATCH_QUOTA="+strconv.FormatFloat(o.workerQuota(), 'f', -1, 64),
-		"IVSBATCH_METRICS_ADDR=")
+		"IVSBATCH_METRICS_ADDR=127.0.0.1:0") // a port of its own: two processes, no clash
 	env = append(env, benchKeyEnv...)
 	var cmds []*exec.Cmd
 	stop := func() {
