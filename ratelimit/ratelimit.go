@@ -82,6 +82,10 @@ type Config struct {
 	// sliding second holds limit+1 of them (see Config.Slack). The other
 	// half of the slack is for the way from the gate to the gateway.
 	MaxLate time.Duration
+	// Late is told each time a call woke more than MaxLate after its slot
+	// and takes a fresh one (that slot goes unused): a metric, say. Nil: not
+	// told.
+	Late func(pipeline.Endpoint)
 	// CallKey names the call a context belongs to, so that Gate finds the
 	// slot Wait reserved for it (default: the asynq task ID).
 	CallKey func(context.Context) (string, bool)
@@ -240,6 +244,9 @@ func (l *Limiter) await(ctx context.Context, ep pipeline.Endpoint, at time.Time)
 			return nil
 		}
 		l.late.Add(1)
+		if l.cfg.Late != nil {
+			l.cfg.Late(ep)
+		}
 		var err error
 		if at, err = l.reserve(ctx, ep); err != nil {
 			return err

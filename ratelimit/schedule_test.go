@@ -235,7 +235,9 @@ func TestGateReslotsLateCall(t *testing.T) {
 	ctx := context.Background()
 	// A tolerance wide enough that the on-time call is on time on a loaded
 	// machine, a second short of the late one's lateness.
-	l, rdb := newTestLimiter(t, Config{PerSecond: 10, CallKey: keyOf, MaxLate: 500 * time.Millisecond})
+	var late []pipeline.Endpoint // what Config.Late was told (metrics)
+	l, rdb := newTestLimiter(t, Config{PerSecond: 10, CallKey: keyOf, MaxLate: 500 * time.Millisecond,
+		Late: func(ep pipeline.Endpoint) { late = append(late, ep) }})
 	rec := &recorder{}
 	v := l.Gate(rec)
 	ep := pipeline.EndpointStandard
@@ -244,14 +246,17 @@ func TestGateReslotsLateCall(t *testing.T) {
 	if _, err := v.Verify(withCall(ctx, "on-time"), pipeline.Call{Shape: pipeline.ShapeNameFaceImage}); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := rdb.Exists(ctx, l.nextKey(ep)).Result(); err != nil || n != 0 {
-		t.Fatalf("a call on time reserved another slot (%v)", err)
+	if n, err := rdb.Exists(ctx, l.nextKey(ep)).Result(); err != nil || n != 0 || len(late) != 0 {
+		t.Fatalf("a call on time reserved another slot (%v; told late %v)", err, late)
 	}
 	if _, err := v.Verify(withCall(ctx, "late"), pipeline.Call{Shape: pipeline.ShapeNameFaceImage}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := rdb.Exists(ctx, l.nextKey(ep)).Result(); err != nil || n != 1 {
 		t.Fatalf("the late call went out without a fresh slot (%v)", err)
+	}
+	if len(late) != 1 || late[0] != ep {
+		t.Fatalf("Config.Late told %v; want the late call's endpoint once", late)
 	}
 	if len(rec.sent) != 2 {
 		t.Fatalf("%d calls made; want 2", len(rec.sent))

@@ -41,6 +41,7 @@ type Metrics struct {
 	// attempts, lost-task recovery and infrastructure failures.
 	Quota          *prometheus.GaugeVec   // by endpoint: the configured quota (requests/s)
 	Granted        *prometheus.CounterVec // by endpoint: calls the shared limiter let through
+	LateCalls      *prometheus.CounterVec // by endpoint: calls that came to their slot too late and took a fresh one
 	Outcomes       *prometheus.CounterVec // by endpoint and class (verdict, throttled, transient …)
 	PossiblyBilled *prometheus.CounterVec // by reason: ambiguous (timed out on the wire), abandoned (worker died)
 	Recovered      prometheus.Counter     // records handed back to the queue by lost-task recovery

@@ -44,6 +44,12 @@ func TestMetricsLabelEndpointNotQueue(t *testing.T) {
 	if got, ok := value(t, reg, "ivsbatch_ivs_billed_calls_total", "endpoint", string(pipeline.EndpointExtention)); !ok || got != 0 {
 		t.Fatalf("billed calls of an endpoint nobody called: %v (present %v), want a zero series", got, ok)
 	}
+	m.LateCall(pipeline.EndpointStandard) // what the limiter tells (ratelimit.Config.Late)
+	for ep, want := range map[pipeline.Endpoint]float64{pipeline.EndpointStandard: 1, pipeline.EndpointExtention: 0} {
+		if got, ok := value(t, reg, "ivsbatch_limiter_late_calls_total", "endpoint", string(ep)); !ok || got != want {
+			t.Errorf("late calls of %s: %v (present %v), want %v", ep, got, ok, want)
+		}
+	}
 }
 
 // Records sent back by infrastructure trouble count under their endpoint and

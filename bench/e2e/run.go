@@ -47,6 +47,9 @@ type result struct {
 	sent, arrived map[string]string
 	// dipped: per endpoint, the seconds short of the quota (see dips)
 	dipped map[string]string
+	// late: per endpoint, the calls that took a fresh slot because they came
+	// to theirs too late (worker processes only; nil otherwise)
+	late map[string]float64
 	// twice: the attempts of each uuid billed more than once; unmarked: the
 	// extra billed calls no attempt marks billed or possibly billed
 	twice    []string
@@ -108,6 +111,9 @@ func (r result) print(w io.Writer, o options) {
 		fmt.Fprintf(w, "  arrived: %s\n", r.arrived[ep])
 		if d := r.dipped[ep]; d != "" {
 			fmt.Fprintf(w, "  short:   %s\n", d)
+		}
+		if r.late != nil {
+			fmt.Fprintf(w, "  late:    %.0f calls came to their slot more than the limiter's MaxLate late and took a fresh one\n", r.late[ep])
 		}
 	}
 	fmt.Fprintf(w, "ledger: billed=%d requests=%d duplicates=%d by_status=%v max_per_second=%v\n",
@@ -177,7 +183,7 @@ func run(ctx context.Context, o options) (result, error) {
 	}
 	res := result{records: len(pop.Rows), setupDur: time.Since(setup)}
 	start := time.Now()
-	stopWorkers, err := startWorkers(ctx, o, w)
+	stopWorkers, metricsAddrs, err := startWorkers(ctx, o, w)
 	if err != nil {
 		return result{}, err
 	}
@@ -187,6 +193,11 @@ func run(ctx context.Context, o options) (result, error) {
 		return result{}, err
 	}
 	res.elapsed = time.Since(start)
+	if metricsAddrs != nil {
+		if res.late, err = lateCalls(ctx, metricsAddrs); err != nil {
+			return result{}, err
+		}
+	}
 	if res.endpoints, res.rates, err = endpointRates(ctx, st); err != nil {
 		return result{}, err
 	}

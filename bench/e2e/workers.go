@@ -12,6 +12,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/ivsbatch/ivsbatch/bench/internal/servers"
 	"github.com/ivsbatch/ivsbatch/internal/workermain"
 	"github.com/ivsbatch/ivsbatch/ivs"
 	"github.com/ivsbatch/ivsbatch/objstore"
@@ -27,8 +28,9 @@ func (o options) workerQuota() float64 {
 	return -1 // no limiting
 }
 
-// startWorkers starts o.workers workers and returns a function stopping them.
-func startWorkers(ctx context.Context, o options, w world) (func(), error) {
+// startWorkers starts o.workers workers and returns a function stopping
+// them and, for processes, the addresses of their metrics.
+func startWorkers(ctx context.Context, o options, w world) (func(), []string, error) {
 	if o.procs {
 		return startProcesses(ctx, o, w)
 	}
@@ -47,10 +49,10 @@ func startWorkers(ctx context.Context, o options, w world) (func(), error) {
 		mains = append(mains, m)
 		if err := m.Run(ctx); err != nil {
 			stop()
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return stop, nil
+	return stop, nil, nil
 }
 
 // workerConfig is an in-process worker's Config: built by workermain.Main,
@@ -79,15 +81,16 @@ func buildWorker(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// startProcesses runs o.workers copies of the worker built at w.bin.
-func startProcesses(ctx context.Context, o options, w world) (func(), error) {
+// startProcesses runs o.workers copies of the worker built at w.bin, each
+// serving metrics on a port of its own.
+func startProcesses(ctx context.Context, o options, w world) (func(), []string, error) {
 	bin := w.bin
 	env := append(os.Environ(),
 		"IVSBATCH_DATABASE_URL="+w.dbURL, "IVSBATCH_REDIS_ADDR="+w.redis, "IVSBATCH_REDIS_DB=0",
 		"IVS_ENDPOINT="+w.simURL, "IVS_AK="+simAK, "IVS_SK="+simSK, "IVSBATCH_MEDIA_ROOT="+w.dir,
-		"IVSBATCH_QUOTA="+strconv.FormatFloat(o.workerQuota(), 'f', -1, 64),
-		"IVSBATCH_METRICS_ADDR=127.0.0.1:0") // a port of its own: two processes, no clash
+		"IVSBATCH_QUOTA="+strconv.FormatFloat(o.workerQuota(), 'f', -1, 64))
 	env = append(env, benchKeyEnv...)
+	var addrs []string
 	var cmds []*exec.Cmd
 	stop := func() {
 		for _, c := range cmds {
@@ -105,18 +108,24 @@ func startProcesses(ctx context.Context, o options, w world) (func(), error) {
 		}
 	}
 	for range o.workers {
+		port, err := servers.FreePort()
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		addr := "127.0.0.1:" + strconv.Itoa(port)
 		c := exec.Command(bin, workerArgs(o)...)
-		c.Env = env
+		c.Env = append(env, "IVSBATCH_METRICS_ADDR="+addr)
 		if o.verbose {
 			c.Stderr = os.Stderr
 		}
 		if err := c.Start(); err != nil {
 			stop()
-			return nil, fmt.Errorf("start worker: %w", err)
+			return nil, nil, fmt.Errorf("start worker: %w", err)
 		}
-		cmds = append(cmds, c)
+		cmds, addrs = append(cmds, c), append(addrs, addr)
 	}
-	return stop, nil
+	return stop, addrs, nil
 }
 
 // workerArgs are the command-line arguments of a worker process: none but

@@ -165,7 +165,8 @@ func (m *Main) processor(ctx context.Context) (*pipeline.Processor, *worker.Metr
 	go func() { defer m.wg.Done(); _ = acct.Run(ctx) }()
 	// The limiter reserves each call's slot in the shared schedule; its gate
 	// holds the request until that slot (see package ratelimit).
-	limiter := ratelimit.New(m.rdb, ratelimit.Config{PerSecond: c.limiterQuota(), Backoff: c.LimiterBackoff})
+	limiter := ratelimit.New(m.rdb, ratelimit.Config{PerSecond: c.limiterQuota(), Backoff: c.LimiterBackoff,
+		Late: metrics.LateCall})
 	pcfg := pipeline.Config{
 		Records: m.st, Account: acct, Verifier: limiter.Gate(metrics.Verifier(client)),
 		Fetcher: worker.RejectingFetcher{Store: objs}, Preparer: preparer, Limiter: metrics.Limiter(limiter),
