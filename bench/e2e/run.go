@@ -204,7 +204,7 @@ func run(ctx context.Context, o options) (result, error) {
 	if res.sent, err = sendTimes(ctx, st, int(o.quota)); err != nil {
 		return result{}, err
 	}
-	res.arrived, res.dipped = arr.spacing(int(o.quota)), arr.dips(o.quota)
+	res.arrived, res.dipped = arr.summary(o.quota)
 	res.counts, res.ledger = map[pipeline.Status]int{}, sim.Ledger()
 	if res.twice, res.unmarked, err = billedTwice(ctx, st, res.ledger); err != nil {
 		return result{}, err

@@ -33,26 +33,17 @@ func (a *arrivals) wrap(h http.Handler) http.Handler {
 	})
 }
 
-func (a *arrivals) spacing(limit int) map[string]string {
+// summary describes, per endpoint, the arrivals' spacing (see spacingOf)
+// and the seconds in which fewer requests arrived than the quota allows (see
+// dips).
+func (a *arrivals) summary(quota float64) (spacing, short map[string]string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	out := map[string]string{}
+	spacing, short = map[string]string{}, map[string]string{}
 	for ep, ts := range a.at {
-		out[ep] = spacingOf(ts, limit)
+		spacing[ep], short[ep] = spacingOf(ts, int(quota)), dips(ts, quota)
 	}
-	return out
-}
-
-// dips lists, per endpoint, the seconds in which fewer requests arrived than
-// the quota allows (see dips).
-func (a *arrivals) dips(quota float64) map[string]string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := map[string]string{}
-	for ep, ts := range a.at {
-		out[ep] = dips(ts, quota)
-	}
-	return out
+	return spacing, short
 }
 
 // sendTimes reads, per endpoint, when the workers marked each attempt sent
