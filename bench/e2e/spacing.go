@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -124,8 +125,9 @@ func busiest(ts []time.Time) int {
 }
 
 // dips lists the whole seconds (from the first request) that held fewer than
-// 95 % of the quota's requests, the first and the last second excepted: where
-// the fleet fell behind its pace, to be read beside the workers' logs.
+// 95 % of the quota's requests, rounded down (at 10/s a second of 9 is the
+// headroom's, not a loss), the first and the last second excepted: where the
+// fleet fell behind its pace, to be read beside the workers' logs.
 func dips(ts []time.Time, quota float64) string {
 	if len(ts) == 0 || quota <= 0 {
 		return ""
@@ -138,7 +140,7 @@ func dips(ts []time.Time, quota float64) string {
 	var out []string
 	missing := 0
 	for s := 1; s < len(counts)-1; s++ {
-		if float64(counts[s]) < 0.95*quota {
+		if float64(counts[s]) < math.Floor(0.95*quota) {
 			out = append(out, fmt.Sprintf("%d:%d", s, counts[s]))
 			missing += int(quota) - counts[s]
 		}
