@@ -15,7 +15,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -23,12 +22,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/ivsbatch/ivsbatch/bench/internal/contend"
 	"github.com/ivsbatch/ivsbatch/bench/internal/servers"
 	"github.com/ivsbatch/ivsbatch/pii"
 	"github.com/ivsbatch/ivsbatch/pipeline"
@@ -75,7 +74,7 @@ func run(ctx context.Context, rows, open int) error {
 		return err
 	}
 	defer st.Close()
-	fmt.Printf("rows=%d open=%d cores=%d (shared machine)\n", rows, open, numCPU())
+	fmt.Printf("rows=%d open=%d cores=%d (shared machine)\n", rows, open, runtime.NumCPU())
 	start := time.Now()
 	batch, err := fill(ctx, st, rows, open)
 	if err != nil {
@@ -88,9 +87,8 @@ func run(ctx context.Context, rows, open int) error {
 	env := append(os.Environ(), "IVSBATCH_DATABASE_URL="+url,
 		"IVSBATCH_PII_KEYS=bench:"+base64.StdEncoding.EncodeToString(key),
 		"IVSBATCH_PII_INDEX_KEY="+base64.StdEncoding.EncodeToString(index))
-	res := make(chan writes, 1)
 	stopWrites := make(chan struct{})
-	go outcomeWrites(ctx, st, batch, stopWrites, res)
+	res := contend.Start(ctx, st.Pool(), outcomeWrite, batch, true, stopWrites)
 	cmd := exec.CommandContext(ctx, filepath.Join(dir, "ops"), "purge")
 	cmd.Env = env
 	var out, stderr bytes.Buffer
@@ -109,7 +107,7 @@ func run(ctx context.Context, rows, open int) error {
 		rss = float64(ru.Maxrss) / 1024
 	}
 	fmt.Printf("ops purge of %d records: %s, peak RSS %.0f MB; meanwhile %d outcome writes on open records, slowest %s, error: %v\n",
-		rows, wall.Round(time.Millisecond), rss, w.n, w.worst.Round(100*time.Microsecond), w.err)
+		rows, wall.Round(time.Millisecond), rss, w.N, w.Worst.Round(100*time.Microsecond), w.Err)
 	var left int
 	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM records WHERE purged_at IS NULL AND finished_at < now() - interval '31 days'`).
 		Scan(&left); err != nil {
@@ -178,53 +176,10 @@ func explain(ctx context.Context, st *store.Store) error {
 // idList is a chunk's ids as a plan prints them.
 var idList = regexp.MustCompile(`'\{[0-9,]+\}'`)
 
-type writes struct {
-	n     int
-	worst time.Duration
-	err   error
-}
-
-// outcomeWrites writes the open records one by one, as workers' claims and
-// outcome writes do (queued ↔ in flight, round and round), each under
-// lock_timeout = 1s, until stop.
-func outcomeWrites(ctx context.Context, st *store.Store, batch int64, stop <-chan struct{}, res chan<- writes) {
-	var r writes
-	defer func() { res <- r }()
-	var after int64
-	for {
-		select {
-		case <-stop:
-			return
-		default:
-		}
-		start := time.Now()
-		err := pgx.BeginFunc(ctx, st.Pool(), func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '1s'`); err != nil {
-				return err
-			}
-			return tx.QueryRow(ctx, `UPDATE records SET status = CASE WHEN status = 'queued' THEN 'in_flight' ELSE 'queued' END,
-				attempts = attempts + 1, updated_at = now()
-				WHERE id = (SELECT id FROM records WHERE batch_id = $1 AND status IN ('queued', 'in_flight') AND id > $2
-				            ORDER BY id LIMIT 1)
-				RETURNING id`, batch, after).Scan(&after)
-		})
-		if errors.Is(err, pgx.ErrNoRows) { // round again
-			after = 0
-			continue
-		}
-		if err != nil {
-			r.err = err
-			return
-		}
-		r.n++
-		r.worst = max(r.worst, time.Since(start))
-	}
-}
-
-func numCPU() int {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return 0
-	}
-	return strings.Count(string(b), "processor\t:")
-}
+// outcomeWrite writes an open record, as workers' claims and outcome
+// writes do (queued ↔ in flight): contend.Start goes round the open records.
+const outcomeWrite = `UPDATE records SET status = CASE WHEN status = 'queued' THEN 'in_flight' ELSE 'queued' END,
+	attempts = attempts + 1, updated_at = now()
+	WHERE id = (SELECT id FROM records WHERE batch_id = $1 AND status IN ('queued', 'in_flight') AND id > $2
+	            ORDER BY id LIMIT 1)
+	RETURNING id`

@@ -34,9 +34,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ivsbatch/ivsbatch/bench/internal/contend"
 	"github.com/ivsbatch/ivsbatch/bench/internal/servers"
 	"github.com/ivsbatch/ivsbatch/pipeline"
 	"github.com/ivsbatch/ivsbatch/store"
@@ -570,41 +570,12 @@ func (w *world) bulk(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Meanwhile workers finish the batch's pending two-factor records one by one.
 	stop := make(chan struct{})
-	type writes struct {
-		n     int
-		worst time.Duration
-		err   error
-	}
-	res := make(chan writes, 1)
-	go func() {
-		var r writes
-		defer func() { res <- r }()
-		var after int64
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			start := time.Now()
-			err := pgx.BeginFunc(ctx, w.st.Pool(), func(tx pgx.Tx) error {
-				if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '1s'`); err != nil {
-					return err
-				}
-				return tx.QueryRow(ctx, `UPDATE records SET status = 'done', verdict = 'valid', verification_code = 1000,
-					finished_at = now(), updated_at = now()
-					WHERE id = (SELECT id FROM records WHERE batch_id = $1 AND status = 'pending' AND shape = 'name' AND id > $2
-					            ORDER BY id LIMIT 1) RETURNING id`, w.batch, after).Scan(&after)
-			})
-			if err != nil {
-				r.err = err
-				return
-			}
-			r.n++
-			r.worst = max(r.worst, time.Since(start))
-		}
-	}()
+	res := contend.Start(ctx, w.st.Pool(), `UPDATE records SET status = 'done', verdict = 'valid', verification_code = 1000,
+		finished_at = now(), updated_at = now()
+		WHERE id = (SELECT id FROM records WHERE batch_id = $1 AND status = 'pending' AND shape = 'name' AND id > $2
+		            ORDER BY id LIMIT 1) RETURNING id`, w.batch, false, stop)
 	wall, rss, err = runTimed(ctx, w.env, io.Discard, ops, "requeue", "-batch", b, "-code", "bench.outage")
 	close(stop)
 	wr := <-res
@@ -612,7 +583,7 @@ func (w *world) bulk(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(w.out, "requeue of %d records: %s, peak RSS %.0f MB; meanwhile %d outcome writes on open records, slowest %s, error: %v\n",
-		tag.RowsAffected(), wall.Round(time.Millisecond), rss, wr.n, ms(wr.worst), wr.err)
+		tag.RowsAffected(), wall.Round(time.Millisecond), rss, wr.N, ms(wr.Worst), wr.Err)
 	rows, err := w.st.ListAudit(ctx, "requeue", 1)
 	if err != nil || len(rows) != 1 {
 		return fmt.Errorf("requeue audit row: %v", err)
