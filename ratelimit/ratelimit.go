@@ -161,7 +161,6 @@ type Limiter struct {
 	slots map[string]time.Time                // call key + endpoint → reserved slot, for Gate
 	local map[pipeline.Endpoint]*rate.Limiter // this process's ceiling per endpoint (see the package doc)
 	now   func() time.Time                    // the clock a call's lateness is read on (tests stall it)
-	late  atomic.Int64                        // fresh slots taken by calls that woke after MaxLate
 }
 
 // ceiling waits for this process's own limiter of ep: the quota, burst 1.
@@ -243,7 +242,6 @@ func (l *Limiter) await(ctx context.Context, ep pipeline.Endpoint, at time.Time)
 		if l.now().Sub(at) <= l.cfg.MaxLate {
 			return nil
 		}
-		l.late.Add(1)
 		if l.cfg.Late != nil {
 			l.cfg.Late(ep)
 		}
